@@ -1,0 +1,48 @@
+/**
+ * Typed errors. Every error the library raises or reports is a `CacheError`
+ * with a stable `code` (one of `errors`), a message that names the option or
+ * operation involved and how to fix it, and the underlying `cause` if any.
+ */
+
+/** Stable error codes, one per failure the library can raise or report. */
+export const errorCodes = {
+  /** An option passed to `cacheExtension()` is invalid. Thrown when `$extends` runs. */
+  E_INVALID_OPTION: "E_INVALID_OPTION",
+  /** A per-query `cache` option is invalid. Thrown by the read that carries it. */
+  E_INVALID_QUERY_OPTION: "E_INVALID_QUERY_OPTION",
+  /** The `context` function threw or left a dimension undefined. Reported; the read bypasses the cache. */
+  E_CONTEXT: "E_CONTEXT",
+  /** A Redis command failed or timed out. Reported; the read falls back to the next tier. */
+  E_REDIS: "E_REDIS",
+  /** A stored entry could not be decoded, or its fingerprint did not match. Reported; treated as a miss. */
+  E_CORRUPT_ENTRY: "E_CORRUPT_ENTRY",
+  /** A result could not be serialised for the shared tier. Reported; the result is still returned. */
+  E_SERIALIZE: "E_SERIALIZE",
+  /** A private Prisma API this library relies on is missing or changed shape. */
+  E_PRISMA_INTERNALS: "E_PRISMA_INTERNALS",
+} as const;
+
+/** One of the stable error codes in {@link errorCodes}. */
+export type CacheErrorCode = (typeof errorCodes)[keyof typeof errorCodes];
+
+/** The one error class of the library; `code` tells the failures apart. */
+export class CacheError extends Error {
+  /** Stable machine-readable code; see {@link errorCodes}. */
+  readonly code: CacheErrorCode;
+
+  /**
+   * @param code    one of {@link errorCodes}
+   * @param message what went wrong, naming the option or operation, and the fix
+   * @param cause   the underlying error, when there is one
+   */
+  constructor(code: CacheErrorCode, message: string, cause?: unknown) {
+    super(`prisma-query-cache [${code}]: ${message}`, cause === undefined ? undefined : { cause });
+    this.name = "CacheError";
+    this.code = code;
+  }
+}
+
+/** Shorthand for the error thrown at `$extends` time for a bad option. */
+export function invalidOption(option: string, problem: string, fix: string): CacheError {
+  return new CacheError(errorCodes.E_INVALID_OPTION, `option \`${option}\` ${problem}. ${fix}`);
+}

@@ -1,0 +1,26 @@
+/**
+ * prisma-query-cache: a Prisma Client extension that serves opted-in read
+ * queries from an in-process LRU and a shared Redis tier.
+ *
+ * ```ts
+ * const prisma = new PrismaClient({ adapter }).$extends(cacheExtension({ redis, defaults: { ttl: 60 } }));
+ * await prisma.user.findUnique({ where: { id }, cache: true });
+ * ```
+ */
+export { cacheExtension, type CacheArgs, type CacheHandle } from "./extension.js";
+export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
+export type {
+  CacheExtensionOptions,
+  Clock,
+  ContextValue,
+  ExpiryOptions,
+  L1Options,
+  ModelCacheOptions,
+  QueryCacheOption,
+  QueryCacheSettings,
+  RedisClientLike,
+} from "./options/types.js";
+export type { Duration } from "./options/duration.js";
+export type { ByteSize } from "./options/size.js";
+export type { CacheStats } from "./stats.js";
+export { KEY_FORMAT_VERSION } from "./keys/query-key.js";

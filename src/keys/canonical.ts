@@ -1,0 +1,79 @@
+/**
+ * Canonical text of query arguments: two argument objects that mean the same
+ * query produce the same text whatever their property order, and two that do
+ * not never do. Used as the in-process key as is, and hashed for Redis.
+ *
+ * Rules:
+ * - object keys are sorted; `undefined` and `Prisma.skip` values are left out,
+ *   exactly as Prisma ignores them;
+ * - arrays keep their order (`orderBy` order is meaningful);
+ * - values Prisma accepts that JSON cannot carry are tagged so that they
+ *   never collide with a string of the same text: Date, BigInt, Decimal,
+ *   bytes, and Prisma's null sentinels (`DbNull`, `JsonNull`, `AnyNull`).
+ */
+import { Decimal, skip } from "@prisma/client/runtime/client";
+import { CacheError } from "../errors.js";
+
+/** The canonical text of `value`. Throws `E_INVALID_QUERY_OPTION` for values that cannot be keyed (functions, symbols, unknown class instances). */
+export function canonicalize(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      // JSON has no NaN/Infinity; tag them so they stay distinct from null.
+      return Number.isFinite(value) ? String(value) : `#n:${String(value)}`;
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return `#b:${value.toString()}`;
+    case "object":
+      return value === null ? "null" : canonicalizeObject(value);
+    default:
+      throw new CacheError("E_INVALID_QUERY_OPTION", `query arguments hold a ${typeof value}, which cannot be part of a cache key. Pass plain data in cached queries.`);
+  }
+}
+
+function canonicalizeObject(value: object): string {
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + canonicalize(value[i]);
+    return text + "]";
+  }
+  if (value instanceof Date) return `#d:${Number.isNaN(value.getTime()) ? "invalid" : value.toISOString()}`;
+  if (Decimal.isDecimal(value)) return `#m:${(value as Decimal).toString()}`;
+  if (value instanceof Uint8Array) return `#y:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")}`;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null) return canonicalizeInstance(value);
+
+  const keys = Object.keys(value).sort();
+  let text = "{";
+  let first = true;
+  for (const key of keys) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined || isSkip(child)) continue;
+    text += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalize(child);
+    first = false;
+  }
+  return text + "}";
+}
+
+/**
+ * Class instances Prisma accepts in arguments: its null sentinels (which
+ * expose `_getName()`) and Decimal-like objects. Anything else is refused,
+ * because two different instances could otherwise print the same.
+ */
+function canonicalizeInstance(value: object): string {
+  const named = value as { _getName?: () => string };
+  if (typeof named._getName === "function") return `#s:${named._getName()}`;
+  const decimalLike = value as { toFixed?: unknown; d?: unknown; e?: unknown; s?: unknown };
+  if (typeof decimalLike.toFixed === "function" && Array.isArray(decimalLike.d)) return `#m:${String(value)}`;
+  throw new CacheError(
+    "E_INVALID_QUERY_OPTION",
+    `query arguments hold an instance of ${value.constructor?.name ?? "an unknown class"}, which cannot be part of a cache key. Pass plain data, Date, BigInt, Decimal or Uint8Array in cached queries.`,
+  );
+}
+
+/** `Prisma.skip` means "leave this field out"; the generated client re-exports the runtime's singleton. */
+function isSkip(value: unknown): boolean {
+  return value === skip;
+}

@@ -1,0 +1,48 @@
+/**
+ * The key of one cached read. Built from model, operation, canonical
+ * arguments and every context dimension; the in-process tier uses the
+ * canonical text itself (no hashing on the hot path, no collisions possible),
+ * the shared tier a hash of it under a versioned, schema-scoped name.
+ */
+import { canonicalize } from "./canonical.js";
+import { hashKey } from "./hash.js";
+
+/**
+ * Version of the key and entry format. Bump it when either changes shape, so
+ * instances running an older release never read entries they cannot decode.
+ */
+export const KEY_FORMAT_VERSION = 1;
+
+/** The two names of one cached read. */
+export interface QueryKey {
+  /** Canonical text: the in-process tier's key, and what the Redis name hashes. */
+  readonly local: string;
+  /** Lazily computed Redis names; the in-process hit path never pays for the hash. */
+  shared(): { name: string; fingerprint: string };
+}
+
+/**
+ * Builds the key of a read. `namespace` is `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`
+ * (see {@link sharedNamespace}); `context` is the resolved context, or undefined.
+ */
+export function queryKey(namespace: string, model: string, operation: string, args: unknown, context: Record<string, unknown> | undefined): QueryKey {
+  // Model and operation names are identifiers (no separator can occur in them),
+  // and the canonical texts are self-delimiting, so this join is unambiguous.
+  const local = `${model}|${operation}|${canonicalize(args ?? {})}|${context === undefined ? "" : canonicalize(context)}`;
+  let shared: { name: string; fingerprint: string } | undefined;
+  return {
+    local,
+    shared() {
+      if (shared === undefined) {
+        const { id, fingerprint } = hashKey(namespace + local);
+        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint };
+      }
+      return shared;
+    },
+  };
+}
+
+/** The part of every Redis key name shared by one deployment: prefix, format version, data-model hash. */
+export function sharedNamespace(prefix: string, dataModelHash: string): string {
+  return `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
+}

@@ -1,0 +1,187 @@
+/**
+ * Raw options in, resolved options out. Every default lives here, and every
+ * invalid option is rejected here, when `$extends` runs, with a message that
+ * names the option and the fix.
+ */
+import { CacheError, invalidOption } from "../errors.js";
+import { parseDuration } from "./duration.js";
+import { parseByteSize } from "./size.js";
+import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions, RedisClientLike } from "./types.js";
+
+/** Expiry in milliseconds, after layering global -> model -> query. */
+export interface ResolvedExpiry {
+  ttlMs: number;
+  negativeTtlMs: number;
+}
+
+/** A model's resolved settings. */
+export interface ResolvedModel extends ResolvedExpiry {
+  enabled: boolean;
+  cacheByDefault: boolean;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  redis: RedisClientLike | undefined;
+  l1: { maxSize: number; maxEntries: number | undefined } | undefined;
+  defaults: ResolvedModel;
+  models: ReadonlyMap<string, ResolvedModel>;
+  context: (() => Record<string, ContextValue | undefined>) | undefined;
+  prefix: string;
+  redisTimeoutMs: number;
+  onError: (error: CacheError) => void;
+  clock: Clock;
+}
+
+const DEFAULT_TTL_S = 60;
+const DEFAULT_L1_MAX_SIZE = 64 * 1024 * 1024;
+const DEFAULT_REDIS_TIMEOUT_MS = 250;
+const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock"]);
+const KNOWN_EXPIRY = ["ttl", "negativeTtl"];
+const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault"];
+
+/**
+ * Validates `raw` and applies the defaults. `modelNames` are the models of the
+ * client being extended, used to reject misspelt names in `models`.
+ */
+export function resolveOptions(raw: CacheExtensionOptions | undefined, modelNames: readonly string[]): ResolvedOptions {
+  const options = raw ?? {};
+  if (typeof options !== "object") throw invalidOption("cacheExtension(options)", `is ${typeof options}`, "Pass an options object, or nothing.");
+  rejectUnknownKeys(options, KNOWN_TOP_LEVEL, "cacheExtension(options)");
+
+  const base: ResolvedModel = {
+    ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0 }, options.defaults, "defaults"),
+    enabled: true,
+    cacheByDefault: false,
+  };
+
+  return {
+    redis: resolveRedis(options.redis),
+    l1: resolveL1(options.l1),
+    defaults: base,
+    models: resolveModels(options.models, base, modelNames),
+    context: resolveContext(options.context),
+    prefix: resolvePrefix(options.prefix),
+    redisTimeoutMs: options.redisTimeout === undefined ? DEFAULT_REDIS_TIMEOUT_MS : parseDuration(options.redisTimeout, "redisTimeout"),
+    onError: resolveOnError(options.onError),
+    clock: resolveClock(options.clock),
+  };
+}
+
+/**
+ * Applies one layer of expiry settings over `base`. Used for `defaults`, for
+ * each model, and for each query's `cache: { ... }`.
+ */
+export function layerExpiry(base: ResolvedExpiry, layer: ExpiryOptions | undefined, path: string): ResolvedExpiry {
+  if (layer === undefined) return base;
+  if (typeof layer !== "object" || layer === null) throw invalidOption(path, `is ${layer === null ? "null" : typeof layer}`, "Pass an object such as { ttl: 60 }.");
+  return {
+    ttlMs: layer.ttl === undefined ? base.ttlMs : parseDuration(layer.ttl, `${path}.ttl`),
+    negativeTtlMs: layer.negativeTtl === undefined ? base.negativeTtlMs : parseDuration(layer.negativeTtl, `${path}.negativeTtl`, true),
+  };
+}
+
+function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel, modelNames: readonly string[]): Map<string, ResolvedModel> {
+  const resolved = new Map<string, ResolvedModel>();
+  if (raw === undefined) return resolved;
+  if (typeof raw !== "object" || raw === null) throw invalidOption("models", `is ${typeof raw}`, "Pass an object keyed by model name, such as { User: { ttl: 300 } }.");
+  const known = new Set(modelNames);
+  for (const [name, settings] of Object.entries(raw)) {
+    if (!known.has(name)) {
+      const hint = modelNames.find((m) => m.toLowerCase() === name.toLowerCase());
+      throw invalidOption(`models.${name}`, "names no model of this Prisma client", hint ? `Did you mean \`${hint}\`? Model names are written as in the schema.` : `Known models: ${modelNames.join(", ")}.`);
+    }
+    if (settings === false) {
+      resolved.set(name, { ...base, enabled: false });
+      continue;
+    }
+    if (typeof settings !== "object" || settings === null) throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
+    rejectUnknownKeys(settings, new Set(KNOWN_MODEL), `models.${name}`);
+    if (settings.cacheByDefault !== undefined && typeof settings.cacheByDefault !== "boolean") {
+      throw invalidOption(`models.${name}.cacheByDefault`, `is ${typeof settings.cacheByDefault}`, "Use true or false.");
+    }
+    resolved.set(name, { ...layerExpiry(base, settings, `models.${name}`), enabled: true, cacheByDefault: settings.cacheByDefault ?? false });
+  }
+  return resolved;
+}
+
+function resolveRedis(redis: unknown): RedisClientLike | undefined {
+  if (redis === undefined) return undefined;
+  const candidate = redis as Partial<Record<"get" | "set" | "status" | "pipeline", unknown>> | null;
+  const looksLikeIoredis =
+    typeof candidate === "object" && candidate !== null && typeof candidate.get === "function" && typeof candidate.set === "function" && typeof candidate.pipeline === "function" && typeof candidate.status === "string";
+  if (!looksLikeIoredis) {
+    throw invalidOption("redis", "is not an ioredis client", "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.");
+  }
+  return redis as RedisClientLike;
+}
+
+function resolveL1(l1: CacheExtensionOptions["l1"]): ResolvedOptions["l1"] {
+  if (l1 === false) return undefined;
+  if (l1 === undefined) return { maxSize: DEFAULT_L1_MAX_SIZE, maxEntries: undefined };
+  if (typeof l1 !== "object" || l1 === null) throw invalidOption("l1", `is ${String(l1)}`, 'Pass { maxSize: "64mb" }, { maxEntries: 10000 }, or false to disable the in-process tier.');
+  rejectUnknownKeys(l1, new Set(["maxSize", "maxEntries"]), "l1");
+  if (l1.maxSize === undefined && l1.maxEntries === undefined) {
+    throw invalidOption("l1", "has no bound", 'An unbounded in-process cache grows until the process dies. Set l1.maxSize (such as "64mb") and/or l1.maxEntries.');
+  }
+  const maxEntries = l1.maxEntries;
+  if (maxEntries !== undefined && (!Number.isInteger(maxEntries) || maxEntries < 1)) {
+    throw invalidOption("l1.maxEntries", `is ${String(maxEntries)}`, "Use a whole number of at least 1.");
+  }
+  // lru-cache needs a byte bound to size entries; without one, entries are capped by count alone.
+  const maxSize = l1.maxSize === undefined ? Number.MAX_SAFE_INTEGER : parseByteSize(l1.maxSize, "l1.maxSize");
+  return { maxSize, maxEntries };
+}
+
+function resolveContext(context: unknown): ResolvedOptions["context"] {
+  if (context === undefined) return undefined;
+  if (typeof context !== "function") throw invalidOption("context", `is ${typeof context}`, "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).");
+  return context as ResolvedOptions["context"];
+}
+
+function resolvePrefix(prefix: unknown): string {
+  if (prefix === undefined) return "pqc:";
+  if (typeof prefix !== "string" || prefix.length === 0 || /\s/.test(prefix)) {
+    throw invalidOption("prefix", `is ${JSON.stringify(prefix)}`, 'Use a non-empty string without spaces, such as "myapp:".');
+  }
+  return prefix;
+}
+
+function resolveOnError(onError: unknown): ResolvedOptions["onError"] {
+  if (onError === undefined) return rateLimitedWarn();
+  if (typeof onError !== "function") throw invalidOption("onError", `is ${typeof onError}`, "Pass a function (error) => void.");
+  return onError as ResolvedOptions["onError"];
+}
+
+function resolveClock(clock: unknown): Clock {
+  if (clock === undefined) return { now: Date.now };
+  if (typeof clock !== "object" || clock === null || typeof (clock as Clock).now !== "function") {
+    throw invalidOption("clock", "has no now() method", "Pass an object with a now() method returning milliseconds, or leave it out.");
+  }
+  return clock as Clock;
+}
+
+/** The default reporter: absorbed failures must be visible, but a Redis outage must not flood the log. */
+function rateLimitedWarn(): (error: CacheError) => void {
+  const lastWarned = new Map<string, number>();
+  return (error) => {
+    const now = Date.now();
+    if ((lastWarned.get(error.code) ?? -Infinity) > now - 60_000) return;
+    lastWarned.set(error.code, now);
+    console.warn(error.message, error.cause ?? "");
+  };
+}
+
+/** Throws for any key of `value` not in `known`: a misspelt option must not be silently ignored. */
+export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, path: string, code: "option" | "query" = "option"): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      const message = `\`${path}.${key}\` is not an option. Known: ${[...known].join(", ")}.`;
+      if (code === "query") throw new CacheError("E_INVALID_QUERY_OPTION", message);
+      throw new CacheError("E_INVALID_OPTION", message);
+    }
+  }
+}
+
+/** The keys allowed in a query's `cache: { ... }`. */
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set(KNOWN_EXPIRY);

@@ -1,0 +1,132 @@
+/**
+ * The options a user writes. `resolve.ts` turns them into `ResolvedOptions`,
+ * applying every default in one place.
+ */
+import type { CacheError } from "../errors.js";
+import type { Duration } from "./duration.js";
+import type { ByteSize } from "./size.js";
+
+/**
+ * The subset of an ioredis client (`Redis` or `Cluster`) the library uses.
+ * Typed structurally so that `ioredis` stays an optional peer dependency.
+ * A client you pass in is never closed by the library.
+ */
+export interface RedisClientLike {
+  /** ioredis connection state; the tier is skipped (not waited on) unless it is `"ready"`. */
+  readonly status: string;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
+}
+
+/** A value a context dimension may take. `undefined` means "missing" and is an error. */
+export type ContextValue = string | number | boolean | null;
+
+/** Time source, injectable so that tests never sleep. */
+export interface Clock {
+  /** Milliseconds, monotonic or wall-clock: only differences are used. */
+  now(): number;
+}
+
+/** Bounds of the in-process tier. At least one bound is required. */
+export type L1Options =
+  | {
+      /** Total size of the tier, estimated from each entry's serialised length. `"64mb"` or bytes. */
+      maxSize: ByteSize;
+      /** Upper bound on the number of entries. */
+      maxEntries?: number;
+    }
+  | {
+      /** Total size of the tier, estimated from each entry's serialised length. `"64mb"` or bytes. */
+      maxSize?: ByteSize;
+      /** Upper bound on the number of entries. */
+      maxEntries: number;
+    };
+
+/** Expiry settings shared by the global defaults, a model, and a single query. */
+export interface ExpiryOptions {
+  /**
+   * How long an entry is served after it was stored. Seconds, or a string with
+   * a unit (`"500ms"`, `"5m"`).
+   * @default 60
+   */
+  ttl?: Duration;
+  /**
+   * How long a `null` result (or an empty list) is cached. `0` means such
+   * results are not cached at all, so a row created later is seen at once
+   * even before write invalidation exists.
+   * @default 0
+   */
+  negativeTtl?: Duration | 0;
+}
+
+/** Settings for one model, under `models: { ModelName: ... }`. `false` turns caching off for the model. */
+export interface ModelCacheOptions extends ExpiryOptions {
+  /**
+   * Cache every read of this model, even those that do not pass `cache`.
+   * A query can still opt out with `cache: false`.
+   * @default false
+   */
+  cacheByDefault?: boolean;
+}
+
+/** The per-query `cache` option: `true`, `false`, or settings for this query. */
+export type QueryCacheOption = boolean | QueryCacheSettings;
+
+/** Settings for one query, `cache: { ttl: 30 }`. Overrides the model and global defaults. */
+export type QueryCacheSettings = ExpiryOptions;
+
+/** Options of {@link cacheExtension}. */
+export interface CacheExtensionOptions {
+  /**
+   * The shared tier: an ioredis `Redis` or `Cluster` client (single node,
+   * Sentinel or Cluster). Without it, only the in-process tier is used.
+   * The client is yours: the library never closes it.
+   */
+  redis?: RedisClientLike;
+  /**
+   * The in-process LRU tier (`lru-cache`), bounded by bytes and/or entries;
+   * `false` disables it.
+   * @default { maxSize: "64mb" }
+   */
+  l1?: L1Options | false;
+  /** Expiry defaults for every cached read. */
+  defaults?: ExpiryOptions;
+  /**
+   * Per-model settings, keyed by model name as written in the schema
+   * (`User`, not `user`). `false` means the model is never cached, even when a
+   * query asks for it. An unknown model name is an error.
+   */
+  models?: Record<string, ModelCacheOptions | false>;
+  /**
+   * The caller's context: every dimension that shapes a result (tenant,
+   * locale, permissions). Called for each cached read; every key it returns
+   * becomes part of the cache key, so results never cross a context boundary.
+   * A dimension whose value is `undefined` is treated as missing: the read is
+   * served from the database, uncached, and an `E_CONTEXT` error is reported.
+   */
+  context?: () => Record<string, ContextValue | undefined>;
+  /**
+   * Prefix of every Redis key. Use a distinct one per application sharing a Redis.
+   * @default "pqc:"
+   */
+  prefix?: string;
+  /**
+   * How long a Redis read may take before the tier is skipped for that read
+   * and the database is asked instead.
+   * @default "250ms"
+   */
+  redisTimeout?: Duration;
+  /**
+   * Receives every cache failure that was absorbed on the query path (Redis
+   * down or slow, a corrupt entry, a context error). Queries never throw
+   * these; they fall back to the database.
+   * @default a `console.warn`, at most once a minute per error code
+   */
+  onError?: (error: CacheError) => void;
+  /**
+   * Time source for expiry, shared by every instance through the entries they
+   * store, so it must be wall-clock milliseconds. Injectable for tests.
+   * @default Date
+   */
+  clock?: Clock;
+}

@@ -1,0 +1,63 @@
+/**
+ * The in-process tier: an `lru-cache` bounded by bytes and/or entries,
+ * holding decoded entries. Synchronous, so a hit never waits on the event loop.
+ */
+import { LRUCache } from "lru-cache";
+import type { Entry } from "./entry.js";
+
+/** Fixed per-entry overhead added to the size estimate (the entry object, the LRU's own slots). */
+const ENTRY_OVERHEAD_BYTES = 160;
+
+/** The in-process tier. Keys are canonical query text; values are decoded entries. */
+export class MemoryTier {
+  readonly #lru: LRUCache<string, Entry>;
+
+  /** @param bounds `maxSize` in bytes (estimated) and an optional entry count bound */
+  constructor(bounds: { maxSize: number; maxEntries: number | undefined }) {
+    this.#lru = new LRUCache<string, Entry>({
+      maxSize: bounds.maxSize,
+      ...(bounds.maxEntries === undefined ? {} : { max: bounds.maxEntries }),
+      // Sizes are passed with each set(); this is only a guard for a set without one.
+      sizeCalculation: () => ENTRY_OVERHEAD_BYTES,
+    });
+  }
+
+  /** The live entry under `key`, or undefined. Expired entries are dropped on sight. */
+  get(key: string, now: number): Entry | undefined {
+    const entry = this.#lru.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.#lru.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /**
+   * Stores an entry. `valueBytes` is the estimated size of the decoded value
+   * (see serialize/size-estimate.ts); the key (UTF-16) and a fixed overhead are added.
+   */
+  set(key: string, entry: Entry, valueBytes: number): void {
+    this.#lru.set(key, entry, { size: valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES });
+  }
+
+  /** Drops one key. */
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
+  /** Drops every entry of this process. */
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  /** Estimated bytes held now. */
+  get bytes(): number {
+    return this.#lru.calculatedSize;
+  }
+}
