@@ -12,7 +12,7 @@ import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption } from "./options/types.js";
 import { runtimeDataModel } from "./prisma/internals.js";
 import { CacheStack } from "./read/cache-stack.js";
-import { cachedRead, type ModelContext, type ReadPathState } from "./read/cached-read.js";
+import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { Counters, type CacheStats } from "./stats.js";
 
@@ -47,20 +47,17 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const dataModel = runtimeDataModel(client);
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
     const counters = new Counters();
-    const state: ReadPathState = {
-      options: resolved,
-      counters,
-      stack: new CacheStack(resolved, counters),
-      // A schema change retires every entry written under the old data model.
-      namespace: sharedNamespace(resolved.prefix, shortHash(JSON.stringify(dataModel))),
-    };
+    const stack = new CacheStack(resolved, counters);
+    // A schema change retires every entry written under the old data model.
+    const namespace = sharedNamespace(resolved.prefix, shortHash(JSON.stringify(dataModel)));
+    const readPath = new ReadPath(resolved, stack, counters, namespace);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
-      cachedRead(state, Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
+      readPath.call(Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
 
     const handle: CacheHandle = {
-      stats: () => ({ ...counters, l1Entries: state.stack.memory?.size ?? 0, l1Bytes: state.stack.memory?.bytes ?? 0 }),
-      clearLocal: () => state.stack.memory?.clear(),
-      settled: () => state.stack.settled(),
+      stats: () => ({ ...counters, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
+      clearLocal: () => stack.memory?.clear(),
+      settled: () => stack.settled(),
     };
 
     return client.$extends({

@@ -32,21 +32,21 @@ export class CacheStack {
   }
 
   /**
-   * Reads `key` through the tiers, calling `load` (the database) on a miss,
+   * Reads `key` through the tiers, calling `source.load()` (the database) on a miss,
    * and fills the tiers with what it returned. The in-process hit is answered
    * synchronously (wrapped in a resolved promise) with a fresh copy.
    */
-  read<T>(key: QueryKey, expiry: ResolvedExpiry, load: () => Promise<T>): Promise<T> {
+  read(key: QueryKey, expiry: ResolvedExpiry, source: { load(): PromiseLike<unknown> }): Promise<unknown> {
     const entry = this.memory?.get(key.local, this.#options.clock.now());
     if (entry !== undefined) {
       this.#counters.l1Hits++;
-      return Promise.resolve(cloneResult(entry.value as T));
+      return Promise.resolve(cloneResult(entry.value));
     }
-    return this.#readShared(key, expiry, load);
+    return this.#readShared(key, expiry, source);
   }
 
-  async #readShared<T>(key: QueryKey, expiry: ResolvedExpiry, load: () => Promise<T>): Promise<T> {
-    const shared = this.#redis && (await this.#getShared<T>(key));
+  async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: { load(): PromiseLike<unknown> }): Promise<unknown> {
+    const shared = this.#redis && (await this.#getShared(key));
     if (shared !== undefined) {
       this.#counters.l2Hits++;
       if (this.memory === undefined) return shared.value;
@@ -56,13 +56,13 @@ export class CacheStack {
     }
     this.#counters.misses++;
     // Errors from the database propagate untouched and are never cached.
-    const value = await load();
+    const value = await source.load();
     this.#fill(key, expiry, value);
     return value;
   }
 
   /** The live shared entry of `key`, or undefined on a miss or any failure (reported). */
-  async #getShared<T>(key: QueryKey): Promise<Entry<T> | undefined> {
+  async #getShared(key: QueryKey): Promise<Entry | undefined> {
     const { name, fingerprint } = key.shared();
     let text: string | null;
     try {
@@ -73,7 +73,7 @@ export class CacheStack {
     }
     if (text === null) return undefined;
     try {
-      const decoded = decodeEntry<T>(text, fingerprint);
+      const decoded = decodeEntry(text, fingerprint);
       if (typeof decoded === "string") {
         this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`));
         return undefined;

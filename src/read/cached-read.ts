@@ -1,90 +1,133 @@
 /**
  * The read path of one model method call, in order:
  *   1. bypass: no opt-in, a disabled model, or inside a transaction -> the original method;
- *   2. otherwise a lazy PrismaPromise that, when awaited, builds the key
+ *   2. otherwise a lazy CachedQuery that, when awaited, builds the key
  *      (model, operation, arguments, context) and reads through the tiers.
  */
-import { CacheError } from "../errors.js";
 import type { Prisma } from "@prisma/client/extension";
-import { queryKey } from "../keys/query-key.js";
+import { CacheError } from "../errors.js";
+import { queryKey, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { cachedPrismaPromise } from "./prisma-promise.js";
+import { CachedQuery, type CachedReadRunner, type DelegateMethod } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 
 /** What a model extension method sees of Prisma through `getExtensionContext(this)`. */
 export interface ModelContext {
   readonly $name: string;
-  readonly $parent: Record<string, Record<string, (args?: unknown) => Prisma.PrismaPromise<unknown>>>;
+  readonly $parent: Record<string, Record<string, DelegateMethod>>;
 }
 
-/** Per-instance state the read path needs. */
-export interface ReadPathState {
-  readonly options: ResolvedOptions;
-  readonly stack: CacheStack;
-  readonly counters: Counters;
-  /** Redis key-name namespace: prefix, format version and data-model hash. */
-  readonly namespace: string;
+/**
+ * What one model object (`prisma.user`, or `tx.user` inside a transaction)
+ * resolves to. Model objects are stable per client, so this is computed once
+ * per object rather than through Prisma's proxies on every call.
+ */
+interface ModelBinding {
+  readonly delegate: Record<string, DelegateMethod>;
+  readonly inTransaction: boolean;
+  readonly cacheByDefault: boolean;
 }
 
-/** Runs one read method call: from the cache when it opted in, from the original method otherwise. */
-export function cachedRead(state: ReadPathState, context: ModelContext, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
-  const delegate = context.$parent[modelProperty(context.$name)] as Record<string, (args?: unknown) => Prisma.PrismaPromise<unknown>>;
-  const original = delegate[operation] as (args?: unknown) => Prisma.PrismaPromise<unknown>;
-  const cacheOption = args?.cache;
-  if (cacheOption === undefined && state.options.models.get(context.$name)?.cacheByDefault !== true) {
-    // The common uncached call: hand the arguments through untouched.
-    state.counters.bypassed++;
-    return original.call(delegate, args);
-  }
-  const queryArgs = withoutCacheOption(args);
-  if (isTransactionClient(context.$parent)) {
-    state.counters.bypassed++;
-    return original.call(delegate, queryArgs);
-  }
-  let expiry;
-  try {
-    expiry = planRead(state.options, context.$name, cacheOption);
-  } catch (error) {
-    // Prisma reports invalid arguments when the promise is awaited, not at the call; so do we.
-    return cachedPrismaPromise(() => Promise.reject(error as Error), () => original.call(delegate, queryArgs));
-  }
-  if (expiry === undefined) {
-    state.counters.bypassed++;
-    return original.call(delegate, queryArgs);
-  }
-  const load = () => original.call(delegate, queryArgs) as Promise<unknown>;
-  return cachedPrismaPromise(() => {
-    const key = buildKey(state, context.$name, operation, queryArgs);
-    return key === undefined ? load() : state.stack.read(key, expiry, load);
-  }, () => original.call(delegate, queryArgs));
-}
+/** The read path of one extension instance. */
+export class ReadPath implements CachedReadRunner {
+  readonly #bindings = new WeakMap<ModelContext, ModelBinding>();
 
-/** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
-function buildKey(state: ReadPathState, model: string, operation: ReadOperation, args: Record<string, unknown> | undefined) {
-  let dimensions: Record<string, unknown> | undefined;
-  if (state.options.context !== undefined) {
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly stack: CacheStack,
+    private readonly counters: Counters,
+    /** Redis key-name namespace: prefix, format version and data-model hash. */
+    private readonly namespace: string,
+  ) {}
+
+  /** Runs one read method call: from the cache when it opted in, from the original method otherwise. */
+  call(context: ModelContext, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
+    const binding = this.#bind(context);
+    const delegate = binding.delegate;
+    const method = delegate[operation] as DelegateMethod;
+    const cacheOption = args?.cache;
+    if (cacheOption === undefined && !binding.cacheByDefault) {
+      // The common uncached call: hand the arguments through untouched.
+      this.counters.bypassed++;
+      return method.call(delegate, args);
+    }
+    const queryArgs = withoutCacheOption(args);
+    if (binding.inTransaction) {
+      this.counters.bypassed++;
+      return method.call(delegate, queryArgs);
+    }
+    let expiry;
     try {
-      dimensions = state.options.context();
+      expiry = planRead(this.options, context.$name, cacheOption);
     } catch (error) {
-      state.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${model}.${operation} was read from the database, uncached.`, error));
-      return undefined;
+      // Prisma reports invalid arguments when the promise is awaited, not at the call; so do we.
+      return rejected(error, () => method.call(delegate, queryArgs));
     }
-    const missing = missingDimension(dimensions);
-    if (missing !== undefined) {
-      state.stack.report(new CacheError("E_CONTEXT", `context dimension \`${missing}\` is undefined; ${model}.${operation} was read from the database, uncached, rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`));
+    if (expiry === undefined) {
+      this.counters.bypassed++;
+      return method.call(delegate, queryArgs);
+    }
+    return new CachedQuery(this, context.$name, operation, queryArgs, expiry, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+  }
+
+  #bind(context: ModelContext): ModelBinding {
+    let binding = this.#bindings.get(context);
+    if (binding === undefined) {
+      const parent = context.$parent;
+      binding = {
+        delegate: parent[modelProperty(context.$name)] as Record<string, DelegateMethod>,
+        inTransaction: isTransactionClient(parent),
+        cacheByDefault: this.options.models.get(context.$name)?.cacheByDefault === true,
+      };
+      this.#bindings.set(context, binding);
+    }
+    return binding;
+  }
+
+  /** Called when a CachedQuery is awaited. */
+  run(query: CachedQuery): Promise<unknown> {
+    const key = this.#key(query);
+    return key === undefined ? query.load() : this.stack.read(key, query.expiry, query);
+  }
+
+  /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
+  #key(query: CachedQuery): QueryKey | undefined {
+    let dimensions: Record<string, unknown> | undefined;
+    if (this.options.context !== undefined) {
+      try {
+        dimensions = this.options.context();
+      } catch (error) {
+        this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was read from the database, uncached.`, error));
+        return undefined;
+      }
+      const missing = missingDimension(dimensions);
+      if (missing !== undefined) {
+        this.stack.report(
+          new CacheError(
+            "E_CONTEXT",
+            `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was read from the database, uncached, rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
+          ),
+        );
+        return undefined;
+      }
+    }
+    try {
+      return queryKey(this.namespace, query.model, query.operation, query.args, dimensions);
+    } catch (error) {
+      this.stack.report(error as CacheError);
       return undefined;
     }
   }
-  try {
-    return queryKey(state.namespace, model, operation, args, dimensions);
-  } catch (error) {
-    state.stack.report(error as CacheError);
-    return undefined;
-  }
+}
+
+function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
+  const runner: CachedReadRunner = { run: () => Promise.reject(error) };
+  const query = new CachedQuery(runner, "", "findMany", undefined, { ttlMs: 0, negativeTtlMs: 0 }, undefined, () => original());
+  return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 
 function missingDimension(dimensions: Record<string, unknown> | undefined): string | undefined {
@@ -99,14 +142,7 @@ function withoutCacheOption(args: Record<string, unknown> | undefined): Record<s
   return rest;
 }
 
-const propertyNames = new Map<string, string>();
-
 /** `User` -> `user`: the client property of a model, as Prisma derives it. */
 function modelProperty(model: string): string {
-  let property = propertyNames.get(model);
-  if (property === undefined) {
-    property = model.charAt(0).toLowerCase() + model.slice(1);
-    propertyNames.set(model, property);
-  }
-  return property;
+  return model.charAt(0).toLowerCase() + model.slice(1);
 }

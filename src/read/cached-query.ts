@@ -1,0 +1,81 @@
+/**
+ * A cached read, shaped as a PrismaPromise. Prisma's read methods return lazy
+ * promises: nothing runs until `then`, and `$transaction([...])` takes them
+ * unrun and calls `requestTransaction` instead. This class keeps both:
+ * awaiting it runs the cached read once; handing it to `$transaction([...])`
+ * hands over the original, uncached query, so reads inside a batch
+ * transaction never touch the cache (consistency contract, item 3).
+ *
+ * One object per call, with its methods on the prototype: the in-process hit
+ * path allocates this, the key text, the result copy and one promise.
+ */
+import type { Prisma } from "@prisma/client/extension";
+import type { ResolvedExpiry } from "../options/resolve.js";
+import type { ReadOperation } from "./read-operations.js";
+
+/** A Prisma delegate method, called with the delegate as `this`. */
+export type DelegateMethod = (this: unknown, args?: unknown) => Prisma.PrismaPromise<unknown>;
+
+/** What `$transaction([...])` calls on each element; typed loosely as Prisma does not export it. */
+interface TransactionCapable {
+  requestTransaction?(batch: unknown): PromiseLike<unknown>;
+  readonly spec?: unknown;
+}
+
+/** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
+export interface CachedReadRunner {
+  run(query: CachedQuery): Promise<unknown>;
+}
+
+/** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
+export class CachedQuery {
+  #result: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly runner: CachedReadRunner,
+    /** Model name as in the schema (`User`). */
+    readonly model: string,
+    readonly operation: ReadOperation,
+    /** The arguments without the `cache` option, as Prisma will see them. */
+    readonly args: Record<string, unknown> | undefined,
+    readonly expiry: ResolvedExpiry,
+    private readonly delegate: unknown,
+    private readonly method: DelegateMethod,
+  ) {}
+
+  /** The uncached query: the database read on a miss, or the transaction's element. */
+  load(): Prisma.PrismaPromise<unknown> {
+    return this.method.call(this.delegate, this.args);
+  }
+
+  #execute(): Promise<unknown> {
+    return (this.#result ??= this.runner.run(this));
+  }
+
+  then<R1 = unknown, R2 = never>(onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
+    return this.#execute().then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
+    return this.#execute().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<unknown> {
+    return this.#execute().finally(onFinally);
+  }
+
+  /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
+  requestTransaction(batch: unknown): PromiseLike<unknown> {
+    const inner = this.load() as unknown as TransactionCapable & PromiseLike<unknown>;
+    return inner.requestTransaction ? inner.requestTransaction(batch) : inner;
+  }
+
+  /** Prisma reads the query spec of batch elements; it is the original query's. */
+  get spec(): unknown {
+    return (this.load() as unknown as TransactionCapable).spec;
+  }
+
+  get [Symbol.toStringTag](): "PrismaPromise" {
+    return "PrismaPromise";
+  }
+}
