@@ -8,7 +8,11 @@
 export const errorCodes = {
   /** An option passed to `cacheExtension()` is invalid. Thrown when `$extends` runs. */
   E_INVALID_OPTION: "E_INVALID_OPTION",
-  /** A per-query `cache` option is invalid. Thrown by the read that carries it. */
+  /**
+   * A per-query `cache` option is invalid: the read that carries it rejects.
+   * Also reported (and the read served uncached) when the arguments hold a
+   * value that cannot be part of a key.
+   */
   E_INVALID_QUERY_OPTION: "E_INVALID_QUERY_OPTION",
   /** The `context` function threw or left a dimension undefined. Reported; the read bypasses the cache. */
   E_CONTEXT: "E_CONTEXT",

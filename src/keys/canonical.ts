@@ -65,6 +65,11 @@ function canonicalizeObject(value: object): string {
 function canonicalizeInstance(value: object): string {
   const named = value as { _getName?: () => string };
   if (typeof named._getName === "function") return `#s:${named._getName()}`;
+  // Field references (`prisma.user.fields.email`) compare against another column.
+  const field = value as { modelName?: unknown; name?: unknown; typeName?: unknown; isList?: unknown };
+  if (typeof field.modelName === "string" && typeof field.name === "string" && typeof field.typeName === "string") {
+    return `#f:${JSON.stringify([field.modelName, field.name, field.typeName, field.isList === true])}`;
+  }
   const decimalLike = value as { toFixed?: unknown; d?: unknown; e?: unknown; s?: unknown };
   if (typeof decimalLike.toFixed === "function" && Array.isArray(decimalLike.d)) return `#m:${String(value)}`;
   throw new CacheError(

@@ -9,7 +9,8 @@ import { invalidOption } from "../errors.js";
 export type Duration = number | `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
+// The number part accepts what the `${number}` type does (sign, fraction, exponent); the sign is checked below.
+const PATTERN = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(ms|s|m|h|d)\s*$/;
 
 /**
  * Parses a duration into milliseconds, or throws an error naming `option`.

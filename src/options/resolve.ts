@@ -49,6 +49,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
   if (typeof options !== "object") throw invalidOption("cacheExtension(options)", `is ${typeof options}`, "Pass an options object, or nothing.");
   rejectUnknownKeys(options, KNOWN_TOP_LEVEL, "cacheExtension(options)");
 
+  if (typeof options.defaults === "object" && options.defaults !== null) rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
   const base: ResolvedModel = {
     ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0 }, options.defaults, "defaults"),
     enabled: true,
@@ -107,9 +108,9 @@ function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel
 
 function resolveRedis(redis: unknown): RedisClientLike | undefined {
   if (redis === undefined) return undefined;
-  const candidate = redis as Partial<Record<"get" | "set" | "status" | "pipeline", unknown>> | null;
-  const looksLikeIoredis =
-    typeof candidate === "object" && candidate !== null && typeof candidate.get === "function" && typeof candidate.set === "function" && typeof candidate.pipeline === "function" && typeof candidate.status === "string";
+  // Checks exactly the surface RedisClientLike declares, so what type-checks also passes here.
+  const candidate = redis as Partial<Record<keyof RedisClientLike, unknown>> | null;
+  const looksLikeIoredis = typeof candidate === "object" && candidate !== null && typeof candidate.get === "function" && typeof candidate.set === "function" && typeof candidate.status === "string";
   if (!looksLikeIoredis) {
     throw invalidOption("redis", "is not an ioredis client", "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.");
   }

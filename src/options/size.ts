@@ -2,10 +2,11 @@
 import { invalidOption } from "../errors.js";
 
 /** A size: bytes as a number, or a string with a unit (`"64mb"`). Units are powers of 1024. */
-export type ByteSize = number | `${number}${"b" | "kb" | "mb" | "gb" | "KB" | "MB" | "GB"}`;
+export type ByteSize = number | `${number}${"b" | "kb" | "mb" | "gb" | "B" | "KB" | "MB" | "GB"}`;
 
 const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
-const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)\s*$/i;
+// Exactly the spellings the ByteSize type allows, so the type and the check agree.
+const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|B|KB|MB|GB)\s*$/;
 
 /** Parses a byte size, or throws an error naming `option`. */
 export function parseByteSize(value: unknown, option: string): number {

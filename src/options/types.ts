@@ -23,7 +23,7 @@ export type ContextValue = string | number | boolean | null;
 
 /** Time source, injectable so that tests never sleep. */
 export interface Clock {
-  /** Milliseconds, monotonic or wall-clock: only differences are used. */
+  /** Wall-clock milliseconds: entries carry expiry times to other instances through Redis. */
   now(): number;
 }
 

@@ -91,7 +91,9 @@ export class ReadPath implements CachedReadRunner {
   /** Called when a CachedQuery is awaited. */
   run(query: CachedQuery): Promise<unknown> {
     const key = this.#key(query);
-    return key === undefined ? query.load() : this.stack.read(key, query.expiry, query);
+    if (key !== undefined) return this.stack.read(key, query.expiry, query);
+    this.counters.bypassed++;
+    return query.load();
   }
 
   /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */

@@ -1,0 +1,125 @@
+/**
+ * Smoke test of the BUILT package: the exports map resolves for both
+ * `require` and `import`, each build exposes the public API, and each has
+ * its declaration file. Resolution goes through the package's own name
+ * (Node's package self-reference, which only works through `exports`),
+ * from child processes whose cwd is the package root.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string };
+
+/** What each child process prints about the module it loaded. */
+interface Probe {
+  resolved: string;
+  exports: string[];
+  cacheExtension: string;
+  extension: string;
+  errorCodes: Record<string, string>;
+  error: { isError: boolean; name: string; code: string; message: string };
+  keyFormatVersion: number;
+}
+
+/** Shared by both module systems once `m` (the module) and `resolved` are defined. */
+const PROBE_BODY = `
+const error = new m.CacheError("E_REDIS", "probe");
+console.log(JSON.stringify({
+  resolved,
+  exports: Object.keys(m).filter((key) => key !== "default" && key !== "module.exports").sort(),
+  cacheExtension: typeof m.cacheExtension,
+  extension: typeof m.cacheExtension(),
+  errorCodes: m.errorCodes,
+  error: { isError: error instanceof Error, name: error.name, code: error.code, message: error.message },
+  keyFormatVersion: m.KEY_FORMAT_VERSION,
+}));`;
+
+const PROBES = {
+  commonjs: `const m = require(${JSON.stringify(pkg.name)}); const resolved = require.resolve(${JSON.stringify(pkg.name)});${PROBE_BODY}`,
+  module: `const m = await import(${JSON.stringify(pkg.name)}); const resolved = import.meta.resolve(${JSON.stringify(pkg.name)});${PROBE_BODY}`,
+} as const;
+
+function newestMtime(dir: string): number {
+  return Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs),
+  );
+}
+
+/** Builds dist/ with tsup when it is missing or older than any source file. */
+function ensureBuilt(): void {
+  const outputs = ["index.js", "index.cjs", "index.d.ts", "index.d.cts"].map((file) => join(dist, file));
+  const builtAt = outputs.every(existsSync) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
+  const sourcesAt = Math.max(newestMtime(join(root, "src")), ...["package.json", "tsup.config.ts"].map((file) => statSync(join(root, file)).mtimeMs));
+  if (builtAt < sourcesAt) execFileSync(join(root, "node_modules", ".bin", "tsup"), ["--silent"], { cwd: root, stdio: "pipe" });
+}
+
+function probe(inputType: keyof typeof PROBES): { result: Probe; stderr: string } {
+  const child = spawnSync(process.execPath, [`--input-type=${inputType}`, "-e", PROBES[inputType]], { cwd: root, encoding: "utf8" });
+  if (child.status !== 0) throw new Error(`node --input-type=${inputType} exited with ${child.status}:\n${child.stderr}`);
+  return { result: JSON.parse(child.stdout) as Probe, stderr: child.stderr };
+}
+
+describe("the built package", () => {
+  beforeAll(() => {
+    ensureBuilt();
+  }, 120_000);
+
+  describe.each([
+    ["commonjs", "require", "index.cjs"],
+    ["module", "import", "index.js"],
+  ] as const)("loaded with %s (%s)", (inputType, _condition, entry) => {
+    let loaded: { result: Probe; stderr: string };
+    beforeAll(() => {
+      loaded = probe(inputType);
+    });
+
+    it(`resolves the package name to dist/${entry} through the exports map`, () => {
+      const resolved = loaded.result.resolved.startsWith("file:") ? fileURLToPath(loaded.result.resolved) : loaded.result.resolved;
+      expect(resolved).toBe(join(dist, entry));
+    });
+
+    it("exposes the public runtime API", () => {
+      expect(loaded.result.exports).toEqual(expect.arrayContaining(["CacheError", "KEY_FORMAT_VERSION", "cacheExtension", "errorCodes"]));
+    });
+
+    it("exposes cacheExtension as a function that builds a Prisma extension", () => {
+      expect(loaded.result.cacheExtension).toBe("function");
+      expect(loaded.result.extension).toBe("function");
+    });
+
+    it("exposes CacheError as an Error subclass with a code, and every error code", () => {
+      expect(loaded.result.error).toEqual({ isError: true, name: "CacheError", code: "E_REDIS", message: "prisma-query-cache [E_REDIS]: probe" });
+      expect(Object.keys(loaded.result.errorCodes)).toEqual(
+        expect.arrayContaining(["E_INVALID_OPTION", "E_INVALID_QUERY_OPTION", "E_CONTEXT", "E_REDIS", "E_CORRUPT_ENTRY", "E_SERIALIZE", "E_PRISMA_INTERNALS"]),
+      );
+      for (const [key, value] of Object.entries(loaded.result.errorCodes)) expect(value).toBe(key);
+      expect(loaded.result.keyFormatVersion).toBeTypeOf("number");
+    });
+
+    it("loads without printing warnings", () => {
+      expect(loaded.stderr).toBe("");
+    });
+  });
+
+  it("has a declaration file for each build, declaring the public API", () => {
+    for (const file of ["index.d.ts", "index.d.cts"]) {
+      const text = readFileSync(join(dist, file), "utf8");
+      for (const name of ["cacheExtension", "CacheError", "errorCodes", "CacheExtensionOptions", "CacheStats", "QueryCacheOption"]) {
+        expect(text, `${file} declares ${name}`).toMatch(new RegExp(`\\b${name}\\b`));
+      }
+    }
+  });
+
+  it("exposes package.json through the exports map", () => {
+    const name = execFileSync(process.execPath, ["--input-type=commonjs", "-e", `process.stdout.write(require(${JSON.stringify(`${pkg.name}/package.json`)}).name)`], { cwd: root, encoding: "utf8" });
+    expect(name).toBe(pkg.name);
+  });
+});

@@ -1,0 +1,308 @@
+/**
+ * Type tests (checked by `tsc`, never run): the extension keeps Prisma's
+ * types. Every read method of every model accepts `cache`; misspellings and
+ * wrong types are compile errors; result types with select / include / omit
+ * are exactly those of the client without the extension.
+ */
+import { PrismaPg } from "@prisma/adapter-pg";
+import { describe, expectTypeOf, test } from "vitest";
+import { cacheExtension, type CacheExtensionOptions, type CacheStats, type QueryCacheOption } from "../src/index.ts";
+import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
+
+/**
+ * The clients exactly as an application builds them. Never called (type tests
+ * do not run): only its return type is used, hence the underscore.
+ */
+function _buildClients() {
+  const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: "postgresql://unused" }) });
+  return { base, prisma: base.$extends(cacheExtension()) };
+}
+declare const clients: ReturnType<typeof _buildClients>;
+const { base, prisma } = clients;
+
+describe("`cache` on every read method of every model", () => {
+  test("true / false / { ttl: 30 } / { ttl: \"5m\", negativeTtl: 0 } each compile, written literally", () => {
+    prisma.user.findUnique({ where: { id: 1 }, cache: true });
+    prisma.user.findUnique({ where: { id: 1 }, cache: false });
+    prisma.user.findUnique({ where: { id: 1 }, cache: { ttl: 30 } });
+    prisma.user.findUnique({ where: { id: 1 }, cache: { ttl: "5m", negativeTtl: 0 } });
+    prisma.user.findMany({ cache: {} });
+    prisma.user.findMany({ cache: { ttl: 0.5, negativeTtl: "30s" } });
+    prisma.user.findMany({ cache: { ttl: "500ms" } });
+    prisma.user.findMany({ cache: { ttl: "2h" } });
+    prisma.user.findMany({ cache: { ttl: "1d" } });
+  });
+
+  test("a value of the exported QueryCacheOption type compiles", () => {
+    const option = {} as QueryCacheOption;
+    prisma.post.findMany({ cache: option });
+  });
+
+  // `cache` below takes each of the four forms in turn: the union of their literal types.
+  const forms = [true, false, { ttl: 30 }, { ttl: "5m", negativeTtl: 0 }] as const;
+
+  test("Tenant, User, Profile, Post", () => {
+    for (const cache of forms) {
+      prisma.tenant.findUnique({ where: { id: 1 }, cache });
+      prisma.tenant.findUniqueOrThrow({ where: { slug: "a" }, cache });
+      prisma.tenant.findFirst({ cache });
+      prisma.tenant.findFirstOrThrow({ cache });
+      prisma.tenant.findMany({ cache });
+      prisma.tenant.count({ cache });
+      prisma.tenant.aggregate({ _count: true, cache });
+      prisma.tenant.groupBy({ by: ["slug"], cache });
+
+      prisma.user.findUnique({ where: { tenantId_email: { tenantId: 1, email: "a" } }, cache });
+      prisma.user.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.user.findFirst({ where: { email: "a" }, cache });
+      prisma.user.findFirstOrThrow({ cache });
+      prisma.user.findMany({ take: 5, cache });
+      prisma.user.count({ where: { role: "ADMIN" }, cache });
+      prisma.user.aggregate({ _sum: { balance: true }, cache });
+      prisma.user.groupBy({ by: ["role"], _count: { _all: true }, cache });
+
+      prisma.profile.findUnique({ where: { userId: 1 }, cache });
+      prisma.profile.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.profile.findFirst({ cache });
+      prisma.profile.findFirstOrThrow({ cache });
+      prisma.profile.findMany({ cache });
+      prisma.profile.count({ cache });
+      prisma.profile.aggregate({ _max: { birthday: true }, cache });
+      prisma.profile.groupBy({ by: ["userId"], cache });
+
+      prisma.post.findUnique({ where: { tenantId_slug: { tenantId: 1, slug: "s" } }, cache });
+      prisma.post.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.post.findFirst({ orderBy: { views: "desc" }, cache });
+      prisma.post.findFirstOrThrow({ cache });
+      prisma.post.findMany({ include: { tags: true }, cache });
+      prisma.post.count({ cache });
+      prisma.post.aggregate({ _avg: { rating: true }, cache });
+      prisma.post.groupBy({ by: ["published"], _sum: { views: true }, cache });
+    }
+  });
+
+  test("Comment, Tag, Group, Membership", () => {
+    for (const cache of forms) {
+      prisma.comment.findUnique({ where: { id: 1 }, cache });
+      prisma.comment.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.comment.findFirst({ cache });
+      prisma.comment.findFirstOrThrow({ cache });
+      prisma.comment.findMany({ cache });
+      prisma.comment.count({ cache });
+      prisma.comment.aggregate({ _count: { _all: true }, cache });
+      prisma.comment.groupBy({ by: ["postId", "authorId"], cache });
+
+      prisma.tag.findUnique({ where: { name: "t" }, cache });
+      prisma.tag.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.tag.findFirst({ cache });
+      prisma.tag.findFirstOrThrow({ cache });
+      prisma.tag.findMany({ cache });
+      prisma.tag.count({ cache });
+      prisma.tag.aggregate({ _min: { name: true }, cache });
+      prisma.tag.groupBy({ by: ["name"], cache });
+
+      prisma.group.findUnique({ where: { name: "g" }, cache });
+      prisma.group.findUniqueOrThrow({ where: { id: 1 }, cache });
+      prisma.group.findFirst({ cache });
+      prisma.group.findFirstOrThrow({ cache });
+      prisma.group.findMany({ cache });
+      prisma.group.count({ cache });
+      prisma.group.aggregate({ _count: true, cache });
+      prisma.group.groupBy({ by: ["id"], cache });
+
+      prisma.membership.findUnique({ where: { userId_groupId: { userId: 1, groupId: 2 } }, cache });
+      prisma.membership.findUniqueOrThrow({ where: { userId_groupId: { userId: 1, groupId: 2 } }, cache });
+      prisma.membership.findFirst({ cache });
+      prisma.membership.findFirstOrThrow({ cache });
+      prisma.membership.findMany({ cache });
+      prisma.membership.count({ cache });
+      prisma.membership.aggregate({ _max: { joinedAt: true }, cache });
+      prisma.membership.groupBy({ by: ["role"], cache });
+    }
+  });
+
+  test("the read methods whose args are optional still compile without any", () => {
+    prisma.user.findFirst();
+    prisma.user.findFirstOrThrow();
+    prisma.user.findMany();
+    prisma.user.count();
+  });
+});
+
+describe("mistakes are compile errors", () => {
+  test("a misspelt key inside `cache`", () => {
+    // @ts-expect-error `ttll` is not a cache setting
+    prisma.user.findUnique({ where: { id: 1 }, cache: { ttll: 5 } });
+    // @ts-expect-error `ttll` is not a cache setting, even next to a valid one
+    prisma.user.findMany({ cache: { ttl: 5, ttll: 5 } });
+    // @ts-expect-error `swr` is not (yet) a cache setting
+    prisma.post.count({ cache: { swr: 10 } });
+  });
+
+  test("a value of the wrong type for `cache` or its settings", () => {
+    // @ts-expect-error `cache` takes a boolean or settings, not a string
+    prisma.user.findUnique({ where: { id: 1 }, cache: "yes" });
+    // @ts-expect-error `cache` takes a boolean or settings, not a number
+    prisma.user.findMany({ cache: 30 });
+    // @ts-expect-error "soon" is not a duration
+    prisma.user.findMany({ cache: { ttl: "soon" } });
+    // @ts-expect-error "5 minutes" is not a duration ("5m" is)
+    prisma.user.findMany({ cache: { ttl: "5 minutes" } });
+    // @ts-expect-error a duration is not a boolean
+    prisma.user.count({ cache: { negativeTtl: true } });
+  });
+
+  test("a misspelt top-level argument", () => {
+    // @ts-expect-error `cahce` is not an argument of findUnique
+    prisma.user.findUnique({ where: { id: 1 }, cahce: true });
+    // @ts-expect-error `cahce` is not an argument of findMany
+    prisma.user.findMany({ cahce: true });
+    // @ts-expect-error `wher` is not an argument (Prisma's own checking still applies)
+    prisma.user.findMany({ wher: { id: 1 }, cache: true });
+  });
+
+  test("Prisma's own argument checking is unchanged", () => {
+    // @ts-expect-error findUnique needs a unique `where`
+    prisma.user.findUnique({ where: { email: "a" }, cache: true });
+    // @ts-expect-error `emial` is not a field
+    prisma.user.findMany({ select: { emial: true }, cache: true });
+    // @ts-expect-error findUnique requires its arguments
+    prisma.user.findUnique();
+  });
+});
+
+describe("result types are those of the client without the extension", () => {
+  // The tests below await inside async test bodies: they are type-checked, never run.
+  test("findUnique with select", async () => {
+    const result = await prisma.user.findUnique({ where: { id: 1 }, select: { id: true, email: true }, cache: true });
+    expectTypeOf(result).toEqualTypeOf<{ id: number; email: string } | null>();
+    expectTypeOf(result).toEqualTypeOf(await base.user.findUnique({ where: { id: 1 }, select: { id: true, email: true } }));
+  });
+
+  test("findUniqueOrThrow and findFirstOrThrow are not nullable", async () => {
+    expectTypeOf(await prisma.user.findUniqueOrThrow({ where: { id: 1 }, select: { email: true }, cache: { ttl: 30 } })).toEqualTypeOf<{ email: string }>();
+    expectTypeOf(await prisma.post.findFirstOrThrow({ select: { title: true, rating: true }, cache: true })).toEqualTypeOf<{ title: string; rating: number | null }>();
+  });
+
+  test("findMany with include gives the relation as an array", async () => {
+    const result = await prisma.user.findMany({ include: { posts: true }, cache: true });
+    expectTypeOf(result[0]!.posts).toEqualTypeOf<Prisma.PostModel[]>();
+    expectTypeOf(result[0]!.email).toEqualTypeOf<string>();
+    expectTypeOf(result).toEqualTypeOf(await base.user.findMany({ include: { posts: true } }));
+  });
+
+  test("nested include and select", async () => {
+    const result = await prisma.post.findFirst({ select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } }, cache: true });
+    expectTypeOf(result).toEqualTypeOf(await base.post.findFirst({ select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } } }));
+    expectTypeOf(result!.tags).toEqualTypeOf<{ name: string }[]>();
+  });
+
+  test("omit removes the field, as without the extension", async () => {
+    const result = await prisma.user.findFirst({ omit: { avatar: true, settings: true }, cache: true });
+    expectTypeOf(result!).not.toHaveProperty("avatar");
+    expectTypeOf(result!).toHaveProperty("email");
+    expectTypeOf(result).toEqualTypeOf(await base.user.findFirst({ omit: { avatar: true, settings: true } }));
+  });
+
+  test("scalar types: Decimal, BigInt, Date, Bytes, Json, enum", async () => {
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: 1 }, cache: true });
+    expectTypeOf(user.balance).toEqualTypeOf<Prisma.Decimal>();
+    expectTypeOf(user.visits).toEqualTypeOf<bigint>();
+    expectTypeOf(user.createdAt).toEqualTypeOf<Date>();
+    expectTypeOf(user.avatar).toEqualTypeOf<Uint8Array<ArrayBuffer> | null>();
+    expectTypeOf(user.settings).toEqualTypeOf<Prisma.JsonValue | null>();
+    expectTypeOf(user.role).toEqualTypeOf<"ADMIN" | "MEMBER" | "GUEST">();
+    expectTypeOf(user).toEqualTypeOf(await base.user.findUniqueOrThrow({ where: { id: 1 } }));
+  });
+
+  test("count returns a number, or the per-field counts with select", async () => {
+    expectTypeOf(await prisma.user.count({ where: { role: "ADMIN" }, cache: true })).toEqualTypeOf<number>();
+    expectTypeOf(await prisma.user.count({ select: { _all: true, name: true }, cache: true })).toEqualTypeOf<{ _all: number; name: number }>();
+  });
+
+  test("aggregate and groupBy", async () => {
+    const aggregate = await prisma.user.aggregate({ _sum: { balance: true }, _max: { createdAt: true }, cache: true });
+    expectTypeOf(aggregate._sum.balance).toEqualTypeOf<Prisma.Decimal | null>();
+    expectTypeOf(aggregate._max.createdAt).toEqualTypeOf<Date | null>();
+    expectTypeOf(aggregate).toEqualTypeOf(await base.user.aggregate({ _sum: { balance: true }, _max: { createdAt: true } }));
+
+    const groups = await prisma.post.groupBy({ by: ["published"], _count: { _all: true }, cache: true });
+    expectTypeOf(groups[0]!.published).toEqualTypeOf<boolean>();
+    expectTypeOf(groups[0]!._count).toEqualTypeOf<{ _all: number }>();
+  });
+
+  test("a read method returns a PrismaPromise, so it can go into $transaction([...])", async () => {
+    expectTypeOf(prisma.user.findMany({ cache: true })).toExtend<Prisma.PrismaPromise<unknown>>();
+    const batch = await prisma.$transaction([prisma.user.count({ cache: true }), prisma.post.findFirst({ select: { id: true }, cache: true })]);
+    expectTypeOf(batch).toEqualTypeOf<[number, { id: number } | null]>();
+  });
+});
+
+describe("$cache", () => {
+  test("stats(), clearLocal() and settled() are typed", () => {
+    expectTypeOf(prisma.$cache.stats()).toEqualTypeOf<CacheStats>();
+    expectTypeOf(prisma.$cache.stats().l1Hits).toEqualTypeOf<number>();
+    expectTypeOf(prisma.$cache.clearLocal()).toEqualTypeOf<void>();
+    expectTypeOf(prisma.$cache.settled()).toEqualTypeOf<Promise<void>>();
+  });
+
+  test("the client without the extension has no $cache", () => {
+    expectTypeOf(base).not.toHaveProperty("$cache");
+  });
+});
+
+describe("cacheExtension options", () => {
+  test("valid forms compile", () => {
+    cacheExtension({
+      defaults: { ttl: "5m", negativeTtl: 0 },
+      models: { User: { ttl: 30, cacheByDefault: true }, Post: false },
+      l1: { maxSize: "64mb" },
+      prefix: "app:",
+      redisTimeout: "250ms",
+      context: () => ({ tenantId: 1, locale: "fr", admin: false, region: null }),
+      onError: (error) => expectTypeOf(error.code).toBeString(),
+      clock: { now: () => 0 },
+    });
+    cacheExtension({ l1: { maxEntries: 1_000 } });
+    cacheExtension({ l1: { maxEntries: 1_000, maxSize: 1_048_576 } });
+    cacheExtension({ l1: { maxSize: "512KB" } });
+    cacheExtension({ l1: false });
+    cacheExtension();
+  });
+
+  test("model names are a Record: a misspelt model name is only caught at $extends time", () => {
+    // Not a compile error: `models` is Record<string, ...>; resolveOptions rejects it at runtime.
+    expectTypeOf({ models: { user: { ttl: 5 } } }).toExtend<CacheExtensionOptions>();
+  });
+
+  test("l1 without any bound", () => {
+    // @ts-expect-error L1Options requires maxSize or maxEntries
+    cacheExtension({ l1: {} });
+  });
+
+  test("durations and sizes outside the documented forms", () => {
+    // @ts-expect-error "5 minutes" is not a duration
+    cacheExtension({ defaults: { ttl: "5 minutes" } });
+    // @ts-expect-error "5 parsecs" is not a duration
+    cacheExtension({ models: { User: { ttl: "5 parsecs" } } });
+    // @ts-expect-error "lots" is not a size
+    cacheExtension({ l1: { maxSize: "lots" } });
+  });
+
+  test("unknown options and wrong types", () => {
+    // @ts-expect-error `ttl` belongs under `defaults`
+    cacheExtension({ ttl: 60 });
+    // @ts-expect-error `ttll` is not a model setting
+    cacheExtension({ models: { User: { ttll: 5 } } });
+    // @ts-expect-error `ttll` is not an expiry setting
+    cacheExtension({ defaults: { ttll: 5 } });
+    // @ts-expect-error `redis` takes an ioredis client, not a URL
+    cacheExtension({ redis: "redis://127.0.0.1:6379" });
+    // @ts-expect-error `context` is a function
+    cacheExtension({ context: { tenantId: 1 } });
+    // @ts-expect-error a context dimension cannot be an object
+    cacheExtension({ context: () => ({ tenant: { id: 1 } }) });
+    // @ts-expect-error `clock` needs now()
+    cacheExtension({ clock: {} });
+  });
+});

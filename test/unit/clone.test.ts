@@ -1,0 +1,71 @@
+/** Copies handed to callers: mutating a copy never reaches the cached original (consistency contract, item 7). */
+import { Decimal } from "@prisma/client/runtime/client";
+import { describe, expect, it } from "vitest";
+import { cloneResult } from "../../src/serialize/clone.ts";
+
+describe("cloneResult", () => {
+  it("returns primitives and null as they are", () => {
+    for (const value of [null, undefined, 0, -1.5, "text", true, 10n]) expect(cloneResult(value)).toBe(value);
+  });
+
+  it("deep-copies plain objects: mutating the copy at any depth leaves the original intact", () => {
+    const original = { id: 1, profile: { bio: "x", links: { site: "a" } } };
+    const copy = cloneResult(original);
+    expect(copy).toEqual(original);
+    copy.profile.links.site = "changed";
+    copy.profile.bio = "changed";
+    (copy as Record<string, unknown>).added = true;
+    expect(original).toEqual({ id: 1, profile: { bio: "x", links: { site: "a" } } });
+  });
+
+  it("deep-copies arrays and the rows in them", () => {
+    const original = [{ id: 1, tags: ["a"] }, { id: 2, tags: [] as string[] }];
+    const copy = cloneResult(original);
+    expect(copy).toEqual(original);
+    expect(copy).not.toBe(original);
+    copy[0]?.tags.push("b");
+    copy.pop();
+    (copy[0] as { id: number }).id = 99;
+    expect(original).toEqual([{ id: 1, tags: ["a"] }, { id: 2, tags: [] }]);
+  });
+
+  it("copies Dates: setting the copy's time leaves the original's", () => {
+    const original = { createdAt: new Date(1_000) };
+    const copy = cloneResult(original);
+    expect(copy.createdAt).toBeInstanceOf(Date);
+    expect(copy.createdAt).not.toBe(original.createdAt);
+    copy.createdAt.setTime(2_000);
+    expect(original.createdAt.getTime()).toBe(1_000);
+  });
+
+  it("copies bytes: writing into the copy leaves the original's", () => {
+    const original = { avatar: Uint8Array.from([1, 2, 3]) };
+    const copy = cloneResult(original);
+    expect(copy.avatar).toBeInstanceOf(Uint8Array);
+    expect(copy.avatar.buffer).not.toBe(original.avatar.buffer);
+    copy.avatar[0] = 42;
+    expect([...original.avatar]).toEqual([1, 2, 3]);
+  });
+
+  it("shares Decimals, which are immutable", () => {
+    const original = { balance: new Decimal("1.5") };
+    expect(cloneResult(original).balance).toBe(original.balance);
+  });
+
+  it("copies an own __proto__ key of a JSON-parsed object as a plain own property, without changing the copy's prototype", () => {
+    const original = JSON.parse('{"settings": {"__proto__": {"isAdmin": true}, "theme": "dark"}}') as { settings: Record<string, unknown> };
+    const copy = cloneResult(original);
+
+    expect(Object.getPrototypeOf(copy.settings)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy.settings, "__proto__")).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(copy.settings, "__proto__")?.value).toEqual({ isAdmin: true });
+    expect(copy.settings.isAdmin).toBeUndefined();
+    expect(copy.settings.theme).toBe("dark");
+    expect(copy).toEqual(original);
+    // A copy, not the same object.
+    const copiedProto = Object.getOwnPropertyDescriptor(copy.settings, "__proto__")?.value as Record<string, unknown>;
+    copiedProto.isAdmin = false;
+    expect(Object.getOwnPropertyDescriptor(original.settings, "__proto__")?.value).toEqual({ isAdmin: true });
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * Query keys: the canonical text is a function of what the query means, not
+ * of how its object was written; different queries never share a key; the
+ * Redis name is a hash that carries no argument values.
+ */
+import { AnyNull, DbNull, Decimal, JsonNull, skip } from "@prisma/client/runtime/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheExtension, KEY_FORMAT_VERSION, type RedisClientLike } from "../../src/index.ts";
+import { canonicalize } from "../../src/keys/canonical.ts";
+import { hashKey, shortHash } from "../../src/keys/hash.ts";
+import { queryKey, sharedNamespace } from "../../src/keys/query-key.ts";
+import { runtimeDataModel } from "../../src/prisma/internals.ts";
+import { catchCacheError } from "./support/cache-error.ts";
+import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, Rng, shuffleKeys, withMutatedLeaf } from "./support/random.ts";
+import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
+
+const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
+/** 128 bits in unpadded base64url. */
+const BASE64URL_128 = /^[A-Za-z0-9_-]{22}$/;
+
+const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args, context);
+const sameKey = (a: unknown, b: unknown) => expect(keyOf(a).local).toBe(keyOf(b).local);
+const differentKeys = (a: unknown, b: unknown) => {
+  expect(keyOf(a).local).not.toBe(keyOf(b).local);
+  expect(keyOf(a).shared().name).not.toBe(keyOf(b).shared().name);
+};
+
+describe("canonical arguments: same meaning, same key", () => {
+  it("ignores property order", () => {
+    sameKey({ where: { id: 1, email: "a@b.c" }, take: 5 }, { take: 5, where: { email: "a@b.c", id: 1 } });
+  });
+
+  it("ignores property order deep inside nested objects and objects inside arrays", () => {
+    sameKey(
+      { where: { AND: [{ posts: { some: { title: { contains: "x", mode: "insensitive" }, views: { gt: 1 } } } }] }, orderBy: [{ name: "asc" }] },
+      { orderBy: [{ name: "asc" }], where: { AND: [{ posts: { some: { views: { gt: 1 }, title: { mode: "insensitive", contains: "x" } } } }] } },
+    );
+  });
+
+  it("treats an undefined property, and Prisma.skip, like an absent one (as Prisma does)", () => {
+    sameKey({ where: { id: 1, name: undefined } }, { where: { id: 1 } });
+    sameKey({ where: { id: 1, name: skip } }, { where: { id: 1 } });
+  });
+
+  it("gives undefined args and {} the same key", () => {
+    sameKey(undefined, {});
+  });
+});
+
+describe("canonical arguments: different meaning, different key", () => {
+  it.each<[string, unknown, unknown]>([
+    ["1 vs \"1\"", { where: { id: 1 } }, { where: { id: "1" } }],
+    ["true vs \"true\"", { where: { published: true } }, { where: { published: "true" } }],
+    ["null vs absent", { where: { name: null } }, { where: {} }],
+    ["null vs \"null\"", { where: { name: null } }, { where: { name: "null" } }],
+    ["a Date vs its ISO string", { where: { createdAt: new Date("2024-01-02T03:04:05.000Z") } }, { where: { createdAt: "2024-01-02T03:04:05.000Z" } }],
+    ["two Dates one millisecond apart", { where: { createdAt: new Date(1_000) } }, { where: { createdAt: new Date(1_001) } }],
+    ["BigInt 1n vs 1", { where: { visits: 1n } }, { where: { visits: 1 } }],
+    ["BigInt 1n vs \"1\"", { where: { visits: 1n } }, { where: { visits: "1" } }],
+    ["Decimal(\"1.5\") vs \"1.5\"", { where: { balance: new Decimal("1.5") } }, { where: { balance: "1.5" } }],
+    ["Decimal(\"1.5\") vs 1.5", { where: { balance: new Decimal("1.5") } }, { where: { balance: 1.5 } }],
+    ["Uint8Array vs its base64 string", { where: { avatar: Uint8Array.from([1, 2, 3]) } }, { where: { avatar: Buffer.from([1, 2, 3]).toString("base64") } }],
+    ["two different byte arrays", { where: { avatar: Uint8Array.from([1, 2, 3]) } }, { where: { avatar: Uint8Array.from([1, 2, 4]) } }],
+    ["[1, 2] vs [2, 1]", { where: { id: { in: [1, 2] } } }, { where: { id: { in: [2, 1] } } }],
+    ["orderBy in a different order", { orderBy: [{ name: "asc" }, { id: "desc" }] }, { orderBy: [{ id: "desc" }, { name: "asc" }] }],
+    ["NaN vs null", { take: Number.NaN }, { take: null }],
+    ["a value under a different key", { where: { name: "a" } }, { where: { email: "a" } }],
+    ["a string holding a separator", { where: { name: "a|b" } }, { where: { name: "a", email: "b" } }],
+  ])("%s", (_label, a, b) => {
+    differentKeys(a, b);
+  });
+
+  it("keeps DbNull, JsonNull and AnyNull distinct from null and from each other", () => {
+    const values = [null, DbNull, JsonNull, AnyNull, "DbNull", "JsonNull", "AnyNull"];
+    const keys = values.map((value) => keyOf({ where: { settings: { equals: value } } }).local);
+    expect(new Set(keys).size).toBe(values.length);
+  });
+
+  it("gives equal Decimals written differently the same key only when their values print the same", () => {
+    sameKey({ where: { balance: new Decimal("1.50") } }, { where: { balance: new Decimal("1.5") } });
+    differentKeys({ where: { balance: new Decimal("1.5") } }, { where: { balance: new Decimal("1.05") } });
+  });
+
+  it("keys a Buffer like the Uint8Array of the same bytes", () => {
+    sameKey({ where: { avatar: Buffer.from([7, 8, 9]) } }, { where: { avatar: Uint8Array.from([7, 8, 9]) } });
+    sameKey({ where: { avatar: Buffer.from([0, 7, 8, 9, 0]).subarray(1, 4) } }, { where: { avatar: Uint8Array.from([7, 8, 9]) } });
+  });
+
+  it("gives a different key for a different model or operation", () => {
+    const args = { where: { id: 1 } };
+    const keys = [
+      queryKey(NAMESPACE, "User", "findMany", args, undefined),
+      queryKey(NAMESPACE, "Post", "findMany", args, undefined),
+      queryKey(NAMESPACE, "User", "findFirst", args, undefined),
+    ];
+    expect(new Set(keys.map((key) => key.local)).size).toBe(3);
+    expect(new Set(keys.map((key) => key.shared().name)).size).toBe(3);
+  });
+
+  it("gives a different key for a different context, and for no context", () => {
+    const args = { where: { id: 1 } };
+    const keys = [keyOf(args, { tenantId: 1 }), keyOf(args, { tenantId: 2 }), keyOf(args, { tenantId: "1" }), keyOf(args, { tenantId: null }), keyOf(args, undefined), keyOf(args, { tenantId: 1, locale: "fr" })];
+    expect(new Set(keys.map((key) => key.local)).size).toBe(keys.length);
+    expect(new Set(keys.map((key) => key.shared().name)).size).toBe(keys.length);
+  });
+
+  it("ignores the order of context dimensions", () => {
+    expect(keyOf({}, { tenantId: 1, locale: "fr" }).local).toBe(keyOf({}, { locale: "fr", tenantId: 1 }).local);
+  });
+
+  it("does not confuse arguments with context", () => {
+    expect(keyOf({ tenantId: 1 }, {}).local).not.toBe(keyOf({}, { tenantId: 1 }).local);
+  });
+});
+
+describe("canonical arguments: values that cannot be keyed are refused", () => {
+  class Money {
+    constructor(readonly cents: number) {}
+  }
+
+  it.each<[string, unknown]>([
+    ["a function", () => 1],
+    ["a symbol", Symbol("x")],
+    ["an unknown class instance", new Money(5)],
+    ["a Map", new Map([["a", 1]])],
+    ["a RegExp", /x/],
+  ])("refuses %s with E_INVALID_QUERY_OPTION", (_label, value) => {
+    catchCacheError(() => canonicalize({ where: { name: value } }), "E_INVALID_QUERY_OPTION");
+    catchCacheError(() => keyOf({ where: { name: value } }), "E_INVALID_QUERY_OPTION");
+  });
+
+  it("names the class it refused", () => {
+    expect(catchCacheError(() => canonicalize(new Money(5)), "E_INVALID_QUERY_OPTION").message).toContain("Money");
+  });
+});
+
+describe("Redis key names", () => {
+  const args = { where: { email: "alice.secret@example.com", tenantId: 7 } };
+
+  it("carry no raw argument value", () => {
+    const { name, fingerprint } = keyOf(args).shared();
+    expect(name).not.toContain("alice");
+    expect(name).not.toContain("example.com");
+    expect(fingerprint).not.toContain("alice");
+  });
+
+  it("are namespace, model, operation and a 128-bit base64url id", () => {
+    const { name } = queryKey(NAMESPACE, "User", "findUnique", args, undefined).shared();
+    expect(name.startsWith(NAMESPACE)).toBe(true);
+    const [model, operation, id, ...rest] = name.slice(NAMESPACE.length).split(":");
+    expect([model, operation, rest]).toEqual(["User", "findUnique", []]);
+    expect(id).toMatch(BASE64URL_128);
+  });
+
+  it("come with a 128-bit fingerprint that is not the id", () => {
+    const { name, fingerprint } = keyOf(args).shared();
+    expect(fingerprint).toMatch(BASE64URL_128);
+    expect(name.endsWith(fingerprint)).toBe(false);
+  });
+
+  it("are stable: the same query gives the same name and fingerprint, computed once", () => {
+    const key = keyOf(args);
+    expect(key.shared()).toBe(key.shared());
+    expect(keyOf({ ...args }).shared()).toEqual(key.shared());
+  });
+
+  it("depend on the namespace", () => {
+    const other = queryKey(sharedNamespace("pqc:", "otherhash"), "User", "findMany", args, undefined);
+    expect(other.local).toBe(keyOf(args).local);
+    expect(other.shared().name).not.toBe(keyOf(args).shared().name);
+    expect(other.shared().fingerprint).not.toBe(keyOf(args).shared().fingerprint);
+  });
+
+  it("hashKey splits one SHA-256 into two different 128-bit halves", () => {
+    const { id, fingerprint } = hashKey("some text");
+    expect(id).toMatch(BASE64URL_128);
+    expect(fingerprint).toMatch(BASE64URL_128);
+    expect(id).not.toBe(fingerprint);
+    expect(hashKey("some text")).toEqual({ id, fingerprint });
+    expect(hashKey("some text.").id).not.toBe(id);
+  });
+
+  it("the namespace holds the prefix, the key format version and the data-model hash", () => {
+    expect(KEY_FORMAT_VERSION).toBe(1);
+    expect(sharedNamespace("app:", "abc123")).toBe(`app:v${KEY_FORMAT_VERSION}:abc123:`);
+    expect(shortHash("x")).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(shortHash("x")).not.toBe(shortHash("y"));
+  });
+});
+
+describe("Redis key names written by the extension", () => {
+  let fixture: SqliteFixture;
+  beforeAll(async () => {
+    fixture = await createSqliteFixture();
+  });
+  afterAll(async () => {
+    await fixture?.dispose();
+  });
+
+  /** An in-memory stand-in with the shape the extension checks for; records every SET. */
+  function recordingRedis() {
+    const store = new Map<string, string>();
+    const client: RedisClientLike & { pipeline(): never } = {
+      status: "ready",
+      get: async (key) => store.get(key) ?? null,
+      set: async (key, value) => {
+        store.set(key, value);
+        return "OK";
+      },
+      pipeline: () => {
+        throw new Error("not used by the read path");
+      },
+    };
+    return { client, store };
+  }
+
+  it("key field references (prisma.user.fields.x) by model and field, so reads comparing columns can be cached", () => {
+    const byEmail = { where: { name: { equals: fixture.prisma.user.fields.email } } };
+    const byName = { where: { name: { equals: fixture.prisma.user.fields.name } } };
+    expect(keyOf(byEmail).local).toBe(keyOf({ where: { name: { equals: fixture.prisma.user.fields.email } } }).local);
+    expect(keyOf(byEmail).local).not.toBe(keyOf(byName).local);
+    expect(keyOf(byEmail).local).not.toBe(keyOf({ where: { name: { equals: "email" } } }).local);
+  });
+
+  it("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
+    const { client, store } = recordingRedis();
+    const prisma = fixture.prisma.$extends(cacheExtension({ redis: client, prefix: "unit:", l1: false }));
+    // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
+    await prisma.user.count({ where: { email: "bob.private@example.com" }, cache: true });
+    await prisma.$cache.settled();
+
+    const names = [...store.keys()];
+    expect(names).toHaveLength(1);
+    const dataModelHash = shortHash(JSON.stringify(runtimeDataModel(fixture.prisma)));
+    const namespace = `unit:v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
+    expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
+    expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);
+    expect(names[0]).not.toContain("bob");
+  });
+});
+
+describe("property: canonical keys over random argument trees", () => {
+  const RUNS = 300;
+
+  it("the generator covers every leaf kind, nested objects and arrays", () => {
+    const rng = new Rng(0x5eed);
+    const trees = Array.from({ length: RUNS }, () => randomArgs(rng));
+    const kinds = new Set(trees.flatMap((tree) => leaves(tree).map(leafKind)));
+    expect([...kinds].sort()).toEqual([...LEAF_KINDS].sort());
+    const depths = trees.flatMap((tree) => leafPaths(tree).map((path) => path.length));
+    expect(Math.max(...depths)).toBeGreaterThanOrEqual(3);
+    expect(trees.some((tree) => leafPaths(tree).some((path) => path.some((step) => typeof step === "number")))).toBe(true);
+  });
+
+  it(`${RUNS} random trees: shuffled key order gives the same key`, () => {
+    const rng = new Rng(0x5eed);
+    for (let run = 0; run < RUNS; run++) {
+      const args = randomArgs(rng);
+      const shuffled = shuffleKeys(args, rng);
+      expect(keyOf(shuffled).local, `run ${run}`).toBe(keyOf(args).local);
+      expect(keyOf(shuffled).shared(), `run ${run}`).toEqual(keyOf(args).shared());
+    }
+  });
+
+  it(`${RUNS} random trees: changing any one leaf gives a different key`, () => {
+    const rng = new Rng(0xc0ffee);
+    for (let run = 0; run < RUNS; run++) {
+      const args = randomArgs(rng);
+      const path = rng.pick(leafPaths(args));
+      const mutated = withMutatedLeaf(args, path);
+      expect(keyOf(mutated).local, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).local);
+      expect(keyOf(mutated).shared().name, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).shared().name);
+    }
+  });
+
+  it(`${RUNS} random trees: adding undefined properties does not change the key`, () => {
+    const rng = new Rng(0xbeef);
+    for (let run = 0; run < RUNS; run++) {
+      const args = randomArgs(rng);
+      expect(keyOf({ ...args, [`extra${run}`]: undefined }).local).toBe(keyOf(args).local);
+    }
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The shared tier's serialiser: every type a Prisma result can hold comes
+ * back with the same type and value.
+ */
+import { Decimal } from "@prisma/client/runtime/client";
+import { describe, expect, it } from "vitest";
+import { deserialize, serialize } from "../../src/serialize/serializer.ts";
+import { Prisma } from "../generated/sqlite/client.ts";
+
+const roundTrip = <T>(value: T): T => deserialize<T>(serialize(value));
+
+describe("serializer round trip", () => {
+  it("keeps a Decimal a Decimal of the runtime (and of the generated client's Prisma.Decimal)", () => {
+    const restored = roundTrip({ balance: new Decimal("12.34") }).balance;
+    expect(restored).toBeInstanceOf(Decimal);
+    expect(restored).toBeInstanceOf(Prisma.Decimal);
+    expect(restored.toFixed()).toBe("12.34");
+  });
+
+  it.each(["123456789012345678901234567890.123456789", "-98765432109876543210987654321098765", "0.000000000000000000000000000001"])(
+    "keeps every digit of the Decimal %s",
+    (digits) => {
+      const original = new Decimal(digits);
+      const restored = roundTrip(original);
+      expect(restored).toBeInstanceOf(Decimal);
+      expect(restored.toFixed()).toBe(digits);
+      expect(restored.equals(original)).toBe(true);
+    },
+  );
+
+  it("keeps a BigInt a BigInt, beyond 2^53", () => {
+    const visits = 2n ** 63n - 1n;
+    expect(roundTrip({ visits })).toEqual({ visits });
+    expect(typeof roundTrip({ visits }).visits).toBe("bigint");
+  });
+
+  it("keeps a Date a Date, to the millisecond", () => {
+    const createdAt = new Date("2024-02-29T23:59:59.999Z");
+    const restored = roundTrip({ createdAt }).createdAt;
+    expect(restored).toBeInstanceOf(Date);
+    expect(restored.getTime()).toBe(createdAt.getTime());
+  });
+
+  it("keeps bytes as a Uint8Array with the same contents", () => {
+    const avatar = Uint8Array.from([0, 1, 127, 128, 255]);
+    const restored = roundTrip({ avatar }).avatar;
+    expect(Object.getPrototypeOf(restored)).toBe(Uint8Array.prototype);
+    expect([...restored]).toEqual([...avatar]);
+    expect(roundTrip(new Uint8Array(0))).toEqual(new Uint8Array(0));
+  });
+
+  it("turns a Buffer (also a view into a larger buffer) into a plain Uint8Array of the same bytes", () => {
+    const view = Buffer.from([9, 1, 2, 3, 9]).subarray(1, 4);
+    const restored = roundTrip({ avatar: view }).avatar;
+    expect(Buffer.isBuffer(restored)).toBe(false);
+    expect(Object.getPrototypeOf(restored)).toBe(Uint8Array.prototype);
+    expect([...restored]).toEqual([1, 2, 3]);
+  });
+
+  it("keeps nested Json values as plain JSON, including look-alike strings", () => {
+    const settings = {
+      theme: "dark",
+      nested: { list: [1, "two", { three: [true, false, null] }], empty: {}, none: [] },
+      lookAlikes: ["2024-01-01T00:00:00.000Z", "1n", "12.34", "AQI="],
+      unicode: "é|\"\\\u0000",
+    };
+    const restored = roundTrip({ settings }).settings;
+    expect(restored).toEqual(settings);
+    expect(restored.lookAlikes.every((item) => typeof item === "string")).toBe(true);
+  });
+
+  it("keeps null, and keeps undefined fields present as undefined", () => {
+    expect(roundTrip(null)).toBeNull();
+    const restored = roundTrip({ name: null, bio: undefined, id: 1 });
+    expect(restored).toStrictEqual({ name: null, bio: undefined, id: 1 });
+    expect(Object.keys(restored)).toEqual(["name", "bio", "id"]);
+  });
+
+  it("round-trips a full row with every scalar type, and a list of rows", () => {
+    const row = {
+      id: 1,
+      email: "a@example.com",
+      name: null,
+      role: "ADMIN",
+      createdAt: new Date(1_700_000_000_123),
+      balance: new Decimal("1000000000000000000.01"),
+      visits: 12345678901234567890n,
+      avatar: Uint8Array.from([1, 2, 3]),
+      settings: { a: [1, { b: null }] },
+      rating: 4.5,
+      published: false,
+      posts: [{ id: 2, publishedAt: new Date(0), tags: [] }],
+    };
+    const restored = roundTrip([row, { ...row, id: 2 }]);
+    expect(restored).toEqual([row, { ...row, id: 2 }]);
+    expect(restored[0]?.balance).toBeInstanceOf(Decimal);
+    expect(restored[1]?.posts[0]?.publishedAt).toBeInstanceOf(Date);
+  });
+
+  it("throws (for the caller to report E_SERIALIZE) rather than write a Json value with an own __proto__ key", () => {
+    // superjson refuses such keys as a prototype-pollution risk; the entry then stays in-process only.
+    const settings = JSON.parse('{"__proto__": {"admin": true}, "a": 1}') as unknown;
+    expect(() => serialize({ id: 1, settings })).toThrow(/__proto__/);
+  });
+});

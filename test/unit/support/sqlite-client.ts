@@ -1,0 +1,36 @@
+/**
+ * A real generated Prisma client (SQLite variant of the test schema) on a
+ * throw-away database file, for unit tests that need `$extends` to run
+ * against a genuine client. No services: better-sqlite3 on a temp file.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { resetSqlite } from "../../../scripts/lib/database.mjs";
+import { PrismaClient } from "../../generated/sqlite/client.ts";
+
+/** The model names of the test schema, as `_runtimeDataModel` lists them. */
+export const MODEL_NAMES = ["Tenant", "User", "Profile", "Post", "Comment", "Tag", "Group", "Membership"] as const;
+
+/** A migrated SQLite file in its own temp directory, and a client on it. */
+export interface SqliteFixture {
+  readonly prisma: PrismaClient;
+  /** Disconnects the client and deletes the temp directory. */
+  dispose(): Promise<void>;
+}
+
+/** Creates a fresh, migrated SQLite database and an (unextended) client on it. */
+export async function createSqliteFixture(): Promise<SqliteFixture> {
+  const dir = mkdtempSync(join(tmpdir(), "pqc-unit-"));
+  const file = join(dir, "unit.db");
+  await resetSqlite(file);
+  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) });
+  return {
+    prisma,
+    async dispose() {
+      await prisma.$disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
