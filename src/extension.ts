@@ -6,11 +6,12 @@
  * skip Prisma's own request pipeline (~40 us; see docs/concepts.md).
  */
 import { Prisma } from "@prisma/client/extension";
+import { canonicalize } from "./keys/canonical.js";
 import { shortHash } from "./keys/hash.js";
 import { sharedNamespace } from "./keys/query-key.js";
 import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption } from "./options/types.js";
-import { runtimeDataModel } from "./prisma/internals.js";
+import { globalOmit, runtimeDataModel } from "./prisma/internals.js";
 import { CacheStack } from "./read/cache-stack.js";
 import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
@@ -48,9 +49,11 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
     const counters = new Counters();
     const stack = new CacheStack(resolved, counters);
-    // A schema change retires every entry written under the old data model.
-    const namespace = sharedNamespace(resolved.prefix, shortHash(JSON.stringify(dataModel)));
-    const readPath = new ReadPath(resolved, stack, counters, namespace);
+    // A schema change retires every entry written under the old data model; a
+    // different global `omit` changes result shapes, so it scopes keys too.
+    const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));
+    const relationFields = new Map(Object.entries(dataModel.models).map(([model, { fields }]) => [model, fields.filter((f) => f.kind === "object").map((f) => f.name)]));
+    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
       readPath.call(Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
 

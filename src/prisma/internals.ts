@@ -1,6 +1,6 @@
 /**
  * Every private Prisma API this library touches, in one place. Each use is
- * guarded by test/prisma-internals.test.ts, which fails loudly when a Prisma
+ * guarded by test/integration/prisma-internals.test.ts, which fails loudly when a Prisma
  * release changes it.
  *
  * - The transaction scope symbol: Prisma marks the client it hands to
@@ -9,6 +9,9 @@
  *   transaction must bypass the cache (consistency contract, item 3).
  * - `_runtimeDataModel`: the model names (to validate `models` options) and a
  *   hash of the data model (to retire entries when the schema changes).
+ * - `_globalOmit`: the client's `omit` option shapes every result, so it is
+ *   part of the key namespace (two clients with different global omits must
+ *   never share entries).
  */
 import { CacheError } from "../errors.js";
 
@@ -36,4 +39,9 @@ export function runtimeDataModel(client: unknown): RuntimeDataModel {
     );
   }
   return model;
+}
+
+/** The client's global `omit` option (`new PrismaClient({ omit })`), or undefined. */
+export function globalOmit(client: unknown): unknown {
+  return (client as { _globalOmit?: unknown } | null | undefined)?._globalOmit;
 }

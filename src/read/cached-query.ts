@@ -25,6 +25,8 @@ interface TransactionCapable {
 /** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
 export interface CachedReadRunner {
   run(query: CachedQuery): Promise<unknown>;
+  /** Counts a read that a batch transaction ran uncached. */
+  countBypass(): void;
 }
 
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
@@ -66,6 +68,7 @@ export class CachedQuery {
 
   /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
   requestTransaction(batch: unknown): PromiseLike<unknown> {
+    this.runner.countBypass();
     const inner = this.load() as unknown as TransactionCapable & PromiseLike<unknown>;
     return inner.requestTransaction ? inner.requestTransaction(batch) : inner;
   }
@@ -78,4 +81,26 @@ export class CachedQuery {
   get [Symbol.toStringTag](): "PrismaPromise" {
     return "PrismaPromise";
   }
+}
+
+/**
+ * A CachedQuery class for one model, with Prisma's fluent relation methods
+ * (`prisma.user.findUnique(...).posts()`). A fluent call asks for a different
+ * result (the related rows), so it runs the original, uncached query's
+ * method. Built once per model, so the hot path pays nothing for it.
+ */
+export function cachedQueryClassFor(relationFields: readonly string[]): typeof CachedQuery {
+  if (relationFields.length === 0) return CachedQuery;
+  class FluentCachedQuery extends CachedQuery {}
+  for (const field of relationFields) {
+    Object.defineProperty(FluentCachedQuery.prototype, field, {
+      value(this: CachedQuery, args?: unknown) {
+        const original = this.load() as unknown as Record<string, (args?: unknown) => unknown>;
+        return (original[field] as (args?: unknown) => unknown).call(original, args);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+  return FluentCachedQuery;
 }

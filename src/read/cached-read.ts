@@ -11,7 +11,7 @@ import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { CachedQuery, type CachedReadRunner, type DelegateMethod } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, type CachedReadRunner, type DelegateMethod } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 
@@ -28,6 +28,8 @@ export interface ModelContext {
  */
 interface ModelBinding {
   readonly delegate: Record<string, DelegateMethod>;
+  /** CachedQuery, or its subclass with the model's fluent relation methods. */
+  readonly queryClass: typeof CachedQuery;
   readonly inTransaction: boolean;
   readonly cacheByDefault: boolean;
 }
@@ -42,7 +44,11 @@ export class ReadPath implements CachedReadRunner {
     private readonly counters: Counters,
     /** Redis key-name namespace: prefix, format version and data-model hash. */
     private readonly namespace: string,
+    /** Relation field names per model, for the fluent API. */
+    private readonly relationFields: ReadonlyMap<string, readonly string[]>,
   ) {}
+
+  readonly #queryClasses = new Map<string, typeof CachedQuery>();
 
   /** Runs one read method call: from the cache when it opted in, from the original method otherwise. */
   call(context: ModelContext, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
@@ -56,10 +62,6 @@ export class ReadPath implements CachedReadRunner {
       return method.call(delegate, args);
     }
     const queryArgs = withoutCacheOption(args);
-    if (binding.inTransaction) {
-      this.counters.bypassed++;
-      return method.call(delegate, queryArgs);
-    }
     let expiry;
     try {
       expiry = planRead(this.options, context.$name, cacheOption);
@@ -67,11 +69,11 @@ export class ReadPath implements CachedReadRunner {
       // Prisma reports invalid arguments when the promise is awaited, not at the call; so do we.
       return rejected(error, () => method.call(delegate, queryArgs));
     }
-    if (expiry === undefined) {
+    if (expiry === undefined || binding.inTransaction) {
       this.counters.bypassed++;
       return method.call(delegate, queryArgs);
     }
-    return new CachedQuery(this, context.$name, operation, queryArgs, expiry, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    return new binding.queryClass(this, context.$name, operation, queryArgs, expiry, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -81,11 +83,25 @@ export class ReadPath implements CachedReadRunner {
       binding = {
         delegate: parent[modelProperty(context.$name)] as Record<string, DelegateMethod>,
         inTransaction: isTransactionClient(parent),
+        queryClass: this.#queryClass(context.$name),
         cacheByDefault: this.options.models.get(context.$name)?.cacheByDefault === true,
       };
       this.#bindings.set(context, binding);
     }
     return binding;
+  }
+
+  #queryClass(model: string): typeof CachedQuery {
+    let queryClass = this.#queryClasses.get(model);
+    if (queryClass === undefined) {
+      queryClass = cachedQueryClassFor(this.relationFields.get(model) ?? []);
+      this.#queryClasses.set(model, queryClass);
+    }
+    return queryClass;
+  }
+
+  countBypass(): void {
+    this.counters.bypassed++;
   }
 
   /** Called when a CachedQuery is awaited. */
@@ -127,7 +143,7 @@ export class ReadPath implements CachedReadRunner {
 }
 
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
-  const runner: CachedReadRunner = { run: () => Promise.reject(error) };
+  const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined };
   const query = new CachedQuery(runner, "", "findMany", undefined, { ttlMs: 0, negativeTtlMs: 0 }, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }

@@ -29,12 +29,64 @@ serializer.registerCustom<Uint8Array, string>(
   "prisma.Bytes",
 );
 
+/**
+ * superjson refuses objects with a `__proto__`, `constructor` or `prototype`
+ * key (a prototype-pollution guard), but a Json column may legitimately hold
+ * one. Such values are stored with those keys renamed behind a marker, and the
+ * payload starts with ESCAPED so the common path never pays for the walk.
+ */
+const ESCAPED = "~";
+const KEY_MARK = "\u0001pqc:";
+const GUARDED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 /** Serialises a query result to text. Throws for values superjson cannot represent. */
 export function serialize(value: unknown): string {
-  return serializer.stringify(value);
+  try {
+    return serializer.stringify(value);
+  } catch (error) {
+    if (!hasGuardedKey(value)) throw error;
+    return ESCAPED + serializer.stringify(renameKeys(value, escapeKey));
+  }
 }
 
 /** Inverse of {@link serialize}. */
 export function deserialize<T>(text: string): T {
-  return serializer.parse<T>(text);
+  if (!text.startsWith(ESCAPED)) return serializer.parse<T>(text);
+  return renameKeys(serializer.parse<unknown>(text.slice(ESCAPED.length)), unescapeKey) as T;
+}
+
+function escapeKey(key: string): string {
+  return GUARDED_KEYS.has(key) || key.startsWith(KEY_MARK) ? KEY_MARK + key : key;
+}
+
+function unescapeKey(key: string): string {
+  return key.startsWith(KEY_MARK) ? key.slice(KEY_MARK.length) : key;
+}
+
+function hasGuardedKey(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some(hasGuardedKey);
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) {
+    if (GUARDED_KEYS.has(key) || hasGuardedKey((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+/** Copies plain objects and arrays with every key passed through `rename`; other values are kept as they are. */
+function renameKeys(value: unknown, rename: (key: string) => string): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => renameKeys(item, rename));
+  if (!isPlainObject(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    // defineProperty: assigning "__proto__" would set the prototype instead of a key.
+    Object.defineProperty(copy, rename(key), { value: renameKeys((value as Record<string, unknown>)[key], rename), enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === Object.prototype || proto === null;
 }

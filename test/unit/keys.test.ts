@@ -13,6 +13,8 @@ import { runtimeDataModel } from "../../src/prisma/internals.ts";
 import { catchCacheError } from "./support/cache-error.ts";
 import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, Rng, shuffleKeys, withMutatedLeaf } from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "../generated/sqlite/client.ts";
 
 const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
 /** 128 bits in unpadded base64url. */
@@ -214,6 +216,27 @@ describe("Redis key names written by the extension", () => {
     return { client, store };
   }
 
+  it("differ between clients with different global omit options, whose results differ in shape", async () => {
+    // Typed loosely: a client with a global omit has a different (incompatible) client type.
+    const written = async (prisma: object) => {
+      const { client, store } = recordingRedis();
+      const cached = (prisma as typeof fixture.prisma).$extends(cacheExtension({ redis: client, prefix: "unit:", l1: false }));
+      await cached.user.count({ cache: true });
+      await cached.$cache.settled();
+      return [...store.keys()];
+    };
+    const omitting = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${fixture.file}` }), omit: { user: { avatar: true } } });
+    try {
+      const [plain] = await written(fixture.prisma);
+      const [withOmit] = await written(omitting);
+      expect(plain).toBeDefined();
+      expect(withOmit).toBeDefined();
+      expect(withOmit).not.toBe(plain);
+    } finally {
+      await omitting.$disconnect();
+    }
+  });
+
   it("key field references (prisma.user.fields.x) by model and field, so reads comparing columns can be cached", () => {
     const byEmail = { where: { name: { equals: fixture.prisma.user.fields.email } } };
     const byName = { where: { name: { equals: fixture.prisma.user.fields.name } } };
@@ -231,7 +254,7 @@ describe("Redis key names written by the extension", () => {
 
     const names = [...store.keys()];
     expect(names).toHaveLength(1);
-    const dataModelHash = shortHash(JSON.stringify(runtimeDataModel(fixture.prisma)));
+    const dataModelHash = shortHash(canonicalize([runtimeDataModel(fixture.prisma), null]));
     const namespace = `unit:v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
     expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
     expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);

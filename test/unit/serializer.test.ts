@@ -97,9 +97,19 @@ describe("serializer round trip", () => {
     expect(restored[1]?.posts[0]?.publishedAt).toBeInstanceOf(Date);
   });
 
-  it("throws (for the caller to report E_SERIALIZE) rather than write a Json value with an own __proto__ key", () => {
-    // superjson refuses such keys as a prototype-pollution risk; the entry then stays in-process only.
-    const settings = JSON.parse('{"__proto__": {"admin": true}, "a": 1}') as unknown;
-    expect(() => serialize({ id: 1, settings })).toThrow(/__proto__/);
+  it("round-trips Json values with own __proto__, constructor and prototype keys without polluting prototypes", () => {
+    // superjson refuses such keys; the serializer renames them behind a marker and restores them.
+    const settings = JSON.parse('{"__proto__": {"admin": true}, "constructor": "c", "nested": [{"prototype": 1}], "\\u0001pqc:x": 2, "a": 1}') as Record<string, unknown>;
+    const restored = deserialize<{ id: number; settings: Record<string, unknown> }>(serialize({ id: 1, settings, at: new Date(0) }));
+    expect(Object.getPrototypeOf(restored.settings)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(restored.settings, "__proto__")?.value).toEqual({ admin: true });
+    expect(restored.settings.constructor).toBe("c");
+    expect(restored.settings.nested).toEqual([{ prototype: 1 }]);
+    expect(restored.settings).toEqual(settings);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it("leaves ordinary payloads unmarked, so the common path never pays for the key walk", () => {
+    expect(serialize({ a: 1 }).startsWith("~")).toBe(false);
   });
 });

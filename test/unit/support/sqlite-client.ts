@@ -16,6 +16,8 @@ export const MODEL_NAMES = ["Tenant", "User", "Profile", "Post", "Comment", "Tag
 /** A migrated SQLite file in its own temp directory, and a client on it. */
 export interface SqliteFixture {
   readonly prisma: PrismaClient;
+  /** The database file, for a second client on the same data. */
+  readonly file: string;
   /** Disconnects the client and deletes the temp directory. */
   dispose(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function createSqliteFixture(): Promise<SqliteFixture> {
   const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) });
   return {
     prisma,
+    file,
     async dispose() {
       await prisma.$disconnect();
       rmSync(dir, { recursive: true, force: true });

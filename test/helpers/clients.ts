@@ -1,0 +1,115 @@
+/**
+ * Prisma clients for the integration tests: bare clients over the real
+ * databases, and cached clients with a database-query counter stacked below
+ * the cache extension.
+ */
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { cacheExtension, type CacheError, type CacheExtensionOptions } from "../../src/index.js";
+import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.ts";
+import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
+import { databaseScripts, DATABASE_URL } from "./services.js";
+
+/**
+ * A bare Prisma client. Both generated clients come from the same models; the
+ * SQLite one is typed as the Postgres one, and the tests use only what both
+ * providers support (no `mode: "insensitive"`, no Postgres-only filters).
+ */
+export type BareClient = PostgresPrismaClient;
+
+/** A bare client over Postgres (`@prisma/adapter-pg`). */
+export function postgresClient(url = DATABASE_URL): BareClient {
+  return new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+}
+
+/** A fresh SQLite database file with the project's migrations applied; `remove()` deletes it. */
+export async function createSqliteDatabase(label: string): Promise<{ file: string; remove(): void }> {
+  const file = join(tmpdir(), `pqc-${label}-${process.pid}-${randomUUID().slice(0, 8)}.db`);
+  await databaseScripts.resetSqlite(file);
+  return {
+    file,
+    remove: () => {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(file + suffix, { force: true });
+    },
+  };
+}
+
+/** A bare client over a SQLite file (`@prisma/adapter-better-sqlite3`). */
+export function sqliteClient(file: string): BareClient {
+  return new SqlitePrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) }) as unknown as BareClient;
+}
+
+/** Counts the queries that reach the database, i.e. that the cache did not answer. */
+export interface DatabaseCounter {
+  queries: number;
+}
+
+/** Options of {@link cachedClient} beyond the extension's own. */
+export interface CachedClientSetup {
+  /**
+   * Scopes every `User` read to the tenant this returns, as row-level
+   * security or a tenant-scoping extension would: the same arguments then
+   * return different rows per tenant, which is what `context` exists for.
+   */
+  scopeUsersToTenant?: () => number;
+}
+
+/**
+ * `bare` extended with a query counter and, above it, the cache extension
+ * (which must be last: its misses call the client below it).
+ */
+export function cachedClient(bare: BareClient, options: CacheExtensionOptions, setup: CachedClientSetup = {}) {
+  const database: DatabaseCounter = { queries: 0 };
+  const prisma = bare
+    .$extends({
+      name: "test-database-side",
+      query: {
+        $allModels: {
+          $allOperations({ model, args, query }) {
+            database.queries++;
+            if (setup.scopeUsersToTenant !== undefined && model === "User") {
+              const scoped = args as { where?: object };
+              scoped.where = { ...scoped.where, tenantId: setup.scopeUsersToTenant() };
+            }
+            return query(args);
+          },
+        },
+      },
+    })
+    .$extends(cacheExtension(options));
+  return { prisma, database };
+}
+
+/** The client the core suite tests: a bare client, the query counter, the cache. */
+export type CachedPrisma = ReturnType<typeof cachedClient>["prisma"];
+
+/** A clock the test moves by hand, starting at the real time (entries carry wall-clock times). */
+export class FakeClock {
+  #now = Date.now();
+
+  now(): number {
+    return this.#now;
+  }
+
+  /** Moves time forward by `ms` milliseconds. */
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** Collects what the extension reports through `onError`. */
+export class ErrorLog {
+  readonly errors: CacheError[] = [];
+  readonly onError = (error: CacheError): void => {
+    this.errors.push(error);
+  };
+
+  /** The codes reported so far, in order. */
+  codes(): string[] {
+    return this.errors.map((error) => error.code);
+  }
+}

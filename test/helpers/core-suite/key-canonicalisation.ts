@@ -1,0 +1,124 @@
+/** Suite part 5: arguments that mean the same query share an entry; any difference gets its own. */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { CacheArgs } from "../../../src/index.js";
+import { Prisma } from "../../generated/postgres/client.ts";
+import type { CachedPrisma } from "../clients.js";
+import { ALICE } from "../fixture.js";
+import { reachedDatabase, type CoreHarness } from "./harness.js";
+
+export function describeKeyCanonicalisation(h: CoreHarness): void {
+  describe("key canonicalisation", () => {
+    it("the same arguments in a different property order share one entry", async () => {
+      const client = h.client();
+      const { tenantId } = h.fixture;
+      const first = await client.prisma.post.findMany({
+        where: { tenantId, published: true, views: { gte: 1, lte: 100 } },
+        orderBy: [{ views: "desc" }, { id: "asc" }],
+        select: { id: true, slug: true, author: { select: { email: true, name: true } } },
+        take: 10,
+        cache: true,
+      });
+      const reordered = await client.prisma.post.findMany({
+        cache: true,
+        take: 10,
+        select: { author: { select: { name: true, email: true } }, slug: true, id: true },
+        orderBy: [{ views: "desc" }, { id: "asc" }],
+        where: { views: { lte: 100, gte: 1 }, published: true, tenantId },
+      });
+      expect(reordered).toStrictEqual(first);
+      expect(client.database.queries).toBe(1);
+      expect(client.prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1 });
+    });
+
+    it("an undefined argument is the same query as an absent one, as Prisma treats it", async () => {
+      const client = h.client();
+      const { tenantId } = h.fixture;
+      const first = await client.prisma.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, cache: true });
+      expect(await reachedDatabase(client, (p) => p.user.findMany({ where: { tenantId, name: undefined }, orderBy: { id: "asc" }, skip: undefined, cache: true }))).toEqual({ value: first, fromDatabase: false });
+    });
+
+    it("different arguments get different entries and their own results", async () => {
+      const client = h.client();
+      const { tenantId, users } = h.fixture;
+      const reads: Array<(p: CachedPrisma, cache: CacheArgs) => PromiseLike<unknown>> = [
+        (p, cache) => p.user.findUnique({ where: { id: users.alice }, select: { email: true }, ...cache }),
+        // a different where value
+        (p, cache) => p.user.findUnique({ where: { id: users.bob }, select: { email: true }, ...cache }),
+        // a different select
+        (p, cache) => p.user.findUnique({ where: { id: users.alice }, select: { name: true }, ...cache }),
+        // the same arguments for another operation, and for another model
+        (p, cache) => p.user.findFirst({ where: { tenantId }, orderBy: { id: "asc" }, select: { id: true }, ...cache }),
+        (p, cache) => p.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, select: { id: true }, ...cache }),
+        (p, cache) => p.post.findFirst({ where: { tenantId }, orderBy: { id: "asc" }, select: { id: true }, ...cache }),
+        // a different take, a different order direction
+        (p, cache) => p.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, take: 1, select: { id: true }, ...cache }),
+        (p, cache) => p.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, take: 2, select: { id: true }, ...cache }),
+        (p, cache) => p.user.findMany({ where: { tenantId }, orderBy: { id: "desc" }, take: 2, select: { id: true }, ...cache }),
+        // the same orderBy entries in another order
+        (p, cache) => p.post.findMany({ where: { tenantId }, orderBy: [{ views: "asc" }, { id: "desc" }], select: { id: true }, ...cache }),
+        (p, cache) => p.post.findMany({ where: { tenantId }, orderBy: [{ id: "desc" }, { views: "asc" }], select: { id: true }, ...cache }),
+      ];
+      // The bare client is the oracle; it is passed no `cache` argument.
+      const uncached = (read: (typeof reads)[number]) => read(h.bare as unknown as CachedPrisma, {});
+      for (const read of reads) {
+        const { value, fromDatabase } = await reachedDatabase(client, (p) => read(p, { cache: true }));
+        expect(fromDatabase).toBe(true);
+        expect(value).toStrictEqual(await uncached(read));
+      }
+      expect(client.prisma.$cache.stats()).toMatchObject({ misses: reads.length, l1Entries: reads.length });
+      // Each one is now a hit returning its own result.
+      for (const read of reads) {
+        const { value, fromDatabase } = await reachedDatabase(client, (p) => read(p, { cache: true }));
+        expect(fromDatabase).toBe(false);
+        expect(value).toStrictEqual(await uncached(read));
+      }
+    });
+
+    it("BigInt, Decimal, Date and Bytes arguments are keyed by their value", async () => {
+      // Negative results are cached too here, so a key that lost the value would answer the wrong query.
+      const client = h.client({ defaults: { negativeTtl: 60 } });
+      const { tenantId, users, aliceBalance } = h.fixture;
+      const ids = (p: CachedPrisma, where: Prisma.UserWhereInput) => p.user.findMany({ where: { tenantId, ...where }, orderBy: { id: "asc" }, select: { id: true }, cache: true });
+      const cases: Array<[Prisma.UserWhereInput, number[]]> = [
+        [{ visits: 3n }, [users.bob]],
+        [{ visits: ALICE.visits }, [users.alice]],
+        [{ visits: ALICE.visits + 1n }, []],
+        [{ balance: new Prisma.Decimal("10.5") }, [users.bob]],
+        [{ balance: new Prisma.Decimal(aliceBalance) }, [users.alice]],
+        [{ balance: new Prisma.Decimal("10.25") }, []],
+        [{ createdAt: ALICE.createdAt }, [users.alice]],
+        [{ createdAt: new Date(ALICE.createdAt.getTime() + 1) }, []],
+        [{ avatar: { equals: new Uint8Array(ALICE.avatar) } }, [users.alice]],
+        [{ avatar: { equals: new Uint8Array([...ALICE.avatar, 0]) } }, []],
+      ];
+      for (const [where, expected] of cases) {
+        const label = JSON.stringify(where, (_key, value: unknown) => (typeof value === "bigint" ? `${value}n` : value));
+        const miss = await reachedDatabase(client, (p) => ids(p, where));
+        expect(miss, label).toEqual({ value: expected.map((id) => ({ id })), fromDatabase: true });
+        const hit = await reachedDatabase(client, (p) => ids(p, where));
+        expect(hit, label).toEqual({ value: expected.map((id) => ({ id })), fromDatabase: false });
+      }
+    });
+
+    it("findUnique and findUniqueOrThrow do not answer for each other", async () => {
+      const client = h.client({ defaults: { negativeTtl: 60 } });
+      const missing = { tenantId_email: { tenantId: h.fixture.tenantId, email: `missing-${randomUUID()}@scratch.test` } };
+
+      // A cached null of findUnique must not make findUniqueOrThrow return null.
+      expect(await client.prisma.user.findUnique({ where: missing, cache: true })).toBeNull();
+      await expect(client.prisma.user.findUniqueOrThrow({ where: missing, cache: true })).rejects.toMatchObject({ code: "P2025" });
+      expect(await client.prisma.user.findUnique({ where: missing, cache: true })).toBeNull();
+      expect(client.database.queries).toBe(2);
+
+      // A row cached by findUnique is a separate entry for findUniqueOrThrow; both return it.
+      const present = { id: h.fixture.users.bob };
+      const viaFindUnique = await client.prisma.user.findUnique({ where: present, cache: true });
+      const viaOrThrow = await client.prisma.user.findUniqueOrThrow({ where: present, cache: true });
+      expect(viaOrThrow).toStrictEqual(viaFindUnique);
+      expect(client.database.queries).toBe(4);
+      expect(await client.prisma.user.findUniqueOrThrow({ where: present, cache: true })).toStrictEqual(viaFindUnique);
+      expect(client.database.queries).toBe(4);
+    });
+  });
+}

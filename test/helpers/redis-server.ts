@@ -1,0 +1,83 @@
+/**
+ * A private `redis-server` process on a free loopback port, for tests that
+ * stop, kill or corrupt their Redis. Nothing is kept on disk.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+
+/** A free TCP port on 127.0.0.1 (free when this returns; the server binds it right after). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (address === null || typeof address === "string") throw new Error("could not find a free port");
+  return address.port;
+}
+
+export class RedisServer {
+  private constructor(
+    readonly port: number,
+    private readonly process: ChildProcess,
+  ) {}
+
+  /** Starts a server and resolves once it answers PING. */
+  static async start(): Promise<RedisServer> {
+    const port = await freePort();
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmpdir()], { stdio: "ignore" });
+    const server = new RedisServer(port, child);
+    try {
+      await server.#waitUntilReady();
+    } catch (error) {
+      await server.kill();
+      throw error;
+    }
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async #waitUntilReady(): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (this.process.exitCode !== null) throw new Error(`redis-server exited with code ${this.process.exitCode}`);
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        if ((await probe.ping()) === "PONG") return;
+      } catch {
+        // not listening yet
+      } finally {
+        probe.disconnect();
+      }
+      await sleep(50);
+    }
+    throw new Error(`redis-server on port ${this.port} did not become ready`);
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, commands get no answer. */
+  pause(): void {
+    this.process.kill("SIGSTOP");
+  }
+
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void {
+    this.process.kill("SIGCONT");
+  }
+
+  /** Kills the server (SIGKILL) and waits for it to exit. Safe to call twice. */
+  async kill(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = once(this.process, "exit");
+    this.process.kill("SIGKILL");
+    await exited;
+  }
+}

@@ -1,0 +1,16 @@
+/** The core suite on SQLite (`@prisma/adapter-better-sqlite3`), in-process tier only and with Redis. */
+import { describe } from "vitest";
+import { coreSuite } from "../helpers/core-suite/index.js";
+import { redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import { sqliteTarget } from "../helpers/targets.js";
+
+describe("core suite: sqlite, in-process tier only", () => {
+  coreSuite(sqliteTarget({ redis: false }));
+});
+
+const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
+
+// Skips only outside CI, when Redis is down (skipWithoutService throws in CI).
+describe.skipIf(missingRedis)("core suite: sqlite + redis", () => {
+  coreSuite(sqliteTarget({ redis: true }));
+});
