@@ -15,6 +15,8 @@ export interface CacheStats {
   bypassed: number;
   /** Cache failures absorbed on the query path (reported through `onError`). */
   errors: number;
+  /** Tag invalidations (one per tag per write, commit or API call). */
+  invalidations: number;
   /** Entries in the in-process tier now. */
   l1Entries: number;
   /** Estimated bytes held by the in-process tier now. */

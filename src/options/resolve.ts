@@ -31,12 +31,17 @@ export interface ResolvedOptions {
   redisTimeoutMs: number;
   onError: (error: CacheError) => void;
   clock: Clock;
+  busLeaseMs: number;
+  /** Lifetime of a tag version in Redis: longer than any configured entry TTL. */
+  tagTtlMs: number;
 }
 
 const DEFAULT_TTL_S = 60;
 const DEFAULT_L1_MAX_SIZE = 64 * 1024 * 1024;
 const DEFAULT_REDIS_TIMEOUT_MS = 250;
-const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock"]);
+const DEFAULT_BUS_LEASE_MS = 1500;
+const MIN_TAG_TTL_MS = 86_400_000;
+const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease"]);
 const KNOWN_EXPIRY = ["ttl", "negativeTtl"];
 const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault"];
 
@@ -56,16 +61,20 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     cacheByDefault: false,
   };
 
+  const models = resolveModels(options.models, base, modelNames);
+  const longestTtlMs = Math.max(base.ttlMs, base.negativeTtlMs, ...[...models.values()].map((m) => Math.max(m.ttlMs, m.negativeTtlMs)));
   return {
     redis: resolveRedis(options.redis),
     l1: resolveL1(options.l1),
     defaults: base,
-    models: resolveModels(options.models, base, modelNames),
+    models,
     context: resolveContext(options.context),
     prefix: resolvePrefix(options.prefix),
     redisTimeoutMs: options.redisTimeout === undefined ? DEFAULT_REDIS_TIMEOUT_MS : parseDuration(options.redisTimeout, "redisTimeout"),
     onError: resolveOnError(options.onError),
     clock: resolveClock(options.clock),
+    busLeaseMs: options.busLease === undefined ? DEFAULT_BUS_LEASE_MS : parseDuration(options.busLease, "busLease"),
+    tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
   };
 }
 
@@ -184,5 +193,5 @@ export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, pat
   }
 }
 
-/** The keys allowed in a query's `cache: { ... }`. */
-export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set(KNOWN_EXPIRY);
+/** The keys allowed in a read's `cache: { ... }`. */
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags"]);

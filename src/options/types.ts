@@ -73,7 +73,21 @@ export interface ModelCacheOptions extends ExpiryOptions {
 export type QueryCacheOption = boolean | QueryCacheSettings;
 
 /** Settings for one query, `cache: { ttl: 30 }`. Overrides the model and global defaults. */
-export type QueryCacheSettings = ExpiryOptions;
+export interface QueryCacheSettings extends ExpiryOptions {
+  /**
+   * Custom tags this result depends on, in addition to the ones derived from
+   * the data model. `prisma.$cache.invalidate({ tags })` or a write with
+   * `cache: { invalidates }` naming one of them invalidates this entry.
+   * Non-empty strings without whitespace; `m:`, `r:`, `rs:` and `q:` are reserved.
+   */
+  tags?: readonly string[];
+}
+
+/** The `cache` option of a write: extra tags to invalidate when it commits. */
+export interface WriteCacheSettings {
+  /** Custom tags to invalidate, in addition to those derived from the data model. */
+  invalidates?: readonly string[];
+}
 
 /** Options of {@link cacheExtension}. */
 export interface CacheExtensionOptions {

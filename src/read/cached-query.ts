@@ -10,8 +10,8 @@
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
-import type { ResolvedExpiry } from "../options/resolve.js";
 import type { ReadOperation } from "./read-operations.js";
+import type { ReadPlan } from "./query-plan.js";
 
 /** A Prisma delegate method, called with the delegate as `this`. */
 export type DelegateMethod = (this: unknown, args?: unknown) => Prisma.PrismaPromise<unknown>;
@@ -27,6 +27,8 @@ export interface CachedReadRunner {
   run(query: CachedQuery): Promise<unknown>;
   /** Counts a read that a batch transaction ran uncached. */
   countBypass(): void;
+  /** The dependency tags of a query, derived from the data model. */
+  tagsOf(query: CachedQuery): readonly string[];
 }
 
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
@@ -40,10 +42,15 @@ export class CachedQuery {
     readonly operation: ReadOperation,
     /** The arguments without the `cache` option, as Prisma will see them. */
     readonly args: Record<string, unknown> | undefined,
-    readonly expiry: ResolvedExpiry,
+    readonly plan: ReadPlan,
     private readonly delegate: unknown,
     private readonly method: DelegateMethod,
   ) {}
+
+  /** Dependency tags; computed only on an in-process miss. */
+  tags(): readonly string[] {
+    return this.runner.tagsOf(this);
+  }
 
   /** The uncached query: the database read on a miss, or the transaction's element. */
   load(): Prisma.PrismaPromise<unknown> {
