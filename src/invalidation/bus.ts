@@ -6,7 +6,9 @@
  *
  * - Every instance publishes a heartbeat every `lease / 3`. Hearing its own
  *   heartbeat back proves its subscription delivers, and grants it a lease:
- *   it may serve in-process entries until `lease` after that echo. Messages
+ *   it may serve in-process entries until `lease` after that echo. The first
+ *   lease starts when the subscription is confirmed; in-process entries are
+ *   only filled while a lease holds, so none predates the subscription. Messages
  *   on one channel arrive in order, so an instance that renews its lease has
  *   already applied every invalidation published before the renewing heartbeat.
  * - A write publishes the new tag versions, waits for its own message to come
@@ -59,6 +61,9 @@ export class InvalidationBus {
   #leaseUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
+  #markSubscribed!: () => void;
+  /** Resolves once the subscription is confirmed: from then on, every invalidation reaches this instance. */
+  readonly subscribed = new Promise<void>((resolve) => (this.#markSubscribed = resolve));
 
   constructor(redis: BusRedis, prefix: string, leaseMs: number, mirror: VersionMirror, report: (error: CacheError) => void) {
     this.#redis = redis;
@@ -78,9 +83,16 @@ export class InvalidationBus {
     subscriber.on("close", () => (this.#leaseUntil = 0));
     subscriber.on("error", (error) => this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)));
     subscriber.on("message", (channel, text) => this.#receive(channel, text));
-    subscriber.subscribe(this.#channel, this.#ackChannel(this.instanceId)).catch((error: unknown) => {
-      this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works.", error));
-    });
+    subscriber.subscribe(this.#channel, this.#ackChannel(this.instanceId)).then(
+      () => {
+        // Every message published from now on will be delivered: the first lease starts here.
+        this.#leaseUntil = performance.now() + this.#leaseMs;
+        this.#markSubscribed();
+      },
+      (error: unknown) => {
+        this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works.", error));
+      },
+    );
     this.#heartbeat = setInterval(() => this.#send(this.#channel, { t: "hb", from: this.instanceId }), Math.max(10, Math.floor(this.#leaseMs / 3)));
     this.#heartbeat.unref();
     this.#send(this.#channel, { t: "hb", from: this.instanceId });

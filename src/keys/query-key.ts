@@ -13,12 +13,19 @@ import { hashKey } from "./hash.js";
  */
 export const KEY_FORMAT_VERSION = 1;
 
+/** The Redis side of a key: its name, the fingerprint stored in the entry, and the 128-bit id both derive from. */
+export interface SharedKey {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly id: string;
+}
+
 /** The two names of one cached read. */
 export interface QueryKey {
   /** Canonical text: the in-process tier's key, and what the Redis name hashes. */
   readonly local: string;
   /** Lazily computed Redis names; the in-process hit path never pays for the hash. */
-  shared(): { name: string; fingerprint: string };
+  shared(): SharedKey;
 }
 
 /**
@@ -29,13 +36,13 @@ export function queryKey(namespace: string, model: string, operation: string, ar
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
   const local = `${model}|${operation}|${canonicalize(args ?? {})}|${context === undefined ? "" : canonicalize(context)}`;
-  let shared: { name: string; fingerprint: string } | undefined;
+  let shared: SharedKey | undefined;
   return {
     local,
     shared() {
       if (shared === undefined) {
         const { id, fingerprint } = hashKey(namespace + local);
-        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint };
+        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint, id };
       }
       return shared;
     },

@@ -138,6 +138,14 @@ export interface CacheExtensionOptions {
    */
   onError?: (error: CacheError) => void;
   /**
+   * How long an instance may keep serving in-process entries after it last
+   * confirmed that its invalidation bus delivers, and the longest a write
+   * waits for the other instances to acknowledge its invalidation (only when
+   * one of them has stopped answering). Only used with `redis`.
+   * @default "1500ms"
+   */
+  busLease?: Duration;
+  /**
    * Time source for expiry, shared by every instance through the entries they
    * store, so it must be wall-clock milliseconds. Injectable for tests.
    * @default Date

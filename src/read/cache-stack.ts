@@ -22,14 +22,7 @@ import { decodeEntry, encodeEntry, type Entry } from "../tiers/entry.js";
 import { MemoryTier } from "../tiers/memory-tier.js";
 import { RedisTier } from "../tiers/redis-tier.js";
 import { isNegativeResult } from "./read-operations.js";
-
-/** What the stack needs from a read: its dependency tags and its database query. */
-export interface ReadSource {
-  /** Tags the result depends on (not counting the per-query tag the stack adds). */
-  tags(): readonly string[];
-  /** The uncached query. Its errors propagate to the caller and are never cached. */
-  load(): PromiseLike<unknown>;
-}
+import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
 
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
 export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
@@ -63,7 +56,7 @@ export class CacheStack {
   }
 
   /**
-   * Reads `key` through the tiers, calling `source.load()` (the database) on
+   * Reads `key` through the tiers, calling `source[LOAD]()` (the database) on
    * a miss, and fills the tiers with what it returned. The in-process hit is
    * answered synchronously (wrapped in a resolved promise) with a fresh copy.
    */
@@ -81,23 +74,30 @@ export class CacheStack {
     return this.#versions.kind === "local" || this.#versions.bus.healthy();
   }
 
+  /** Resolves once in-process entries can be served (at once without Redis; after the bus subscribed with it). */
+  ready(): Promise<void> {
+    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.subscribed;
+  }
+
   async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
-    const tags = [queryTag(key), ...source.tags()];
+    // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation.
+    const memory = this.#memoryUsable() ? this.memory : undefined;
+    const tags = [queryTag(key), ...source[TAGS]()];
     const { captured, text } = await this.#capture(key, tags);
     if (text !== null && captured !== undefined) {
       const shared = this.#decode(key, text, tags);
       if (shared !== undefined && sameVersions(shared.versions, captured)) {
         this.#counters.l2Hits++;
-        if (this.memory === undefined) return shared.value;
+        if (memory === undefined) return shared.value;
         // The decoded entry becomes the in-process copy; the caller gets its own.
-        this.memory.set(key.local, shared, estimateSize(shared.value));
+        memory.set(key.local, shared, estimateSize(shared.value));
         return cloneResult(shared.value);
       }
     }
     this.#counters.misses++;
-    const value = await source.load();
+    const value = await source[LOAD]();
     // Without versions captured before the load, a fill could outlive an invalidation: skip it.
-    if (captured !== undefined) this.#fill(key, tags, captured, expiry, value);
+    if (captured !== undefined) this.#fill(memory, key, tags, captured, expiry, value);
     return value;
   }
 
@@ -143,12 +143,12 @@ export class CacheStack {
    * now, before the caller can mutate `value`; serialising and writing to
    * Redis happen after the caller has its result, off its latency path.
    */
-  #fill(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
+  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
     const ttlMs = isNegativeResult(value) ? expiry.negativeTtlMs : expiry.ttlMs;
     if (ttlMs <= 0) return;
     const storedAt = this.#options.clock.now();
     const entry: Entry = { value: cloneResult(value), storedAt, expiresAt: storedAt + ttlMs, tags, versions };
-    this.memory?.set(key.local, entry, estimateSize(entry.value));
+    memory?.set(key.local, entry, estimateSize(entry.value));
     if (this.#redis !== undefined) this.#track(this.#writeShared(key, entry, ttlMs));
   }
 

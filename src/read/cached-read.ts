@@ -11,7 +11,7 @@ import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, type CachedReadRunner, type DelegateMethod } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, LOAD, TAGS, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
@@ -76,7 +76,7 @@ export class ReadPath implements CachedReadRunner {
       this.counters.bypassed++;
       return method.call(delegate, queryArgs);
     }
-    return new binding.queryClass(this, context.$name, operation, queryArgs, plan, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    return new binding.queryClass(this, { model: context.$name, operation, args: queryArgs, plan }, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -108,14 +108,14 @@ export class ReadPath implements CachedReadRunner {
   }
 
   /** Called when a CachedQuery is awaited. */
-  run(query: CachedQuery): Promise<unknown> {
-    const key = this.#key(query);
-    if (key !== undefined) return this.stack.read(key, query.plan.expiry, query);
+  run(query: CachedQuery, description: QueryDescription): Promise<unknown> {
+    const key = this.#key(description);
+    if (key !== undefined) return this.stack.read(key, description.plan.expiry, query);
     this.counters.bypassed++;
-    return query.load();
+    return query[LOAD]();
   }
 
-  tagsOf(query: CachedQuery): readonly string[] {
+  tagsOf(query: QueryDescription): readonly string[] {
     const derived = readTags(this.graph, query.model, query.operation, query.args);
     return query.plan.customTags.length === 0 ? derived : [...derived, ...query.plan.customTags];
   }
@@ -128,7 +128,7 @@ export class ReadPath implements CachedReadRunner {
     const key = this.#key({ model: "$raw", operation: "queryRaw" as ReadOperation, args: { sql: query.sql, values: [...query.values] } });
     if (key === undefined) return load();
     const expiry = ttlMs === undefined ? this.options.defaults : { ...this.options.defaults, ttlMs };
-    return this.stack.read(key, expiry, { tags: () => tags, load });
+    return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });
   }
 
   /** The key of a read in the current context, or undefined when it cannot be keyed (reported). */
@@ -137,7 +137,7 @@ export class ReadPath implements CachedReadRunner {
   }
 
   /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
-  #key(query: Pick<CachedQuery, "model" | "operation" | "args">): QueryKey | undefined {
+  #key(query: Pick<QueryDescription, "model" | "operation" | "args">): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (this.options.context !== undefined) {
       try {
@@ -169,7 +169,7 @@ export class ReadPath implements CachedReadRunner {
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
   const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined, tagsOf: () => [] };
   const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0 }, customTags: [] };
-  const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
+  const query = new CachedQuery(runner, { model: "", operation: "findMany", args: undefined, plan }, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 
@@ -186,6 +186,6 @@ function withoutCacheOption(args: Record<string, unknown> | undefined): Record<s
 }
 
 /** `User` -> `user`: the client property of a model, as Prisma derives it. */
-function modelProperty(model: string): string {
+export function modelProperty(model: string): string {
   return model.charAt(0).toLowerCase() + model.slice(1);
 }

@@ -22,7 +22,7 @@ import { shortHash } from "../keys/hash.js";
 import type { KeyKind, SchemaModel } from "../schema/schema-graph.js";
 
 /** The prefixes of the library's own tags; custom tags may not start with them. */
-export const RESERVED_TAG_PREFIXES: readonly string[] = ["m:", "r:", "rs:"];
+export const RESERVED_TAG_PREFIXES: readonly string[] = ["m:", "r:", "rs:", "q:"];
 
 /** The longest custom tag accepted, in UTF-16 code units (it becomes part of a Redis key name). */
 export const MAX_TAG_LENGTH = 200;
@@ -147,6 +147,15 @@ export function validateTag(tag: unknown, where: string): string {
   const problem = tagProblem(tag);
   if (problem === undefined) return tag as string;
   throw new CacheError("E_INVALID_TAG", `${where}: tag ${describe(tag)} ${problem}.`);
+}
+
+/**
+ * Validates a list of custom tags (from `cache: { tags }`, `cache: { invalidates }`
+ * or the tag API), throwing `E_INVALID_TAG` for the first bad one.
+ */
+export function validateTags(tags: unknown, where: string): string[] {
+  if (!Array.isArray(tags)) throw new CacheError("E_INVALID_TAG", `${where} must be an array of tags, such as ["ranking"]; got ${describe(tags)}.`);
+  return tags.map((tag, i) => validateTag(tag, `${where}[${i}]`));
 }
 
 const FORBIDDEN_CHARACTERS = /[\s\p{Cc}\p{Cs}]/u;

@@ -32,6 +32,12 @@ export interface CacheHandle {
   /** Resolves when every background write to the shared tier started so far has finished. */
   settled(): Promise<void>;
   /**
+   * Resolves once the in-process tier is in use. With Redis, that is when the
+   * invalidation bus has subscribed (a few milliseconds after start): until
+   * then reads use Redis and the database only.
+   */
+  ready(): Promise<void>;
+  /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
    * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag or an unknown model
@@ -89,6 +95,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     stats: () => ({ ...counters, invalidations: invalidator.bumps, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
     clearLocal: () => stack.memory?.clear(),
     settled: () => stack.settled(),
+    ready: () => stack.ready(),
     invalidate: async (target) => invalidator.invalidate(tagsOf(target, "invalidate")),
     invalidateModels: async (models) => invalidator.invalidate(tagsOf({ models }, "invalidateModels")),
     invalidateQuery: async (model, operation, args) => {

@@ -70,7 +70,7 @@ export function writeQueryComponent(side: WriteSide) {
   return { $allModels: perModel, $executeRaw: rawWrite, $executeRawUnsafe: rawWrite };
 }
 
-async function afterWrite(side: WriteSide, call: QueryCall, tags: string[]): Promise<void> {
+async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<void> {
   const transaction = transactionOf(call);
   if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return;
   await side.invalidate(tags);
