@@ -32,7 +32,8 @@ import { Counters } from "./stats.js";
 import { MemoryTier } from "./tiers/memory-tier.js";
 import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
 import { TransactionTags } from "./write/transaction-tags.js";
-import { writeQueryComponent, type WriteOperation } from "./write/write-hooks.js";
+import { writeQueryComponent, type WriteOperation, type WriteSide } from "./write/write-hooks.js";
+import { WriteThrough } from "./write/write-through.js";
 
 /** The `cache` argument every read method accepts. */
 export interface CacheArgs {
@@ -97,7 +98,9 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
-    const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent({ graph, transactions, invalidate, report }) });
+    const writeSide: WriteSide = { graph, transactions, invalidate, report };
+    if ([...resolved.models.values()].some((model) => model.writeThrough)) writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
+    const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent(writeSide) });
     const handle: CacheHandle = createCacheHandle({
       graph,
       counters,

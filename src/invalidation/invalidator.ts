@@ -32,10 +32,14 @@ export class Invalidator {
     this.#report = report;
   }
 
-  /** Invalidates `tags` on every instance. Resolves when no instance can serve what they covered; never rejects. */
-  async invalidate(tags: Iterable<string>): Promise<void> {
+  /**
+   * Invalidates `tags` on every instance. Resolves, with the new versions,
+   * when no instance can serve what they covered (undefined when the bump
+   * could not be made and is being retried); never rejects.
+   */
+  async invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined> {
     const unique = [...new Set(tags)];
-    if (unique.length === 0) return;
+    if (unique.length === 0) return new Map();
     this.bumps += unique.length;
     let versions: number[];
     try {
@@ -44,9 +48,10 @@ export class Invalidator {
       this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
       for (const tag of unique) this.#mirror.forget(tag);
       this.#retryLater(unique);
-      return;
+      return undefined;
     }
     await this.#bus?.publish(unique, versions);
+    return new Map(unique.map((tag, i) => [tag, versions[i] as number]));
   }
 
   #retryLater(tags: readonly string[]): void {

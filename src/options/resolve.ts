@@ -18,6 +18,7 @@ export interface ResolvedExpiry {
 export interface ResolvedModel extends ResolvedExpiry {
   enabled: boolean;
   cacheByDefault: boolean;
+  writeThrough: boolean;
 }
 
 /** Options with every default applied. */
@@ -43,7 +44,7 @@ const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
 const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease"]);
 const KNOWN_EXPIRY = ["ttl", "negativeTtl"];
-const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault"];
+const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
 
 /**
  * Validates `raw` and applies the defaults. `modelNames` are the models of the
@@ -59,6 +60,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0 }, options.defaults, "defaults"),
     enabled: true,
     cacheByDefault: false,
+    writeThrough: false,
   };
 
   const models = resolveModels(options.models, base, modelNames);
@@ -107,10 +109,15 @@ function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel
     }
     if (typeof settings !== "object" || settings === null) throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
     rejectUnknownKeys(settings, new Set(KNOWN_MODEL), `models.${name}`);
-    if (settings.cacheByDefault !== undefined && typeof settings.cacheByDefault !== "boolean") {
-      throw invalidOption(`models.${name}.cacheByDefault`, `is ${typeof settings.cacheByDefault}`, "Use true or false.");
+    for (const flag of ["cacheByDefault", "writeThrough"] as const) {
+      if (settings[flag] !== undefined && typeof settings[flag] !== "boolean") throw invalidOption(`models.${name}.${flag}`, `is ${typeof settings[flag]}`, "Use true or false.");
     }
-    resolved.set(name, { ...layerExpiry(base, settings, `models.${name}`), enabled: true, cacheByDefault: settings.cacheByDefault ?? false });
+    resolved.set(name, {
+      ...layerExpiry(base, settings, `models.${name}`),
+      enabled: true,
+      cacheByDefault: settings.cacheByDefault ?? false,
+      writeThrough: settings.writeThrough ?? false,
+    });
   }
   return resolved;
 }

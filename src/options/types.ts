@@ -67,6 +67,15 @@ export interface ModelCacheOptions extends ExpiryOptions {
    * @default false
    */
   cacheByDefault?: boolean;
+  /**
+   * After an `update` by primary key that returns the full row (no `select`,
+   * `include` or `omit`), store that row as the cached
+   * `findUnique({ where: { <primary key> } })` instead of leaving the next
+   * read to miss. Skipped whenever another write may have raced it. Costs
+   * the update two Redis round trips. See docs/invalidation.md.
+   * @default false
+   */
+  writeThrough?: boolean;
 }
 
 /** The per-query `cache` option: `true`, `false`, or settings for this query. */

@@ -139,6 +139,14 @@ export class CacheStack {
   }
 
   /**
+   * Stores a value known to be current under `versions` (write-through).
+   * Same rules as a fill after a miss.
+   */
+  store(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
+    this.#fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value);
+  }
+
+  /**
    * Stores a freshly loaded value. The copy for the in-process tier is taken
    * now, before the caller can mutate `value`; serialising and writing to
    * Redis happen after the caller has its result, off its latency path.

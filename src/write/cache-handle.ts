@@ -96,8 +96,8 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     clearLocal: () => stack.memory?.clear(),
     settled: () => stack.settled(),
     ready: () => stack.ready(),
-    invalidate: async (target) => invalidator.invalidate(tagsOf(target, "invalidate")),
-    invalidateModels: async (models) => invalidator.invalidate(tagsOf({ models }, "invalidateModels")),
+    invalidate: async (target) => void (await invalidator.invalidate(tagsOf(target, "invalidate"))),
+    invalidateModels: async (models) => void (await invalidator.invalidate(tagsOf({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
       if (!graph.models.has(model)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
       if (!READ_OPERATIONS.includes(operation)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`);

@@ -14,10 +14,10 @@ interface OpenTransaction {
 /** Collects tags per open interactive transaction. */
 export class TransactionTags implements TransactionObserver {
   readonly #open = new Map<string, OpenTransaction>();
-  readonly #invalidate: (tags: Iterable<string>) => Promise<void>;
+  readonly #invalidate: (tags: Iterable<string>) => Promise<unknown>;
 
   /** @param invalidate bumps tags on every instance; called once per outermost commit */
-  constructor(invalidate: (tags: Iterable<string>) => Promise<void>) {
+  constructor(invalidate: (tags: Iterable<string>) => Promise<unknown>) {
     this.#invalidate = invalidate;
   }
 

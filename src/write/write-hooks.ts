@@ -17,6 +17,7 @@ import type { SchemaGraph } from "../schema/schema-graph.js";
 import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
 import { writeTags } from "../tags/write-tags.js";
 import type { TransactionTags } from "./transaction-tags.js";
+import type { WriteThrough } from "./write-through.js";
 
 /** Every mutation the write side observes. */
 export const WRITE_OPERATIONS = ["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"] as const;
@@ -35,7 +36,9 @@ interface QueryCall {
 export interface WriteSide {
   readonly graph: SchemaGraph;
   readonly transactions: TransactionTags;
-  invalidate(tags: Iterable<string>): Promise<void>;
+  /** Set once the read side exists (it needs the read path); only for models with `writeThrough`. */
+  writeThrough?: WriteThrough;
+  invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined>;
   report(error: CacheError): void;
 }
 
@@ -48,8 +51,10 @@ const WRITE_OPTION_KEYS: ReadonlySet<string> = new Set(["invalidates"]);
 export function writeQueryComponent(side: WriteSide) {
   const modelWrite = async (call: QueryCall): Promise<unknown> => {
     const { args, extraTags } = splitWriteOption(call.args);
-    const result = await call.query(args);
     const model = call.model as string;
+    // Write-through never runs inside a transaction: its row is not committed yet.
+    const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args) : undefined;
+    const result = await call.query(args);
     let tags: string[];
     try {
       tags = writeTags(side.graph, model, call.operation, args, result);
@@ -58,7 +63,8 @@ export function writeQueryComponent(side: WriteSide) {
       side.report(new CacheError("E_INVALIDATION", `could not derive the tags of ${model}.${call.operation}; invalidating every model instead.`, error));
       tags = everyModelTag(side.graph);
     }
-    await afterWrite(side, call, [...tags, ...extraTags]);
+    const bumped = await afterWrite(side, call, [...tags, ...extraTags]);
+    await pending?.complete(result, bumped);
     return result;
   };
   const rawWrite = async (call: QueryCall): Promise<unknown> => {
@@ -70,10 +76,11 @@ export function writeQueryComponent(side: WriteSide) {
   return { $allModels: perModel, $executeRaw: rawWrite, $executeRawUnsafe: rawWrite };
 }
 
-async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<void> {
+/** Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when bumped now. */
+async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<ReadonlyMap<string, number> | undefined> {
   const transaction = transactionOf(call);
-  if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return;
-  await side.invalidate(tags);
+  if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return undefined;
+  return side.invalidate(tags);
 }
 
 /** Splits `cache: { invalidates }` off a write's arguments; Prisma must never see it. */
