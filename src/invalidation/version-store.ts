@@ -68,6 +68,7 @@ return out`;
 /** The ioredis surface the store needs (a `Redis` or `Cluster`). */
 export interface ScriptingRedis {
   readonly isCluster?: boolean;
+  mget(...keys: string[]): Promise<(string | null)[]>;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   script(subcommand: "LOAD", script: string): Promise<unknown>;
@@ -106,7 +107,13 @@ export class RedisVersionStore implements VersionStore {
       ]);
       reply = parts.flat();
     } else {
-      reply = await this.#run(READ_SCRIPT, withEntry ? [entryName, ...keys] : keys, withEntry ? "1" : "0", this.#tagTtl);
+      // A plain MGET is the common case (every version exists) and much cheaper than a script;
+      // the script, which initialises missing versions, runs only when one is missing.
+      const all = withEntry ? [entryName, ...keys] : keys;
+      reply = await withTimeout(this.#redis.mget(...all), this.#timeoutMs, "MGET of an entry and its tag versions");
+      if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
+        reply = await this.#run(READ_SCRIPT, all, withEntry ? "1" : "0", this.#tagTtl);
+      }
     }
     const offset = withEntry ? 1 : 0;
     const versions = tags.map((tag, i) => {

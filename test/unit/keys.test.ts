@@ -25,7 +25,7 @@ const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
 /** 128 bits in unpadded base64url. */
 const BASE64URL_128 = /^[A-Za-z0-9_-]{22}$/;
 
-const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args, context);
+const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args as Record<string, unknown> | undefined, context);
 const sameKey = (a: unknown, b: unknown) => expect(keyOf(a).local).toBe(keyOf(b).local);
 const differentKeys = (a: unknown, b: unknown) => {
   expect(keyOf(a).local).not.toBe(keyOf(b).local);
