@@ -78,7 +78,7 @@ export class CacheStack {
 
   /** Resolves once in-process entries can be served (at once without Redis; after the bus subscribed with it). */
   ready(): Promise<void> {
-    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.subscribed;
+    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.ready;
   }
 
   async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
