@@ -16,7 +16,8 @@ import { Invalidator } from "./invalidation/invalidator.js";
 import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
 import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
 import { VersionMirror } from "./invalidation/version-mirror.js";
-import { LocalVersionStore, RedisVersionStore, type ScriptingRedis } from "./invalidation/version-store.js";
+import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
+import { LocalVersionStore, RedisVersionStore } from "./invalidation/version-store.js";
 import { canonicalize } from "./keys/canonical.js";
 import { shortHash } from "./keys/hash.js";
 import { sharedNamespace } from "./keys/query-key.js";
@@ -72,8 +73,9 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     if (resolved.redis === undefined) {
       versions = { kind: "local", store: new LocalVersionStore(mirror) };
     } else {
-      const store = new RedisVersionStore(resolved.redis as unknown as ScriptingRedis, resolved.prefix, mirror, resolved.redisTimeoutMs, resolved.tagTtlMs);
-      const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, resolved.prefix, resolved.busLeaseMs, mirror, report);
+      const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
+      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs);
+      const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
       versions = { kind: "redis", store, bus };
       bus.start();
       void checkEvictionPolicy(resolved.redis, report);
@@ -108,10 +110,10 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       readPath,
       invalidator,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
-      close: () => {
+      close: async () => {
         stopObserving();
         invalidator.close();
-        if (versions.kind === "redis") versions.bus.close();
+        if (versions.kind === "redis") await versions.bus.close();
       },
     });
 

@@ -41,16 +41,19 @@ export class Invalidator {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return new Map();
     this.bumps += unique.length;
+    const announcement = this.#bus?.announcement();
     let versions: number[];
     try {
-      versions = await this.#store.bump(unique);
+      const bumped = await this.#store.bump(unique, announcement);
+      versions = bumped.versions;
+      await announcement?.wait(bumped.members);
     } catch (error) {
+      if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
       for (const tag of unique) this.#mirror.forget(tag);
       this.#retryLater(unique);
       return undefined;
     }
-    await this.#bus?.publish(unique, versions);
     return new Map(unique.map((tag, i) => [tag, versions[i] as number]));
   }
 
@@ -65,11 +68,13 @@ export class Invalidator {
     this.#retryTimer = undefined;
     const tags = [...this.#retrying];
     this.#retrying.clear();
+    const announcement = this.#bus?.announcement();
     try {
-      const versions = await this.#store.bump(tags);
+      const { members } = await this.#store.bump(tags, announcement);
       this.#retryDelayMs = RETRY_FIRST_MS;
-      await this.#bus?.publish(tags, versions);
+      await announcement?.wait(members);
     } catch {
+      if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#retryDelayMs = Math.min(RETRY_MAX_MS, this.#retryDelayMs * 2);
       this.#retryLater(tags);
     }

@@ -38,6 +38,17 @@ export class VersionMirror {
     this.#versions.delete(tag);
   }
 
+  /** The mirror's versions of `tags`, or undefined when it does not know one of them. */
+  versionsOf(tags: readonly string[]): number[] | undefined {
+    const versions: number[] = [];
+    for (const tag of tags) {
+      const version = this.#versions.get(tag);
+      if (version === undefined) return undefined;
+      versions.push(version);
+    }
+    return versions;
+  }
+
   /** True when every `versions[i]` is the mirror's version of `tags[i]`. */
   matches(tags: readonly string[], versions: readonly number[]): boolean {
     for (let i = 0; i < tags.length; i++) {

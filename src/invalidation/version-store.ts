@@ -9,6 +9,7 @@
  * See docs/invalidation.md.
  */
 import { withTimeout } from "../tiers/timeout.js";
+import type { ScriptRunner } from "./scripts.js";
 import type { VersionMirror } from "./version-mirror.js";
 
 /** Reads and bumps tag versions. */
@@ -19,8 +20,20 @@ export interface VersionStore {
    * round trip where the server allows.
    */
   read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }>;
-  /** Bumps every tag; returns the new versions. */
-  bump(tags: readonly string[]): Promise<number[]>;
+  /**
+   * Bumps every tag and returns the new versions. With `announce`, also
+   * publishes the invalidation on the bus and returns the instances that
+   * must acknowledge it, atomically with the bump.
+   */
+  bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }>;
+}
+
+/** What a bump publishes on the bus, and where the bus keeps its members. */
+export interface Announcement {
+  readonly channel: string;
+  readonly membersKey: string;
+  readonly id: string;
+  readonly from: string;
 }
 
 /**
@@ -47,50 +60,61 @@ end
 return out`;
 
 /**
- * Bumps every version by one. A missing version is not created: no entry can
- * hold a version that is not stored (the next read initialises it from TIME,
- * larger than any it had), so only a value for the mirrors is returned. This
- * keeps writes to rows nobody caches from creating keys.
+ * Bumps every version by one (KEYS[1..n], n = ARGV[1]). A missing version is
+ * not created: no entry can hold a version that is not stored (the next read
+ * initialises it from TIME, larger than any it had), so only a value for the
+ * mirrors is returned; this keeps writes to rows nobody caches from creating
+ * keys. When ARGV[2] (a channel) is set, it also drops expired bus members
+ * from KEYS[n+1], returns the live ones, and publishes the new versions,
+ * all atomically: every member returned was subscribed before the message
+ * was sent, and any instance that joins later reads the new versions.
  */
 const BUMP_SCRIPT = `
-local out = {}
+local n = tonumber(ARGV[1])
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-for i = 1, #KEYS do
+local versions = {}
+for i = 1, n do
   if redis.call("EXISTS", KEYS[i]) == 1 then
-    out[i] = string.format("%.0f", redis.call("INCR", KEYS[i]))
+    versions[i] = string.format("%.0f", redis.call("INCR", KEYS[i]))
   else
-    out[i] = string.format("%.0f", now)
+    versions[i] = string.format("%.0f", now)
   end
 end
-return out`;
+local members = {}
+if ARGV[2] ~= "" then
+  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "-inf", math.floor(now / 1000))
+  members = redis.call("ZRANGE", KEYS[n + 1], 0, -1)
+  local tags = {}
+  for i = 1, n do tags[i] = ARGV[4 + i] end
+  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions }))
+end
+return { versions, members }`;
 
-/** The ioredis surface the store needs (a `Redis` or `Cluster`). */
-export interface ScriptingRedis {
-  readonly isCluster?: boolean;
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  script(subcommand: "LOAD", script: string): Promise<unknown>;
-}
+/** Cluster form of the announcement (the members key and the tags live in different slots): publish a prepared message. */
+const ANNOUNCE_SCRIPT = `
+local t = redis.call("TIME")
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local members = redis.call("ZRANGE", KEYS[1], 0, -1)
+redis.call("PUBLISH", ARGV[1], ARGV[2])
+return members`;
+
 
 /** Tag versions in Redis. */
 export class RedisVersionStore implements VersionStore {
-  readonly #redis: ScriptingRedis;
+  readonly #scripts: ScriptRunner;
   readonly #prefix: string;
   readonly #mirror: VersionMirror;
-  readonly #timeoutMs: number;
   readonly #tagTtl: string;
-  readonly #scripts = new Map<string, string>();
 
   /**
    * @param tagTtlMs lifetime of a version nobody bumps; longer than any entry's TTL, so
    *                 that its expiry (which is safe) rarely costs a miss
    */
-  constructor(redis: ScriptingRedis, prefix: string, mirror: VersionMirror, timeoutMs: number, tagTtlMs: number) {
-    this.#redis = redis;
+  constructor(scripts: ScriptRunner, prefix: string, mirror: VersionMirror, tagTtlMs: number) {
+    this.#scripts = scripts;
     this.#prefix = `${prefix}t:`;
     this.#mirror = mirror;
-    this.#timeoutMs = timeoutMs;
     this.#tagTtl = String(Math.round(tagTtlMs));
   }
 
@@ -98,15 +122,22 @@ export class RedisVersionStore implements VersionStore {
     const withEntry = entryName !== undefined;
     const keys = tags.map((tag) => this.#prefix + tag);
     let reply: (string | null | false)[];
-    if (this.#redis.isCluster === true) {
+    const redis = this.#scripts.redis;
+    if (redis.isCluster === true) {
       // Keys of one script must share a Cluster slot; tags rarely do, so each is read on its own, in parallel.
       const parts = await Promise.all([
-        ...(withEntry ? [this.#run(READ_SCRIPT, [entryName], "1", this.#tagTtl)] : []),
-        ...keys.map((key) => this.#run(READ_SCRIPT, [key], "0", this.#tagTtl)),
+        ...(withEntry ? [this.#read1(readScriptArgs(entryName, true, this.#tagTtl))] : []),
+        ...keys.map((key) => this.#read1(readScriptArgs(key, false, this.#tagTtl))),
       ]);
       reply = parts.flat();
     } else {
-      reply = await this.#run(READ_SCRIPT, withEntry ? [entryName, ...keys] : keys, withEntry ? "1" : "0", this.#tagTtl);
+      // A plain MGET is the common case (every version exists) and much cheaper than a script;
+      // the script, which initialises missing versions, runs only when one is missing.
+      const all = withEntry ? [entryName, ...keys] : keys;
+      reply = await withTimeout(redis.mget(...all), this.#scripts.timeoutMs, "MGET of an entry and its tag versions");
+      if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
+        reply = (await this.#scripts.run(READ_SCRIPT, all, [withEntry ? "1" : "0", this.#tagTtl], "reading tag versions")) as (string | null | false)[];
+      }
     }
     const offset = withEntry ? 1 : 0;
     const versions = tags.map((tag, i) => {
@@ -117,34 +148,41 @@ export class RedisVersionStore implements VersionStore {
     return { entry: withEntry ? (reply[0] || null) : null, versions };
   }
 
-  async bump(tags: readonly string[]): Promise<number[]> {
+  async bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }> {
     const keys = tags.map((tag) => this.#prefix + tag);
-    const reply =
-      this.#redis.isCluster === true ? (await Promise.all(keys.map((key) => this.#run(BUMP_SCRIPT, [key])))).flat() : await this.#run(BUMP_SCRIPT, keys);
-    return tags.map((tag, i) => {
-      const version = Number(reply[i]);
-      this.#mirror.observe(tag, version);
-      return version;
-    });
+    let versions: string[];
+    let members: string[] = [];
+    if (this.#scripts.redis.isCluster === true) {
+      versions = (await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))).map(
+        (reply) => (reply as [string[], string[]])[0][0] as string,
+      );
+      if (announce !== undefined) {
+        const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions });
+        members = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], [announce.channel, message], "announcing an invalidation")) as string[];
+      }
+    } else {
+      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", ...tags];
+      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[]];
+      [versions, members] = reply;
+    }
+    return {
+      versions: tags.map((tag, i) => {
+        const version = Number(versions[i]);
+        this.#mirror.observe(tag, version);
+        return version;
+      }),
+      members,
+    };
   }
 
-  /** EVALSHA with a fallback to EVAL on NOSCRIPT, bounded by the Redis timeout. */
-  async #run(script: string, keys: readonly string[], ...args: string[]): Promise<(string | null | false)[]> {
-    const sha = this.#scripts.get(script);
-    const call = async (): Promise<unknown> => {
-      if (sha !== undefined) {
-        try {
-          return await this.#redis.evalsha(sha, keys.length, ...keys, ...args);
-        } catch (error) {
-          if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
-        }
-      }
-      const loaded = String(await this.#redis.script("LOAD", script));
-      this.#scripts.set(script, loaded);
-      return this.#redis.evalsha(loaded, keys.length, ...keys, ...args);
-    };
-    return (await withTimeout(call(), this.#timeoutMs, "a tag-version script")) as (string | null | false)[];
+  #read1([keys, args]: [string[], string[]]): Promise<(string | null | false)[]> {
+    return this.#scripts.run(READ_SCRIPT, keys, args, "reading a tag version") as Promise<(string | null | false)[]>;
   }
+}
+
+/** Keys and arguments of READ_SCRIPT for one key (Cluster: one slot per call). */
+function readScriptArgs(key: string, isEntry: boolean, tagTtl: string): [string[], string[]] {
+  return [[key], [isEntry ? "1" : "0", tagTtl]];
 }
 
 /** Tag versions of a single process without Redis: the mirror is the authority. */
@@ -173,11 +211,12 @@ export class LocalVersionStore implements VersionStore {
     });
   }
 
-  async bump(tags: readonly string[]): Promise<number[]> {
-    return tags.map((tag) => {
+  async bump(tags: readonly string[]): Promise<{ versions: number[]; members: string[] }> {
+    const versions = tags.map((tag) => {
       const version = Math.max((this.#mirror.get(tag) ?? 0) + 1, this.#origin());
       this.#mirror.observe(tag, version);
       return version;
     });
+    return { versions, members: [] };
   }
 }

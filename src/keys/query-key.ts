@@ -4,7 +4,7 @@
  * canonical text itself (no hashing on the hot path, no collisions possible),
  * the shared tier a hash of it under a versioned, schema-scoped name.
  */
-import { canonicalize } from "./canonical.js";
+import { canonicalize, canonicalizeArgs } from "./canonical.js";
 import { hashKey } from "./hash.js";
 
 /**
@@ -31,11 +31,12 @@ export interface QueryKey {
 /**
  * Builds the key of a read. `namespace` is `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`
  * (see {@link sharedNamespace}); `context` is the resolved context, or undefined.
+ * A top-level `cache` option in `args` is not part of the key.
  */
-export function queryKey(namespace: string, model: string, operation: string, args: unknown, context: Record<string, unknown> | undefined): QueryKey {
+export function queryKey(namespace: string, model: string, operation: string, args: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined): QueryKey {
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
-  const local = `${model}|${operation}|${canonicalize(args ?? {})}|${context === undefined ? "" : canonicalize(context)}`;
+  const local = `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`;
   let shared: SharedKey | undefined;
   return {
     local,

@@ -42,6 +42,8 @@ export class CacheStack {
   readonly #mirror: VersionMirror;
   readonly #versions: VersionSource;
   readonly #pendingWrites = new Set<Promise<void>>();
+  /** How often Redis answered lately when the in-process tier did not (see #earlyLoad). */
+  readonly #sharedHitRate = new HitRate();
   /** Reports an absorbed failure (see report.ts). */
   readonly report: (error: CacheError) => void;
 
@@ -64,7 +66,7 @@ export class CacheStack {
     const entry = this.memory?.get(key.local, this.#options.clock.now());
     if (entry !== undefined && this.#memoryUsable() && this.#mirror.matches(entry.tags, entry.versions)) {
       this.#counters.l1Hits++;
-      return Promise.resolve(cloneResult(entry.value));
+      return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
     }
     return this.#readShared(key, expiry, source);
   }
@@ -76,18 +78,24 @@ export class CacheStack {
 
   /** Resolves once in-process entries can be served (at once without Redis; after the bus subscribed with it). */
   ready(): Promise<void> {
-    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.subscribed;
+    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.ready;
   }
 
   async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
     // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation.
     const memory = this.#memoryUsable() ? this.memory : undefined;
     const tags = [queryTag(key), ...source[TAGS]()];
+    const early = this.#earlyLoad(memory, tags, source);
     const { captured, text } = await this.#capture(key, tags);
     if (text !== null && captured !== undefined) {
       const shared = this.#decode(key, text, tags);
       if (shared !== undefined && sameVersions(shared.versions, captured)) {
         this.#counters.l2Hits++;
+        this.#sharedHitRate.record(true);
+        if (early !== undefined) {
+          this.#counters.speculativeLoads++;
+          early.value.catch(() => undefined); // Its result is not needed; neither is its error.
+        }
         if (memory === undefined) return shared.value;
         // The decoded entry becomes the in-process copy; the caller gets its own.
         memory.set(key.local, shared, estimateSize(shared.value));
@@ -95,10 +103,33 @@ export class CacheStack {
       }
     }
     this.#counters.misses++;
+    this.#sharedHitRate.record(false);
+    if (early !== undefined) {
+      const value = await early.value;
+      this.#fill(memory, key, tags, early.versions, expiry, value);
+      return value;
+    }
     const value = await source[LOAD]();
     // Without versions captured before the load, a fill could outlive an invalidation: skip it.
     if (captured !== undefined) this.#fill(memory, key, tags, captured, expiry, value);
     return value;
+  }
+
+  /**
+   * When Redis has rarely held what this instance missed lately, the
+   * database read starts at once, alongside the Redis lookup, instead of
+   * after it: the miss then costs about the slower of the two instead of
+   * their sum. It needs versions captured before the database read without
+   * a round trip, so only when the mirror knows every tag and the bus is
+   * healthy: mirror versions are never ahead of Redis, so an entry stored
+   * with them can only be born dead, never stale (docs/invalidation.md).
+   */
+  #earlyLoad(memory: MemoryTier | undefined, tags: readonly string[], source: ReadSource): { versions: number[]; value: Promise<unknown> } | undefined {
+    if (this.#versions.kind !== "redis" || memory === undefined || !this.#sharedHitRate.low()) return undefined;
+    const versions = this.#mirror.versionsOf(tags);
+    if (versions === undefined) return undefined;
+    // then(): Prisma queries are lazy; this dispatches it now.
+    return { versions, value: Promise.resolve(source[LOAD]()).then((value) => value) };
   }
 
   /**
@@ -192,4 +223,21 @@ function sameVersions(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * An exponentially weighted hit rate (the last ~20 outcomes weigh most).
+ * Starts high, so a fresh instance asks Redis first until it learns otherwise.
+ */
+class HitRate {
+  #rate = 1;
+
+  record(hit: boolean): void {
+    this.#rate = 0.9 * this.#rate + (hit ? 0.1 : 0);
+  }
+
+  /** Below one hit in five. */
+  low(): boolean {
+    return this.#rate < 0.2;
+  }
 }

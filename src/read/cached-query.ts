@@ -26,7 +26,7 @@ export interface QueryDescription {
   /** Model name as in the schema (`User`). */
   readonly model: string;
   readonly operation: ReadOperation;
-  /** The arguments without the `cache` option, as Prisma will see them. */
+  /** The arguments as the caller passed them, `cache` option included (see {@link withoutCacheOption}). */
   readonly args: Record<string, unknown> | undefined;
   readonly plan: ReadPlan;
 }
@@ -80,7 +80,7 @@ export class CachedQuery implements ReadSource {
 
   /** The uncached query: the database read on a miss, the transaction's element, the fluent call's base. */
   [LOAD](): Prisma.PrismaPromise<unknown> {
-    return this.#method.call(this.#delegate, this.#description.args);
+    return this.#method.call(this.#delegate, withoutCacheOption(this.#description.args));
   }
 
   #execute(): Promise<unknown> {
@@ -136,4 +136,11 @@ export function cachedQueryClassFor(relationFields: readonly string[]): typeof C
     });
   }
   return FluentCachedQuery;
+}
+
+/** The arguments as Prisma must see them: without this extension's `cache` option. */
+export function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (args === undefined || !("cache" in args)) return args;
+  const { cache: _cache, ...rest } = args;
+  return rest;
 }

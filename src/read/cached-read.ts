@@ -11,7 +11,7 @@ import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, LOAD, TAGS, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
@@ -64,19 +64,19 @@ export class ReadPath implements CachedReadRunner {
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
-    const queryArgs = withoutCacheOption(args);
     let plan;
     try {
       plan = planRead(this.options, context.$name, cacheOption);
     } catch (error) {
       // Prisma reports invalid arguments when the promise is awaited, not at the call; so do we.
-      return rejected(error, () => method.call(delegate, queryArgs));
+      return rejected(error, () => method.call(delegate, withoutCacheOption(args)));
     }
     if (plan === undefined || binding.inTransaction) {
       this.counters.bypassed++;
-      return method.call(delegate, queryArgs);
+      return method.call(delegate, withoutCacheOption(args));
     }
-    return new binding.queryClass(this, { model: context.$name, operation, args: queryArgs, plan }, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    // The arguments still hold `cache`: the key leaves it out, and it is stripped only if the database is asked.
+    return new binding.queryClass(this, { model: context.$name, operation, args, plan }, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -116,7 +116,7 @@ export class ReadPath implements CachedReadRunner {
   }
 
   tagsOf(query: QueryDescription): readonly string[] {
-    const derived = readTags(this.graph, query.model, query.operation, query.args);
+    const derived = readTags(this.graph, query.model, query.operation, withoutCacheOption(query.args));
     return query.plan.customTags.length === 0 ? derived : [...derived, ...query.plan.customTags];
   }
 
@@ -179,11 +179,6 @@ function missingDimension(dimensions: Record<string, unknown> | undefined): stri
   return undefined;
 }
 
-function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (args === undefined || !("cache" in args)) return args;
-  const { cache: _cache, ...rest } = args;
-  return rest;
-}
 
 /** `User` -> `user`: the client property of a model, as Prisma derives it. */
 export function modelProperty(model: string): string {

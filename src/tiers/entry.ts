@@ -12,6 +12,7 @@
  * that produced the value (docs/invalidation.md); the tags themselves are
  * derived from the query, so they are not stored.
  */
+import type { Cloner } from "../serialize/clone.js";
 import { deserialize, serialize } from "../serialize/serializer.js";
 
 /** A decoded entry, as the in-process tier keeps it. */
@@ -23,6 +24,8 @@ export interface Entry<T = unknown> {
   readonly tags: readonly string[];
   /** Version of each tag, captured before the database read. */
   readonly versions: readonly number[];
+  /** In the in-process tier: the copier specialised for this value's shape (serialize/clone.ts). */
+  readonly clone?: Cloner;
 }
 
 /** Encodes an entry for the shared tier. Throws when the value cannot be serialised. */

@@ -61,8 +61,12 @@ export interface CacheHandle {
    * invalidation of those tags, invalidate it.
    */
   queryRaw<T = unknown>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }): Promise<T>;
-  /** Stops the bus and background retries. Your Redis client stays open: it is yours. */
-  close(): void;
+  /**
+   * Leaves the invalidation bus (so other instances' writes stop waiting for
+   * this one) and stops background retries. Your Redis client stays open: it
+   * is yours. Call it before quitting that client.
+   */
+  close(): Promise<void>;
 }
 
 /** Everything the handle reaches. */
@@ -74,7 +78,7 @@ export interface HandleParts {
   invalidator: Invalidator;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Builds `prisma.$cache`. */

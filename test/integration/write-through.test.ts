@@ -25,7 +25,7 @@ describe.skipIf(missing)("write-through", () => {
   let bare: BareClient;
   let redis: Redis;
   let tenantId: number;
-  const closers: Array<() => void> = [];
+  const closers: Array<() => unknown> = [];
 
   beforeAll(async () => {
     await ensurePostgresSchema();
@@ -35,7 +35,7 @@ describe.skipIf(missing)("write-through", () => {
   });
 
   afterAll(async () => {
-    for (const close of closers) close();
+    for (const close of closers) await close();
     await bare.tenant.delete({ where: { id: tenantId } });
     await deleteKeysUnder(redis, prefix);
     redis.disconnect();

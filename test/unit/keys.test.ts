@@ -13,7 +13,7 @@ import { runtimeDataModel } from "../../src/prisma/internals.ts";
 import { catchCacheError } from "./support/cache-error.ts";
 import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, Rng, shuffleKeys, withMutatedLeaf } from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
-import { connectRedis, deleteKeysUnder, keysUnder, redisReachable, skipWithoutService } from "../helpers/services.ts";
+import { connectRedis, deleteKeysUnder, entryKeysUnder, redisReachable, skipWithoutService } from "../helpers/services.ts";
 
 // These two tests read the names the extension writes to a real Redis (the shared tier is never faked).
 const noRedis = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
@@ -25,7 +25,7 @@ const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
 /** 128 bits in unpadded base64url. */
 const BASE64URL_128 = /^[A-Za-z0-9_-]{22}$/;
 
-const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args, context);
+const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args as Record<string, unknown> | undefined, context);
 const sameKey = (a: unknown, b: unknown) => expect(keyOf(a).local).toBe(keyOf(b).local);
 const differentKeys = (a: unknown, b: unknown) => {
   expect(keyOf(a).local).not.toBe(keyOf(b).local);
@@ -212,9 +212,9 @@ describe("Redis key names written by the extension", () => {
     try {
       await read(cached);
       await cached.$cache.settled();
-      return (await keysUnder(redis, prefix)).filter((name) => !name.startsWith(`${prefix}t:`)).map((name) => name.slice(prefix.length));
+      return (await entryKeysUnder(redis, prefix)).map((name) => name.slice(prefix.length));
     } finally {
-      cached.$cache.close();
+      await cached.$cache.close();
       await deleteKeysUnder(redis, prefix);
       redis.disconnect();
     }

@@ -94,7 +94,7 @@ describe("resolveOptions", () => {
 
   it("applies the documented defaults when given no options", () => {
     const resolved = resolve(undefined);
-    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, enabled: true, cacheByDefault: false });
+    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, enabled: true, cacheByDefault: false, writeThrough: false });
     expect(resolved.l1).toEqual({ maxSize: 64 * 1024 * 1024, maxEntries: undefined });
     expect(resolved.redis).toBeUndefined();
     expect(resolved.prefix).toBe("pqc:");

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { CacheError } from "../../../src/index.js";
 import { ALICE } from "../fixture.js";
-import { keysUnder } from "../services.js";
+import { entryKeysUnder } from "../services.js";
 import type { CoreHarness, TestClient } from "./harness.js";
 
 /** The same arguments for every tenant: the tenant-scoping extension below the cache picks the rows. */
@@ -85,7 +85,7 @@ export function describeContext(h: CoreHarness): void {
         expect(error?.message).toMatch(message);
         if (h.hasRedis) {
           await client.prisma.$cache.settled();
-          expect(await keysUnder(h.redis as Redis, client.prefix)).toEqual([]);
+          expect(await entryKeysUnder(h.redis as Redis, client.prefix)).toEqual([]);
         }
       });
     }

@@ -80,7 +80,7 @@ export class CoreHarness {
     if (this.fixture !== undefined) await removeFixture(this.bare, this.fixture);
     // Background writes still in flight would land after the clean-up.
     await Promise.all(this.#clients.map((client) => client.prisma.$cache.settled()));
-    for (const client of this.#clients) client.prisma.$cache.close();
+    for (const client of this.#clients) await client.prisma.$cache.close();
     if (this.redis !== undefined) await deleteKeysUnder(this.redis, this.#runPrefix);
     for (const redis of this.#redisConnections) redis.disconnect();
     for (const bare of this.#bares) await bare.$disconnect();

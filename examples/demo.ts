@@ -1,0 +1,165 @@
+/**
+ * A short tour of prisma-query-cache (`npm run demo`): embedded SQLite and the
+ * in-process tier, so nothing needs to be running; with REDIS_URL set, the
+ * Redis tier too. Prints what each cached read did, and exits.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import type { Redis } from "ioredis";
+import { summarise, timeCalls } from "../bench/measure.ts";
+import { resetSqlite } from "../scripts/lib/database.mjs";
+import { PrismaClient } from "../test/generated/sqlite/client.ts";
+import { cacheExtension } from "./library.ts";
+import { connectRedis, deleteKeys } from "./redis.ts";
+import { seed } from "./seed.ts";
+
+const DATABASE_FILE = join(dirname(fileURLToPath(import.meta.url)), ".data", "demo.db"); // gitignored
+/** Calls per timed series. */
+const CALLS = 1000;
+const PLAN = { tenants: [{ slug: "acme", users: 12 }, { slug: "globex", users: 7 }], postsPerUser: 3 };
+/** A prefix of this run only: entries left in Redis by an earlier run are never served. */
+const PREFIX = `pqc-demo:${process.pid}:`;
+
+/** The tenant of the current request, as a web framework's middleware would set it. */
+const tenantScope = new AsyncLocalStorage<string>();
+/**
+ * Runs `work` as tenant `slug`. It awaits inside the scope on purpose: Prisma
+ * queries are lazy and run (and ask `context`) when awaited, not when called.
+ */
+const asTenant = <T>(slug: string, work: () => PromiseLike<T>): Promise<T> => tenantScope.run(slug, async () => await work());
+
+function currentTenant(): string {
+  const slug = tenantScope.getStore();
+  if (slug === undefined) throw new Error("no tenant: run this inside asTenant()");
+  return slug;
+}
+
+/**
+ * The app's client: a tenant filter (an ordinary `query` extension) below
+ * the cache, and the cache last. The filter makes results depend on the
+ * tenant, so `context` must put the tenant in every key.
+ */
+function appClient(base: PrismaClient, redis: Redis | undefined) {
+  const tenantScoped = base.$extends({
+    query: { post: { findMany: ({ args, query }) => query({ ...args, where: { ...args.where, tenant: { slug: currentTenant() } } }) } },
+  });
+  return tenantScoped.$extends(cacheExtension({ ...(redis ? { redis } : {}), prefix: PREFIX, context: () => ({ tenant: tenantScope.getStore() }) }));
+}
+
+type App = ReturnType<typeof appClient>;
+
+/** Runs `read` once and says which tier answered it, from the counters it moved. */
+async function traced<T>(app: App, read: () => PromiseLike<T>): Promise<{ result: T; micros: number; source: string }> {
+  const before = app.$cache.stats();
+  const start = performance.now();
+  const result = await read();
+  const micros = (performance.now() - start) * 1000;
+  const after = app.$cache.stats();
+  const source = after.l1Hits > before.l1Hits ? "in-process hit" : after.l2Hits > before.l2Hits ? "Redis hit" : after.misses > before.misses ? "miss -> database" : "bypassed the cache";
+  return { result, micros, source };
+}
+
+async function firstVersusRepeated(app: App): Promise<void> {
+  const publishedPosts = (cache: boolean) => app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache });
+  // Prisma compiles a query shape on first use (tens of ms): do that uncached, so call 1 shows the database, not the compiler.
+  await publishedPosts(false);
+  console.log("\n1. one cached read, repeated (as acme: post.findMany({ where: { published: true }, cache: true }))");
+  for (const call of [1, 2]) {
+    const { result, micros, source } = await traced(app, () => publishedPosts(true));
+    console.log(`   call ${call}:${micros.toFixed(1).padStart(12)} us  ${source.padEnd(17)} ${result.length} posts`);
+  }
+  const rest = summarise(await timeCalls(CALLS, () => publishedPosts(true)));
+  // p50 first: on a busy machine a few calls wait for the CPU, which the mean shows and the median does not.
+  console.log(`   calls 3-${CALLS + 2}: p50 ${rest.p50.toFixed(1)} us, mean ${rest.mean.toFixed(1)} us, in-process hits`);
+}
+
+async function latency(app: App, userIds: readonly number[]): Promise<void> {
+  const read = (cache: boolean) => (i: number) => app.user.findUnique({ where: { id: userIds[i % userIds.length] as number }, cache });
+  // Warm both: one miss per user fills the cache, and the JIT sees both paths before they are timed.
+  await timeCalls(CALLS, read(false));
+  await timeCalls(CALLS, read(true));
+  const uncached = summarise(await timeCalls(CALLS, read(false))).mean;
+  const cached = summarise(await timeCalls(CALLS, read(true))).mean;
+  console.log(`\n2. user.findUnique by id, mean of ${CALLS} calls (ids rotated, after a warm-up)`);
+  console.log(`   uncached (SQLite): ${uncached.toFixed(1).padStart(7)} us`);
+  console.log(`   cached:            ${cached.toFixed(1).padStart(7)} us   ${(uncached / cached).toFixed(0)}x faster`);
+}
+
+async function contextSeparation(app: App): Promise<void> {
+  console.log("\n3. the same query as two tenants: the tenant is part of the key");
+  for (const slug of ["acme", "globex"]) {
+    const posts = await asTenant(slug, () => app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
+    console.log(`   ${slug.padEnd(7)} ${posts.length} posts, first "${posts[0]?.title}"`);
+  }
+}
+
+async function mutationIsolation(app: App, userId: number): Promise<void> {
+  const first = await app.user.findUnique({ where: { id: userId }, cache: true });
+  if (first === null) throw new Error(`user ${userId} is missing`);
+  const original = { name: first.name, settings: JSON.stringify(first.settings) };
+  first.name = "MUTATED";
+  (first.settings as { theme: string }).theme = "MUTATED";
+  const next = await app.user.findUnique({ where: { id: userId }, cache: true });
+  const intact = next?.name === original.name && JSON.stringify(next?.settings) === original.settings;
+  console.log(`\n4. the caller set name and settings.theme of its result to "MUTATED"; the next hit returns "${next?.name}", theme "${(next?.settings as { theme: string }).theme}" (${intact ? "intact" : "LEAKED"})`);
+}
+
+/** A write behind the cache's back (the base client): the cached read keeps the old row until its TTL, a transaction sees the new one. */
+async function transactionsBypass(app: App, base: PrismaClient, userId: number): Promise<void> {
+  await base.user.update({ where: { id: userId }, data: { name: "Renamed behind the cache" } });
+  const cached = await app.user.findUnique({ where: { id: userId }, cache: true });
+  const before = app.$cache.stats();
+  const interactive = await app.$transaction((tx) => tx.user.findUnique({ where: { id: userId }, cache: true }));
+  const [batch] = await app.$transaction([app.user.findUnique({ where: { id: userId }, cache: true })]);
+  const after = app.$cache.stats();
+  console.log("\n5. after a write behind the cache's back (base client, not invalidated), the same read:");
+  console.log(`   cached read:                 "${cached?.name}" (old until its TTL)`);
+  console.log(`   in $transaction(async tx):   "${interactive?.name}"`);
+  console.log(`   in $transaction([...]):      "${batch?.name}"   (cache hits +${after.l1Hits + after.l2Hits - before.l1Hits - before.l2Hits}, misses +${after.misses - before.misses})`);
+}
+
+/** With Redis: a second instance (another process, in production) finds what the first one stored. */
+async function secondInstance(app: App, base: PrismaClient, redis: Redis): Promise<void> {
+  await app.$cache.settled(); // the Redis writes happen after the caller has its result
+  const other = appClient(base, redis);
+  const { micros, source } = await traced(other, () => other.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
+  console.log(`\n6. a second instance sharing Redis, same read as in 1: ${micros.toFixed(1)} us, ${source}`);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dirname(DATABASE_FILE), { recursive: true });
+  await resetSqlite(DATABASE_FILE);
+  const base = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: DATABASE_FILE }) });
+  const redis = process.env.REDIS_URL ? await connectRedis(process.env.REDIS_URL) : undefined;
+  try {
+    const tenants = await seed(base, PLAN);
+    const acmeUsers = tenants[0]?.userIds ?? [];
+    const app = appClient(base, redis);
+    console.log(`prisma-query-cache demo: SQLite ${relative(process.cwd(), DATABASE_FILE)}, tiers: in-process${redis ? ` + Redis ${process.env.REDIS_URL}` : " only (set REDIS_URL to add Redis)"}`);
+    console.log(`seeded tenants ${PLAN.tenants.map((t) => `${t.slug} (${t.users} users)`).join(" and ")}, ${PLAN.postsPerUser} posts per user`);
+
+    await asTenant("acme", async () => {
+      await firstVersusRepeated(app);
+      await latency(app, acmeUsers);
+    });
+    await contextSeparation(app);
+    await asTenant("acme", async () => {
+      await mutationIsolation(app, acmeUsers[0] as number);
+      await transactionsBypass(app, base, acmeUsers[1] as number);
+      if (redis) await secondInstance(app, base, redis);
+    });
+    const { l1Hits, l2Hits, misses, bypassed, errors, l1Entries, l1Bytes } = app.$cache.stats();
+    console.log(`\nstats(): l1Hits ${l1Hits}, l2Hits ${l2Hits}, misses ${misses}, bypassed ${bypassed}, errors ${errors}, l1Entries ${l1Entries}, l1Bytes ~${l1Bytes}`);
+  } finally {
+    await base.$disconnect();
+    if (redis) {
+      await deleteKeys(redis, PREFIX);
+      await redis.quit();
+    }
+  }
+}
+
+await main();
