@@ -85,7 +85,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const transactions = new TransactionTags(invalidate);
     const stopObserving = observeTransactions(client, transactions);
 
-    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report);
+    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped);
     // A schema change retires every entry written under the old data model; a
     // different global `omit` changes result shapes, so it scopes keys too.
     const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));

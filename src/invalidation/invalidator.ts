@@ -20,6 +20,12 @@ export class Invalidator {
   readonly #bus: InvalidationBus | undefined;
   readonly #report: (error: CacheError) => void;
   readonly #retrying = new Set<string>();
+  /**
+   * Tags whose bump Redis has not taken yet. Until it does, Redis still holds
+   * entries that look current for them, so this instance reads them from the
+   * database (see CacheStack) rather than serve its own write's old data.
+   */
+  readonly unbumped = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelayMs = RETRY_FIRST_MS;
   /** Number of bumps done (each tag counts once); read by stats(). */
@@ -50,7 +56,10 @@ export class Invalidator {
     } catch (error) {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
-      for (const tag of unique) this.#mirror.forget(tag);
+      for (const tag of unique) {
+        this.#mirror.forget(tag);
+        this.unbumped.add(tag);
+      }
       this.#retryLater(unique);
       return undefined;
     }
@@ -72,6 +81,7 @@ export class Invalidator {
     try {
       const { members } = await this.#store.bump(tags, announcement);
       this.#retryDelayMs = RETRY_FIRST_MS;
+      for (const tag of tags) this.unbumped.delete(tag);
       await announcement?.wait(members);
     } catch {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);

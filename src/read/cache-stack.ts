@@ -47,7 +47,11 @@ export class CacheStack {
   /** Reports an absorbed failure (see report.ts). */
   readonly report: (error: CacheError) => void;
 
-  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void) {
+  readonly #unbumped: ReadonlySet<string>;
+
+  /** @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database) */
+  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void, unbumped: ReadonlySet<string>) {
+    this.#unbumped = unbumped;
     this.#options = options;
     this.#counters = counters;
     this.memory = memory;
@@ -85,6 +89,11 @@ export class CacheStack {
     // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation.
     const memory = this.#memoryUsable() ? this.memory : undefined;
     const tags = [queryTag(key), ...source[TAGS]()];
+    if (this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag))) {
+      // Our own write's invalidation has not reached Redis: its entries there still look current.
+      this.#counters.bypassed++;
+      return source[LOAD]();
+    }
     const early = this.#earlyLoad(memory, tags, source);
     const { captured, text } = await this.#capture(key, tags);
     if (text !== null && captured !== undefined) {

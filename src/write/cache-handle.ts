@@ -108,7 +108,9 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       const key = readPath.keyOf(model, operation, args);
       if (key !== undefined) await invalidator.invalidate([queryTag(key)]);
     },
-    rawWrites: async (target, fn) => declaredRawTags.run(tagsOf(target, "rawWrites"), fn),
+    // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
+    // which would otherwise run after the declared tags went out of scope.
+    rawWrites: async (target, fn) => declaredRawTags.run(tagsOf(target, "rawWrites"), async () => await fn()),
     queryRaw: async <T>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }) => {
       const tags = tagsOf(options, "queryRaw");
       if (tags.length === 0) throw new CacheError("E_INVALID_TAG", "queryRaw needs at least one tag or model: raw SQL cannot be analysed, so its dependencies must be named.");

@@ -4,8 +4,10 @@
  * the caller's `cache: { invalidates }`) and invalidates it:
  *   - outside a transaction, before the mutation's promise resolves;
  *   - in an interactive transaction, at its outermost commit (TransactionTags);
- *   - in a batch transaction, when the batch has committed: Prisma resolves
- *     each element only then, and rejects them all on rollback.
+ *   - in a batch transaction, when its element resolves: Prisma resolves
+ *     elements once the batch is over. On a rollback it still resolves the
+ *     elements that ran before the failing one, so a failed batch may
+ *     invalidate what they wrote: extra misses, never old data.
  * Raw writes (`$executeRaw`, `$executeRawUnsafe`) invalidate every model,
  * unless `prisma.$cache.rawWrites({ invalidates }, fn)` declared their tags.
  */

@@ -199,12 +199,7 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       await expectStillCached(scene, reads.group, values.group);
     });
 
-    // BUG (src/write/write-hooks.ts declaredRawTags / src/write/cache-handle.ts rawWrites): the documented form
-    // `rawWrites(target, () => prisma.$executeRaw`...`)` returns the lazy PrismaPromise from `fn`; it only runs
-    // when rawWrites' async wrapper resolves it, outside `declaredRawTags.run(...)`, so the AsyncLocalStorage
-    // store is gone when the write side looks for it and the raw write invalidates every model (extra misses;
-    // never stale). docs/invalidation.md shows exactly this form.
-    it.fails("inside $cache.rawWrites({ models: [Post] }, () => prisma.$executeRaw`...`), as the docs write it, only Post reads are invalidated", async () => {
+    it("inside $cache.rawWrites({ models: [Post] }, () => prisma.$executeRaw`...`), as the docs write it, only Post reads are invalidated", async () => {
       const { w, scene, reads, values, prisma } = await warmed("raw-declared-lazy");
       await prisma.$cache.rawWrites({ models: ["Post"] }, () => prisma.$executeRaw`UPDATE "Post" SET views = views + 1 WHERE id = ${w.posts.welcome}`);
       await expectFresh(scene, reads.post, { views: 43 });

@@ -117,14 +117,7 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       expect(await observe(b!, read)).toEqual({ value: 0, fromDatabase: true });
     });
 
-    // BUG (contract item 1; src/invalidation/bus.ts): a write waits for acknowledgements only from the members its
-    // instance has heard a message from. Members announce themselves by a heartbeat every busLease / 3, so an
-    // instance that subscribed after another's last heartbeat does not know it yet: its writes resolve at their own
-    // echo, without waiting for that member, which may still serve the old row from its in-process tier. Here B's bus
-    // delivery is held (a slow network path to B) so that "B has not applied it yet" is a state, not a lost race;
-    // without the hold, the same test fails in most runs anyway (both subscribers get the message at once, and the
-    // writer's continuation runs before B's socket is read).
-    it.fails("a writer that joined after the reader's last heartbeat: B's in-process tier does not serve the old row once A's write resolved", async () => {
+    it("a writer that joined after the reader's last heartbeat: B's in-process tier does not serve the old row once A's write resolved", async () => {
       const w = await env.world("late-writer");
       const prefix = env.newPrefix();
       // A long lease: the next heartbeat comes seconds later, after the write.

@@ -45,7 +45,8 @@ export function describeFillRace(env: InvalidationEnv): void {
       expect(await observe(reader, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
     });
 
-    it.runIf(env.hasRedis)("another instance sharing the prefix does not take the late fill from Redis", async () => {
+    // Registered only where the target supports it, rather than reported as skipped.
+    if (env.hasRedis) it("another instance sharing the prefix does not take the late fill from Redis", async () => {
       // The reader has no in-process tier: its late fill goes to Redis only.
       const { reader, read } = await overtakenRead({ l1: false });
       const other = await env.instance({ prefix: reader.prefix, l1: false });
