@@ -95,7 +95,7 @@ function rawSerializer(): SuperJSON {
 /** The superjson payload of a stored entry: what follows `fingerprint|storedAt|expiresAt|`. */
 function payloadOf(entry: string): string {
   let at = -1;
-  for (let field = 0; field < 3; field++) at = entry.indexOf("|", at + 1);
+  for (let field = 0; field < 4; field++) at = entry.indexOf("|", at + 1);
   return entry.slice(at + 1);
 }
 
@@ -109,7 +109,8 @@ async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
   for (const userId of ids) await memoryHits.user.findUnique({ where: { id: userId }, cache: true });
   await memoryHits.$cache.settled();
   const noOp = noOpQueryExtension(base, await base.user.findUnique({ where: { id: id(0) } }));
-  const storedKeys = await keysUnder(redis, hitPrefix);
+  // Entries only: tag versions live under `<prefix>t:`.
+  const storedKeys = (await keysUnder(redis, hitPrefix)).filter((name) => !name.startsWith(`${hitPrefix}t:`));
   const raw = rawSerializer();
 
   // One client for the misses: fresh clients per pass would make Prisma's and the extension's call

@@ -22,6 +22,12 @@ export const errorCodes = {
   E_CORRUPT_ENTRY: "E_CORRUPT_ENTRY",
   /** A result could not be serialised for the shared tier. Reported; the result is still returned. */
   E_SERIALIZE: "E_SERIALIZE",
+  /** A tag passed to the tag API or a `cache` option is empty or malformed. Thrown. */
+  E_INVALID_TAG: "E_INVALID_TAG",
+  /** A tag-version bump could not reach Redis. Reported; retried in the background. */
+  E_INVALIDATION: "E_INVALIDATION",
+  /** The Redis `maxmemory-policy` may evict tag versions. Reported at start-up. */
+  E_REDIS_POLICY: "E_REDIS_POLICY",
   /** A private Prisma API this library relies on is missing or changed shape. */
   E_PRISMA_INTERNALS: "E_PRISMA_INTERNALS",
 } as const;

@@ -1,39 +1,54 @@
 /**
  * `cacheExtension(options)`: validates the options when `$extends` runs,
- * builds the per-instance state, and returns a Prisma extension whose `model`
- * component overrides every read method. Overriding in the model component,
- * rather than hooking the `query` component, is what lets an in-process hit
- * skip Prisma's own request pipeline (~40 us; see docs/concepts.md).
+ * builds the per-instance state, and returns two stacked extensions:
+ *
+ *   1. the write side, a `query` component that invalidates what each
+ *      mutation can have changed (write/write-hooks.ts);
+ *   2. the read side, a `model` component that overrides every read method
+ *      (and, for their types only, the write methods), plus `prisma.$cache`.
+ *
+ * Overriding reads in the model component, rather than hooking the `query`
+ * component, is what lets an in-process hit skip Prisma's own request
+ * pipeline (~17-50 us; see docs/concepts.md).
  */
 import { Prisma } from "@prisma/client/extension";
+import { Invalidator } from "./invalidation/invalidator.js";
+import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
+import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
+import { VersionMirror } from "./invalidation/version-mirror.js";
+import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
+import { LocalVersionStore, RedisVersionStore } from "./invalidation/version-store.js";
 import { canonicalize } from "./keys/canonical.js";
 import { shortHash } from "./keys/hash.js";
 import { sharedNamespace } from "./keys/query-key.js";
 import { resolveOptions } from "./options/resolve.js";
-import type { CacheExtensionOptions, QueryCacheOption } from "./options/types.js";
-import { globalOmit, runtimeDataModel } from "./prisma/internals.js";
-import { CacheStack } from "./read/cache-stack.js";
-import { ReadPath, type ModelContext } from "./read/cached-read.js";
+import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from "./options/types.js";
+import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
+import { CacheStack, type VersionSource } from "./read/cache-stack.js";
+import { modelProperty, ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
-import { Counters, type CacheStats } from "./stats.js";
+import { Reporter } from "./report.js";
+import { parseSchemaGraph } from "./schema/schema-graph.js";
+import { Counters } from "./stats.js";
+import { MemoryTier } from "./tiers/memory-tier.js";
+import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
+import { TransactionTags } from "./write/transaction-tags.js";
+import { writeQueryComponent, type WriteOperation, type WriteSide } from "./write/write-hooks.js";
+import { WriteThrough } from "./write/write-through.js";
 
 /** The `cache` argument every read method accepts. */
 export interface CacheArgs {
   /**
    * Opt this read into the cache: `true`, `false` (opt out of a model's
-   * `cacheByDefault`), or settings such as `{ ttl: 30 }`.
+   * `cacheByDefault`), or settings such as `{ ttl: 30, tags: ["ranking"] }`.
    */
   cache?: QueryCacheOption;
 }
 
-/** `prisma.$cache`: the runtime handle of the extension. */
-export interface CacheHandle {
-  /** Counters of the read path and the size of the in-process tier. */
-  stats(): CacheStats;
-  /** Drops every entry of this instance's in-process tier. The shared tier is untouched. */
-  clearLocal(): void;
-  /** Resolves when every background write to the shared tier started so far has finished. */
-  settled(): Promise<void>;
+/** The `cache` argument every write method accepts. */
+export interface WriteCacheArgs {
+  /** Extra tags this write invalidates: `{ invalidates: ["ranking"] }`. */
+  cache?: WriteCacheSettings;
 }
 
 /**
@@ -47,23 +62,62 @@ export function cacheExtension(options?: CacheExtensionOptions) {
   return Prisma.defineExtension((client) => {
     const dataModel = runtimeDataModel(client);
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
+    const graph = parseSchemaGraph(inlineSchema(client));
     const counters = new Counters();
-    const stack = new CacheStack(resolved, counters);
+    const { report } = new Reporter(resolved.onError, counters);
+
+    // Tag versions: in Redis with a mirror and a bus, or in this process only.
+    const memory = resolved.l1 && new MemoryTier(resolved.l1);
+    const mirror = new VersionMirror(() => memory?.clear());
+    let versions: VersionSource;
+    if (resolved.redis === undefined) {
+      versions = { kind: "local", store: new LocalVersionStore(mirror) };
+    } else {
+      const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
+      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs);
+      const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
+      versions = { kind: "redis", store, bus };
+      bus.start();
+      void checkEvictionPolicy(resolved.redis, report);
+    }
+    const invalidator = new Invalidator(versions.store, mirror, versions.kind === "redis" ? versions.bus : undefined, report);
+    const invalidate = (tags: Iterable<string>) => invalidator.invalidate(tags);
+    const transactions = new TransactionTags(invalidate);
+    const stopObserving = observeTransactions(client, transactions);
+
+    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped);
     // A schema change retires every entry written under the old data model; a
     // different global `omit` changes result shapes, so it scopes keys too.
     const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));
     const relationFields = new Map(Object.entries(dataModel.models).map(([model, { fields }]) => [model, fields.filter((f) => f.kind === "object").map((f) => f.name)]));
-    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields);
+    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields, graph);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
       readPath.call(Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
-
-    const handle: CacheHandle = {
-      stats: () => ({ ...counters, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
-      clearLocal: () => stack.memory?.clear(),
-      settled: () => stack.settled(),
+    // Writes pass straight through to the write side below, which strips `cache` and invalidates.
+    const write = (self: unknown, operation: WriteOperation, args: unknown) => {
+      const context = Prisma.getExtensionContext(self) as unknown as ModelContext;
+      const delegate = context.$parent[modelProperty(context.$name)] as Record<string, (args: unknown) => unknown>;
+      return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
-    return client.$extends({
+    const writeSide: WriteSide = { graph, transactions, invalidate, report };
+    if ([...resolved.models.values()].some((model) => model.writeThrough)) writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
+    const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent(writeSide) });
+    const handle: CacheHandle = createCacheHandle({
+      graph,
+      counters,
+      stack,
+      readPath,
+      invalidator,
+      rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
+      close: async () => {
+        stopObserving();
+        invalidator.close();
+        if (versions.kind === "redis") await versions.bus.close();
+      },
+    });
+
+    return withWrites.$extends({
       name: "prisma-query-cache",
       model: {
         $allModels: {
@@ -90,6 +144,33 @@ export function cacheExtension(options?: CacheExtensionOptions) {
           },
           groupBy<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "groupBy"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "groupBy">> {
             return read(this, "groupBy", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "groupBy">>;
+          },
+          create<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "create"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "create">> {
+            return write(this, "create", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "create">>;
+          },
+          createMany<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "createMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "createMany">> {
+            return write(this, "createMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "createMany">>;
+          },
+          createManyAndReturn<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "createManyAndReturn"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "createManyAndReturn">> {
+            return write(this, "createManyAndReturn", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "createManyAndReturn">>;
+          },
+          update<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "update"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "update">> {
+            return write(this, "update", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "update">>;
+          },
+          updateMany<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "updateMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "updateMany">> {
+            return write(this, "updateMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "updateMany">>;
+          },
+          updateManyAndReturn<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "updateManyAndReturn"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "updateManyAndReturn">> {
+            return write(this, "updateManyAndReturn", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "updateManyAndReturn">>;
+          },
+          upsert<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "upsert"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "upsert">> {
+            return write(this, "upsert", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "upsert">>;
+          },
+          delete<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "delete"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "delete">> {
+            return write(this, "delete", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "delete">>;
+          },
+          deleteMany<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "deleteMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "deleteMany">> {
+            return write(this, "deleteMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "deleteMany">>;
           },
         },
       },

@@ -7,7 +7,8 @@
  * await prisma.user.findUnique({ where: { id }, cache: true });
  * ```
  */
-export { cacheExtension, type CacheArgs, type CacheHandle } from "./extension.js";
+export { cacheExtension, type CacheArgs, type WriteCacheArgs } from "./extension.js";
+export type { CacheHandle, InvalidationTarget } from "./write/cache-handle.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
 export type {
   CacheExtensionOptions,
@@ -19,6 +20,7 @@ export type {
   QueryCacheOption,
   QueryCacheSettings,
   RedisClientLike,
+  WriteCacheSettings,
 } from "./options/types.js";
 export type { Duration } from "./options/duration.js";
 export type { ByteSize } from "./options/size.js";

@@ -15,6 +15,13 @@ export interface CacheStats {
   bypassed: number;
   /** Cache failures absorbed on the query path (reported through `onError`). */
   errors: number;
+  /**
+   * Database reads started alongside a Redis lookup that then hit (wasted).
+   * They happen only while Redis has rarely held what this instance missed.
+   */
+  speculativeLoads: number;
+  /** Tag invalidations (one per tag per write, commit or API call). */
+  invalidations: number;
   /** Entries in the in-process tier now. */
   l1Entries: number;
   /** Estimated bytes held by the in-process tier now. */
@@ -28,4 +35,5 @@ export class Counters {
   misses = 0;
   bypassed = 0;
   errors = 0;
+  speculativeLoads = 0;
 }

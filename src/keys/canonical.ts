@@ -33,7 +33,10 @@ export function canonicalize(value: unknown): string {
   }
 }
 
-function canonicalizeObject(value: object): string {
+function canonicalizeObject(value: object, omitKey?: string): string {
+  // Plain objects are by far the most common value in arguments: test for them first.
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey);
   if (Array.isArray(value)) {
     let text = "[";
     for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + canonicalize(value[i]);
@@ -42,19 +45,31 @@ function canonicalizeObject(value: object): string {
   if (value instanceof Date) return `#d:${Number.isNaN(value.getTime()) ? "invalid" : value.toISOString()}`;
   if (Decimal.isDecimal(value)) return `#m:${(value as Decimal).toString()}`;
   if (value instanceof Uint8Array) return `#y:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")}`;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto !== Object.prototype && proto !== null) return canonicalizeInstance(value);
+  return canonicalizeInstance(value);
+}
 
-  const keys = Object.keys(value).sort();
+function canonicalizePlain(value: Record<string, unknown>, omitKey: string | undefined): string {
+  const keys = Object.keys(value);
+  // Sorting is what makes property order irrelevant; a single key needs none.
+  if (keys.length > 1) keys.sort();
   let text = "{";
   let first = true;
   for (const key of keys) {
-    const child = (value as Record<string, unknown>)[key];
-    if (child === undefined || isSkip(child)) continue;
+    const child = value[key];
+    if (child === undefined || key === omitKey || isSkip(child)) continue;
     text += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalize(child);
     first = false;
   }
   return text + "}";
+}
+
+/**
+ * The canonical text of a read's arguments, leaving out the top-level
+ * `cache` option (it says how to cache, not what to read), without copying
+ * the arguments to remove it.
+ */
+export function canonicalizeArgs(args: Record<string, unknown> | undefined): string {
+  return args === undefined ? "{}" : canonicalizeObject(args, "cache");
 }
 
 /**

@@ -4,7 +4,7 @@
  * canonical text itself (no hashing on the hot path, no collisions possible),
  * the shared tier a hash of it under a versioned, schema-scoped name.
  */
-import { canonicalize } from "./canonical.js";
+import { canonicalize, canonicalizeArgs } from "./canonical.js";
 import { hashKey } from "./hash.js";
 
 /**
@@ -13,29 +13,37 @@ import { hashKey } from "./hash.js";
  */
 export const KEY_FORMAT_VERSION = 1;
 
+/** The Redis side of a key: its name, the fingerprint stored in the entry, and the 128-bit id both derive from. */
+export interface SharedKey {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly id: string;
+}
+
 /** The two names of one cached read. */
 export interface QueryKey {
   /** Canonical text: the in-process tier's key, and what the Redis name hashes. */
   readonly local: string;
   /** Lazily computed Redis names; the in-process hit path never pays for the hash. */
-  shared(): { name: string; fingerprint: string };
+  shared(): SharedKey;
 }
 
 /**
  * Builds the key of a read. `namespace` is `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`
  * (see {@link sharedNamespace}); `context` is the resolved context, or undefined.
+ * A top-level `cache` option in `args` is not part of the key.
  */
-export function queryKey(namespace: string, model: string, operation: string, args: unknown, context: Record<string, unknown> | undefined): QueryKey {
+export function queryKey(namespace: string, model: string, operation: string, args: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined): QueryKey {
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
-  const local = `${model}|${operation}|${canonicalize(args ?? {})}|${context === undefined ? "" : canonicalize(context)}`;
-  let shared: { name: string; fingerprint: string } | undefined;
+  const local = `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`;
+  let shared: SharedKey | undefined;
   return {
     local,
     shared() {
       if (shared === undefined) {
         const { id, fingerprint } = hashKey(namespace + local);
-        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint };
+        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint, id };
       }
       return shared;
     },

@@ -18,6 +18,7 @@ export interface ResolvedExpiry {
 export interface ResolvedModel extends ResolvedExpiry {
   enabled: boolean;
   cacheByDefault: boolean;
+  writeThrough: boolean;
 }
 
 /** Options with every default applied. */
@@ -31,14 +32,19 @@ export interface ResolvedOptions {
   redisTimeoutMs: number;
   onError: (error: CacheError) => void;
   clock: Clock;
+  busLeaseMs: number;
+  /** Lifetime of a tag version in Redis: longer than any configured entry TTL. */
+  tagTtlMs: number;
 }
 
 const DEFAULT_TTL_S = 60;
 const DEFAULT_L1_MAX_SIZE = 64 * 1024 * 1024;
 const DEFAULT_REDIS_TIMEOUT_MS = 250;
-const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock"]);
+const DEFAULT_BUS_LEASE_MS = 1500;
+const MIN_TAG_TTL_MS = 86_400_000;
+const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease"]);
 const KNOWN_EXPIRY = ["ttl", "negativeTtl"];
-const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault"];
+const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
 
 /**
  * Validates `raw` and applies the defaults. `modelNames` are the models of the
@@ -54,18 +60,23 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0 }, options.defaults, "defaults"),
     enabled: true,
     cacheByDefault: false,
+    writeThrough: false,
   };
 
+  const models = resolveModels(options.models, base, modelNames);
+  const longestTtlMs = Math.max(base.ttlMs, base.negativeTtlMs, ...[...models.values()].map((m) => Math.max(m.ttlMs, m.negativeTtlMs)));
   return {
     redis: resolveRedis(options.redis),
     l1: resolveL1(options.l1),
     defaults: base,
-    models: resolveModels(options.models, base, modelNames),
+    models,
     context: resolveContext(options.context),
     prefix: resolvePrefix(options.prefix),
     redisTimeoutMs: options.redisTimeout === undefined ? DEFAULT_REDIS_TIMEOUT_MS : parseDuration(options.redisTimeout, "redisTimeout"),
     onError: resolveOnError(options.onError),
     clock: resolveClock(options.clock),
+    busLeaseMs: options.busLease === undefined ? DEFAULT_BUS_LEASE_MS : parseDuration(options.busLease, "busLease"),
+    tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
   };
 }
 
@@ -98,10 +109,15 @@ function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel
     }
     if (typeof settings !== "object" || settings === null) throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
     rejectUnknownKeys(settings, new Set(KNOWN_MODEL), `models.${name}`);
-    if (settings.cacheByDefault !== undefined && typeof settings.cacheByDefault !== "boolean") {
-      throw invalidOption(`models.${name}.cacheByDefault`, `is ${typeof settings.cacheByDefault}`, "Use true or false.");
+    for (const flag of ["cacheByDefault", "writeThrough"] as const) {
+      if (settings[flag] !== undefined && typeof settings[flag] !== "boolean") throw invalidOption(`models.${name}.${flag}`, `is ${typeof settings[flag]}`, "Use true or false.");
     }
-    resolved.set(name, { ...layerExpiry(base, settings, `models.${name}`), enabled: true, cacheByDefault: settings.cacheByDefault ?? false });
+    resolved.set(name, {
+      ...layerExpiry(base, settings, `models.${name}`),
+      enabled: true,
+      cacheByDefault: settings.cacheByDefault ?? false,
+      writeThrough: settings.writeThrough ?? false,
+    });
   }
   return resolved;
 }
@@ -184,5 +200,5 @@ export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, pat
   }
 }
 
-/** The keys allowed in a query's `cache: { ... }`. */
-export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set(KNOWN_EXPIRY);
+/** The keys allowed in a read's `cache: { ... }`. */
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags"]);

@@ -67,13 +67,36 @@ export interface ModelCacheOptions extends ExpiryOptions {
    * @default false
    */
   cacheByDefault?: boolean;
+  /**
+   * After an `update` by primary key that returns the full row (no `select`,
+   * `include` or `omit`), store that row as the cached
+   * `findUnique({ where: { <primary key> } })` instead of leaving the next
+   * read to miss. Skipped whenever another write may have raced it. Costs
+   * the update two Redis round trips. See docs/invalidation.md.
+   * @default false
+   */
+  writeThrough?: boolean;
 }
 
 /** The per-query `cache` option: `true`, `false`, or settings for this query. */
 export type QueryCacheOption = boolean | QueryCacheSettings;
 
 /** Settings for one query, `cache: { ttl: 30 }`. Overrides the model and global defaults. */
-export type QueryCacheSettings = ExpiryOptions;
+export interface QueryCacheSettings extends ExpiryOptions {
+  /**
+   * Custom tags this result depends on, in addition to the ones derived from
+   * the data model. `prisma.$cache.invalidate({ tags })` or a write with
+   * `cache: { invalidates }` naming one of them invalidates this entry.
+   * Non-empty strings without whitespace; `m:`, `r:`, `rs:` and `q:` are reserved.
+   */
+  tags?: readonly string[];
+}
+
+/** The `cache` option of a write: extra tags to invalidate when it commits. */
+export interface WriteCacheSettings {
+  /** Custom tags to invalidate, in addition to those derived from the data model. */
+  invalidates?: readonly string[];
+}
 
 /** Options of {@link cacheExtension}. */
 export interface CacheExtensionOptions {
@@ -123,6 +146,14 @@ export interface CacheExtensionOptions {
    * @default a `console.warn`, at most once a minute per error code
    */
   onError?: (error: CacheError) => void;
+  /**
+   * How long an instance may keep serving in-process entries after it last
+   * confirmed that its invalidation bus delivers, and the longest a write
+   * waits for the other instances to acknowledge its invalidation (only when
+   * one of them has stopped answering). Only used with `redis`.
+   * @default "1500ms"
+   */
+  busLease?: Duration;
   /**
    * Time source for expiry, shared by every instance through the entries they
    * store, so it must be wall-clock milliseconds. Injectable for tests.

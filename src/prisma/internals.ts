@@ -45,3 +45,85 @@ export function runtimeDataModel(client: unknown): RuntimeDataModel {
 export function globalOmit(client: unknown): unknown {
   return (client as { _globalOmit?: unknown } | null | undefined)?._globalOmit;
 }
+
+/** The transaction a query extension call runs in, from Prisma's `__internalParams`. */
+export interface QueryTransaction {
+  readonly kind: "itx" | "batch";
+  readonly id: string | number;
+}
+
+/** The transaction of a `query` component call, or undefined outside transactions. */
+export function transactionOf(params: unknown): QueryTransaction | undefined {
+  const transaction = (params as { __internalParams?: { transaction?: QueryTransaction } } | undefined)?.__internalParams?.transaction;
+  return transaction === undefined || transaction === null ? undefined : transaction;
+}
+
+/** The Prisma schema text the client was generated from (Prisma 7 carries it for its query compiler). */
+export function inlineSchema(client: unknown): string {
+  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null | undefined)?._engineConfig?.inlineSchema;
+  if (typeof schema !== "string" || schema.length === 0) {
+    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client carries no schema text (`_engineConfig.inlineSchema`), which dependency tags are derived from. prisma-query-cache supports @prisma/client 7.");
+  }
+  return schema;
+}
+
+/** What happens to an interactive transaction, as the engine is told. */
+export interface TransactionObserver {
+  /** A transaction (or a nested one, which has the same id) started. */
+  started(id: string): void;
+  /** The engine was asked to commit; `committed` says whether it said yes. Resolves before the commit returns to Prisma. */
+  committing(id: string, committed: boolean): Promise<void>;
+  /** The engine was asked to roll back. */
+  rolledBack(id: string): void;
+}
+
+type EngineTransaction = (action: string, headers: unknown, info: unknown) => Promise<unknown>;
+const observers = new WeakMap<object, Set<TransactionObserver>>();
+
+/**
+ * Observes the start, commit and rollback of every interactive transaction
+ * of `client`'s engine. Prisma gives extensions no commit hook, and write
+ * invalidation must happen after commit and never after a rollback
+ * (consistency contract, item 3), so `engine.transaction(action, ...)` is
+ * wrapped once per engine. Returns a function that stops observing.
+ */
+export function observeTransactions(client: unknown, observer: TransactionObserver): () => void {
+  const engine = (client as { _engine?: { transaction?: EngineTransaction } } | null | undefined)?._engine;
+  if (typeof engine !== "object" || engine === null || typeof engine.transaction !== "function") {
+    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client has no engine with a `transaction` method (`_engine.transaction`), needed to invalidate after commit. prisma-query-cache supports @prisma/client 7.");
+  }
+  let set = observers.get(engine);
+  if (set === undefined) {
+    const observing = new Set<TransactionObserver>();
+    set = observing;
+    observers.set(engine, observing);
+    const original = engine.transaction.bind(engine);
+    engine.transaction = async (action, headers, info) => {
+      if (action === "start") {
+        const started = await original(action, headers, info);
+        const id = (started as { id?: unknown } | undefined)?.id;
+        if (typeof id === "string") for (const each of observing) each.started(id);
+        return started;
+      }
+      const id = (info as { id?: unknown } | undefined)?.id;
+      if (typeof id !== "string") return original(action, headers, info);
+      if (action === "rollback") {
+        for (const each of observing) each.rolledBack(id);
+        return original(action, headers, info);
+      }
+      if (action !== "commit") return original(action, headers, info);
+      let result: unknown;
+      try {
+        result = await original(action, headers, info);
+      } catch (error) {
+        await Promise.all([...observing].map((each) => each.committing(id, false)));
+        throw error;
+      }
+      await Promise.all([...observing].map((each) => each.committing(id, true)));
+      return result;
+    };
+  }
+  set.add(observer);
+  const registered = set;
+  return () => registered.delete(observer);
+}

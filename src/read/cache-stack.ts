@@ -2,8 +2,16 @@
  * The tiers, nearest first: in-process LRU, then Redis, then the database.
  * Owns the error policy of the read path: a failing tier is reported and
  * skipped, never thrown at the caller, and the database answers instead.
+ *
+ * Every entry carries the versions of the tags it depends on, captured
+ * before the database read that produced it, and is served only while they
+ * are current (docs/invalidation.md). That is what makes a fill that races
+ * an invalidation harmless: it is stored with versions that are already old.
  */
 import { CacheError } from "../errors.js";
+import type { InvalidationBus } from "../invalidation/bus.js";
+import type { VersionMirror } from "../invalidation/version-mirror.js";
+import type { LocalVersionStore, VersionStore } from "../invalidation/version-store.js";
 import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { cloneResult } from "../serialize/clone.js";
@@ -14,6 +22,15 @@ import { decodeEntry, encodeEntry, type Entry } from "../tiers/entry.js";
 import { MemoryTier } from "../tiers/memory-tier.js";
 import { RedisTier } from "../tiers/redis-tier.js";
 import { isNegativeResult } from "./read-operations.js";
+import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
+
+/** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
+export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
+
+/** The tag of one query's entries, for `$cache.invalidateQuery`. */
+export function queryTag(key: QueryKey): string {
+  return `q:${key.shared().id}`;
+}
 
 /** The tier stack of one extension instance. */
 export class CacheStack {
@@ -22,58 +39,134 @@ export class CacheStack {
   readonly #redis: RedisTier | undefined;
   readonly #options: ResolvedOptions;
   readonly #counters: Counters;
+  readonly #mirror: VersionMirror;
+  readonly #versions: VersionSource;
   readonly #pendingWrites = new Set<Promise<void>>();
+  /** How often Redis answered lately when the in-process tier did not (see #earlyLoad). */
+  readonly #sharedHitRate = new HitRate();
+  /** Reports an absorbed failure (see report.ts). */
+  readonly report: (error: CacheError) => void;
 
-  constructor(options: ResolvedOptions, counters: Counters) {
+  readonly #unbumped: ReadonlySet<string>;
+
+  /** @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database) */
+  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void, unbumped: ReadonlySet<string>) {
+    this.#unbumped = unbumped;
     this.#options = options;
     this.#counters = counters;
-    this.memory = options.l1 && new MemoryTier(options.l1);
+    this.memory = memory;
+    this.#mirror = mirror;
+    this.#versions = versions;
+    this.report = report;
     this.#redis = options.redis && new RedisTier(options.redis, options.redisTimeoutMs);
   }
 
   /**
-   * Reads `key` through the tiers, calling `source.load()` (the database) on a miss,
-   * and fills the tiers with what it returned. The in-process hit is answered
-   * synchronously (wrapped in a resolved promise) with a fresh copy.
+   * Reads `key` through the tiers, calling `source[LOAD]()` (the database) on
+   * a miss, and fills the tiers with what it returned. The in-process hit is
+   * answered synchronously (wrapped in a resolved promise) with a fresh copy.
    */
-  read(key: QueryKey, expiry: ResolvedExpiry, source: { load(): PromiseLike<unknown> }): Promise<unknown> {
+  read(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
     const entry = this.memory?.get(key.local, this.#options.clock.now());
-    if (entry !== undefined) {
+    if (entry !== undefined && this.#memoryUsable() && this.#mirror.matches(entry.tags, entry.versions)) {
       this.#counters.l1Hits++;
-      return Promise.resolve(cloneResult(entry.value));
+      return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
     }
     return this.#readShared(key, expiry, source);
   }
 
-  async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: { load(): PromiseLike<unknown> }): Promise<unknown> {
-    const shared = this.#redis && (await this.#getShared(key));
-    if (shared !== undefined) {
-      this.#counters.l2Hits++;
-      if (this.memory === undefined) return shared.value;
-      // The decoded entry becomes the in-process copy; the caller gets its own.
-      this.memory.set(key.local, shared, estimateSize(shared.value));
-      return cloneResult(shared.value);
+  /** In-process entries are served only while this instance hears every invalidation. */
+  #memoryUsable(): boolean {
+    return this.#versions.kind === "local" || this.#versions.bus.healthy();
+  }
+
+  /** Resolves once in-process entries can be served (at once without Redis; after the bus subscribed with it). */
+  ready(): Promise<void> {
+    return this.#versions.kind === "local" ? Promise.resolve() : this.#versions.bus.ready;
+  }
+
+  async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
+    // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation.
+    const memory = this.#memoryUsable() ? this.memory : undefined;
+    const tags = [queryTag(key), ...source[TAGS]()];
+    if (this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag))) {
+      // Our own write's invalidation has not reached Redis: its entries there still look current.
+      this.#counters.bypassed++;
+      return source[LOAD]();
+    }
+    const early = this.#earlyLoad(memory, tags, source);
+    const { captured, text } = await this.#capture(key, tags);
+    if (text !== null && captured !== undefined) {
+      const shared = this.#decode(key, text, tags);
+      if (shared !== undefined && sameVersions(shared.versions, captured)) {
+        this.#counters.l2Hits++;
+        this.#sharedHitRate.record(true);
+        if (early !== undefined) {
+          this.#counters.speculativeLoads++;
+          early.value.catch(() => undefined); // Its result is not needed; neither is its error.
+        }
+        if (memory === undefined) return shared.value;
+        // The decoded entry becomes the in-process copy; the caller gets its own.
+        memory.set(key.local, shared, estimateSize(shared.value));
+        return cloneResult(shared.value);
+      }
     }
     this.#counters.misses++;
-    // Errors from the database propagate untouched and are never cached.
-    const value = await source.load();
-    this.#fill(key, expiry, value);
+    this.#sharedHitRate.record(false);
+    if (early !== undefined) {
+      const value = await early.value;
+      this.#fill(memory, key, tags, early.versions, expiry, value);
+      return value;
+    }
+    const value = await source[LOAD]();
+    // Without versions captured before the load, a fill could outlive an invalidation: skip it.
+    if (captured !== undefined) this.#fill(memory, key, tags, captured, expiry, value);
     return value;
   }
 
-  /** The live shared entry of `key`, or undefined on a miss or any failure (reported). */
-  async #getShared(key: QueryKey): Promise<Entry | undefined> {
-    const { name, fingerprint } = key.shared();
-    let text: string | null;
-    try {
-      text = await (this.#redis as RedisTier).get(name);
-    } catch (error) {
-      this.report(error as CacheError);
-      return undefined;
+  /**
+   * When Redis has rarely held what this instance missed lately, the
+   * database read starts at once, alongside the Redis lookup, instead of
+   * after it: the miss then costs about the slower of the two instead of
+   * their sum. It needs versions captured before the database read without
+   * a round trip, so only when the mirror knows every tag and the bus is
+   * healthy: mirror versions are never ahead of Redis, so an entry stored
+   * with them can only be born dead, never stale (docs/invalidation.md).
+   */
+  #earlyLoad(memory: MemoryTier | undefined, tags: readonly string[], source: ReadSource): { versions: number[]; value: Promise<unknown> } | undefined {
+    if (this.#versions.kind !== "redis" || memory === undefined || !this.#sharedHitRate.low()) return undefined;
+    const versions = this.#mirror.versionsOf(tags);
+    if (versions === undefined) return undefined;
+    // then(): Prisma queries are lazy; this dispatches it now.
+    return { versions, value: Promise.resolve(source[LOAD]()).then((value) => value) };
+  }
+
+  /**
+   * Captures the current versions of `tags` (before the database read) and,
+   * with Redis, the shared entry, in one round trip. `captured` is undefined
+   * when Redis cannot answer: the read then goes to the database unfilled.
+   */
+  async #capture(key: QueryKey, tags: string[]): Promise<{ captured: number[] | undefined; text: string | null }> {
+    if (this.#versions.kind === "local") return { captured: this.#versions.store.readNow(tags), text: null };
+    const redis = this.#redis as RedisTier;
+    if (!redis.ready) {
+      this.report(new CacheError("E_REDIS", `Redis is not connected; ${key.shared().name} is read from the database, uncached.`));
+      return { captured: undefined, text: null };
     }
-    if (text === null) return undefined;
     try {
-      const decoded = decodeEntry(text, fingerprint);
+      const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
+      return { captured: versions, text: entry };
+    } catch (error) {
+      this.report(error instanceof CacheError ? error : new CacheError("E_REDIS", "reading an entry and its tag versions failed.", error));
+      return { captured: undefined, text: null };
+    }
+  }
+
+  /** The live entry encoded in `text`, or undefined (reported when damaged). */
+  #decode(key: QueryKey, text: string, tags: readonly string[]): Entry | undefined {
+    const { name, fingerprint } = key.shared();
+    try {
+      const decoded = decodeEntry(text, fingerprint, tags);
       if (typeof decoded === "string") {
         this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`));
         return undefined;
@@ -86,16 +179,24 @@ export class CacheStack {
   }
 
   /**
+   * Stores a value known to be current under `versions` (write-through).
+   * Same rules as a fill after a miss.
+   */
+  store(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
+    this.#fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value);
+  }
+
+  /**
    * Stores a freshly loaded value. The copy for the in-process tier is taken
    * now, before the caller can mutate `value`; serialising and writing to
    * Redis happen after the caller has its result, off its latency path.
    */
-  #fill(key: QueryKey, expiry: ResolvedExpiry, value: unknown): void {
+  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
     const ttlMs = isNegativeResult(value) ? expiry.negativeTtlMs : expiry.ttlMs;
     if (ttlMs <= 0) return;
     const storedAt = this.#options.clock.now();
-    const entry: Entry = { value: cloneResult(value), storedAt, expiresAt: storedAt + ttlMs };
-    this.memory?.set(key.local, entry, estimateSize(entry.value));
+    const entry: Entry = { value: cloneResult(value), storedAt, expiresAt: storedAt + ttlMs, tags, versions };
+    memory?.set(key.local, entry, estimateSize(entry.value));
     if (this.#redis !== undefined) this.#track(this.#writeShared(key, entry, ttlMs));
   }
 
@@ -125,14 +226,27 @@ export class CacheStack {
   async settled(): Promise<void> {
     while (this.#pendingWrites.size > 0) await Promise.allSettled([...this.#pendingWrites]);
   }
+}
 
-  /** Counts and forwards an absorbed failure. A throwing reporter must not break the read. */
-  report(error: CacheError): void {
-    this.#counters.errors++;
-    try {
-      this.#options.onError(error);
-    } catch {
-      // The reporter is the user's code; its failure is theirs to see, not the query's.
-    }
+function sameVersions(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * An exponentially weighted hit rate (the last ~20 outcomes weigh most).
+ * Starts high, so a fresh instance asks Redis first until it learns otherwise.
+ */
+class HitRate {
+  #rate = 1;
+
+  record(hit: boolean): void {
+    this.#rate = 0.9 * this.#rate + (hit ? 0.1 : 0);
+  }
+
+  /** Below one hit in five. */
+  low(): boolean {
+    return this.#rate < 0.2;
   }
 }

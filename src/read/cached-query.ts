@@ -6,15 +6,42 @@
  * hands over the original, uncached query, so reads inside a batch
  * transaction never touch the cache (consistency contract, item 3).
  *
+ * Its only string-named members are the PrismaPromise ones: per-model
+ * subclasses add the model's fluent relation methods (`.posts()`), and a
+ * relation may be called anything (`tags`, `load`, `args`...). Everything
+ * the library itself needs is private or symbol-keyed.
+ *
  * One object per call, with its methods on the prototype: the in-process hit
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
-import type { ResolvedExpiry } from "../options/resolve.js";
 import type { ReadOperation } from "./read-operations.js";
+import type { ReadPlan } from "./query-plan.js";
 
 /** A Prisma delegate method, called with the delegate as `this`. */
 export type DelegateMethod = (this: unknown, args?: unknown) => Prisma.PrismaPromise<unknown>;
+
+/** What a read is: enough to key it, derive its tags, and plan it. */
+export interface QueryDescription {
+  /** Model name as in the schema (`User`). */
+  readonly model: string;
+  readonly operation: ReadOperation;
+  /** The arguments as the caller passed them, `cache` option included (see {@link withoutCacheOption}). */
+  readonly args: Record<string, unknown> | undefined;
+  readonly plan: ReadPlan;
+}
+
+/** Symbol keys of what the tier stack needs from a read (symbols: they cannot collide with relation names). */
+export const LOAD = Symbol("prisma-query-cache.load");
+export const TAGS = Symbol("prisma-query-cache.tags");
+
+/** What the tier stack needs from a read: its dependency tags and its database query. */
+export interface ReadSource {
+  /** Tags the result depends on (not counting the per-query tag the stack adds). */
+  [TAGS](): readonly string[];
+  /** The uncached query. Its errors propagate to the caller and are never cached. */
+  [LOAD](): PromiseLike<unknown>;
+}
 
 /** What `$transaction([...])` calls on each element; typed loosely as Prisma does not export it. */
 interface TransactionCapable {
@@ -24,34 +51,40 @@ interface TransactionCapable {
 
 /** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
 export interface CachedReadRunner {
-  run(query: CachedQuery): Promise<unknown>;
+  run(query: CachedQuery, description: QueryDescription): Promise<unknown>;
+  /** The dependency tags of a query, derived from the data model. */
+  tagsOf(description: QueryDescription): readonly string[];
   /** Counts a read that a batch transaction ran uncached. */
   countBypass(): void;
 }
 
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
-export class CachedQuery {
+export class CachedQuery implements ReadSource {
+  readonly #runner: CachedReadRunner;
+  readonly #description: QueryDescription;
+  readonly #delegate: unknown;
+  readonly #method: DelegateMethod;
   #result: Promise<unknown> | undefined;
 
-  constructor(
-    private readonly runner: CachedReadRunner,
-    /** Model name as in the schema (`User`). */
-    readonly model: string,
-    readonly operation: ReadOperation,
-    /** The arguments without the `cache` option, as Prisma will see them. */
-    readonly args: Record<string, unknown> | undefined,
-    readonly expiry: ResolvedExpiry,
-    private readonly delegate: unknown,
-    private readonly method: DelegateMethod,
-  ) {}
+  constructor(runner: CachedReadRunner, description: QueryDescription, delegate: unknown, method: DelegateMethod) {
+    this.#runner = runner;
+    this.#description = description;
+    this.#delegate = delegate;
+    this.#method = method;
+  }
 
-  /** The uncached query: the database read on a miss, or the transaction's element. */
-  load(): Prisma.PrismaPromise<unknown> {
-    return this.method.call(this.delegate, this.args);
+  /** Dependency tags; computed only on an in-process miss. */
+  [TAGS](): readonly string[] {
+    return this.#runner.tagsOf(this.#description);
+  }
+
+  /** The uncached query: the database read on a miss, the transaction's element, the fluent call's base. */
+  [LOAD](): Prisma.PrismaPromise<unknown> {
+    return this.#method.call(this.#delegate, withoutCacheOption(this.#description.args));
   }
 
   #execute(): Promise<unknown> {
-    return (this.#result ??= this.runner.run(this));
+    return (this.#result ??= this.#runner.run(this, this.#description));
   }
 
   then<R1 = unknown, R2 = never>(onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
@@ -68,14 +101,14 @@ export class CachedQuery {
 
   /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
   requestTransaction(batch: unknown): PromiseLike<unknown> {
-    this.runner.countBypass();
-    const inner = this.load() as unknown as TransactionCapable & PromiseLike<unknown>;
+    this.#runner.countBypass();
+    const inner = this[LOAD]() as unknown as TransactionCapable & PromiseLike<unknown>;
     return inner.requestTransaction ? inner.requestTransaction(batch) : inner;
   }
 
   /** Prisma reads the query spec of batch elements; it is the original query's. */
   get spec(): unknown {
-    return (this.load() as unknown as TransactionCapable).spec;
+    return (this[LOAD]() as unknown as TransactionCapable).spec;
   }
 
   get [Symbol.toStringTag](): "PrismaPromise" {
@@ -95,7 +128,7 @@ export function cachedQueryClassFor(relationFields: readonly string[]): typeof C
   for (const field of relationFields) {
     Object.defineProperty(FluentCachedQuery.prototype, field, {
       value(this: CachedQuery, args?: unknown) {
-        const original = this.load() as unknown as Record<string, (args?: unknown) => unknown>;
+        const original = this[LOAD]() as unknown as Record<string, (args?: unknown) => unknown>;
         return (original[field] as (args?: unknown) => unknown).call(original, args);
       },
       writable: true,
@@ -103,4 +136,11 @@ export function cachedQueryClassFor(relationFields: readonly string[]): typeof C
     });
   }
   return FluentCachedQuery;
+}
+
+/** The arguments as Prisma must see them: without this extension's `cache` option. */
+export function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (args === undefined || !("cache" in args)) return args;
+  const { cache: _cache, ...rest } = args;
+  return rest;
 }

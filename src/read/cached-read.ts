@@ -11,9 +11,11 @@ import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, type CachedReadRunner, type DelegateMethod } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
+import type { SchemaGraph } from "../schema/schema-graph.js";
+import { readTags } from "../tags/read-tags.js";
 
 /** What a model extension method sees of Prisma through `getExtensionContext(this)`. */
 export interface ModelContext {
@@ -46,6 +48,7 @@ export class ReadPath implements CachedReadRunner {
     private readonly namespace: string,
     /** Relation field names per model, for the fluent API. */
     private readonly relationFields: ReadonlyMap<string, readonly string[]>,
+    private readonly graph: SchemaGraph,
   ) {}
 
   readonly #queryClasses = new Map<string, typeof CachedQuery>();
@@ -61,19 +64,19 @@ export class ReadPath implements CachedReadRunner {
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
-    const queryArgs = withoutCacheOption(args);
-    let expiry;
+    let plan;
     try {
-      expiry = planRead(this.options, context.$name, cacheOption);
+      plan = planRead(this.options, context.$name, cacheOption);
     } catch (error) {
       // Prisma reports invalid arguments when the promise is awaited, not at the call; so do we.
-      return rejected(error, () => method.call(delegate, queryArgs));
+      return rejected(error, () => method.call(delegate, withoutCacheOption(args)));
     }
-    if (expiry === undefined || binding.inTransaction) {
+    if (plan === undefined || binding.inTransaction) {
       this.counters.bypassed++;
-      return method.call(delegate, queryArgs);
+      return method.call(delegate, withoutCacheOption(args));
     }
-    return new binding.queryClass(this, context.$name, operation, queryArgs, expiry, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    // The arguments still hold `cache`: the key leaves it out, and it is stripped only if the database is asked.
+    return new binding.queryClass(this, { model: context.$name, operation, args, plan }, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -105,15 +108,36 @@ export class ReadPath implements CachedReadRunner {
   }
 
   /** Called when a CachedQuery is awaited. */
-  run(query: CachedQuery): Promise<unknown> {
-    const key = this.#key(query);
-    if (key !== undefined) return this.stack.read(key, query.expiry, query);
+  run(query: CachedQuery, description: QueryDescription): Promise<unknown> {
+    const key = this.#key(description);
+    if (key !== undefined) return this.stack.read(key, description.plan.expiry, query);
     this.counters.bypassed++;
-    return query.load();
+    return query[LOAD]();
+  }
+
+  tagsOf(query: QueryDescription): readonly string[] {
+    const derived = readTags(this.graph, query.model, query.operation, withoutCacheOption(query.args));
+    return query.plan.customTags.length === 0 ? derived : [...derived, ...query.plan.customTags];
+  }
+
+  /**
+   * A cached raw query: keyed by its SQL and values, depending on the tags
+   * the caller named (raw SQL cannot be analysed).
+   */
+  readRaw(query: { sql: string; values: readonly unknown[] }, tags: readonly string[], ttlMs: number | undefined, load: () => Promise<unknown>): Promise<unknown> {
+    const key = this.#key({ model: "$raw", operation: "queryRaw" as ReadOperation, args: { sql: query.sql, values: [...query.values] } });
+    if (key === undefined) return load();
+    const expiry = ttlMs === undefined ? this.options.defaults : { ...this.options.defaults, ttlMs };
+    return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });
+  }
+
+  /** The key of a read in the current context, or undefined when it cannot be keyed (reported). */
+  keyOf(model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): QueryKey | undefined {
+    return this.#key({ model, operation, args });
   }
 
   /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
-  #key(query: CachedQuery): QueryKey | undefined {
+  #key(query: Pick<QueryDescription, "model" | "operation" | "args">): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (this.options.context !== undefined) {
       try {
@@ -143,8 +167,9 @@ export class ReadPath implements CachedReadRunner {
 }
 
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
-  const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined };
-  const query = new CachedQuery(runner, "", "findMany", undefined, { ttlMs: 0, negativeTtlMs: 0 }, undefined, () => original());
+  const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined, tagsOf: () => [] };
+  const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0 }, customTags: [] };
+  const query = new CachedQuery(runner, { model: "", operation: "findMany", args: undefined, plan }, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 
@@ -154,13 +179,8 @@ function missingDimension(dimensions: Record<string, unknown> | undefined): stri
   return undefined;
 }
 
-function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (args === undefined || !("cache" in args)) return args;
-  const { cache: _cache, ...rest } = args;
-  return rest;
-}
 
 /** `User` -> `user`: the client property of a model, as Prisma derives it. */
-function modelProperty(model: string): string {
+export function modelProperty(model: string): string {
   return model.charAt(0).toLowerCase() + model.slice(1);
 }

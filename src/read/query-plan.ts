@@ -5,25 +5,38 @@
 import { CacheError } from "../errors.js";
 import { layerExpiry, QUERY_OPTION_KEYS, rejectUnknownKeys, type ResolvedExpiry, type ResolvedModel, type ResolvedOptions } from "../options/resolve.js";
 import type { QueryCacheSettings } from "../options/types.js";
+import { validateTags } from "../tags/tag-names.js";
 
-/** The settings a read runs with, or `undefined` when it bypasses the cache. */
-export function planRead(options: ResolvedOptions, model: string, cacheOption: unknown): ResolvedExpiry | undefined {
+/** How one read is cached. */
+export interface ReadPlan {
+  readonly expiry: ResolvedExpiry;
+  /** Custom tags from `cache: { tags }`, validated. */
+  readonly customTags: readonly string[];
+}
+
+const NO_TAGS: readonly string[] = [];
+
+/** The plan of a read, or `undefined` when it bypasses the cache. */
+export function planRead(options: ResolvedOptions, model: string, cacheOption: unknown): ReadPlan | undefined {
   const settings: ResolvedModel = options.models.get(model) ?? options.defaults;
   if (!settings.enabled) return undefined;
-  if (cacheOption === undefined) return settings.cacheByDefault ? settings : undefined;
-  if (cacheOption === true) return settings;
+  if (cacheOption === undefined) return settings.cacheByDefault ? { expiry: settings, customTags: NO_TAGS } : undefined;
+  if (cacheOption === true) return { expiry: settings, customTags: NO_TAGS };
   if (cacheOption === false) return undefined;
   return layerQueryOption(settings, cacheOption);
 }
 
-function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ResolvedExpiry {
+function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPlan {
   if (typeof cacheOption !== "object" || cacheOption === null || Array.isArray(cacheOption)) {
     throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache\` is ${JSON.stringify(cacheOption)}. Use true, false, or an object such as { ttl: 30 }.`);
   }
   rejectUnknownKeys(cacheOption, QUERY_OPTION_KEYS, "cache", "query");
+  const { tags, ...expiry } = cacheOption as QueryCacheSettings;
+  let layered: ResolvedExpiry;
   try {
-    return layerExpiry(settings, cacheOption as QueryCacheSettings, "cache");
+    layered = layerExpiry(settings, expiry, "cache");
   } catch (error) {
     throw new CacheError("E_INVALID_QUERY_OPTION", (error as CacheError).message.replace(/^prisma-query-cache \[\w+\]: /, ""));
   }
+  return { expiry: layered, customTags: tags === undefined ? NO_TAGS : validateTags(tags, "cache.tags") };
 }

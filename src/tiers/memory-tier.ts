@@ -3,6 +3,7 @@
  * holding decoded entries. Synchronous, so a hit never waits on the event loop.
  */
 import { LRUCache } from "lru-cache";
+import { clonerFor } from "../serialize/clone.js";
 import type { Entry } from "./entry.js";
 
 /** Fixed per-entry overhead added to the size estimate (the entry object, the LRU's own slots). */
@@ -38,7 +39,8 @@ export class MemoryTier {
    * (see serialize/size-estimate.ts); the key (UTF-16) and a fixed overhead are added.
    */
   set(key: string, entry: Entry, valueBytes: number): void {
-    this.#lru.set(key, entry, { size: valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES });
+    // The entry never changes once stored, so the copier chosen now stays exact for every hit.
+    this.#lru.set(key, { ...entry, clone: clonerFor(entry.value) }, { size: valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES });
   }
 
   /** Drops one key. */

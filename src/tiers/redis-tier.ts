@@ -1,12 +1,14 @@
 /**
- * The shared tier over an ioredis client. It stores and returns strings; the
- * core owns the envelope. Every call is bounded by a timeout, and a client
+ * The shared tier over an ioredis client. It stores strings; the core owns
+ * the envelope, and reads entries together with their tag versions
+ * (invalidation/version-store.ts). Every call is bounded by a timeout, and a client
  * that is not connected is skipped rather than waited on: ioredis would
  * otherwise queue the command until it reconnects, and a cache must never
  * make a read slower than the database.
  */
 import { CacheError } from "../errors.js";
 import type { RedisClientLike } from "../options/types.js";
+import { withTimeout } from "./timeout.js";
 
 /** The shared tier. Failures are thrown as `CacheError` (E_REDIS) for the caller to absorb. */
 export class RedisTier {
@@ -24,29 +26,9 @@ export class RedisTier {
     return this.#redis.status === "ready";
   }
 
-  /** GET, bounded by the timeout. */
-  async get(name: string): Promise<string | null> {
-    if (!this.ready) throw new CacheError("E_REDIS", `Redis is ${this.#redis.status}; reading ${name} from the database instead.`);
-    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`);
-  }
-
   /** SET with a TTL in milliseconds. */
   async set(name: string, value: string, ttlMs: number): Promise<void> {
     if (!this.ready) throw new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${name}.`);
     await withTimeout(this.#redis.set(name, value, "PX", ttlMs), this.#timeoutMs, `SET ${name}`);
-  }
-}
-
-async function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([operation, timeout]);
-  } catch (error) {
-    throw error instanceof CacheError ? error : new CacheError("E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`, error);
-  } finally {
-    clearTimeout(timer);
   }
 }

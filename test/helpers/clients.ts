@@ -62,7 +62,7 @@ export interface CachedClientSetup {
  * `bare` extended with a query counter and, above it, the cache extension
  * (which must be last: its misses call the client below it).
  */
-export function cachedClient(bare: BareClient, options: CacheExtensionOptions, setup: CachedClientSetup = {}) {
+export async function cachedClient(bare: BareClient, options: CacheExtensionOptions, setup: CachedClientSetup = {}) {
   const database: DatabaseCounter = { queries: 0 };
   const prisma = bare
     .$extends({
@@ -81,11 +81,13 @@ export function cachedClient(bare: BareClient, options: CacheExtensionOptions, s
       },
     })
     .$extends(cacheExtension(options));
+  // Tests count in-process hits from the first read on: wait until the tier is in use.
+  await prisma.$cache.ready();
   return { prisma, database };
 }
 
 /** The client the core suite tests: a bare client, the query counter, the cache. */
-export type CachedPrisma = ReturnType<typeof cachedClient>["prisma"];
+export type CachedPrisma = Awaited<ReturnType<typeof cachedClient>>["prisma"];
 
 /** A clock the test moves by hand, starting at the real time (entries carry wall-clock times). */
 export class FakeClock {

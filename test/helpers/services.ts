@@ -115,6 +115,11 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
   return found;
 }
 
+/** Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership (`<prefix>bus:`). */
+export async function entryKeysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  return (await keysUnder(redis, prefix)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
+}
+
 /** Deletes every key under `prefix` (never FLUSHDB on a shared Redis). */
 export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);

@@ -50,7 +50,7 @@ describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the dat
     await redis.connect();
     const log = new ErrorLog();
     const prefix = "pqc-faults:";
-    const { prisma, database } = cachedClient(bare, { redis, l1: false, redisTimeout: "100ms", prefix, onError: log.onError });
+    const { prisma, database } = await cachedClient(bare, { redis, l1: false, redisTimeout: "100ms", prefix, onError: log.onError });
     return { server, redis, prisma, database, log, prefix };
   }
 
@@ -108,10 +108,12 @@ describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the dat
   describe("a corrupt entry is a miss, reported as E_CORRUPT_ENTRY, and is replaced", () => {
     /** Fills the entry of `read` and returns its key name (found with KEYS, on this private server only). */
     async function fillAndFindKey(redis: Redis, prisma: CachedPrisma, prefix: string, read: (prisma: CachedPrisma) => PromiseLike<unknown>): Promise<string> {
-      const before = new Set(await redis.keys(`${prefix}*`));
+      // Entries only: tag versions live under `${prefix}t:`.
+      const entries = async () => (await redis.keys(`${prefix}*`)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
+      const before = new Set(await entries());
       await read(prisma);
       await prisma.$cache.settled();
-      const added = (await redis.keys(`${prefix}*`)).filter((key) => !before.has(key));
+      const added = (await entries()).filter((key) => !before.has(key));
       expect(added).toHaveLength(1);
       return added[0] as string;
     }

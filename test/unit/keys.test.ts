@@ -5,7 +5,7 @@
  */
 import { AnyNull, DbNull, Decimal, JsonNull, skip } from "@prisma/client/runtime/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cacheExtension, KEY_FORMAT_VERSION, type RedisClientLike } from "../../src/index.ts";
+import { cacheExtension, KEY_FORMAT_VERSION } from "../../src/index.ts";
 import { canonicalize } from "../../src/keys/canonical.ts";
 import { hashKey, shortHash } from "../../src/keys/hash.ts";
 import { queryKey, sharedNamespace } from "../../src/keys/query-key.ts";
@@ -13,6 +13,11 @@ import { runtimeDataModel } from "../../src/prisma/internals.ts";
 import { catchCacheError } from "./support/cache-error.ts";
 import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, Rng, shuffleKeys, withMutatedLeaf } from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
+import { connectRedis, deleteKeysUnder, entryKeysUnder, redisReachable, skipWithoutService } from "../helpers/services.ts";
+
+// These two tests read the names the extension writes to a real Redis (the shared tier is never faked).
+const noRedis = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+type CachedSqlite = ReturnType<SqliteFixture["prisma"]["$extends"]> & { user: { count(args: object): Promise<number> } };
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "../generated/sqlite/client.ts";
 
@@ -20,7 +25,7 @@ const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
 /** 128 bits in unpadded base64url. */
 const BASE64URL_128 = /^[A-Za-z0-9_-]{22}$/;
 
-const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args, context);
+const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args as Record<string, unknown> | undefined, context);
 const sameKey = (a: unknown, b: unknown) => expect(keyOf(a).local).toBe(keyOf(b).local);
 const differentKeys = (a: unknown, b: unknown) => {
   expect(keyOf(a).local).not.toBe(keyOf(b).local);
@@ -199,32 +204,25 @@ describe("Redis key names written by the extension", () => {
     await fixture?.dispose();
   });
 
-  /** An in-memory stand-in with the shape the extension checks for; records every SET. */
-  function recordingRedis() {
-    const store = new Map<string, string>();
-    const client: RedisClientLike & { pipeline(): never } = {
-      status: "ready",
-      get: async (key) => store.get(key) ?? null,
-      set: async (key, value) => {
-        store.set(key, value);
-        return "OK";
-      },
-      pipeline: () => {
-        throw new Error("not used by the read path");
-      },
-    };
-    return { client, store };
+  /** Entry names the extension wrote to the real Redis under a fresh prefix (tag versions, under `<prefix>t:`, are left out). */
+  async function entryNamesWritten(prisma: object, read: (cached: CachedSqlite) => Promise<unknown>): Promise<string[]> {
+    const redis = await connectRedis();
+    const prefix = `unit-keys-${process.pid}-${Math.random().toString(36).slice(2)}:`;
+    const cached = (prisma as typeof fixture.prisma).$extends(cacheExtension({ redis, prefix, l1: false }));
+    try {
+      await read(cached);
+      await cached.$cache.settled();
+      return (await entryKeysUnder(redis, prefix)).map((name) => name.slice(prefix.length));
+    } finally {
+      await cached.$cache.close();
+      await deleteKeysUnder(redis, prefix);
+      redis.disconnect();
+    }
   }
 
-  it("differ between clients with different global omit options, whose results differ in shape", async () => {
+  it.skipIf(noRedis)("differ between clients with different global omit options, whose results differ in shape", async () => {
     // Typed loosely: a client with a global omit has a different (incompatible) client type.
-    const written = async (prisma: object) => {
-      const { client, store } = recordingRedis();
-      const cached = (prisma as typeof fixture.prisma).$extends(cacheExtension({ redis: client, prefix: "unit:", l1: false }));
-      await cached.user.count({ cache: true });
-      await cached.$cache.settled();
-      return [...store.keys()];
-    };
+    const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
     const omitting = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${fixture.file}` }), omit: { user: { avatar: true } } });
     try {
       const [plain] = await written(fixture.prisma);
@@ -245,17 +243,12 @@ describe("Redis key names written by the extension", () => {
     expect(keyOf(byEmail).local).not.toBe(keyOf({ where: { name: { equals: "email" } } }).local);
   });
 
-  it("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
-    const { client, store } = recordingRedis();
-    const prisma = fixture.prisma.$extends(cacheExtension({ redis: client, prefix: "unit:", l1: false }));
+  it.skipIf(noRedis)("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
     // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
-    await prisma.user.count({ where: { email: "bob.private@example.com" }, cache: true });
-    await prisma.$cache.settled();
-
-    const names = [...store.keys()];
+    const names = await entryNamesWritten(fixture.prisma, (cached) => cached.user.count({ where: { email: "bob.private@example.com" }, cache: true }));
     expect(names).toHaveLength(1);
     const dataModelHash = shortHash(canonicalize([runtimeDataModel(fixture.prisma), null]));
-    const namespace = `unit:v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
+    const namespace = `v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
     expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
     expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);
     expect(names[0]).not.toContain("bob");

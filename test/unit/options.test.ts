@@ -94,7 +94,7 @@ describe("resolveOptions", () => {
 
   it("applies the documented defaults when given no options", () => {
     const resolved = resolve(undefined);
-    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, enabled: true, cacheByDefault: false });
+    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, enabled: true, cacheByDefault: false, writeThrough: false });
     expect(resolved.l1).toEqual({ maxSize: 64 * 1024 * 1024, maxEntries: undefined });
     expect(resolved.redis).toBeUndefined();
     expect(resolved.prefix).toBe("pqc:");
@@ -223,25 +223,25 @@ describe("expiry layering: query over model over defaults", () => {
   });
 
   it("a model without settings uses the defaults", () => {
-    expect(planRead(options, "Comment", true)).toMatchObject({ ttlMs: 60_000, negativeTtlMs: 1_000 });
+    expect(planRead(options, "Comment", true)?.expiry).toMatchObject({ ttlMs: 60_000, negativeTtlMs: 1_000 });
   });
 
   it("a model's settings override the defaults field by field", () => {
-    expect(planRead(options, "User", true)).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 1_000 });
-    expect(planRead(options, "Profile", true)).toMatchObject({ ttlMs: 60_000, negativeTtlMs: 7_000 });
+    expect(planRead(options, "User", true)?.expiry).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 1_000 });
+    expect(planRead(options, "Profile", true)?.expiry).toMatchObject({ ttlMs: 60_000, negativeTtlMs: 7_000 });
   });
 
   it("a query's settings override the model's field by field", () => {
-    expect(planRead(options, "User", { ttl: 30 })).toEqual({ ttlMs: 30_000, negativeTtlMs: 1_000 });
-    expect(planRead(options, "User", { negativeTtl: 0 })).toEqual({ ttlMs: 300_000, negativeTtlMs: 0 });
-    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })).toEqual({ ttlMs: 300_000, negativeTtlMs: 2_000 });
+    expect(planRead(options, "User", { ttl: 30 })?.expiry).toEqual({ ttlMs: 30_000, negativeTtlMs: 1_000 });
+    expect(planRead(options, "User", { negativeTtl: 0 })?.expiry).toEqual({ ttlMs: 300_000, negativeTtlMs: 0 });
+    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })?.expiry).toEqual({ ttlMs: 300_000, negativeTtlMs: 2_000 });
   });
 
   it("a read without `cache` is cached only for a cacheByDefault model; `cache: false` always opts out", () => {
-    expect(planRead(options, "User", undefined)).toBeUndefined();
-    expect(planRead(options, "Tag", undefined)).toMatchObject({ ttlMs: 10_000 });
-    expect(planRead(options, "Tag", false)).toBeUndefined();
-    expect(planRead(options, "User", false)).toBeUndefined();
+    expect(planRead(options, "User", undefined)?.expiry).toBeUndefined();
+    expect(planRead(options, "Tag", undefined)?.expiry).toMatchObject({ ttlMs: 10_000 });
+    expect(planRead(options, "Tag", false)?.expiry).toBeUndefined();
+    expect(planRead(options, "User", false)?.expiry).toBeUndefined();
   });
 
   it("a disabled model is never cached, even when the query asks", () => {

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { CacheError } from "../../../src/index.js";
 import { ALICE } from "../fixture.js";
-import { keysUnder } from "../services.js";
+import { entryKeysUnder } from "../services.js";
 import type { CoreHarness, TestClient } from "./harness.js";
 
 /** The same arguments for every tenant: the tenant-scoping extension below the cache picks the rows. */
@@ -17,7 +17,7 @@ export function describeContext(h: CoreHarness): void {
     it("two tenants never share an entry", async () => {
       const { tenantId, otherTenantId } = h.fixture;
       let current = tenantId;
-      const client = h.client({ context: () => ({ tenantId: current }), setup: { scopeUsersToTenant: () => current } });
+      const client = await h.client({ context: () => ({ tenantId: current }), setup: { scopeUsersToTenant: () => current } });
       const ownAlice = { name: ALICE.name, tenantId };
       const otherAlice = { name: "Alice of the other tenant", tenantId: otherTenantId };
 
@@ -50,7 +50,7 @@ export function describeContext(h: CoreHarness): void {
     it("every dimension is part of the key, whatever order the context returns them in", async () => {
       let locale = "en";
       const { tenantId } = h.fixture;
-      const client = h.client({ context: () => (locale === "en" ? { tenantId, locale } : { locale, tenantId }) });
+      const client = await h.client({ context: () => (locale === "en" ? { tenantId, locale } : { locale, tenantId }) });
       await readAliceByEmail(client);
       locale = "fr";
       await readAliceByEmail(client);
@@ -72,7 +72,7 @@ export function describeContext(h: CoreHarness): void {
     ];
     for (const [name, context, message] of unresolvable) {
       it(`${name}: the read is served from the database, uncached, and E_CONTEXT is reported`, async () => {
-        const client = h.client({ context, setup: { scopeUsersToTenant: () => h.fixture.tenantId } });
+        const client = await h.client({ context, setup: { scopeUsersToTenant: () => h.fixture.tenantId } });
         const expected = { name: ALICE.name, tenantId: h.fixture.tenantId };
 
         expect(await readAliceByEmail(client)).toEqual(expected);
@@ -85,7 +85,7 @@ export function describeContext(h: CoreHarness): void {
         expect(error?.message).toMatch(message);
         if (h.hasRedis) {
           await client.prisma.$cache.settled();
-          expect(await keysUnder(h.redis as Redis, client.prefix)).toEqual([]);
+          expect(await entryKeysUnder(h.redis as Redis, client.prefix)).toEqual([]);
         }
       });
     }

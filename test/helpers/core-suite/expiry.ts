@@ -19,7 +19,7 @@ async function whichReachDatabase(client: TestClient, reads: Record<string, (p: 
 export function describeExpiry(h: CoreHarness): void {
   describe("expiry on the injected clock", () => {
     it("an entry is served until its ttl has passed, then read again from the database", async () => {
-      const client = h.client({ defaults: { ttl: 10 } });
+      const client = await h.client({ defaults: { ttl: 10 } });
       const user = await createScratchUser(h.bare, h.fixture, "ttl", { name: "v1" });
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       await read(client.prisma);
@@ -39,8 +39,8 @@ export function describeExpiry(h: CoreHarness): void {
 
     if (h.hasRedis) {
       it("an expired entry in Redis is not served to another instance", async () => {
-        const first = h.client({ defaults: { ttl: 10 } });
-        const second = h.client({ defaults: { ttl: 10 }, prefix: first.prefix, clock: first.clock, over: h.connect() });
+        const first = await h.client({ defaults: { ttl: 10 } });
+        const second = await h.client({ defaults: { ttl: 10 }, prefix: first.prefix, clock: first.clock, over: h.connect() });
         const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.carol }, cache: true });
         await read(first.prisma);
         await first.prisma.$cache.settled();
@@ -51,7 +51,7 @@ export function describeExpiry(h: CoreHarness): void {
     }
 
     it("a query's ttl overrides its model's, which overrides the defaults", async () => {
-      const client = h.client({ defaults: { ttl: 100 }, models: { User: { ttl: 10 } } });
+      const client = await h.client({ defaults: { ttl: 100 }, models: { User: { ttl: 10 } } });
       const { users, posts } = h.fixture;
       const reads = {
         queryTtl: (p: CachedPrisma) => p.user.findUnique({ where: { id: users.alice }, cache: { ttl: "1500ms" } }),
@@ -78,7 +78,7 @@ export function describeExpiry(h: CoreHarness): void {
       const missingEmail = () => `later-${randomUUID()}@scratch.test`;
 
       it("null and empty lists are not cached by default, so a row created later is seen at once", async () => {
-        const client = h.client();
+        const client = await h.client();
         const email = missingEmail();
         const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
         const readOne = (p: CachedPrisma) => p.user.findUnique({ where, select: { email: true }, cache: true });
@@ -93,7 +93,7 @@ export function describeExpiry(h: CoreHarness): void {
       });
 
       it("null and empty lists are cached for negativeTtl when it is set", async () => {
-        const client = h.client({ defaults: { negativeTtl: 5 } });
+        const client = await h.client({ defaults: { negativeTtl: 5 } });
         const email = missingEmail();
         const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
         const readOne = (p: CachedPrisma) => p.user.findUnique({ where, select: { email: true }, cache: true });
@@ -112,7 +112,7 @@ export function describeExpiry(h: CoreHarness): void {
       });
 
       it("negativeTtl layers like ttl: query over model over defaults", async () => {
-        const client = h.client({ defaults: { negativeTtl: 0 }, models: { Post: { negativeTtl: 30 } } });
+        const client = await h.client({ defaults: { negativeTtl: 0 }, models: { Post: { negativeTtl: 30 } } });
         const missingPost = (slug: string, cache: QueryCacheOption) => (p: CachedPrisma) => p.post.findFirst({ where: { slug: `${slug}-${h.fixture.suffix}` }, cache });
         const reads = {
           modelNegativeTtl: missingPost("missing-a", true),
@@ -129,7 +129,7 @@ export function describeExpiry(h: CoreHarness): void {
       });
 
       it("a non-empty result uses ttl, not negativeTtl", async () => {
-        const client = h.client({ defaults: { ttl: 60, negativeTtl: 1 } });
+        const client = await h.client({ defaults: { ttl: 60, negativeTtl: 1 } });
         const read = (p: CachedPrisma) => p.user.findMany({ where: { id: h.fixture.users.alice }, select: { id: true }, cache: true });
         await read(client.prisma);
         client.clock.advance(30_000);
@@ -141,7 +141,7 @@ export function describeExpiry(h: CoreHarness): void {
       for (const operation of ["findUniqueOrThrow", "findFirstOrThrow"] as const) {
         it(`${operation} not found rejects each time, and returns the row once it exists`, async () => {
           // Even with negative caching on, a not-found error is not an entry.
-          const client = h.client({ defaults: { negativeTtl: 60 } });
+          const client = await h.client({ defaults: { negativeTtl: 60 } });
           const email = `later-${randomUUID()}@scratch.test`;
           const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
           const read = (p: CachedPrisma) =>

@@ -80,6 +80,7 @@ export class CoreHarness {
     if (this.fixture !== undefined) await removeFixture(this.bare, this.fixture);
     // Background writes still in flight would land after the clean-up.
     await Promise.all(this.#clients.map((client) => client.prisma.$cache.settled()));
+    for (const client of this.#clients) await client.prisma.$cache.close();
     if (this.redis !== undefined) await deleteKeysUnder(this.redis, this.#runPrefix);
     for (const redis of this.#redisConnections) redis.disconnect();
     for (const bare of this.#bares) await bare.$disconnect();
@@ -109,12 +110,12 @@ export class CoreHarness {
    * A new cached client: its own in-process tier, Redis prefix, clock and
    * error log, unless `options` passes them.
    */
-  client(options: TestClientOptions = {}): TestClient {
+  async client(options: TestClientOptions = {}): Promise<TestClient> {
     const { over = this.bare, setup, ...extension } = options;
     const log = new ErrorLog();
     const clock = extension.clock ?? new FakeClock();
     const prefix = extension.prefix ?? this.newPrefix();
-    const { prisma, database } = cachedClient(over, { redis: this.redis, onError: log.onError, ...extension, clock, prefix }, setup);
+    const { prisma, database } = await cachedClient(over, { redis: this.redis, onError: log.onError, ...extension, clock, prefix }, setup);
     const client = { prisma, database, log, clock, prefix };
     this.#clients.push(client);
     return client;
@@ -131,7 +132,7 @@ export type Tier = "database" | "in-process tier" | "redis";
  * tier it is labelled with, by the counters and by the database query count.
  */
 export async function readThroughTiers<T>(h: CoreHarness, read: (prisma: CachedPrisma) => PromiseLike<T>): Promise<Array<{ tier: Tier; value: T }>> {
-  const { prisma, database, log } = h.client();
+  const { prisma, database, log } = await h.client();
   const answers: Array<{ tier: Tier; value: T }> = [];
   answers.push({ tier: "database", value: await read(prisma) });
   expect(prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 0, l2Hits: 0 });

@@ -9,7 +9,7 @@ export function describeHitsAndMisses(h: CoreHarness): void {
     const uncachedAlice = () => h.bare.user.findUnique({ where: { id: h.fixture.users.alice } });
 
     it("misses to the database first, then answers from the in-process tier", async () => {
-      const { prisma, database, log } = h.client();
+      const { prisma, database, log } = await h.client();
       const expected = await uncachedAlice();
 
       expect(await readAlice(prisma)).toStrictEqual(expected);
@@ -25,7 +25,7 @@ export function describeHitsAndMisses(h: CoreHarness): void {
     });
 
     it("clearLocal() empties the in-process tier only", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       await readAlice(prisma);
       await prisma.$cache.settled();
       prisma.$cache.clearLocal();
@@ -39,7 +39,7 @@ export function describeHitsAndMisses(h: CoreHarness): void {
 
     if (h.hasRedis) {
       it("after clearLocal() and settled(), answers from Redis and refills the in-process tier", async () => {
-        const { prisma, database, log } = h.client();
+        const { prisma, database, log } = await h.client();
         const expected = await uncachedAlice();
         await readAlice(prisma);
         await prisma.$cache.settled();
@@ -55,7 +55,7 @@ export function describeHitsAndMisses(h: CoreHarness): void {
       });
 
       it("with l1: false, every repeat is a Redis hit", async () => {
-        const { prisma, database, log } = h.client({ l1: false });
+        const { prisma, database, log } = await h.client({ l1: false });
         const expected = await uncachedAlice();
         await readAlice(prisma);
         await prisma.$cache.settled();
@@ -67,8 +67,8 @@ export function describeHitsAndMisses(h: CoreHarness): void {
       });
 
       it("a second instance sharing the Redis prefix gets a Redis hit for what the first filled", async () => {
-        const first = h.client();
-        const second = h.client({ over: h.connect(), redis: await h.connectRedis(), prefix: first.prefix });
+        const first = await h.client();
+        const second = await h.client({ over: h.connect(), redis: await h.connectRedis(), prefix: first.prefix });
         const expected = await uncachedAlice();
         await readAlice(first.prisma);
         await first.prisma.$cache.settled();
@@ -80,8 +80,8 @@ export function describeHitsAndMisses(h: CoreHarness): void {
       });
 
       it("instances with different prefixes share nothing", async () => {
-        const first = h.client();
-        const second = h.client({ over: h.connect(), redis: await h.connectRedis() });
+        const first = await h.client();
+        const second = await h.client({ over: h.connect(), redis: await h.connectRedis() });
         await readAlice(first.prisma);
         await first.prisma.$cache.settled();
 
@@ -91,8 +91,8 @@ export function describeHitsAndMisses(h: CoreHarness): void {
       });
     } else {
       it("a second instance has its own in-process tier: without Redis it misses", async () => {
-        const first = h.client();
-        const second = h.client({ over: h.connect() });
+        const first = await h.client();
+        const second = await h.client({ over: h.connect() });
         await readAlice(first.prisma);
         await readAlice(second.prisma);
 

@@ -27,7 +27,7 @@ export function describeInvalidQueryOptions(h: CoreHarness): void {
   describe("invalid per-query cache option", () => {
     for (const [name, option, named] of invalid) {
       it(`${name} rejects with E_INVALID_QUERY_OPTION naming ${named}`, async () => {
-        const client = h.client();
+        const client = await h.client();
         const error = await rejectionOf(client.prisma.user.findMany({ where: { tenantId: h.fixture.tenantId }, cache: option as QueryCacheOption }));
         expect(error).toBeInstanceOf(CacheError);
         expect(error).toMatchObject({ code: "E_INVALID_QUERY_OPTION" });
@@ -37,7 +37,7 @@ export function describeInvalidQueryOptions(h: CoreHarness): void {
     }
 
     it("is reported when the read is awaited, not when it is built", async () => {
-      const client = h.client();
+      const client = await h.client();
       const pending = client.prisma.user.findMany({ cache: { ttl: -1 } });
       expect(client.database.queries).toBe(0);
       await expect(pending).rejects.toBeInstanceOf(CacheError);

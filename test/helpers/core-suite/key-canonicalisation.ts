@@ -10,7 +10,7 @@ import { reachedDatabase, type CoreHarness } from "./harness.js";
 export function describeKeyCanonicalisation(h: CoreHarness): void {
   describe("key canonicalisation", () => {
     it("the same arguments in a different property order share one entry", async () => {
-      const client = h.client();
+      const client = await h.client();
       const { tenantId } = h.fixture;
       const first = await client.prisma.post.findMany({
         where: { tenantId, published: true, views: { gte: 1, lte: 100 } },
@@ -32,14 +32,14 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
     });
 
     it("an undefined argument is the same query as an absent one, as Prisma treats it", async () => {
-      const client = h.client();
+      const client = await h.client();
       const { tenantId } = h.fixture;
       const first = await client.prisma.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, cache: true });
       expect(await reachedDatabase(client, (p) => p.user.findMany({ where: { tenantId, name: undefined }, orderBy: { id: "asc" }, skip: undefined, cache: true }))).toEqual({ value: first, fromDatabase: false });
     });
 
     it("different arguments get different entries and their own results", async () => {
-      const client = h.client();
+      const client = await h.client();
       const { tenantId, users } = h.fixture;
       const reads: Array<(p: CachedPrisma, cache: CacheArgs) => PromiseLike<unknown>> = [
         (p, cache) => p.user.findUnique({ where: { id: users.alice }, select: { email: true }, ...cache }),
@@ -77,7 +77,7 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
 
     it("BigInt, Decimal, Date and Bytes arguments are keyed by their value", async () => {
       // Negative results are cached too here, so a key that lost the value would answer the wrong query.
-      const client = h.client({ defaults: { negativeTtl: 60 } });
+      const client = await h.client({ defaults: { negativeTtl: 60 } });
       const { tenantId, users, aliceBalance } = h.fixture;
       const ids = (p: CachedPrisma, where: Prisma.UserWhereInput) => p.user.findMany({ where: { tenantId, ...where }, orderBy: { id: "asc" }, select: { id: true }, cache: true });
       const cases: Array<[Prisma.UserWhereInput, number[]]> = [
@@ -102,7 +102,7 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
     });
 
     it("findUnique and findUniqueOrThrow do not answer for each other", async () => {
-      const client = h.client({ defaults: { negativeTtl: 60 } });
+      const client = await h.client({ defaults: { negativeTtl: 60 } });
       const missing = { tenantId_email: { tenantId: h.fixture.tenantId, email: `missing-${randomUUID()}@scratch.test` } };
 
       // A cached null of findUnique must not make findUniqueOrThrow return null.

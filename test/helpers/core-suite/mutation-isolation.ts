@@ -32,7 +32,7 @@ function vandalise(user: AliceWithPosts | null): void {
 export function describeMutationIsolation(h: CoreHarness): void {
   describe("mutation isolation", () => {
     it("mutating what a miss or a hit returned does not change the next hit", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       const id = h.fixture.users.alice;
       const expected = await h.bare.user.findUnique(withPosts(id));
 
@@ -60,7 +60,7 @@ export function describeMutationIsolation(h: CoreHarness): void {
 
     if (h.hasRedis) {
       it("with l1: false, mutating a Redis hit does not change the next one", async () => {
-        const { prisma } = h.client({ l1: false });
+        const { prisma } = await h.client({ l1: false });
         const id = h.fixture.users.alice;
         const expected = await h.bare.user.findUnique(withPosts(id));
         vandalise(await readAliceWithPosts(prisma, id));

@@ -6,7 +6,7 @@ import { reachedDatabase, type CoreHarness } from "./harness.js";
 export function describePassThrough(h: CoreHarness): void {
   describe("pass-through and per-model settings", () => {
     it("a read without `cache` goes to the database every time and counts as bypassed", async () => {
-      const client = h.client();
+      const client = await h.client();
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.alice } });
       const expected = await h.bare.user.findUnique({ where: { id: h.fixture.users.alice } });
       for (let i = 0; i < 3; i++) expect(await reachedDatabase(client, read)).toEqual({ value: expected, fromDatabase: true });
@@ -15,7 +15,7 @@ export function describePassThrough(h: CoreHarness): void {
     });
 
     it("cache: false goes to the database and counts as bypassed", async () => {
-      const client = h.client();
+      const client = await h.client();
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.alice }, cache: false });
       await read(client.prisma);
       expect((await reachedDatabase(client, read)).fromDatabase).toBe(true);
@@ -23,7 +23,7 @@ export function describePassThrough(h: CoreHarness): void {
     });
 
     it("models: { X: false } never caches X, even with cache: true", async () => {
-      const client = h.client({ models: { Post: false } });
+      const client = await h.client({ models: { Post: false } });
       const readPost = (p: CachedPrisma) => p.post.findUnique({ where: { id: h.fixture.posts.welcome }, select: { title: true }, cache: true });
       const readUser = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.alice }, select: { email: true }, cache: true });
       for (let i = 0; i < 2; i++) expect(await reachedDatabase(client, readPost)).toEqual({ value: { title: "Welcome" }, fromDatabase: true });
@@ -35,7 +35,7 @@ export function describePassThrough(h: CoreHarness): void {
     });
 
     it("models: { X: { cacheByDefault: true } } caches X without the option; cache: false opts out", async () => {
-      const client = h.client({ models: { User: { cacheByDefault: true } } });
+      const client = await h.client({ models: { User: { cacheByDefault: true } } });
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.carol }, select: { name: true } });
       const optOut = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.carol }, select: { name: true }, cache: false });
       expect(await reachedDatabase(client, read)).toEqual({ value: { name: "Carol" }, fromDatabase: true });

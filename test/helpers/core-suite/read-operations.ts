@@ -214,7 +214,7 @@ export function describeReadOperations(h: CoreHarness): void {
       const where = { id: h.fixture.users.alice };
       const expected = await h.bare.user.findUnique({ where }).posts({ orderBy: { id: "asc" } });
       expect(expected).toHaveLength(2);
-      const { prisma } = h.client();
+      const { prisma } = await h.client();
       type Fluent = { posts(args: object): Promise<unknown> };
       const read = () => (prisma.user.findUnique({ where, cache: true }) as unknown as Fluent).posts({ orderBy: { id: "asc" } });
       expect(await read()).toStrictEqual(expected);

@@ -23,7 +23,7 @@ export function describeTransactions(h: CoreHarness): void {
     }
 
     it("a batch $transaction returns the database's current values, not cached ones", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       const { before, after, readName, countAfter, rename } = await renamableUser("tx-batch");
       expect(await readName(prisma)).toEqual([{ name: before }]);
       expect(await countAfter(prisma)).toBe(0);
@@ -43,7 +43,7 @@ export function describeTransactions(h: CoreHarness): void {
     });
 
     it("a batch $transaction does not fill the cache", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       const { user, readName, countAfter } = await renamableUser("tx-batch-fill");
       const [names, count] = await prisma.$transaction([readName(prisma), countAfter(prisma)]);
       expect(names).toEqual([{ name: user.name }]);
@@ -58,14 +58,14 @@ export function describeTransactions(h: CoreHarness): void {
       expect(prisma.$cache.stats()).toMatchObject({ misses: 2, l1Hits: 0, l2Hits: 0 });
     });
     it("reads in a batch $transaction count as bypassed", async () => {
-      const { prisma } = h.client();
+      const { prisma } = await h.client();
       const { readName, countAfter } = await renamableUser("tx-batch-stats");
       await prisma.$transaction([readName(prisma), countAfter(prisma)]);
       expect(prisma.$cache.stats().bypassed).toBe(2);
     });
 
     it("an interactive $transaction reads the database and leaves the cache as it was", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       const { user, before, after, countAfter, rename } = await renamableUser("tx-interactive");
       const readUser = (p: Pick<CachedPrisma, "user">) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       expect(await readUser(prisma)).toEqual({ name: before });
@@ -85,7 +85,7 @@ export function describeTransactions(h: CoreHarness): void {
     });
 
     it("an interactive $transaction does not fill the cache", async () => {
-      const { prisma, database } = h.client();
+      const { prisma, database } = await h.client();
       const { user } = await renamableUser("tx-interactive-fill");
       const readUser = (p: Pick<CachedPrisma, "user">) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       expect(await prisma.$transaction(async (tx) => readUser(tx))).toEqual({ name: user.name });

@@ -75,7 +75,7 @@ export function describeTypeRoundTrips(h: CoreHarness): void {
       const ids = await createUsersWithSettings(prototypeNamedKeys());
       const expected = await h.bare.user.findMany({ where: { id: { in: ids } }, select: { settings: true } });
       expect(expected[0]?.settings).toEqual({ constructor: "x", prototype: { constructor: 1 } });
-      const { prisma } = h.client({ redis: undefined });
+      const { prisma } = await h.client({ redis: undefined });
       const read = () => prisma.user.findMany({ where: { id: { in: ids } }, select: { settings: true }, cache: true });
       expect(await read()).toStrictEqual(expected);
       expect(await read()).toStrictEqual(expected);

@@ -1,0 +1,254 @@
+/**
+ * The invalidation bus: Redis pub/sub between every instance sharing a
+ * prefix, with a membership list, acknowledgements and leases, so that a
+ * write resolves only when no instance can still serve what it invalidated
+ * from its in-process tier (consistency contract, item 1).
+ *
+ * - Membership lives in Redis, in a sorted set scored by lease expiry. An
+ *   instance joins only once its subscription is confirmed, and renews with
+ *   every heartbeat (every `lease / 3`); a heartbeat is one script that
+ *   renews the membership and publishes the heartbeat.
+ * - Hearing its own heartbeat back proves the subscription delivers, and
+ *   gives the instance a lease: it may serve in-process entries until
+ *   `lease` after it *sent* that heartbeat, which is never later than the
+ *   expiry its membership got, on the server's clock, a moment after. It
+ *   fills in-process entries only while a lease holds.
+ * - A write bumps the tag versions, reads the live members and publishes the
+ *   new versions in one atomic script (invalidation/version-store.ts). Every
+ *   member returned was subscribed before the message went out and will
+ *   receive it; an instance that joins later reads the new versions. The
+ *   write then waits for each member's acknowledgement, for at most `lease`:
+ *   a member that does not answer in time has no lease left to serve with.
+ * - Messages on one channel arrive in order, so an instance that renews its
+ *   lease has applied every invalidation published before that heartbeat.
+ * - On a reconnect the mirror and the in-process tier are cleared: messages
+ *   sent while the subscriber was away are lost. On close, an instance
+ *   leaves the membership and says goodbye, so no write waits for it.
+ */
+import { randomUUID } from "node:crypto";
+import { CacheError } from "../errors.js";
+import type { ScriptRunner } from "./scripts.js";
+import type { Announcement } from "./version-store.js";
+import type { VersionMirror } from "./version-mirror.js";
+
+/** The ioredis surface the bus needs, besides scripts. */
+export interface BusRedis {
+  publish(channel: string, message: string): Promise<unknown>;
+  zrem(key: string, member: string): Promise<unknown>;
+  duplicate(): BusSubscriber;
+}
+
+/** A dedicated subscriber connection (ioredis `duplicate()`). */
+export interface BusSubscriber {
+  readonly status: string;
+  subscribe(...channels: string[]): Promise<unknown>;
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  on(event: "ready" | "close" | "end" | "connect", listener: () => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  disconnect(): void;
+  readonly stream?: { unref?: () => void };
+}
+
+type Message =
+  | { t: "hb"; from: string; seq: number }
+  | { t: "inv"; from: string; id: string; tags: string[]; versions: string[] }
+  | { t: "ack"; from: string; id: string }
+  | { t: "bye"; from: string };
+
+/** Renews the membership (score: server time + lease) and publishes the heartbeat, atomically. */
+const HEARTBEAT_SCRIPT = `
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]) * 10)
+redis.call("PUBLISH", ARGV[3], ARGV[4])
+return 1`;
+
+interface PendingWrite {
+  /** Members that must still acknowledge; undefined until the bump returned them. */
+  waiting: Set<string> | undefined;
+  /** Acknowledgements that arrived before the member list did. */
+  readonly early: Set<string>;
+  readonly done: () => void;
+}
+
+/** One instance's end of the bus. */
+export class InvalidationBus {
+  readonly instanceId = randomUUID();
+  readonly #redis: BusRedis;
+  readonly #scripts: ScriptRunner;
+  readonly #channel: string;
+  readonly #membersKey: string;
+  readonly #leaseMs: number;
+  readonly #mirror: VersionMirror;
+  readonly #report: (error: CacheError) => void;
+  readonly #pending = new Map<string, PendingWrite>();
+  readonly #heartbeatsSent = new Map<number, number>();
+  #subscriber: BusSubscriber | undefined;
+  #leaseUntil = 0;
+  #heartbeatSeq = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closed = false;
+  #markReady!: () => void;
+  /** Resolves at the first lease: from then on in-process entries are used. */
+  readonly ready = new Promise<void>((resolve) => (this.#markReady = resolve));
+
+  constructor(redis: BusRedis, scripts: ScriptRunner, prefix: string, leaseMs: number, mirror: VersionMirror, report: (error: CacheError) => void) {
+    this.#redis = redis;
+    this.#scripts = scripts;
+    this.#channel = `${prefix}bus`;
+    this.#membersKey = `${prefix}bus:members`;
+    this.#leaseMs = leaseMs;
+    this.#mirror = mirror;
+    this.#report = report;
+  }
+
+  /** Opens the subscriber connection; heartbeats (and so membership and the lease) start once it is subscribed. */
+  start(): void {
+    const subscriber = this.#redis.duplicate();
+    this.#subscriber = subscriber;
+    // Our connection must not keep the user's process alive.
+    subscriber.on("connect", () => subscriber.stream?.unref?.());
+    subscriber.on("ready", () => this.#mirror.reset());
+    subscriber.on("close", () => (this.#leaseUntil = 0));
+    subscriber.on("error", (error) => this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)));
+    subscriber.on("message", (channel, text) => this.#receive(channel, text));
+    subscriber.subscribe(this.#channel, this.#ackChannel(this.instanceId)).then(
+      () => {
+        this.#sendHeartbeat();
+        this.#heartbeat = setInterval(() => this.#sendHeartbeat(), Math.max(10, Math.floor(this.#leaseMs / 3)));
+        this.#heartbeat.unref();
+      },
+      (error: unknown) => this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works.", error)),
+    );
+  }
+
+  /** True while this instance may serve in-process entries. */
+  healthy(): boolean {
+    return performance.now() < this.#leaseUntil;
+  }
+
+  /** What a bump must publish for this bus; pass it to `VersionStore.bump`. */
+  announcement(): Announcement & { wait(members: readonly string[]): Promise<void> } {
+    const id = randomUUID();
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const timer = setTimeout(() => pending.done(), this.#leaseMs);
+    const pending: PendingWrite = {
+      waiting: undefined,
+      early: new Set(),
+      done: () => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        finish();
+      },
+    };
+    this.#pending.set(id, pending);
+    return {
+      channel: this.#channel,
+      membersKey: this.#membersKey,
+      id,
+      from: this.instanceId,
+      wait: (members) => {
+        if (this.#closed) {
+          pending.done();
+          return finished;
+        }
+        pending.waiting = new Set(members.filter((member) => member !== this.instanceId && !pending.early.has(member)));
+        if (pending.waiting.size === 0) pending.done();
+        return finished;
+      },
+    };
+  }
+
+  /** Drops a pending announcement whose bump failed. */
+  abandon(id: string): void {
+    this.#pending.get(id)?.done();
+  }
+
+  /**
+   * Leaves the membership and says goodbye (so no write waits for this
+   * instance), stops heartbeats and closes the subscriber connection. Both
+   * commands are sent at once, so a `quit()` of the client right after still
+   * lets them through.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#leaseUntil = 0;
+    this.#subscriber?.disconnect();
+    for (const pending of [...this.#pending.values()]) pending.done();
+    const bye = JSON.stringify({ t: "bye", from: this.instanceId } satisfies Message);
+    await Promise.all([this.#redis.zrem(this.#membersKey, this.instanceId), this.#redis.publish(this.#channel, bye)]).catch(() => undefined);
+  }
+
+  #sendHeartbeat(): void {
+    if (this.#closed || this.#subscriber?.status !== "ready") return;
+    const seq = ++this.#heartbeatSeq;
+    this.#heartbeatsSent.set(seq, performance.now());
+    const message = JSON.stringify({ t: "hb", from: this.instanceId, seq } satisfies Message);
+    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, message], "a bus heartbeat").catch((error: unknown) => {
+      this.#heartbeatsSent.delete(seq);
+      this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
+    });
+  }
+
+  #receive(channel: string, text: string): void {
+    let message: Message;
+    try {
+      message = JSON.parse(text) as Message;
+    } catch {
+      return; // Not ours: another program publishing on our channel name.
+    }
+    switch (message.t) {
+      case "hb":
+        if (message.from === this.instanceId) this.#heartbeatEchoed(message.seq);
+        return;
+      case "inv":
+        if (message.from === this.instanceId) return;
+        message.tags.forEach((tag, i) => this.#mirror.observe(tag, Number(message.versions[i])));
+        this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
+        return;
+      case "ack":
+        if (channel === this.#ackChannel(this.instanceId)) this.#acknowledged(message.id, message.from);
+        return;
+      case "bye":
+        for (const id of this.#pending.keys()) this.#acknowledged(id, message.from);
+        return;
+    }
+  }
+
+  /** Our heartbeat came back: the lease runs from when it was sent. */
+  #heartbeatEchoed(seq: number): void {
+    const sentAt = this.#heartbeatsSent.get(seq);
+    if (sentAt === undefined) return;
+    for (const old of this.#heartbeatsSent.keys()) {
+      if (old > seq) break;
+      this.#heartbeatsSent.delete(old);
+    }
+    this.#leaseUntil = Math.max(this.#leaseUntil, sentAt + this.#leaseMs);
+    this.#markReady();
+  }
+
+  #acknowledged(id: string, member: string): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    if (pending.waiting === undefined) {
+      pending.early.add(member);
+      return;
+    }
+    pending.waiting.delete(member);
+    if (pending.waiting.size === 0) pending.done();
+  }
+
+  #ackChannel(instanceId: string): string {
+    return `${this.#channel}:ack:${instanceId}`;
+  }
+
+  #send(channel: string, message: Message): void {
+    this.#redis.publish(channel, JSON.stringify(message)).catch((error: unknown) => {
+      this.#report(new CacheError("E_REDIS", `could not publish on the invalidation bus (${message.t}).`, error));
+    });
+  }
+}

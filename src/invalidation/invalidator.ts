@@ -1,0 +1,97 @@
+/**
+ * Bumps tags: in the version store, then on the bus, and only then lets the
+ * write resolve. A bump never fails the write that caused it: if Redis
+ * cannot take it, the failure is reported, this instance stops serving the
+ * tags from its in-process tier at once, and the bump is retried in the
+ * background until Redis accepts it.
+ */
+import { CacheError } from "../errors.js";
+import type { InvalidationBus } from "./bus.js";
+import type { VersionMirror } from "./version-mirror.js";
+import type { VersionStore } from "./version-store.js";
+
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
+/** The one way tags are invalidated, whatever asked for it (a write, a transaction's commit, the tag API). */
+export class Invalidator {
+  readonly #store: VersionStore;
+  readonly #mirror: VersionMirror;
+  readonly #bus: InvalidationBus | undefined;
+  readonly #report: (error: CacheError) => void;
+  readonly #retrying = new Set<string>();
+  /**
+   * Tags whose bump Redis has not taken yet. Until it does, Redis still holds
+   * entries that look current for them, so this instance reads them from the
+   * database (see CacheStack) rather than serve its own write's old data.
+   */
+  readonly unbumped = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = RETRY_FIRST_MS;
+  /** Number of bumps done (each tag counts once); read by stats(). */
+  bumps = 0;
+
+  constructor(store: VersionStore, mirror: VersionMirror, bus: InvalidationBus | undefined, report: (error: CacheError) => void) {
+    this.#store = store;
+    this.#mirror = mirror;
+    this.#bus = bus;
+    this.#report = report;
+  }
+
+  /**
+   * Invalidates `tags` on every instance. Resolves, with the new versions,
+   * when no instance can serve what they covered (undefined when the bump
+   * could not be made and is being retried); never rejects.
+   */
+  async invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined> {
+    const unique = [...new Set(tags)];
+    if (unique.length === 0) return new Map();
+    this.bumps += unique.length;
+    const announcement = this.#bus?.announcement();
+    let versions: number[];
+    try {
+      const bumped = await this.#store.bump(unique, announcement);
+      versions = bumped.versions;
+      await announcement?.wait(bumped.members);
+    } catch (error) {
+      if (announcement !== undefined) this.#bus?.abandon(announcement.id);
+      this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
+      for (const tag of unique) {
+        this.#mirror.forget(tag);
+        this.unbumped.add(tag);
+      }
+      this.#retryLater(unique);
+      return undefined;
+    }
+    return new Map(unique.map((tag, i) => [tag, versions[i] as number]));
+  }
+
+  #retryLater(tags: readonly string[]): void {
+    for (const tag of tags) this.#retrying.add(tag);
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => void this.#retry(), this.#retryDelayMs);
+    this.#retryTimer.unref();
+  }
+
+  async #retry(): Promise<void> {
+    this.#retryTimer = undefined;
+    const tags = [...this.#retrying];
+    this.#retrying.clear();
+    const announcement = this.#bus?.announcement();
+    try {
+      const { members } = await this.#store.bump(tags, announcement);
+      this.#retryDelayMs = RETRY_FIRST_MS;
+      for (const tag of tags) this.unbumped.delete(tag);
+      await announcement?.wait(members);
+    } catch {
+      if (announcement !== undefined) this.#bus?.abandon(announcement.id);
+      this.#retryDelayMs = Math.min(RETRY_MAX_MS, this.#retryDelayMs * 2);
+      this.#retryLater(tags);
+    }
+  }
+
+  /** Stops background retries (used on close). */
+  close(): void {
+    clearTimeout(this.#retryTimer);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * This process's view of tag versions. In-process entries are served only
+ * when every version stored with them equals the mirror's, so the mirror must
+ * only ever move forward: versions are compared with `max`, and a tag the
+ * mirror does not know makes an entry unusable (it is looked up in Redis).
+ */
+
+/** Bound on remembered tags; past it the mirror starts over (entries then revalidate through Redis). */
+const DEFAULT_MAX_TAGS = 200_000;
+
+/** The tag versions this process has seen. */
+export class VersionMirror {
+  readonly #versions = new Map<string, number>();
+  readonly #maxTags: number;
+  readonly #onReset: () => void;
+
+  /** @param onReset called when the mirror forgets everything, so in-process entries can be dropped too */
+  constructor(onReset: () => void, maxTags = DEFAULT_MAX_TAGS) {
+    this.#onReset = onReset;
+    this.#maxTags = maxTags;
+  }
+
+  /** The newest version seen for `tag`, or undefined. */
+  get(tag: string): number | undefined {
+    return this.#versions.get(tag);
+  }
+
+  /** Records a version seen in Redis or on the bus; never moves a tag backwards. */
+  observe(tag: string, version: number): void {
+    const known = this.#versions.get(tag);
+    if (known !== undefined && known >= version) return;
+    if (known === undefined && this.#versions.size >= this.#maxTags) this.reset();
+    this.#versions.set(tag, version);
+  }
+
+  /** Forgets `tag`: entries depending on it stop being served in-process until its version is read again. */
+  forget(tag: string): void {
+    this.#versions.delete(tag);
+  }
+
+  /** The mirror's versions of `tags`, or undefined when it does not know one of them. */
+  versionsOf(tags: readonly string[]): number[] | undefined {
+    const versions: number[] = [];
+    for (const tag of tags) {
+      const version = this.#versions.get(tag);
+      if (version === undefined) return undefined;
+      versions.push(version);
+    }
+    return versions;
+  }
+
+  /** True when every `versions[i]` is the mirror's version of `tags[i]`. */
+  matches(tags: readonly string[], versions: readonly number[]): boolean {
+    for (let i = 0; i < tags.length; i++) {
+      if (this.#versions.get(tags[i] as string) !== versions[i]) return false;
+    }
+    return true;
+  }
+
+  /** Forgets every version (bus reconnect, overflow) and lets the owner drop dependent entries. */
+  reset(): void {
+    this.#versions.clear();
+    this.#onReset();
+  }
+
+  /** Tags remembered now. */
+  get size(): number {
+    return this.#versions.size;
+  }
+}

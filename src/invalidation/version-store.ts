@@ -1,0 +1,222 @@
+/**
+ * Where tag versions live. With Redis, the authoritative versions are Redis
+ * keys (`<prefix>t:<tag>`), read and bumped by Lua scripts; without Redis
+ * (one process), they live in the mirror itself.
+ *
+ * Versions never repeat, even if a version key is lost (eviction, FLUSHDB,
+ * failover): a missing version is initialised from the Redis server clock in
+ * microseconds, larger than any version it can have had, and a bump adds 1.
+ * See docs/invalidation.md.
+ */
+import { withTimeout } from "../tiers/timeout.js";
+import type { ScriptRunner } from "./scripts.js";
+import type { VersionMirror } from "./version-mirror.js";
+
+/** Reads and bumps tag versions. */
+export interface VersionStore {
+  /**
+   * Reads the current versions of `tags` (initialising missing ones) and,
+   * when `entryName` is given, the shared entry stored under it, in one
+   * round trip where the server allows.
+   */
+  read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }>;
+  /**
+   * Bumps every tag and returns the new versions. With `announce`, also
+   * publishes the invalidation on the bus and returns the instances that
+   * must acknowledge it, atomically with the bump.
+   */
+  bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }>;
+}
+
+/** What a bump publishes on the bus, and where the bus keeps its members. */
+export interface Announcement {
+  readonly channel: string;
+  readonly membersKey: string;
+  readonly id: string;
+  readonly from: string;
+}
+
+/**
+ * Reads the entry (when ARGV[1] is "1", KEYS[1] is the entry) and every
+ * version. A missing version is initialised from TIME in microseconds, with
+ * a TTL of ARGV[2] ms so versions of tags nobody reads any more go away.
+ */
+const READ_SCRIPT = `
+local out = {}
+local first = 1
+if ARGV[1] == "1" then
+  out[1] = redis.call("GET", KEYS[1]) or false
+  first = 2
+end
+for i = first, #KEYS do
+  local v = redis.call("GET", KEYS[i])
+  if not v then
+    local t = redis.call("TIME")
+    v = string.format("%.0f", tonumber(t[1]) * 1000000 + tonumber(t[2]))
+    if not redis.call("SET", KEYS[i], v, "NX", "PX", ARGV[2]) then v = redis.call("GET", KEYS[i]) end
+  end
+  out[#out + 1] = v
+end
+return out`;
+
+/**
+ * Bumps every version by one (KEYS[1..n], n = ARGV[1]). A missing version is
+ * not created: no entry can hold a version that is not stored (the next read
+ * initialises it from TIME, larger than any it had), so only a value for the
+ * mirrors is returned; this keeps writes to rows nobody caches from creating
+ * keys. When ARGV[2] (a channel) is set, it also drops expired bus members
+ * from KEYS[n+1], returns the live ones, and publishes the new versions,
+ * all atomically: every member returned was subscribed before the message
+ * was sent, and any instance that joins later reads the new versions.
+ */
+const BUMP_SCRIPT = `
+local n = tonumber(ARGV[1])
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local versions = {}
+for i = 1, n do
+  if redis.call("EXISTS", KEYS[i]) == 1 then
+    versions[i] = string.format("%.0f", redis.call("INCR", KEYS[i]))
+  else
+    versions[i] = string.format("%.0f", now)
+  end
+end
+local members = {}
+if ARGV[2] ~= "" then
+  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "-inf", math.floor(now / 1000))
+  members = redis.call("ZRANGE", KEYS[n + 1], 0, -1)
+  local tags = {}
+  for i = 1, n do tags[i] = ARGV[4 + i] end
+  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions }))
+end
+return { versions, members }`;
+
+/** Cluster form of the announcement (the members key and the tags live in different slots): publish a prepared message. */
+const ANNOUNCE_SCRIPT = `
+local t = redis.call("TIME")
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local members = redis.call("ZRANGE", KEYS[1], 0, -1)
+redis.call("PUBLISH", ARGV[1], ARGV[2])
+return members`;
+
+
+/** Tag versions in Redis. */
+export class RedisVersionStore implements VersionStore {
+  readonly #scripts: ScriptRunner;
+  readonly #prefix: string;
+  readonly #mirror: VersionMirror;
+  readonly #tagTtl: string;
+
+  /**
+   * @param tagTtlMs lifetime of a version nobody bumps; longer than any entry's TTL, so
+   *                 that its expiry (which is safe) rarely costs a miss
+   */
+  constructor(scripts: ScriptRunner, prefix: string, mirror: VersionMirror, tagTtlMs: number) {
+    this.#scripts = scripts;
+    this.#prefix = `${prefix}t:`;
+    this.#mirror = mirror;
+    this.#tagTtl = String(Math.round(tagTtlMs));
+  }
+
+  async read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }> {
+    const withEntry = entryName !== undefined;
+    const keys = tags.map((tag) => this.#prefix + tag);
+    let reply: (string | null | false)[];
+    const redis = this.#scripts.redis;
+    if (redis.isCluster === true) {
+      // Keys of one script must share a Cluster slot; tags rarely do, so each is read on its own, in parallel.
+      const parts = await Promise.all([
+        ...(withEntry ? [this.#read1(readScriptArgs(entryName, true, this.#tagTtl))] : []),
+        ...keys.map((key) => this.#read1(readScriptArgs(key, false, this.#tagTtl))),
+      ]);
+      reply = parts.flat();
+    } else {
+      // A plain MGET is the common case (every version exists) and much cheaper than a script;
+      // the script, which initialises missing versions, runs only when one is missing.
+      const all = withEntry ? [entryName, ...keys] : keys;
+      reply = await withTimeout(redis.mget(...all), this.#scripts.timeoutMs, "MGET of an entry and its tag versions");
+      if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
+        reply = (await this.#scripts.run(READ_SCRIPT, all, [withEntry ? "1" : "0", this.#tagTtl], "reading tag versions")) as (string | null | false)[];
+      }
+    }
+    const offset = withEntry ? 1 : 0;
+    const versions = tags.map((tag, i) => {
+      const version = Number(reply[i + offset]);
+      this.#mirror.observe(tag, version);
+      return version;
+    });
+    return { entry: withEntry ? (reply[0] || null) : null, versions };
+  }
+
+  async bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }> {
+    const keys = tags.map((tag) => this.#prefix + tag);
+    let versions: string[];
+    let members: string[] = [];
+    if (this.#scripts.redis.isCluster === true) {
+      versions = (await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))).map(
+        (reply) => (reply as [string[], string[]])[0][0] as string,
+      );
+      if (announce !== undefined) {
+        const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions });
+        members = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], [announce.channel, message], "announcing an invalidation")) as string[];
+      }
+    } else {
+      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", ...tags];
+      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[]];
+      [versions, members] = reply;
+    }
+    return {
+      versions: tags.map((tag, i) => {
+        const version = Number(versions[i]);
+        this.#mirror.observe(tag, version);
+        return version;
+      }),
+      members,
+    };
+  }
+
+  #read1([keys, args]: [string[], string[]]): Promise<(string | null | false)[]> {
+    return this.#scripts.run(READ_SCRIPT, keys, args, "reading a tag version") as Promise<(string | null | false)[]>;
+  }
+}
+
+/** Keys and arguments of READ_SCRIPT for one key (Cluster: one slot per call). */
+function readScriptArgs(key: string, isEntry: boolean, tagTtl: string): [string[], string[]] {
+  return [[key], [isEntry ? "1" : "0", tagTtl]];
+}
+
+/** Tag versions of a single process without Redis: the mirror is the authority. */
+export class LocalVersionStore implements VersionStore {
+  readonly #mirror: VersionMirror;
+  /** Versions start from the clock in microseconds, so a mirror reset can never bring an old version back. */
+  readonly #origin = () => Date.now() * 1000;
+
+  constructor(mirror: VersionMirror) {
+    this.#mirror = mirror;
+  }
+
+  async read(tags: readonly string[]): Promise<{ entry: string | null; versions: number[] }> {
+    return { entry: null, versions: this.readNow(tags) };
+  }
+
+  /** Synchronous form of {@link read}, for the in-process-only read path. */
+  readNow(tags: readonly string[]): number[] {
+    return tags.map((tag) => {
+      let version = this.#mirror.get(tag);
+      if (version === undefined) {
+        version = this.#origin();
+        this.#mirror.observe(tag, version);
+      }
+      return version;
+    });
+  }
+
+  async bump(tags: readonly string[]): Promise<{ versions: number[]; members: string[] }> {
+    const versions = tags.map((tag) => {
+      const version = Math.max((this.#mirror.get(tag) ?? 0) + 1, this.#origin());
+      this.#mirror.observe(tag, version);
+      return version;
+    });
+    return { versions, members: [] };
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * `prisma.$cache`: the runtime handle of the extension. Statistics, local
+ * clearing, the tag API (explicit invalidation by tag, model or query),
+ * declared raw writes, cached raw queries with explicit tags, and shutdown.
+ */
+import { CacheError } from "../errors.js";
+import type { Invalidator } from "../invalidation/invalidator.js";
+import { parseDuration } from "../options/duration.js";
+import type { Duration } from "../options/duration.js";
+import { queryTag, type CacheStack } from "../read/cache-stack.js";
+import type { ReadPath } from "../read/cached-read.js";
+import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
+import type { SchemaGraph } from "../schema/schema-graph.js";
+import type { CacheStats, Counters } from "../stats.js";
+import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
+import { declaredRawTags } from "./write-hooks.js";
+
+/** What to invalidate: custom tags and/or whole models. */
+export interface InvalidationTarget {
+  /** Custom tags, as given in `cache: { tags }` on reads. */
+  tags?: readonly string[];
+  /** Model names as in the schema (`User`): every cached read touching them. */
+  models?: readonly string[];
+}
+
+/** `prisma.$cache`. */
+export interface CacheHandle {
+  /** Counters of the read path, invalidations, and the size of the in-process tier. */
+  stats(): CacheStats;
+  /** Drops every entry of this instance's in-process tier. The shared tier is untouched. */
+  clearLocal(): void;
+  /** Resolves when every background write to the shared tier started so far has finished. */
+  settled(): Promise<void>;
+  /**
+   * Resolves once the in-process tier is in use. With Redis, that is when the
+   * invalidation bus has subscribed (a few milliseconds after start): until
+   * then reads use Redis and the database only.
+   */
+  ready(): Promise<void>;
+  /**
+   * Invalidates every cached read depending on the given tags or models, on
+   * every instance. Resolves when no instance can serve them any more.
+   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag or an unknown model
+   */
+  invalidate(target: InvalidationTarget): Promise<void>;
+  /** Shorthand for `invalidate({ models })`. */
+  invalidateModels(models: readonly string[]): Promise<void>;
+  /**
+   * Invalidates the entry of one query, as built in the current context:
+   * `invalidateQuery("User", "findUnique", { where: { id: 1 } })`.
+   */
+  invalidateQuery(model: string, operation: ReadOperation, args?: Record<string, unknown>): Promise<void>;
+  /**
+   * Runs `fn`, in which raw writes (`$executeRaw`, `$executeRawUnsafe`)
+   * invalidate only `target` instead of every model.
+   */
+  rawWrites<T>(target: InvalidationTarget, fn: () => Promise<T>): Promise<T>;
+  /**
+   * A cached raw query. Raw SQL cannot be analysed, so its dependencies are
+   * the tags and models you name (at least one); writes to those models, or
+   * invalidation of those tags, invalidate it.
+   */
+  queryRaw<T = unknown>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }): Promise<T>;
+  /**
+   * Leaves the invalidation bus (so other instances' writes stop waiting for
+   * this one) and stops background retries. Your Redis client stays open: it
+   * is yours. Call it before quitting that client.
+   */
+  close(): Promise<void>;
+}
+
+/** Everything the handle reaches. */
+export interface HandleParts {
+  graph: SchemaGraph;
+  counters: Counters;
+  stack: CacheStack;
+  readPath: ReadPath;
+  invalidator: Invalidator;
+  /** Runs a raw query through the client below the cache. */
+  rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Builds `prisma.$cache`. */
+export function createCacheHandle(parts: HandleParts): CacheHandle {
+  const { graph, counters, stack, readPath, invalidator } = parts;
+  const tagsOf = (target: InvalidationTarget, where: string): string[] => {
+    if (typeof target !== "object" || target === null) throw new CacheError("E_INVALID_TAG", `${where} takes { tags?, models? }.`);
+    const tags = target.tags === undefined ? [] : validateTags(target.tags, `${where}.tags`);
+    for (const model of target.models ?? []) {
+      if (!graph.models.has(model)) {
+        throw new CacheError("E_INVALID_TAG", `${where}.models names \`${String(model)}\`, which is no model of this Prisma client. Known models: ${[...graph.models.keys()].join(", ")}.`);
+      }
+      tags.push(modelTag(model), rowsTag(model));
+    }
+    return tags;
+  };
+  const handle: CacheHandle = {
+    stats: () => ({ ...counters, invalidations: invalidator.bumps, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
+    clearLocal: () => stack.memory?.clear(),
+    settled: () => stack.settled(),
+    ready: () => stack.ready(),
+    invalidate: async (target) => void (await invalidator.invalidate(tagsOf(target, "invalidate"))),
+    invalidateModels: async (models) => void (await invalidator.invalidate(tagsOf({ models }, "invalidateModels"))),
+    invalidateQuery: async (model, operation, args) => {
+      if (!graph.models.has(model)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
+      if (!READ_OPERATIONS.includes(operation)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`);
+      const key = readPath.keyOf(model, operation, args);
+      if (key !== undefined) await invalidator.invalidate([queryTag(key)]);
+    },
+    // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
+    // which would otherwise run after the declared tags went out of scope.
+    rawWrites: async (target, fn) => declaredRawTags.run(tagsOf(target, "rawWrites"), async () => await fn()),
+    queryRaw: async <T>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }) => {
+      const tags = tagsOf(options, "queryRaw");
+      if (tags.length === 0) throw new CacheError("E_INVALID_TAG", "queryRaw needs at least one tag or model: raw SQL cannot be analysed, so its dependencies must be named.");
+      const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, "queryRaw.ttl");
+      return readPath.readRaw(query, tags, ttlMs, () => parts.rawQuery(query)) as Promise<T>;
+    },
+    close: parts.close,
+  };
+  return handle;
+}

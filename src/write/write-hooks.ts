@@ -1,0 +1,106 @@
+/**
+ * The write side: a `query` component that lets every mutation run, then
+ * works out what it can have changed (tags derived from the data model, plus
+ * the caller's `cache: { invalidates }`) and invalidates it:
+ *   - outside a transaction, before the mutation's promise resolves;
+ *   - in an interactive transaction, at its outermost commit (TransactionTags);
+ *   - in a batch transaction, when its element resolves: Prisma resolves
+ *     elements once the batch is over. On a rollback it still resolves the
+ *     elements that ran before the failing one, so a failed batch may
+ *     invalidate what they wrote: extra misses, never old data.
+ * Raw writes (`$executeRaw`, `$executeRawUnsafe`) invalidate every model,
+ * unless `prisma.$cache.rawWrites({ invalidates }, fn)` declared their tags.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { CacheError } from "../errors.js";
+import { rejectUnknownKeys } from "../options/resolve.js";
+import { transactionOf } from "../prisma/internals.js";
+import type { SchemaGraph } from "../schema/schema-graph.js";
+import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
+import { writeTags } from "../tags/write-tags.js";
+import type { TransactionTags } from "./transaction-tags.js";
+import type { WriteThrough } from "./write-through.js";
+
+/** Every mutation the write side observes. */
+export const WRITE_OPERATIONS = ["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"] as const;
+
+/** One of {@link WRITE_OPERATIONS}. */
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
+
+interface QueryCall {
+  model?: string;
+  operation: string;
+  args: unknown;
+  query(args: unknown): Promise<unknown>;
+}
+
+/** What the write side needs. */
+export interface WriteSide {
+  readonly graph: SchemaGraph;
+  readonly transactions: TransactionTags;
+  /** Set once the read side exists (it needs the read path); only for models with `writeThrough`. */
+  writeThrough?: WriteThrough;
+  invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined>;
+  report(error: CacheError): void;
+}
+
+/** Tags declared for raw writes by `prisma.$cache.rawWrites(...)`. */
+export const declaredRawTags = new AsyncLocalStorage<readonly string[]>();
+
+const WRITE_OPTION_KEYS: ReadonlySet<string> = new Set(["invalidates"]);
+
+/** Builds the `query` component of the write side. */
+export function writeQueryComponent(side: WriteSide) {
+  const modelWrite = async (call: QueryCall): Promise<unknown> => {
+    const { args, extraTags } = splitWriteOption(call.args);
+    const model = call.model as string;
+    // Write-through never runs inside a transaction: its row is not committed yet.
+    const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args) : undefined;
+    const result = await call.query(args);
+    let tags: string[];
+    try {
+      tags = writeTags(side.graph, model, call.operation, args, result);
+    } catch (error) {
+      // Never let a tag-derivation bug serve stale data: fall back to everything the model can reach.
+      side.report(new CacheError("E_INVALIDATION", `could not derive the tags of ${model}.${call.operation}; invalidating every model instead.`, error));
+      tags = everyModelTag(side.graph);
+    }
+    const bumped = await afterWrite(side, call, [...tags, ...extraTags]);
+    await pending?.complete(result, bumped);
+    return result;
+  };
+  const rawWrite = async (call: QueryCall): Promise<unknown> => {
+    const result = await call.query(call.args);
+    await afterWrite(side, call, declaredRawTags.getStore() ?? everyModelTag(side.graph));
+    return result;
+  };
+  const perModel = Object.fromEntries(WRITE_OPERATIONS.map((operation) => [operation, modelWrite]));
+  return { $allModels: perModel, $executeRaw: rawWrite, $executeRawUnsafe: rawWrite };
+}
+
+/** Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when bumped now. */
+async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<ReadonlyMap<string, number> | undefined> {
+  const transaction = transactionOf(call);
+  if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return undefined;
+  return side.invalidate(tags);
+}
+
+/** Splits `cache: { invalidates }` off a write's arguments; Prisma must never see it. */
+function splitWriteOption(args: unknown): { args: unknown; extraTags: readonly string[] } {
+  if (typeof args !== "object" || args === null || !("cache" in args)) return { args, extraTags: [] };
+  const { cache, ...rest } = args as { cache?: unknown };
+  if (cache === undefined) return { args: rest, extraTags: [] };
+  if (typeof cache !== "object" || cache === null || Array.isArray(cache)) {
+    throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache\` on a write is ${JSON.stringify(cache)}. Use { invalidates: ["tag", ...] }.`);
+  }
+  rejectUnknownKeys(cache, WRITE_OPTION_KEYS, "cache", "query");
+  const invalidates = (cache as { invalidates?: readonly string[] }).invalidates;
+  return { args: rest, extraTags: invalidates === undefined ? [] : validateTags(invalidates, "cache.invalidates") };
+}
+
+/** Every model's tags: what a write the library cannot analyse may have changed. */
+export function everyModelTag(graph: SchemaGraph): string[] {
+  const tags: string[] = [];
+  for (const model of graph.models.keys()) tags.push(modelTag(model), rowsTag(model));
+  return tags;
+}

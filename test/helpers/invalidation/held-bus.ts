@@ -1,0 +1,77 @@
+/**
+ * A slow network path between Redis and one instance's bus subscriber: the
+ * instance's invalidation-bus connection (the `duplicate()` the extension
+ * opens of the ioredis client it is given) still receives every pub/sub
+ * message from the real Redis, but while held, hands them to the extension
+ * only when released, in order. This makes "that instance has not processed
+ * the message yet" a state a test can hold, instead of a race it may or may
+ * not lose. `seen()` tells when a message has reached the subscriber, and
+ * `subscriber` is the connection itself (to watch its status).
+ */
+import type { Redis } from "ioredis";
+
+/** A bus message as the extension publishes it (src/invalidation/bus.ts). */
+export interface BusMessage {
+  t: string;
+  from: string;
+}
+
+export interface HeldBus {
+  /** From now on, bus messages wait. */
+  hold(): void;
+  /** Delivers the waiting messages, in order, and stops holding. */
+  release(): void;
+  /** Resolves once a message matching `match` reached the subscriber (and, unless held, the extension has handled it). */
+  seen(match: (message: BusMessage) => boolean): Promise<void>;
+  /** The subscriber connection the extension opened, once it has. */
+  readonly subscriber: Redis | undefined;
+}
+
+/** Makes the bus subscriber that the extension will `duplicate()` from `redis` holdable. Call before creating the instance. */
+export function holdableBus(redis: Redis): HeldBus {
+  let held = false;
+  const waiting: Array<() => void> = [];
+  const watchers = new Set<{ match: (message: BusMessage) => boolean; resolve: () => void }>();
+  const notify = (text: unknown) => {
+    let message: BusMessage;
+    try {
+      message = JSON.parse(String(text)) as BusMessage;
+    } catch {
+      return;
+    }
+    for (const watcher of [...watchers]) {
+      if (!watcher.match(message)) continue;
+      watchers.delete(watcher);
+      watcher.resolve();
+    }
+  };
+  let opened: Redis | undefined;
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = ((...args: Parameters<Redis["duplicate"]>) => {
+    const subscriber = duplicate(...args);
+    opened = subscriber;
+    const on = subscriber.on.bind(subscriber);
+    subscriber.on = ((event: string, listener: (...values: unknown[]) => void) => {
+      if (event !== "message") return on(event, listener);
+      return on(event, (...values: unknown[]) => {
+        if (held) waiting.push(() => listener(...values));
+        else listener(...values);
+        notify(values[1]);
+      });
+    }) as Redis["on"];
+    return subscriber;
+  }) as Redis["duplicate"];
+  return {
+    hold: () => {
+      held = true;
+    },
+    release: () => {
+      held = false;
+      for (const deliver of waiting.splice(0)) deliver();
+    },
+    seen: (match) => new Promise<void>((resolve) => watchers.add({ match, resolve })),
+    get subscriber() {
+      return opened;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Write invalidation without Redis: one process, the in-process tier only,
+ * tag versions in memory. Writes invalidate it the same way, on Postgres and
+ * on SQLite.
+ */
+import { afterAll, beforeAll, describe } from "vitest";
+import { describeFillRace } from "../helpers/invalidation/fill-race.js";
+import { InvalidationEnv } from "../helpers/invalidation/harness.js";
+import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
+import { describeRelations } from "../helpers/invalidation/relations.js";
+import { describeTransactions } from "../helpers/invalidation/transactions.js";
+import { describeWrites } from "../helpers/invalidation/writes.js";
+import type { CoreTarget } from "../helpers/core-suite/harness.js";
+import { DATABASE_URL, postgresReachable, redactUrl, skipWithoutService } from "../helpers/services.js";
+import { postgresTarget, sqliteTarget } from "../helpers/targets.js";
+
+const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
+
+function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
+  const env = new InvalidationEnv(target);
+  beforeAll(() => env.start());
+  afterAll(() => env.stop());
+
+  describeWrites(env);
+  describeRecordLevel(env);
+  describeRelations(env);
+  describeTransactions(env, { concurrentReaders });
+  describeFillRace(env);
+}
+
+// Skips only outside CI, when Postgres is down (skipWithoutService throws in CI).
+describe.skipIf(missingPostgres)("write invalidation: postgres, in-process tier only", () => {
+  localSuite(postgresTarget({ redis: false }), true);
+});
+
+describe("write invalidation: sqlite, in-process tier only", () => {
+  localSuite(sqliteTarget({ redis: false }), false);
+});

@@ -1,0 +1,214 @@
+/**
+ * Invalidation when Redis fails, on private `redis-server` processes:
+ * - the bus connection of an instance drops: while it is away it must not
+ *   serve in-process entries, and when it is back it must have forgotten the
+ *   ones it may have missed invalidations for;
+ * - Redis is frozen or refuses the bump during a write: the write still
+ *   succeeds, E_INVALIDATION is reported, the writer does not serve the old
+ *   row, and the bump is retried until Redis takes it.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CachedPrisma } from "../helpers/clients.js";
+import { InvalidationEnv, observe, type Instance, type Read } from "../helpers/invalidation/harness.js";
+import { holdableBus } from "../helpers/invalidation/held-bus.js";
+import { RedisServer } from "../helpers/redis-server.js";
+import { DATABASE_URL, postgresReachable, redactUrl, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
+import { postgresTarget } from "../helpers/targets.js";
+
+const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
+const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
+
+/** Polls `probe` (every 20 ms, up to `ms`) until `done(value)`; returns the last value. */
+async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Skips only outside CI, when a service is missing (skipWithoutService throws in CI).
+describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis fails: postgres + private redis-server", () => {
+  // The environment's own Redis is the machine's; every test here brings a private server instead.
+  const env = new InvalidationEnv(postgresTarget({ redis: false }));
+  const servers: RedisServer[] = [];
+  beforeAll(() => env.start());
+  afterAll(async () => {
+    await env.stop();
+    for (const server of servers) await server.kill();
+  });
+
+  /** Fast settings, so that leases and Redis timeouts expire within the test. */
+  const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
+
+  /**
+   * A private server and two instances on it (their own PrismaClients and
+   * connections, one prefix): A writes, B reads. B's connections carry a
+   * name, and wait a second before reconnecting, so that a write made right
+   * after its bus connection drops lands while it is away.
+   */
+  async function twoInstancesOnPrivateRedis(options: { bL1?: false } = {}) {
+    const server = await RedisServer.start();
+    servers.push(server);
+    const admin = await env.connectRedis(server.url);
+    const prefix = env.newPrefix();
+    const a = await env.instance({ ...fast, over: env.connect(), prefix, redis: await env.connectRedis(server.url) });
+    const bName = `b-${randomUUID().slice(0, 8)}`;
+    const bRedis = env.adopt(new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectionName: bName, retryStrategy: () => 1_000 }));
+    bRedis.on("error", () => undefined);
+    await bRedis.connect();
+    const bBus = holdableBus(bRedis);
+    const b = await env.instance({ ...fast, over: env.connect(), prefix, redis: bRedis, ...(options.bL1 === false ? { l1: false as const } : {}) });
+    /** True while B's bus subscriber is connected to the server. */
+    const bSubscribed = async () => String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
+    return { server, admin, a, b, bBus, bSubscribed };
+  }
+
+  /** Reads `read` on `instance` until its in-process tier answers it. */
+  async function cacheInProcess(instance: Instance, read: Read<unknown>): Promise<void> {
+    await read(instance.prisma);
+    expect(await observe(instance, read)).toMatchObject({ fromDatabase: false });
+  }
+
+  /** True once `instance` serves in-process hits again: a read of an unrelated model, twice, the second an in-process hit. */
+  async function servesInProcess(instance: Instance, groupId: number): Promise<boolean> {
+    const control: Read<unknown> = (p: CachedPrisma) => p.group.findUnique({ where: { id: groupId }, select: { name: true }, cache: true });
+    await control(instance.prisma);
+    const hits = instance.prisma.$cache.stats().l1Hits;
+    await control(instance.prisma);
+    return instance.prisma.$cache.stats().l1Hits > hits;
+  }
+
+  describe("bus disconnect", () => {
+    it("while B's bus connection is down, B's reads do not use its in-process tier (they read Redis)", async () => {
+      const w = await env.world("bus-down");
+      const { admin, b, bBus } = await twoInstancesOnPrivateRedis();
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(b, read);
+      await b.prisma.$cache.settled();
+
+      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      expect(await pollUntil(async () => bBus.subscriber?.status, (status) => status !== "ready"), "B noticed its bus connection closed").not.toBe("ready");
+
+      const before = b.prisma.$cache.stats();
+      expect(await observe(b, read)).toEqual({ value: { name: "Carol" }, fromDatabase: false });
+      expect(b.prisma.$cache.stats()).toMatchObject({ l1Hits: before.l1Hits, l2Hits: before.l2Hits + 1 });
+    });
+
+    it("a write made while B's bus connection is away: B's first read after the write resolved is new", async () => {
+      const w = await env.world("bus-gap");
+      const { admin, a, b, bSubscribed } = await twoInstancesOnPrivateRedis();
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(b, read);
+
+      await admin.client("KILL", "TYPE", "pubsub");
+      await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+
+      expect((await observe(b, read)).value).toEqual({ name: "Renamed" });
+    });
+
+    it("when B's bus is back, B has forgotten the in-process entries it may have missed invalidations for", async () => {
+      const w = await env.world("bus-back");
+      const { admin, a, b, bSubscribed } = await twoInstancesOnPrivateRedis();
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(b, read);
+
+      await admin.client("KILL", "TYPE", "pubsub");
+      await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+
+      // Not reading the row meanwhile (a read through Redis would teach B the new versions): wait until B serves in-process hits again.
+      expect(await pollUntil(() => servesInProcess(b, w.groups.admins), Boolean), "B's bus came back").toBe(true);
+      expect(await bSubscribed()).toBe(true);
+      expect((await observe(b, read)).value).toEqual({ name: "Renamed" });
+    });
+  });
+
+  describe("Redis down during a write", () => {
+    it("a frozen Redis (SIGSTOP): the write succeeds, E_INVALIDATION is reported, the writer reads the new row; after SIGCONT another instance sees it via Redis", async () => {
+      const w = await env.world("frozen-write");
+      const { server, a, b } = await twoInstancesOnPrivateRedis({ bL1: false });
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(a, read);
+      await a.prisma.$cache.settled();
+      expect(await observe(b, read), "B reads A's entry from Redis").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+
+      server.pause();
+      try {
+        const written = await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+        expect(written.name).toBe("Renamed");
+        expect((await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } })).name).toBe("Renamed");
+        expect(a.log.codes()).toContain("E_INVALIDATION");
+        expect(await observe(a, read), "the writer does not serve the old row").toEqual({ value: { name: "Renamed" }, fromDatabase: true });
+      } finally {
+        server.resume();
+      }
+
+      expect(await pollUntil(async () => (await observe(b, read)).value, (value) => (value as { name: string }).name === "Renamed")).toEqual({ name: "Renamed" });
+      expect((await observe(a, read)).value).toEqual({ name: "Renamed" });
+    });
+
+    /**
+     * Redis is full: `maxmemory` reached under `noeviction` (the policy the
+     * docs require) rejects commands that may grow memory, so the bump script's
+     * INCR fails with OOM, while reads (GET) and the bus (PUBLISH) still work.
+     */
+    async function fullRedisWrite(label: string) {
+      const w = await env.world(label);
+      const setup = await twoInstancesOnPrivateRedis({ bL1: false });
+      const { admin, a, b } = setup;
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(a, read);
+      await a.prisma.$cache.settled();
+      expect(await observe(b, read)).toEqual({ value: { name: "Carol" }, fromDatabase: false });
+
+      await admin.config("SET", "maxmemory", "1");
+      const written = await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+      expect(written.name).toBe("Renamed");
+      expect(a.log.codes()).toContain("E_INVALIDATION");
+      return { ...setup, read };
+    }
+
+    it("a bump Redis refused (full, noeviction) is retried in the background until Redis takes it; another instance then sees the new row via Redis", async () => {
+      const { admin, b, read } = await fullRedisWrite("full-retry");
+      try {
+        // The documented cost while the bump has not landed: other instances may serve the old row.
+        expect((await observe(b, read)).value, "precondition: the bump did not land").toEqual({ name: "Carol" });
+      } finally {
+        await admin.config("SET", "maxmemory", "0");
+      }
+      // Nothing is written any more: only the background retry can bump the versions now.
+      expect(await pollUntil(async () => (await observe(b, read)).value, (value) => (value as { name: string }).name === "Renamed")).toEqual({ name: "Renamed" });
+    });
+
+    it("a bump Redis refused (full, noeviction): the writer does not serve the old row from either tier", async () => {
+      const { admin, a, read } = await fullRedisWrite("full-writer");
+      try {
+        expect((await observe(a, read)).value, "the writer's first read after its write").toEqual({ name: "Renamed" });
+        expect((await observe(a, read)).value, "and the next one").toEqual({ name: "Renamed" });
+      } finally {
+        await admin.config("SET", "maxmemory", "0");
+      }
+    });
+
+    it("a dead Redis (SIGKILL): the write succeeds, E_INVALIDATION is reported, the writer reads the new row", async () => {
+      const w = await env.world("dead-write");
+      const { server, a } = await twoInstancesOnPrivateRedis();
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(a, read);
+      await a.prisma.$cache.settled();
+
+      await server.kill();
+      await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+
+      expect((await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } })).name).toBe("Renamed");
+      expect(a.log.codes()).toContain("E_INVALIDATION");
+      expect(await observe(a, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
+      expect(await observe(a, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
+    });
+  });
+});
