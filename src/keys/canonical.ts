@@ -54,13 +54,28 @@ function canonicalizePlain(value: Record<string, unknown>, omitKey: string | und
   if (keys.length > 1) keys.sort();
   let text = "{";
   let first = true;
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const child = value[key];
     if (child === undefined || key === omitKey || isSkip(child)) continue;
-    text += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalize(child);
+    text += (first ? "" : ",") + quoted(key) + canonicalize(child);
     first = false;
   }
   return text + "}";
+}
+
+/** Argument keys repeat (`where`, `id`, `select`...): their quoted form is kept rather than re-encoded on every read. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 10_000;
+
+/** `"key":`, JSON-quoted. */
+function quoted(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key) + ":";
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, text);
+  }
+  return text;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Hashing for shared-tier key names. */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * SHA-256 of `text`, split in two: `id` (the first 128 bits) names the Redis
@@ -8,11 +8,12 @@ import { createHash } from "node:crypto";
  * Both are base64url, so key names carry no raw argument values.
  */
 export function hashKey(text: string): { id: string; fingerprint: string } {
-  const digest = createHash("sha256").update(text).digest();
+  // One-shot crypto.hash: no Hash object per call (this runs on every shared-tier read).
+  const digest = hash("sha256", text, "buffer");
   return { id: digest.subarray(0, 16).toString("base64url"), fingerprint: digest.subarray(16).toString("base64url") };
 }
 
 /** A short, stable hash for values such as the data model (96 bits, base64url). */
 export function shortHash(text: string): string {
-  return createHash("sha256").update(text).digest().subarray(0, 12).toString("base64url");
+  return hash("sha256", text, "buffer").subarray(0, 12).toString("base64url");
 }

@@ -36,18 +36,27 @@ export interface QueryKey {
 export function queryKey(namespace: string, model: string, operation: string, args: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined): QueryKey {
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
-  const local = `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`;
-  let shared: SharedKey | undefined;
-  return {
-    local,
-    shared() {
-      if (shared === undefined) {
-        const { id, fingerprint } = hashKey(namespace + local);
-        shared = { name: `${namespace}${model}:${operation}:${id}`, fingerprint, id };
-      }
-      return shared;
-    },
-  };
+  return new LazyQueryKey(namespace, model, operation, `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`);
+}
+
+/** One object per read; the Redis names are hashed on first use only. */
+class LazyQueryKey implements QueryKey {
+  #shared: SharedKey | undefined;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly model: string,
+    private readonly operation: string,
+    readonly local: string,
+  ) {}
+
+  shared(): SharedKey {
+    if (this.#shared === undefined) {
+      const { id, fingerprint } = hashKey(this.namespace + this.local);
+      this.#shared = { name: `${this.namespace}${this.model}:${this.operation}:${id}`, fingerprint, id };
+    }
+    return this.#shared;
+  }
 }
 
 /** The part of every Redis key name shared by one deployment: prefix, format version, data-model hash. */

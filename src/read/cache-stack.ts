@@ -86,16 +86,18 @@ export class CacheStack {
   }
 
   async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
-    // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation.
-    const memory = this.#memoryUsable() ? this.memory : undefined;
+    // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation,
+    // and the mirror's versions are only trusted while it does.
+    const hearing = this.#memoryUsable();
+    const memory = hearing ? this.memory : undefined;
     const tags = [queryTag(key), ...source[TAGS]()];
     if (this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag))) {
       // Our own write's invalidation has not reached Redis: its entries there still look current.
       this.#counters.bypassed++;
       return source[LOAD]();
     }
-    const early = this.#earlyLoad(memory, tags, source);
-    const { captured, text } = await this.#capture(key, tags);
+    const early = hearing ? this.#earlyLoad(tags, source) : undefined;
+    const { captured, text } = await this.#capture(key, tags, early?.versions ?? (hearing ? this.#mirror.versionsOf(tags) : undefined));
     if (text !== null && captured !== undefined) {
       const shared = this.#decode(key, text, tags);
       if (shared !== undefined && sameVersions(shared.versions, captured)) {
@@ -133,8 +135,8 @@ export class CacheStack {
    * healthy: mirror versions are never ahead of Redis, so an entry stored
    * with them can only be born dead, never stale (docs/invalidation.md).
    */
-  #earlyLoad(memory: MemoryTier | undefined, tags: readonly string[], source: ReadSource): { versions: number[]; value: Promise<unknown> } | undefined {
-    if (this.#versions.kind !== "redis" || memory === undefined || !this.#sharedHitRate.low()) return undefined;
+  #earlyLoad(tags: readonly string[], source: ReadSource): { versions: number[]; value: Promise<unknown> } | undefined {
+    if (this.#versions.kind !== "redis" || !this.#sharedHitRate.low()) return undefined;
     const versions = this.#mirror.versionsOf(tags);
     if (versions === undefined) return undefined;
     // then(): Prisma queries are lazy; this dispatches it now.
@@ -145,8 +147,15 @@ export class CacheStack {
    * Captures the current versions of `tags` (before the database read) and,
    * with Redis, the shared entry, in one round trip. `captured` is undefined
    * when Redis cannot answer: the read then goes to the database unfilled.
+   *
+   * `mirrored` are the mirror's versions, given while the bus is healthy and
+   * the mirror knows every tag. They are what in-process entries are checked
+   * against, with the same guarantee: never ahead of Redis, and behind it
+   * only for a write that has not resolved yet (the writer waits for this
+   * instance's acknowledgement). A shared entry is then checked against them
+   * too, and the round trip reads only the entry.
    */
-  async #capture(key: QueryKey, tags: string[]): Promise<{ captured: number[] | undefined; text: string | null }> {
+  async #capture(key: QueryKey, tags: string[], mirrored: number[] | undefined): Promise<{ captured: number[] | undefined; text: string | null }> {
     if (this.#versions.kind === "local") return { captured: this.#versions.store.readNow(tags), text: null };
     const redis = this.#redis as RedisTier;
     if (!redis.ready) {
@@ -154,6 +163,7 @@ export class CacheStack {
       return { captured: undefined, text: null };
     }
     try {
+      if (mirrored !== undefined) return { captured: mirrored, text: await redis.get(key.shared().name) };
       const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
       return { captured: versions, text: entry };
     } catch (error) {

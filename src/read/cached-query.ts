@@ -31,6 +31,9 @@ export interface QueryDescription {
   readonly plan: ReadPlan;
 }
 
+/** Symbol key of a CachedQuery's own description (a CachedQuery is its own description: one object per call). */
+export const DESCRIPTION = Symbol("prisma-query-cache.description");
+
 /** Symbol keys of what the tier stack needs from a read (symbols: they cannot collide with relation names). */
 export const LOAD = Symbol("prisma-query-cache.load");
 export const TAGS = Symbol("prisma-query-cache.tags");
@@ -51,7 +54,7 @@ interface TransactionCapable {
 
 /** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
 export interface CachedReadRunner {
-  run(query: CachedQuery, description: QueryDescription): Promise<unknown>;
+  run(query: CachedQuery): Promise<unknown>;
   /** The dependency tags of a query, derived from the data model. */
   tagsOf(description: QueryDescription): readonly string[];
   /** Counts a read that a batch transaction ran uncached. */
@@ -61,30 +64,31 @@ export interface CachedReadRunner {
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
 export class CachedQuery implements ReadSource {
   readonly #runner: CachedReadRunner;
-  readonly #description: QueryDescription;
   readonly #delegate: unknown;
   readonly #method: DelegateMethod;
   #result: Promise<unknown> | undefined;
+  /** What this read is. */
+  readonly [DESCRIPTION]: QueryDescription;
 
-  constructor(runner: CachedReadRunner, description: QueryDescription, delegate: unknown, method: DelegateMethod) {
+  constructor(runner: CachedReadRunner, model: string, operation: ReadOperation, args: Record<string, unknown> | undefined, plan: ReadPlan, delegate: unknown, method: DelegateMethod) {
     this.#runner = runner;
-    this.#description = description;
     this.#delegate = delegate;
     this.#method = method;
+    this[DESCRIPTION] = { model, operation, args, plan };
   }
 
   /** Dependency tags; computed only on an in-process miss. */
   [TAGS](): readonly string[] {
-    return this.#runner.tagsOf(this.#description);
+    return this.#runner.tagsOf(this[DESCRIPTION]);
   }
 
   /** The uncached query: the database read on a miss, the transaction's element, the fluent call's base. */
   [LOAD](): Prisma.PrismaPromise<unknown> {
-    return this.#method.call(this.#delegate, withoutCacheOption(this.#description.args));
+    return this.#method.call(this.#delegate, withoutCacheOption(this[DESCRIPTION].args));
   }
 
   #execute(): Promise<unknown> {
-    return (this.#result ??= this.#runner.run(this, this.#description));
+    return (this.#result ??= this.#runner.run(this));
   }
 
   then<R1 = unknown, R2 = never>(onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {

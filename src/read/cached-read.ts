@@ -11,7 +11,7 @@ import type { ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, DESCRIPTION, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
 import { planRead } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
@@ -76,7 +76,7 @@ export class ReadPath implements CachedReadRunner {
       return method.call(delegate, withoutCacheOption(args));
     }
     // The arguments still hold `cache`: the key leaves it out, and it is stripped only if the database is asked.
-    return new binding.queryClass(this, { model: context.$name, operation, args, plan }, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    return new binding.queryClass(this, context.$name, operation, args, plan, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -108,7 +108,8 @@ export class ReadPath implements CachedReadRunner {
   }
 
   /** Called when a CachedQuery is awaited. */
-  run(query: CachedQuery, description: QueryDescription): Promise<unknown> {
+  run(query: CachedQuery): Promise<unknown> {
+    const description = query[DESCRIPTION];
     const key = this.#key(description);
     if (key !== undefined) return this.stack.read(key, description.plan.expiry, query);
     this.counters.bypassed++;
@@ -169,7 +170,7 @@ export class ReadPath implements CachedReadRunner {
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
   const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined, tagsOf: () => [] };
   const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0 }, customTags: [] };
-  const query = new CachedQuery(runner, { model: "", operation: "findMany", args: undefined, plan }, undefined, () => original());
+  const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 

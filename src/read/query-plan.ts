@@ -16,12 +16,24 @@ export interface ReadPlan {
 
 const NO_TAGS: readonly string[] = [];
 
+/** The plan of `cache: true` per model settings: the common case allocates nothing. */
+const plainPlans = new WeakMap<ResolvedModel, ReadPlan>();
+
+function plainPlan(settings: ResolvedModel): ReadPlan {
+  let plan = plainPlans.get(settings);
+  if (plan === undefined) {
+    plan = { expiry: settings, customTags: NO_TAGS };
+    plainPlans.set(settings, plan);
+  }
+  return plan;
+}
+
 /** The plan of a read, or `undefined` when it bypasses the cache. */
 export function planRead(options: ResolvedOptions, model: string, cacheOption: unknown): ReadPlan | undefined {
   const settings: ResolvedModel = options.models.get(model) ?? options.defaults;
   if (!settings.enabled) return undefined;
-  if (cacheOption === undefined) return settings.cacheByDefault ? { expiry: settings, customTags: NO_TAGS } : undefined;
-  if (cacheOption === true) return { expiry: settings, customTags: NO_TAGS };
+  if (cacheOption === undefined) return settings.cacheByDefault ? plainPlan(settings) : undefined;
+  if (cacheOption === true) return plainPlan(settings);
   if (cacheOption === false) return undefined;
   return layerQueryOption(settings, cacheOption);
 }

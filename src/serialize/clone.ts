@@ -62,17 +62,35 @@ export function clonerFor(value: unknown): Cloner {
   return cloner;
 }
 
-type Kind = "p" | "d" | "y" | "m" | "g";
+/** Nested plain objects are compiled into the copier down to this depth; deeper values use the generic walk. */
+const MAX_DEPTH = 4;
 
-function kindOf(value: unknown): Kind {
+/**
+ * The shape of one value: "p" primitive (or null), "d" Date, "y" bytes, "m"
+ * Decimal or another instance (shared), "a" a list of primitives, "{...}" a
+ * plain object with the shapes of its fields, "g" anything else (generic copy).
+ */
+function shapeOfValue(value: unknown, depth: number): string {
   if (typeof value !== "object" || value === null) return "p";
   if (value instanceof Date) return "d";
   if (value instanceof Uint8Array) return "y";
+  if (Array.isArray(value)) return value.every((item) => typeof item !== "object" || item === null) ? "a" : "g";
   const proto = Object.getPrototypeOf(value) as object | null;
-  return proto === Object.prototype || proto === null || Array.isArray(value) ? "g" : "m";
+  if (proto === Object.prototype) return depth < MAX_DEPTH ? (objectShape(value as Record<string, unknown>, depth + 1) ?? "g") : "g";
+  return proto === null ? "g" : "m";
 }
 
-/** `{k:kind,...}` for a row, `[row-shape]` for a list of rows of one shape; undefined when there is no simple shape. */
+/** `{"k":shape,...}` of a plain object; undefined when it has an own `__proto__` key (a literal would set the prototype). */
+function objectShape(value: Record<string, unknown>, depth: number): string | undefined {
+  let signature = "{";
+  for (const key in value) {
+    if (key === "__proto__") return undefined;
+    signature += `${JSON.stringify(key)}:${shapeOfValue(value[key], depth)},`;
+  }
+  return `${signature}}`;
+}
+
+/** `{...}` for a row, `[{...}]` for a list of rows of one shape; undefined when there is no simple shape. */
 function shapeOf(value: unknown): string | undefined {
   if (Array.isArray(value)) {
     if (value.length === 0) return undefined;
@@ -85,28 +103,30 @@ function shapeOf(value: unknown): string | undefined {
 }
 
 function rowShape(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto !== Object.prototype) return undefined;
-  let signature = "{";
-  for (const key in value) {
-    if (key === "__proto__") return undefined;
-    signature += `${JSON.stringify(key)}:${kindOf((value as Record<string, unknown>)[key])},`;
-  }
-  return `${signature}}`;
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  return objectShape(value as Record<string, unknown>, 1);
+}
+
+/** Source of an expression copying `at`, a value of the same shape as `sample`. */
+function copyExpression(at: string, sample: unknown, depth: number): string {
+  const shape = shapeOfValue(sample, depth);
+  if (shape === "p" || shape === "m") return at;
+  if (shape === "d") return `new Date(${at}.getTime())`;
+  if (shape === "y" || shape === "a") return `${at}.slice()`;
+  if (shape === "g") return `g(${at})`;
+  return objectLiteral(at, sample as Record<string, unknown>, depth + 1);
+}
+
+function objectLiteral(at: string, sample: Record<string, unknown>, depth: number): string {
+  const fields: string[] = [];
+  for (const key in sample) fields.push(`${JSON.stringify(key)}: ${copyExpression(`${at}[${JSON.stringify(key)}]`, sample[key], depth)}`);
+  return `{ ${fields.join(", ")} }`;
 }
 
 function compile(value: unknown): Cloner {
-  const row = Array.isArray(value) ? value[0] : value;
-  const fields: string[] = [];
-  for (const key in row as Record<string, unknown>) {
-    const at = `v[${JSON.stringify(key)}]`;
-    const kind = kindOf((row as Record<string, unknown>)[key]);
-    const copy = kind === "p" || kind === "m" ? at : kind === "d" ? `new Date(${at}.getTime())` : kind === "y" ? `${at}.slice()` : `g(${at})`;
-    fields.push(`${JSON.stringify(key)}: ${copy}`);
-  }
-  // Keys are JSON-quoted and `__proto__` is excluded by rowShape, so the generated literal is exact.
-  const copyRow = new Function("g", `return function copyRow(v) { return { ${fields.join(", ")} }; };`)(cloneResult) as (row: unknown) => unknown;
+  const row = (Array.isArray(value) ? value[0] : value) as Record<string, unknown>;
+  // Keys are JSON-quoted and `__proto__` keys excluded by the shape, so the generated literal is exact.
+  const copyRow = new Function("g", `return function copyRow(v) { return ${objectLiteral("v", row, 1)}; };`)(cloneResult) as (row: unknown) => unknown;
   if (!Array.isArray(value)) return copyRow as Cloner;
   return ((list: unknown[]) => {
     const copy = new Array<unknown>(list.length);

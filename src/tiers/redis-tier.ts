@@ -26,6 +26,11 @@ export class RedisTier {
     return this.#redis.status === "ready";
   }
 
+  /** GET, bounded by the timeout. */
+  get(name: string): Promise<string | null> {
+    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`);
+  }
+
   /** SET with a TTL in milliseconds. */
   async set(name: string, value: string, ttlMs: number): Promise<void> {
     if (!this.ready) throw new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${name}.`);

@@ -1,7 +1,7 @@
 /** Copies handed to callers: mutating a copy never reaches the cached original (consistency contract, item 7). */
 import { Decimal } from "@prisma/client/runtime/client";
 import { describe, expect, it } from "vitest";
-import { cloneResult } from "../../src/serialize/clone.ts";
+import { cloneResult, clonerFor } from "../../src/serialize/clone.ts";
 
 describe("cloneResult", () => {
   it("returns primitives and null as they are", () => {
@@ -67,5 +67,49 @@ describe("cloneResult", () => {
     copiedProto.isAdmin = false;
     expect(Object.getOwnPropertyDescriptor(original.settings, "__proto__")?.value).toEqual({ isAdmin: true });
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+});
+
+describe("clonerFor: copiers compiled for a value's shape", () => {
+  const row = () => ({
+    id: 1,
+    name: "Ada",
+    createdAt: new Date(5),
+    avatar: Uint8Array.from([1, 2, 3]),
+    balance: new Decimal("2.5"),
+    settings: { theme: "dark", favourites: [1, 2], notifications: { email: true }, history: [{ at: 1 }] },
+    missing: null,
+  });
+
+  it("copies a row deeply: the copy equals the original and shares nothing mutable", () => {
+    const original = row();
+    const copy = clonerFor(original)(original);
+    expect(copy).toStrictEqual(original);
+    copy.createdAt.setFullYear(1999);
+    copy.avatar[0] = 9;
+    copy.settings.favourites.push(3);
+    copy.settings.notifications.email = false;
+    (copy.settings.history[0] as { at: number }).at = 2;
+    expect(original).toStrictEqual(row());
+    expect(copy.balance).toBe(original.balance);
+  });
+
+  it("copies a list of rows of one shape, and shares the copier between values of that shape", () => {
+    const list = [row(), { ...row(), id: 2 }];
+    const copy = clonerFor(list)(list);
+    expect(copy).toStrictEqual(list);
+    expect(copy[0]).not.toBe(list[0]);
+    expect(clonerFor(row())).toBe(clonerFor(row()));
+  });
+
+  it("falls back to the generic copy for lists of mixed shapes, own __proto__ keys and non-plain values", () => {
+    expect(clonerFor([{ a: 1 }, { b: 2 }])).toBe(cloneResult);
+    expect(clonerFor(JSON.parse('{"__proto__": {"x": 1}}'))).toBe(cloneResult);
+    expect(clonerFor([])).toBe(cloneResult);
+    expect(clonerFor(7)).toBe(cloneResult);
+    const nested = JSON.parse('{"id": 1, "settings": {"__proto__": {"admin": true}}}') as { settings: object };
+    const copy = clonerFor(nested)(nested);
+    expect(Object.getPrototypeOf(copy.settings)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(copy.settings, "__proto__")?.value).toEqual({ admin: true });
   });
 });
