@@ -13,6 +13,12 @@ export class VersionMirror {
   readonly #versions = new Map<string, number>();
   readonly #maxTags: number;
   readonly #onReset: () => void;
+  /**
+   * Counts changes that can make an entry stale: a known version moving on,
+   * a tag forgotten, a reset. An in-process entry checked at the current
+   * epoch needs no per-tag lookups (the common case: reads far outnumber writes).
+   */
+  epoch = 0;
 
   /** @param onReset called when the mirror forgets everything, so in-process entries can be dropped too */
   constructor(onReset: () => void, maxTags = DEFAULT_MAX_TAGS) {
@@ -30,12 +36,15 @@ export class VersionMirror {
     const known = this.#versions.get(tag);
     if (known !== undefined && known >= version) return;
     if (known === undefined && this.#versions.size >= this.#maxTags) this.reset();
+    // A first sighting cannot invalidate an entry (none holds a version the mirror never had): no new epoch.
+    if (known !== undefined) this.epoch++;
     this.#versions.set(tag, version);
   }
 
   /** Forgets `tag`: entries depending on it stop being served in-process until its version is read again. */
   forget(tag: string): void {
     this.#versions.delete(tag);
+    this.epoch++;
   }
 
   /** The mirror's versions of `tags`, or undefined when it does not know one of them. */
@@ -60,6 +69,7 @@ export class VersionMirror {
   /** Forgets every version (bus reconnect, overflow) and lets the owner drop dependent entries. */
   reset(): void {
     this.#versions.clear();
+    this.epoch++;
     this.#onReset();
   }
 

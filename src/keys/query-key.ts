@@ -31,12 +31,22 @@ export interface QueryKey {
 /**
  * Builds the key of a read. `namespace` is `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`
  * (see {@link sharedNamespace}); `context` is the resolved context, or undefined.
- * A top-level `cache` option in `args` is not part of the key.
+ * A top-level `cache` option in `args` is not part of the key; the custom
+ * tags it names are (`customTags`), since they change what the entry depends on.
  */
-export function queryKey(namespace: string, model: string, operation: string, args: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined): QueryKey {
+export function queryKey(
+  namespace: string,
+  model: string,
+  operation: string,
+  args: Record<string, unknown> | undefined,
+  context: Record<string, unknown> | undefined,
+  customTags?: readonly string[],
+): QueryKey {
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
-  return new LazyQueryKey(namespace, model, operation, `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`);
+  let local = `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`;
+  if (customTags !== undefined) local += `|${canonicalize([...customTags].sort())}`;
+  return new LazyQueryKey(namespace, model, operation, local);
 }
 
 /** One object per read; the Redis names are hashed on first use only. */

@@ -27,6 +27,9 @@ import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
 export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
 
+/** Bound on remembered tag lists (one per query text); past it they are derived again. */
+const MAX_CACHED_TAG_LISTS = 10_000;
+
 /** The tag of one query's entries, for `$cache.invalidateQuery`. */
 export function queryTag(key: QueryKey): string {
   return `q:${key.shared().id}`;
@@ -42,6 +45,7 @@ export class CacheStack {
   readonly #mirror: VersionMirror;
   readonly #versions: VersionSource;
   readonly #pendingWrites = new Set<Promise<void>>();
+  readonly #tagCache = new Map<string, string[]>();
   /** How often Redis answered lately when the in-process tier did not (see #earlyLoad). */
   readonly #sharedHitRate = new HitRate();
   /** Reports an absorbed failure (see report.ts). */
@@ -68,11 +72,35 @@ export class CacheStack {
    */
   read(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
     const entry = this.memory?.get(key.local, this.#options.clock.now());
-    if (entry !== undefined && this.#memoryUsable() && this.#mirror.matches(entry.tags, entry.versions)) {
+    if (entry !== undefined && this.#memoryUsable() && this.#current(entry)) {
       this.#counters.l1Hits++;
       return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
     }
     return this.#readShared(key, expiry, source);
+  }
+
+  /**
+   * The tags of a read: its query tag and what the data model says it
+   * depends on. Derived once per query text (walking the arguments and
+   * hashing record keys costs more than the rest of a Redis hit's CPU).
+   */
+  #tagsOf(key: QueryKey, source: ReadSource): string[] {
+    let tags = this.#tagCache.get(key.local);
+    if (tags === undefined) {
+      tags = [queryTag(key), ...source[TAGS]()];
+      if (this.#tagCache.size >= MAX_CACHED_TAG_LISTS) this.#tagCache.clear();
+      this.#tagCache.set(key.local, tags);
+    }
+    return tags;
+  }
+
+  /** True when every tag version stored with `entry` is the mirror's; checked once per mirror epoch. */
+  #current(entry: Entry): boolean {
+    const epoch = this.#mirror.epoch;
+    if (entry.checkedEpoch === epoch) return true;
+    if (!this.#mirror.matches(entry.tags, entry.versions)) return false;
+    entry.checkedEpoch = epoch;
+    return true;
   }
 
   /** In-process entries are served only while this instance hears every invalidation. */
@@ -90,7 +118,7 @@ export class CacheStack {
     // and the mirror's versions are only trusted while it does.
     const hearing = this.#memoryUsable();
     const memory = hearing ? this.memory : undefined;
-    const tags = [queryTag(key), ...source[TAGS]()];
+    const tags = this.#tagsOf(key, source);
     if (this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag))) {
       // Our own write's invalidation has not reached Redis: its entries there still look current.
       this.#counters.bypassed++;

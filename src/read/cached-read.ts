@@ -12,7 +12,7 @@ import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { CachedQuery, cachedQueryClassFor, DESCRIPTION, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
-import { planRead } from "./query-plan.js";
+import { planRead, type ReadPlan } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
@@ -134,11 +134,13 @@ export class ReadPath implements CachedReadRunner {
 
   /** The key of a read in the current context, or undefined when it cannot be keyed (reported). */
   keyOf(model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): QueryKey | undefined {
-    return this.#key({ model, operation, args });
+    // The arguments may carry the read's `cache` option: its custom tags are part of the key.
+    const customTags = (args?.cache as { tags?: unknown } | undefined)?.tags;
+    return this.#key({ model, operation, args, plan: Array.isArray(customTags) ? { expiry: this.options.defaults, customTags: customTags as string[] } : undefined });
   }
 
   /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
-  #key(query: Pick<QueryDescription, "model" | "operation" | "args">): QueryKey | undefined {
+  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (this.options.context !== undefined) {
       try {
@@ -159,7 +161,9 @@ export class ReadPath implements CachedReadRunner {
       }
     }
     try {
-      return queryKey(this.namespace, query.model, query.operation, query.args, dimensions);
+      // Custom tags change what an entry depends on, so reads with different ones must not share it.
+      const customTags = query.plan?.customTags;
+      return queryKey(this.namespace, query.model, query.operation, query.args, dimensions, customTags !== undefined && customTags.length > 0 ? customTags : undefined);
     } catch (error) {
       this.stack.report(error as CacheError);
       return undefined;

@@ -26,6 +26,8 @@ export interface Entry<T = unknown> {
   readonly versions: readonly number[];
   /** In the in-process tier: the copier specialised for this value's shape (serialize/clone.ts). */
   readonly clone?: Cloner;
+  /** In the in-process tier: the mirror epoch at which this entry was last found current (see VersionMirror.epoch). */
+  checkedEpoch?: number;
 }
 
 /** Encodes an entry for the shared tier. Throws when the value cannot be serialised. */

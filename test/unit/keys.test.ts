@@ -115,6 +115,14 @@ describe("canonical arguments: different meaning, different key", () => {
     expect(keyOf({}, { tenantId: 1, locale: "fr" }).local).toBe(keyOf({}, { locale: "fr", tenantId: 1 }).local);
   });
 
+  it("gives reads with different custom tags different keys (they depend on different tags), whatever their order", () => {
+    const args = { where: { id: 1 } };
+    const tagged = (tags?: string[]) => queryKey(NAMESPACE, "User", "findMany", args, undefined, tags).local;
+    expect(tagged(["a"])).not.toBe(tagged(["b"]));
+    expect(tagged(["a"])).not.toBe(tagged());
+    expect(tagged(["a", "b"])).toBe(tagged(["b", "a"]));
+  });
+
   it("does not confuse arguments with context", () => {
     expect(keyOf({ tenantId: 1 }, {}).local).not.toBe(keyOf({}, { tenantId: 1 }).local);
   });
