@@ -16,6 +16,10 @@ export interface RedisClientLike {
   readonly status: string;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
+  /** Set on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  /** ioredis pipelines: fills are sent in batches when available. */
+  pipeline?(): { set(key: string, value: string, mode: "PX", ttlMs: number): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
 }
 
 /** A value a context dimension may take. `undefined` means "missing" and is an error. */

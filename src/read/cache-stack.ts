@@ -27,6 +27,9 @@ import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
 export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
 
+/** While Redis rarely hits, one miss in this many still asks it (to learn when that changes). */
+const PROBE_EVERY = 8;
+
 /** Bound on remembered tag lists (one per query text); past it they are derived again. */
 const MAX_CACHED_TAG_LISTS = 10_000;
 
@@ -125,6 +128,14 @@ export class CacheStack {
       return source[LOAD]();
     }
     const early = hearing ? this.#earlyLoad(tags, source) : undefined;
+    if (early !== undefined && !this.#sharedHitRate.probe()) {
+      // Redis would only replace a fresh database result with an equally fresh entry: skip the round trip,
+      // asking it on one miss in PROBE_EVERY only, to notice when it starts holding entries again.
+      this.#counters.misses++;
+      const value = await early.value;
+      this.#fill(memory, key, tags, early.versions, expiry, value);
+      return value;
+    }
     const { captured, text } = await this.#capture(key, tags, early?.versions ?? (hearing ? this.#mirror.versionsOf(tags) : undefined));
     if (text !== null && captured !== undefined) {
       const shared = this.#decode(key, text, tags);
@@ -156,9 +167,9 @@ export class CacheStack {
 
   /**
    * When Redis has rarely held what this instance missed lately, the
-   * database read starts at once, alongside the Redis lookup, instead of
-   * after it: the miss then costs about the slower of the two instead of
-   * their sum. It needs versions captured before the database read without
+   * database read starts at once instead of after a Redis lookup; Redis is
+   * then asked alongside it on one miss in PROBE_EVERY only, to learn when it
+   * starts holding entries again. The miss costs about a database read. It needs versions captured before the database read without
    * a round trip, so only when the mirror knows every tag and the bus is
    * healthy: mirror versions are never ahead of Redis, so an entry stored
    * with them can only be born dead, never stale (docs/invalidation.md).
@@ -239,19 +250,19 @@ export class CacheStack {
   }
 
   async #writeShared(key: QueryKey, entry: Entry, ttlMs: number): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
     const { name, fingerprint } = key.shared();
-    let text: string;
+    const encode = (): string | undefined => {
+      try {
+        return encodeEntry(fingerprint, entry, serialize(entry.value));
+      } catch (error) {
+        this.report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
+        return undefined;
+      }
+    };
     try {
-      text = encodeEntry(fingerprint, entry, serialize(entry.value));
+      await (this.#redis as RedisTier).setSoon(name, encode, ttlMs);
     } catch (error) {
-      this.report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
-      return;
-    }
-    try {
-      await (this.#redis as RedisTier).set(name, text, ttlMs);
-    } catch (error) {
-      this.report(error as CacheError);
+      this.report(error instanceof CacheError ? error : new CacheError("E_REDIS", `SET ${name} failed.`, error));
     }
   }
 
@@ -278,6 +289,12 @@ function sameVersions(a: readonly number[], b: readonly number[]): boolean {
  */
 class HitRate {
   #rate = 1;
+  #sinceProbe = 0;
+
+  /** While the rate is low: true on one call in PROBE_EVERY (ask Redis), false otherwise. */
+  probe(): boolean {
+    return ++this.#sinceProbe % PROBE_EVERY === 0;
+  }
 
   record(hit: boolean): void {
     this.#rate = 0.9 * this.#rate + (hit ? 0.1 : 0);

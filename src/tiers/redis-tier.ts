@@ -10,10 +10,25 @@ import { CacheError } from "../errors.js";
 import type { RedisClientLike } from "../options/types.js";
 import { withTimeout } from "./timeout.js";
 
+/** How long queued fills wait for company before they are sent. */
+const BATCH_WINDOW_MS = 2;
+/** A batch this large is sent at once. */
+const MAX_BATCH = 128;
+
+interface QueuedWrite {
+  readonly name: string;
+  readonly encode: () => string | undefined;
+  readonly ttlMs: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /** The shared tier. Failures are thrown as `CacheError` (E_REDIS) for the caller to absorb. */
 export class RedisTier {
   readonly #redis: RedisClientLike;
   readonly #timeoutMs: number;
+  readonly #queue: QueuedWrite[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
 
   /** @param redis the caller's client (never closed here); @param timeoutMs bound of each read */
   constructor(redis: RedisClientLike, timeoutMs: number) {
@@ -29,6 +44,58 @@ export class RedisTier {
   /** GET, bounded by the timeout. */
   get(name: string): Promise<string | null> {
     return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`);
+  }
+
+  /**
+   * Queues a SET (TTL in milliseconds) to be sent with the others queued in
+   * the next few milliseconds, in one pipeline: a socket write costs more than
+   * the command, so fills after a run of misses share one. `encode` runs at
+   * flush time (off the caller's path) and may return undefined to skip.
+   * Resolves when the write is done; rejects with a CacheError if it failed.
+   */
+  setSoon(name: string, encode: () => string | undefined, ttlMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ name, encode, ttlMs, resolve, reject });
+      if (this.#queue.length >= MAX_BATCH) this.#flush();
+      else if (this.#flushTimer === undefined) {
+        this.#flushTimer = setTimeout(() => this.#flush(), BATCH_WINDOW_MS);
+        this.#flushTimer.unref();
+      }
+    });
+  }
+
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const batch = this.#queue.splice(0);
+    const writes = batch.flatMap((item) => {
+      const text = item.encode();
+      if (text === undefined) {
+        item.resolve();
+        return [];
+      }
+      return [{ ...item, text }];
+    });
+    if (writes.length === 0) return;
+    if (!this.ready) {
+      for (const write of writes) write.reject(new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${write.name}.`));
+      return;
+    }
+    const pipeline = this.#redis.isCluster === true ? undefined : this.#redis.pipeline?.();
+    if (pipeline === undefined) {
+      // A Cluster pipeline must stay within one slot: write one by one.
+      for (const write of writes) withTimeout(this.#redis.set(write.name, write.text, "PX", write.ttlMs), this.#timeoutMs, `SET ${write.name}`).then(() => write.resolve(), write.reject);
+      return;
+    }
+    for (const write of writes) pipeline.set(write.name, write.text, "PX", write.ttlMs);
+    withTimeout(pipeline.exec(), this.#timeoutMs, `a pipeline of ${writes.length} SET`).then(
+      (results) => writes.forEach((write, i) => {
+        const error = results?.[i]?.[0];
+        if (error) write.reject(new CacheError("E_REDIS", `SET ${write.name} failed: ${error.message}`, error));
+        else write.resolve();
+      }),
+      (error: unknown) => writes.forEach((write) => write.reject(error)),
+    );
   }
 
   /** SET with a TTL in milliseconds. */
