@@ -178,8 +178,11 @@ export class CacheStack {
     if (this.#versions.kind !== "redis" || !this.#sharedHitRate.low()) return undefined;
     const versions = this.#mirror.versionsOf(tags);
     if (versions === undefined) return undefined;
-    // then(): Prisma queries are lazy; this dispatches it now.
-    return { versions, value: Promise.resolve(source[LOAD]()).then((value) => value) };
+    // then(): Prisma queries are lazy; this dispatches it now. The no-op catch marks a failure as
+    // handled while the Redis lookup is still out: the await that follows still receives it.
+    const value = Promise.resolve(source[LOAD]()).then((row) => row);
+    value.catch(() => undefined);
+    return { versions, value };
   }
 
   /**
