@@ -1,7 +1,8 @@
 /**
  * A short tour of prisma-query-cache (`npm run demo`): embedded SQLite and the
  * in-process tier, so nothing needs to be running; with REDIS_URL set, the
- * Redis tier too. Prints what each cached read did, and exits.
+ * Redis tier too, and a second instance that sees the first one's writes.
+ * Prints what each cached read and write did, closes everything, and exits.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
@@ -62,6 +63,13 @@ async function traced<T>(app: App, read: () => PromiseLike<T>): Promise<{ result
   return { result, micros, source };
 }
 
+/** Runs `work` and returns how many tag invalidations it made on `app`. */
+async function invalidationsBy(app: App, work: () => PromiseLike<unknown>): Promise<number> {
+  const before = app.$cache.stats().invalidations;
+  await work();
+  return app.$cache.stats().invalidations - before;
+}
+
 async function firstVersusRepeated(app: App): Promise<void> {
   const publishedPosts = (cache: boolean) => app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache });
   // Prisma compiles a query shape on first use (tens of ms): do that uncached, so call 1 shows the database, not the compiler.
@@ -107,6 +115,28 @@ async function mutationIsolation(app: App, userId: number): Promise<void> {
   console.log(`\n4. the caller set name and settings.theme of its result to "MUTATED"; the next hit returns "${next?.name}", theme "${(next?.settings as { theme: string }).theme}" (${intact ? "intact" : "LEAKED"})`);
 }
 
+/** A write through the cached client invalidates what it changed before it resolves; so does the tag API. */
+async function writesInvalidate(app: App, userId: number): Promise<void> {
+  const readUser = () => app.user.findUnique({ where: { id: userId }, cache: true });
+  await readUser(); // cached (section 2 already cached it; this makes sure)
+  const hit = await traced(app, readUser);
+  const name = `${hit.result?.name ?? "?"} (edited)`;
+  const bumped = await invalidationsBy(app, () => app.user.update({ where: { id: userId }, data: { name } }));
+  const after = await traced(app, readUser);
+  console.log("\n5. a write through the cached client invalidates what it changed, before it resolves:");
+  console.log(`   cached read:                 ${`"${hit.result?.name}"`.padEnd(32)} ${hit.source}`);
+  console.log(`   app.user.update(...) of it:  invalidations +${bumped} (tags r:User:<id> and m:User)`);
+  console.log(`   same read:                   ${`"${after.result?.name}"`.padEnd(32)} ${after.source}`);
+
+  const frontPage = () => app.post.findMany({ where: { published: true }, orderBy: { views: "desc" }, take: 3, cache: { tags: ["front-page"] } });
+  await frontPage();
+  const cached = await traced(app, frontPage);
+  const cleared = await invalidationsBy(app, () => app.$cache.invalidate({ tags: ["front-page"] }));
+  const fresh = await traced(app, frontPage);
+  console.log(`   post.findMany({ ..., cache: { tags: ["front-page"] } }): ${cached.source}`);
+  console.log(`   $cache.invalidate({ tags: ["front-page"] }): invalidations +${cleared}; same read: ${fresh.source}`);
+}
+
 /** A write behind the cache's back (the base client): the cached read keeps the old row until its TTL, a transaction sees the new one. */
 async function transactionsBypass(app: App, base: PrismaClient, userId: number): Promise<void> {
   await base.user.update({ where: { id: userId }, data: { name: "Renamed behind the cache" } });
@@ -115,18 +145,29 @@ async function transactionsBypass(app: App, base: PrismaClient, userId: number):
   const interactive = await app.$transaction((tx) => tx.user.findUnique({ where: { id: userId }, cache: true }));
   const [batch] = await app.$transaction([app.user.findUnique({ where: { id: userId }, cache: true })]);
   const after = app.$cache.stats();
-  console.log("\n5. after a write behind the cache's back (base client, not invalidated), the same read:");
+  console.log("\n6. after a write behind the cache's back (base client: no invalidation), the same read:");
   console.log(`   cached read:                 "${cached?.name}" (old until its TTL)`);
   console.log(`   in $transaction(async tx):   "${interactive?.name}"`);
   console.log(`   in $transaction([...]):      "${batch?.name}"   (cache hits +${after.l1Hits + after.l2Hits - before.l1Hits - before.l2Hits}, misses +${after.misses - before.misses})`);
 }
 
-/** With Redis: a second instance (another process, in production) finds what the first one stored. */
-async function secondInstance(app: App, base: PrismaClient, redis: Redis): Promise<void> {
+/**
+ * With Redis: a second instance B (another process, in production; one
+ * extended client per process) finds what A stored, and sees A's writes.
+ */
+async function secondInstance(app: App, other: App, userId: number): Promise<void> {
   await app.$cache.settled(); // the Redis writes happen after the caller has its result
-  const other = appClient(base, redis);
+  await other.$cache.ready(); // B's in-process tier is in use once its invalidation bus has subscribed
   const { micros, source } = await traced(other, () => other.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
-  console.log(`\n6. a second instance sharing Redis, same read as in 1: ${micros.toFixed(1)} us, ${source}`);
+  console.log("\n7. a second instance B sharing Redis and prefix (another process, in production):");
+  console.log(`   B, same read as in 1:        ${micros.toFixed(1)} us, ${source}`);
+  const readOnB = () => other.user.findUnique({ where: { id: userId }, cache: true });
+  await readOnB();
+  const before = await traced(other, readOnB);
+  await app.user.update({ where: { id: userId }, data: { name: `${before.result?.name ?? "?"} (edited on A)` } });
+  const after = await traced(other, readOnB);
+  console.log(`   B reads a user:              ${`"${before.result?.name}"`.padEnd(32)} ${before.source}`);
+  console.log(`   A updates it, B reads again: ${`"${after.result?.name}"`.padEnd(32)} ${after.source}`);
 }
 
 async function main(): Promise<void> {
@@ -134,10 +175,13 @@ async function main(): Promise<void> {
   await resetSqlite(DATABASE_FILE);
   const base = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: DATABASE_FILE }) });
   const redis = process.env.REDIS_URL ? await connectRedis(process.env.REDIS_URL) : undefined;
+  const clients: App[] = [];
   try {
     const tenants = await seed(base, PLAN);
     const acmeUsers = tenants[0]?.userIds ?? [];
     const app = appClient(base, redis);
+    clients.push(app);
+    await app.$cache.ready(); // with Redis: the in-process tier is used once the invalidation bus has subscribed
     console.log(`prisma-query-cache demo: SQLite ${relative(process.cwd(), DATABASE_FILE)}, tiers: in-process${redis ? ` + Redis ${process.env.REDIS_URL}` : " only (set REDIS_URL to add Redis)"}`);
     console.log(`seeded tenants ${PLAN.tenants.map((t) => `${t.slug} (${t.users} users)`).join(" and ")}, ${PLAN.postsPerUser} posts per user`);
 
@@ -148,12 +192,19 @@ async function main(): Promise<void> {
     await contextSeparation(app);
     await asTenant("acme", async () => {
       await mutationIsolation(app, acmeUsers[0] as number);
+      await writesInvalidate(app, acmeUsers[2] as number);
       await transactionsBypass(app, base, acmeUsers[1] as number);
-      if (redis) await secondInstance(app, base, redis);
+      if (redis) {
+        const other = appClient(base, redis);
+        clients.push(other);
+        await secondInstance(app, other, acmeUsers[3] as number);
+      }
     });
-    const { l1Hits, l2Hits, misses, bypassed, errors, l1Entries, l1Bytes } = app.$cache.stats();
-    console.log(`\nstats(): l1Hits ${l1Hits}, l2Hits ${l2Hits}, misses ${misses}, bypassed ${bypassed}, errors ${errors}, l1Entries ${l1Entries}, l1Bytes ~${l1Bytes}`);
+    const { l1Hits, l2Hits, misses, bypassed, errors, invalidations, l1Entries, l1Bytes } = app.$cache.stats();
+    console.log(`\nstats(): l1Hits ${l1Hits}, l2Hits ${l2Hits}, misses ${misses}, bypassed ${bypassed}, errors ${errors}, invalidations ${invalidations}, l1Entries ${l1Entries}, l1Bytes ~${l1Bytes}`);
   } finally {
+    // close() leaves the invalidation bus and stops retries; it must come before the Redis client is quit.
+    for (const client of clients) await client.$cache.close();
     await base.$disconnect();
     if (redis) {
       await deleteKeys(redis, PREFIX);
