@@ -129,11 +129,12 @@ export class InvalidationBus {
   }
 
   /** What a bump must publish for this bus; pass it to `VersionStore.bump`. */
-  announcement(): Announcement & { wait(members: readonly string[]): Promise<void> } {
+  announcement(): Announcement & { wait(members: readonly string[], leaseLeftMs: number): Promise<void> } {
     const id = randomUUID();
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const timer = setTimeout(() => pending.done(), this.#leaseMs);
+    // Until the bump says how long the members' leases can run, our own lease bounds the wait.
+    let timer = setTimeout(() => pending.done(), this.#leaseMs);
     const pending: PendingWrite = {
       waiting: undefined,
       early: new Set(),
@@ -149,11 +150,15 @@ export class InvalidationBus {
       membersKey: this.#membersKey,
       id,
       from: this.instanceId,
-      wait: (members) => {
+      wait: (members, leaseLeftMs) => {
         if (this.#closed) {
           pending.done();
           return finished;
         }
+        // A member that never acknowledges stops serving when its lease ends; leases may differ between
+        // instances, so the bound is the longest one left, as the server saw it (plus clock granularity).
+        clearTimeout(timer);
+        timer = setTimeout(() => pending.done(), Math.max(1, leaseLeftMs + 2));
         pending.waiting = new Set(members.filter((member) => member !== this.instanceId && !pending.early.has(member)));
         if (pending.waiting.size === 0) pending.done();
         return finished;

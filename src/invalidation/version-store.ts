@@ -25,7 +25,16 @@ export interface VersionStore {
    * publishes the invalidation on the bus and returns the instances that
    * must acknowledge it, atomically with the bump.
    */
-  bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }>;
+  bump(tags: readonly string[], announce?: Announcement): Promise<Bumped>;
+}
+
+/** What a bump returns. */
+export interface Bumped {
+  versions: number[];
+  /** Bus members that must acknowledge the announcement (none without one). */
+  members: string[];
+  /** How long the longest of their leases can still run, in ms (server clock): the most a writer must wait. */
+  leaseLeftMs: number;
 }
 
 /** What a bump publishes on the bus, and where the bus keeps its members. */
@@ -82,22 +91,28 @@ for i = 1, n do
   end
 end
 local members = {}
+local leaseLeft = 0
 if ARGV[2] ~= "" then
-  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "-inf", math.floor(now / 1000))
+  local nowMs = math.floor(now / 1000)
+  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "-inf", nowMs)
   members = redis.call("ZRANGE", KEYS[n + 1], 0, -1)
+  local last = redis.call("ZRANGE", KEYS[n + 1], -1, -1, "WITHSCORES")
+  if last[2] then leaseLeft = tonumber(last[2]) - nowMs end
   local tags = {}
   for i = 1, n do tags[i] = ARGV[4 + i] end
   redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions }))
 end
-return { versions, members }`;
+return { versions, members, string.format("%.0f", leaseLeft) }`;
 
 /** Cluster form of the announcement (the members key and the tags live in different slots): publish a prepared message. */
 const ANNOUNCE_SCRIPT = `
 local t = redis.call("TIME")
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", nowMs)
 local members = redis.call("ZRANGE", KEYS[1], 0, -1)
+local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
 redis.call("PUBLISH", ARGV[1], ARGV[2])
-return members`;
+return { members, string.format("%.0f", last[2] and (tonumber(last[2]) - nowMs) or 0) }`;
 
 
 /** Tag versions in Redis. */
@@ -148,22 +163,23 @@ export class RedisVersionStore implements VersionStore {
     return { entry: withEntry ? (reply[0] || null) : null, versions };
   }
 
-  async bump(tags: readonly string[], announce?: Announcement): Promise<{ versions: number[]; members: string[] }> {
+  async bump(tags: readonly string[], announce?: Announcement): Promise<Bumped> {
     const keys = tags.map((tag) => this.#prefix + tag);
     let versions: string[];
     let members: string[] = [];
+    let leaseLeft = "0";
     if (this.#scripts.redis.isCluster === true) {
       versions = (await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))).map(
-        (reply) => (reply as [string[], string[]])[0][0] as string,
+        (reply) => (reply as [string[], string[], string])[0][0] as string,
       );
       if (announce !== undefined) {
         const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions });
-        members = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], [announce.channel, message], "announcing an invalidation")) as string[];
+        [members, leaseLeft] = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], [announce.channel, message], "announcing an invalidation")) as [string[], string];
       }
     } else {
       const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", ...tags];
-      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[]];
-      [versions, members] = reply;
+      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string];
+      [versions, members, leaseLeft] = reply;
     }
     return {
       versions: tags.map((tag, i) => {
@@ -172,6 +188,7 @@ export class RedisVersionStore implements VersionStore {
         return version;
       }),
       members,
+      leaseLeftMs: Number(leaseLeft),
     };
   }
 
@@ -211,12 +228,12 @@ export class LocalVersionStore implements VersionStore {
     });
   }
 
-  async bump(tags: readonly string[]): Promise<{ versions: number[]; members: string[] }> {
+  async bump(tags: readonly string[]): Promise<Bumped> {
     const versions = tags.map((tag) => {
       const version = Math.max((this.#mirror.get(tag) ?? 0) + 1, this.#origin());
       this.#mirror.observe(tag, version);
       return version;
     });
-    return { versions, members: [] };
+    return { versions, members: [], leaseLeftMs: 0 };
   }
 }
