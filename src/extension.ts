@@ -74,8 +74,8 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       versions = { kind: "local", store: new LocalVersionStore(mirror) };
     } else {
       const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
-      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs);
       const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
+      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () => (bus.healthy() ? mirror.generation : undefined));
       versions = { kind: "redis", store, bus };
       bus.start();
       void checkEvictionPolicy(resolved.redis, report);

@@ -89,6 +89,8 @@ export class InvalidationBus {
   #heartbeatSeq = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
+  #subscribed = false;
+  #subscribing = false;
   #markReady!: () => void;
   /** Resolves at the first lease: from then on in-process entries are used. */
   readonly ready = new Promise<void>((resolve) => (this.#markReady = resolve));
@@ -109,17 +111,32 @@ export class InvalidationBus {
     this.#subscriber = subscriber;
     // Our connection must not keep the user's process alive.
     subscriber.on("connect", () => subscriber.stream?.unref?.());
-    subscriber.on("ready", () => this.#mirror.reset());
+    subscriber.on("ready", () => {
+      this.#mirror.reset();
+      // ioredis re-subscribes what it had subscribed; a first SUBSCRIBE that failed is tried again here.
+      if (!this.#subscribed && !this.#subscribing) this.#subscribe(subscriber);
+    });
     subscriber.on("close", () => (this.#leaseUntil = 0));
     subscriber.on("error", (error) => this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)));
     subscriber.on("message", (channel, text) => this.#receive(channel, text));
+    this.#subscribe(subscriber);
+    // Heartbeats run from the start; each is sent only while the subscriber is ready.
+    this.#heartbeat = setInterval(() => this.#sendHeartbeat(), Math.max(10, Math.floor(this.#leaseMs / 3)));
+    this.#heartbeat.unref();
+  }
+
+  #subscribe(subscriber: BusSubscriber): void {
+    this.#subscribing = true;
     subscriber.subscribe(this.#channel, this.#ackChannel(this.instanceId)).then(
       () => {
+        this.#subscribing = false;
+        this.#subscribed = true;
         this.#sendHeartbeat();
-        this.#heartbeat = setInterval(() => this.#sendHeartbeat(), Math.max(10, Math.floor(this.#leaseMs / 3)));
-        this.#heartbeat.unref();
       },
-      (error: unknown) => this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works.", error)),
+      (error: unknown) => {
+        this.#subscribing = false;
+        this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works (retried on reconnect).", error));
+      },
     );
   }
 
@@ -133,8 +150,8 @@ export class InvalidationBus {
     const id = randomUUID();
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    // Until the bump says how long the members' leases can run, our own lease bounds the wait.
-    let timer = setTimeout(() => pending.done(), this.#leaseMs);
+    // No timer until the bump answers: a write must never stop waiting before it knows whom to wait for.
+    let timer: NodeJS.Timeout | undefined;
     const pending: PendingWrite = {
       waiting: undefined,
       early: new Set(),
@@ -189,7 +206,7 @@ export class InvalidationBus {
   }
 
   #sendHeartbeat(): void {
-    if (this.#closed || this.#subscriber?.status !== "ready") return;
+    if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready") return;
     const seq = ++this.#heartbeatSeq;
     this.#heartbeatsSent.set(seq, performance.now());
     const message = JSON.stringify({ t: "hb", from: this.instanceId, seq } satisfies Message);
@@ -206,6 +223,8 @@ export class InvalidationBus {
     } catch {
       return; // Not ours: another program publishing on our channel name.
     }
+    // This runs in ioredis' socket handler: a malformed message must never throw from here.
+    if (!isMessage(message)) return;
     switch (message.t) {
       case "hb":
         if (message.from === this.instanceId) this.#heartbeatEchoed(message.seq);
@@ -255,5 +274,24 @@ export class InvalidationBus {
     this.#redis.publish(channel, JSON.stringify(message)).catch((error: unknown) => {
       this.#report(new CacheError("E_REDIS", `could not publish on the invalidation bus (${message.t}).`, error));
     });
+  }
+}
+
+/** True for a message of this bus's shapes; anything else on the channel is ignored. */
+function isMessage(value: unknown): value is Message {
+  if (typeof value !== "object" || value === null) return false;
+  const message = value as Record<string, unknown>;
+  if (typeof message.from !== "string") return false;
+  switch (message.t) {
+    case "hb":
+      return typeof message.seq === "number";
+    case "inv":
+      return typeof message.id === "string" && Array.isArray(message.tags) && Array.isArray(message.versions) && message.tags.length === message.versions.length;
+    case "ack":
+      return typeof message.id === "string";
+    case "bye":
+      return true;
+    default:
+      return false;
   }
 }

@@ -23,9 +23,12 @@ export class Invalidator {
   /**
    * Tags whose bump Redis has not taken yet. Until it does, Redis still holds
    * entries that look current for them, so this instance reads them from the
-   * database (see CacheStack) rather than serve its own write's old data.
+   * database (see CacheStack) rather than serve its own write's old data, and
+   * its mirror does not record their (old) versions.
    */
-  readonly unbumped = new Set<string>();
+  get unbumped(): ReadonlySet<string> {
+    return this.#mirror.suspended;
+  }
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelayMs = RETRY_FIRST_MS;
   /** Number of bumps done (each tag counts once); read by stats(). */
@@ -56,10 +59,7 @@ export class Invalidator {
     } catch (error) {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
-      for (const tag of unique) {
-        this.#mirror.forget(tag);
-        this.unbumped.add(tag);
-      }
+      this.#mirror.suspend(unique);
       this.#retryLater(unique);
       return undefined;
     }
@@ -81,7 +81,7 @@ export class Invalidator {
     try {
       const { members, leaseLeftMs } = await this.#store.bump(tags, announcement);
       this.#retryDelayMs = RETRY_FIRST_MS;
-      for (const tag of tags) this.unbumped.delete(tag);
+      this.#mirror.resume(tags);
       await announcement?.wait(members, leaseLeftMs);
     } catch {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);

@@ -19,6 +19,14 @@ export class VersionMirror {
    * epoch needs no per-tag lookups (the common case: reads far outnumber writes).
    */
   epoch = 0;
+  /**
+   * Counts resets. A version read from Redis is recorded only if no reset
+   * happened between sending the read and its reply (see RedisVersionStore),
+   * so a reply to a command sent before a reconnect cannot refill the mirror.
+   */
+  generation = 0;
+  /** Tags whose bump Redis has not taken yet (see Invalidator): never recorded until it has. */
+  readonly #suspended = new Set<string>();
 
   /** @param onReset called when the mirror forgets everything, so in-process entries can be dropped too */
   constructor(onReset: () => void, maxTags = DEFAULT_MAX_TAGS) {
@@ -33,6 +41,7 @@ export class VersionMirror {
 
   /** Records a version seen in Redis or on the bus; never moves a tag backwards. */
   observe(tag: string, version: number): void {
+    if (this.#suspended.size > 0 && this.#suspended.has(tag)) return;
     const known = this.#versions.get(tag);
     if (known !== undefined && known >= version) return;
     if (known === undefined && this.#versions.size >= this.#maxTags) this.reset();
@@ -58,6 +67,27 @@ export class VersionMirror {
     return versions;
   }
 
+  /**
+   * Stops trusting `tags` until {@link resume}: they are forgotten, and
+   * versions read for them are not recorded (Redis still holds their old ones).
+   */
+  suspend(tags: Iterable<string>): void {
+    for (const tag of tags) {
+      this.#suspended.add(tag);
+      this.forget(tag);
+    }
+  }
+
+  /** Trusts `tags` again once their bump reached Redis. */
+  resume(tags: Iterable<string>): void {
+    for (const tag of tags) this.#suspended.delete(tag);
+  }
+
+  /** Tags suspended now (their reads go to the database). */
+  get suspended(): ReadonlySet<string> {
+    return this.#suspended;
+  }
+
   /** True when every `versions[i]` is the mirror's version of `tags[i]`. */
   matches(tags: readonly string[], versions: readonly number[]): boolean {
     for (let i = 0; i < tags.length; i++) {
@@ -70,6 +100,7 @@ export class VersionMirror {
   reset(): void {
     this.#versions.clear();
     this.epoch++;
+    this.generation++;
     this.#onReset();
   }
 

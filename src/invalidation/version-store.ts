@@ -121,12 +121,20 @@ export class RedisVersionStore implements VersionStore {
   readonly #prefix: string;
   readonly #mirror: VersionMirror;
   readonly #tagTtl: string;
+  readonly #observeToken: () => number | undefined;
 
   /**
    * @param tagTtlMs lifetime of a version nobody bumps; longer than any entry's TTL, so
    *                 that its expiry (which is safe) rarely costs a miss
    */
-  constructor(scripts: ScriptRunner, prefix: string, mirror: VersionMirror, tagTtlMs: number) {
+  /**
+   * @param observeToken the mirror generation while versions read now may be
+   *   recorded (the bus hears every invalidation), else undefined: a read sent
+   *   while it does not, or answered after a reset, would put versions in the
+   *   mirror that a missed invalidation has already superseded.
+   */
+  constructor(scripts: ScriptRunner, prefix: string, mirror: VersionMirror, tagTtlMs: number, observeToken: () => number | undefined) {
+    this.#observeToken = observeToken;
     this.#scripts = scripts;
     this.#prefix = `${prefix}t:`;
     this.#mirror = mirror;
@@ -134,6 +142,7 @@ export class RedisVersionStore implements VersionStore {
   }
 
   async read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }> {
+    const token = this.#observeToken();
     const withEntry = entryName !== undefined;
     const keys = tags.map((tag) => this.#prefix + tag);
     let reply: (string | null | false)[];
@@ -155,15 +164,17 @@ export class RedisVersionStore implements VersionStore {
       }
     }
     const offset = withEntry ? 1 : 0;
+    const record = token !== undefined && token === this.#mirror.generation;
     const versions = tags.map((tag, i) => {
       const version = Number(reply[i + offset]);
-      this.#mirror.observe(tag, version);
+      if (record) this.#mirror.observe(tag, version);
       return version;
     });
     return { entry: withEntry ? (reply[0] || null) : null, versions };
   }
 
   async bump(tags: readonly string[], announce?: Announcement): Promise<Bumped> {
+    const token = this.#observeToken();
     const keys = tags.map((tag) => this.#prefix + tag);
     let versions: string[];
     let members: string[] = [];
@@ -181,10 +192,11 @@ export class RedisVersionStore implements VersionStore {
       const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string];
       [versions, members, leaseLeft] = reply;
     }
+    const record = token !== undefined && token === this.#mirror.generation;
     return {
       versions: tags.map((tag, i) => {
         const version = Number(versions[i]);
-        this.#mirror.observe(tag, version);
+        if (record) this.#mirror.observe(tag, version);
         return version;
       }),
       members,

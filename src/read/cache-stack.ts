@@ -136,10 +136,18 @@ export class CacheStack {
       this.#fill(memory, key, tags, early.versions, expiry, value);
       return value;
     }
-    const { captured, text } = await this.#capture(key, tags, early?.versions ?? (hearing ? this.#mirror.versionsOf(tags) : undefined));
-    if (text !== null && captured !== undefined) {
-      const shared = this.#decode(key, text, tags);
-      if (shared !== undefined && sameVersions(shared.versions, captured)) {
+    const mirrored = early?.versions ?? (hearing ? this.#mirror.versionsOf(tags) : undefined);
+    let { captured, text } = await this.#capture(key, tags, mirrored);
+    let shared = text === null || captured === undefined ? undefined : this.#decode(key, text, tags);
+    if (shared !== undefined && mirrored !== undefined && early === undefined && anyNewer(shared.versions, mirrored)) {
+      // The entry was stored under versions newer than the mirror's (a version key expired and was
+      // re-created, say): read Redis's versions once, so the mirror learns them and the entry can hit.
+      // An entry with older versions is simply dead: no extra round trip for it.
+      ({ captured, text } = await this.#capture(key, tags, undefined));
+      shared = text === null || captured === undefined ? undefined : this.#decode(key, text, tags);
+    }
+    if (shared !== undefined && captured !== undefined) {
+      if (sameVersions(shared.versions, captured)) {
         this.#counters.l2Hits++;
         this.#sharedHitRate.record(true);
         if (early !== undefined) {
@@ -278,6 +286,11 @@ export class CacheStack {
   async settled(): Promise<void> {
     while (this.#pendingWrites.size > 0) await Promise.allSettled([...this.#pendingWrites]);
   }
+}
+
+function anyNewer(versions: readonly number[], than: readonly number[]): boolean {
+  for (let i = 0; i < versions.length; i++) if ((versions[i] as number) > (than[i] as number)) return true;
+  return false;
 }
 
 function sameVersions(a: readonly number[], b: readonly number[]): boolean {

@@ -126,7 +126,8 @@ export class ReadPath implements CachedReadRunner {
    * the caller named (raw SQL cannot be analysed).
    */
   readRaw(query: { sql: string; values: readonly unknown[] }, tags: readonly string[], ttlMs: number | undefined, load: () => Promise<unknown>): Promise<unknown> {
-    const key = this.#key({ model: "$raw", operation: "queryRaw" as ReadOperation, args: { sql: query.sql, values: [...query.values] } });
+    // The declared tags are part of the key: the same SQL declared with other dependencies is another entry.
+    const key = this.#key({ model: "$raw", operation: "queryRaw" as ReadOperation, args: { sql: query.sql, values: [...query.values] }, plan: { expiry: this.options.defaults, customTags: tags } });
     if (key === undefined) return load();
     const expiry = ttlMs === undefined ? this.options.defaults : { ...this.options.defaults, ttlMs };
     return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });

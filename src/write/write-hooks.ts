@@ -55,7 +55,7 @@ export function writeQueryComponent(side: WriteSide) {
     const { args, extraTags } = splitWriteOption(call.args);
     const model = call.model as string;
     // Write-through never runs inside a transaction: its row is not committed yet.
-    const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args) : undefined;
+    const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args).catch(() => undefined) : undefined;
     const result = await call.query(args);
     let tags: string[];
     try {

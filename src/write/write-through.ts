@@ -21,6 +21,7 @@ import { queryTag, type CacheStack, type VersionSource } from "../read/cache-sta
 import type { ReadPath } from "../read/cached-read.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
+import { canonicalize } from "../keys/canonical.js";
 import { isPlainObject } from "../tags/tag-names.js";
 
 /** A write-through in progress: versions captured, waiting for the write's result. */
@@ -64,13 +65,17 @@ export class WriteThrough {
     } catch {
       return undefined; // Redis is unavailable: the write goes on, the next read simply misses.
     }
-    return { complete: (row, bumped) => this.#complete(model, key, lookup, tags, captured, row, bumped) };
+    return {
+      // The write has committed: nothing here may fail it. A failure only means no write-through.
+      complete: (row, bumped) => this.#complete(model, key, lookup, tags, captured, row, bumped).catch(() => undefined),
+    };
   }
 
   async #complete(model: string, key: QueryKey, lookup: Record<string, unknown>, tags: string[], captured: number[], row: unknown, bumped: ReadonlyMap<string, number> | undefined): Promise<void> {
     if (bumped === undefined || !isPlainObject(row)) return;
     // The row must still be the one the lookup names (an update can change its primary key).
-    if (this.#primaryKeyWhere(model, row) === undefined || JSON.stringify(this.#primaryKeyWhere(model, row)) !== JSON.stringify(lookup)) return;
+    const rowLookup = this.#primaryKeyWhere(model, row);
+    if (rowLookup === undefined || canonicalize(rowLookup) !== canonicalize(lookup)) return;
     const untouched = tags.filter((tag) => !bumped.has(tag));
     let current: number[];
     try {

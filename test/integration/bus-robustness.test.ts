@@ -1,0 +1,60 @@
+/**
+ * The bus runs inside ioredis' socket handler: whatever another program
+ * publishes on its channel must not throw there (an uncaught exception would
+ * take the process down) nor confuse the instance.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheExtension } from "../../src/index.ts";
+import { postgresClient, type BareClient } from "../helpers/clients.ts";
+import { deleteKeysUnder, ensurePostgresSchema, postgresReachable, redisReachable, REDIS_URL, skipWithoutService } from "../helpers/services.ts";
+
+const missing = skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) || skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+
+describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => {
+  const prefix = `it-bus-robust-${process.pid}-${Date.now()}:`;
+  let bare: BareClient;
+  let redis: Redis;
+  let tenantId: number;
+
+  beforeAll(async () => {
+    await ensurePostgresSchema();
+    bare = postgresClient();
+    redis = new Redis(REDIS_URL);
+    tenantId = (await bare.tenant.create({ data: { slug: `bus-${process.pid}-${Date.now()}`, name: "bus" } })).id;
+  });
+
+  afterAll(async () => {
+    await bare.tenant.delete({ where: { id: tenantId } });
+    await deleteKeysUnder(redis, prefix);
+    redis.disconnect();
+    await bare.$disconnect();
+  });
+
+  it("malformed and foreign messages on the bus channel neither crash the process nor stop invalidation", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    const [a, b] = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
+    const writer = bare.$extends(cacheExtension({ redis: a, prefix }));
+    const reader = bare.$extends(cacheExtension({ redis: b, prefix }));
+    try {
+      await Promise.all([writer.$cache.ready(), reader.$cache.ready()]);
+      const user = await bare.user.create({ data: { tenantId, email: `bus-${Date.now()}@test`, name: "before" } });
+      const read = () => reader.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
+      expect(await read()).toEqual({ name: "before" });
+      for (const junk of ["null", "42", "not json", '{"t":"inv"}', '{"t":"inv","from":"x","id":"y","tags":["m:User"]}', '{"t":"ack"}', '{"t":"hb","from":1}', "[]"]) {
+        await redis.publish(`${prefix}bus`, junk);
+      }
+      await writer.user.update({ where: { id: user.id }, data: { name: "after" } });
+      expect(await read()).toEqual({ name: "after" });
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await writer.$cache.close();
+      await reader.$cache.close();
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+});
