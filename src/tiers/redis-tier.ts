@@ -98,9 +98,5 @@ export class RedisTier {
     );
   }
 
-  /** SET with a TTL in milliseconds. */
-  async set(name: string, value: string, ttlMs: number): Promise<void> {
-    if (!this.ready) throw new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${name}.`);
-    await withTimeout(this.#redis.set(name, value, "PX", ttlMs), this.#timeoutMs, `SET ${name}`);
-  }
+
 }
