@@ -41,6 +41,7 @@ import { Redis } from "ioredis";
 import type * as Library from "../src/index.ts";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
+import { deleteKeys, keysUnder } from "../examples/redis.ts";
 
 type BareClient = PrismaClient;
 
@@ -143,22 +144,6 @@ async function fill(prisma: CachedClient, total: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function redisKeysUnder(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [nextCursor, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    keys.push(...batch);
-    cursor = nextCursor;
-  } while (cursor !== "0");
-  return keys;
-}
-
-async function deleteKeysUnder(prefix: string): Promise<void> {
-  const keys = await redisKeysUnder(prefix);
-  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
-}
-
 /** The rows written: the first 100 rows, cached in every phase, in turn (each write bumps r:User:<id> and m:User). */
 const writeTarget = () => ids[writeCounter++ % 100] as number;
 
@@ -192,7 +177,7 @@ async function instance(label: string, entries: number) {
   const fillS = await fill(prisma, entries);
   const description =
     `${label}: ${entries} entries filled in ${fillS.toFixed(1)} s (${FILL_CONCURRENCY} concurrent cached reads, all misses);` +
-    ` ${prisma.$cache.stats().l1Entries} in-process entries, ${(await redisKeysUnder(prefix)).length} Redis keys under its prefix (entries + tag versions)`;
+    ` ${prisma.$cache.stats().l1Entries} in-process entries, ${(await keysUnder(redis, prefix)).length} Redis keys under its prefix (entries + tag versions)`;
   return { prisma, description };
 }
 
@@ -267,7 +252,7 @@ try {
 } finally {
   const cleanup = performance.now();
   for (const prisma of open) prisma.$cache.close();
-  await deleteKeysUnder(run);
+  await deleteKeys(redis, run);
   if (tenantId !== 0) await bare.tenant.delete({ where: { id: tenantId } }).catch((error: unknown) => console.error("could not remove the bench tenant:", error));
   await bare.$disconnect();
   redis.disconnect();

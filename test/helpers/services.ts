@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
+import { deleteKeys, keysUnder as keysUnderPrefix } from "../../examples/redis.js";
 import pg from "pg";
 
 /** The project's database script (plain ESM JavaScript, no declarations), typed here. */
@@ -103,25 +104,13 @@ export async function connectRedis(url = REDIS_URL): Promise<Redis> {
   return redis;
 }
 
-/** Names of the keys under `prefix`, found with SCAN (never KEYS on a shared Redis). */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-  return found;
-}
+/** Names of the keys under `prefix`, found with SCAN (never KEYS on a shared Redis); shared with the demo and benchmarks. */
+export { keysUnder } from "../../examples/redis.js";
 
 /** Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership (`<prefix>bus:`). */
 export async function entryKeysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  return (await keysUnder(redis, prefix)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
+  return (await keysUnderPrefix(redis, prefix)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
 }
 
 /** Deletes every key under `prefix` (never FLUSHDB on a shared Redis). */
-export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
-  const keys = await keysUnder(redis, prefix);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-}
+export const deleteKeysUnder = deleteKeys;
