@@ -11,6 +11,7 @@ import { deleteKeysUnder, ensurePostgresSchema, postgresReachable, redisReachabl
 
 const missing = skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) || skipWithoutService("Redis (REDIS_URL)", await redisReachable());
 
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => {
   const prefix = `it-bus-robust-${process.pid}-${Date.now()}:`;
   let bare: BareClient;

@@ -9,6 +9,7 @@ const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, awai
 
 // Skips only outside CI, when a service is down (skipWithoutService throws in CI):
 // a developer without Postgres or Redis can still run the other files.
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("core suite: postgres + redis", () => {
   coreSuite(postgresTarget({ redis: true }));
 });

@@ -29,6 +29,7 @@ async function expectCacheError(promise: PromiseLike<unknown>, code: string, mes
 }
 
 // Skips only outside CI, when a service is down (skipWithoutService throws in CI).
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postgres + redis", () => {
   const env = new InvalidationEnv(postgresTarget({ redis: true }));
   beforeAll(() => env.start());

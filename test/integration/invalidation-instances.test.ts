@@ -17,6 +17,7 @@ const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
 // Skips only outside CI, when a service is down (skipWithoutService throws in CI).
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("invalidation across instances: postgres + redis", () => {
   const env = new InvalidationEnv(postgresTarget({ redis: true }));
   beforeAll(() => env.start());

@@ -31,6 +31,7 @@ async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean
 }
 
 // Skips only outside CI, when a service is missing (skipWithoutService throws in CI).
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis fails: postgres + private redis-server", () => {
   // The environment's own Redis is the machine's; every test here brings a private server instead.
   const env = new InvalidationEnv(postgresTarget({ redis: false }));

@@ -48,6 +48,7 @@ const FRESH_READER_LOOPS = 4;
 const workerFile = fileURLToPath(new URL("../helpers/consistency-worker.ts", import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (postgres + redis)", () => {
   const run = `pqc-mpc-${process.pid}-${randomUUID().slice(0, 8)}:`;
   const children: ChildProcess[] = [];

@@ -47,6 +47,7 @@ const nameOf =
   (p: CachedPrisma) =>
     p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
 
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier: postgres + redis", () => {
   const env = new InvalidationEnv(postgresTarget({ redis: true }));
   const lab = new TracedInstances(env);
@@ -382,6 +383,7 @@ async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean
   }
 }
 
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedisServer)("read modes when the bus is down: postgres + private redis-server", () => {
   // Every test brings its own server: it kills connections on it.
   const env = new InvalidationEnv(postgresTarget({ redis: false }));

@@ -20,6 +20,7 @@ function gate() {
   return { wait: () => opened, open };
 }
 
+// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missing)("write-through", () => {
   const prefix = `it-write-through-${process.pid}-${Date.now()}:`;
   let bare: BareClient;
