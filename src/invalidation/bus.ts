@@ -50,18 +50,24 @@ export interface BusSubscriber {
 }
 
 type Message =
-  | { t: "hb"; from: string; seq: number }
-  | { t: "inv"; from: string; id: string; tags: string[]; versions: string[] }
+  | { t: "hb"; from: string; beat: number; seq: number }
+  | { t: "inv"; from: string; id: string; tags: string[]; versions: string[]; seq: number }
   | { t: "ack"; from: string; id: string }
   | { t: "bye"; from: string };
 
-/** Renews the membership (score: server time + lease) and publishes the heartbeat, atomically. */
+/**
+ * Renews the membership (score: server time + lease) and publishes the
+ * heartbeat, atomically. Like every invalidation, it takes the next bus
+ * sequence number (see SEQUENCE_MEMBER in version-store.ts), so a subscriber
+ * that missed a message notices at the next one.
+ */
 const HEARTBEAT_SCRIPT = `
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]) * 10)
-redis.call("PUBLISH", ARGV[3], ARGV[4])
+local seq = -tonumber(redis.call("ZINCRBY", KEYS[1], -1, "#seq"))
+redis.call("PUBLISH", ARGV[3], cjson.encode({ t = "hb", from = ARGV[1], beat = tonumber(ARGV[4]), seq = seq }))
 return 1`;
 
 interface PendingWrite {
@@ -90,6 +96,8 @@ export class InvalidationBus {
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
   #subscribed = false;
+  /** Sequence number of the last heartbeat or invalidation heard; undefined after a (re)subscription. */
+  #lastSeq: number | undefined;
   #subscribing = false;
   #markReady!: () => void;
   /** Resolves at the first lease: from then on in-process entries are used. */
@@ -113,6 +121,7 @@ export class InvalidationBus {
     subscriber.on("connect", () => subscriber.stream?.unref?.());
     subscriber.on("ready", () => {
       this.#mirror.reset();
+      this.#lastSeq = undefined;
       // ioredis re-subscribes what it had subscribed; a first SUBSCRIBE that failed is tried again here.
       if (!this.#subscribed && !this.#subscribing) this.#subscribe(subscriber);
     });
@@ -207,11 +216,10 @@ export class InvalidationBus {
 
   #sendHeartbeat(): void {
     if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready") return;
-    const seq = ++this.#heartbeatSeq;
-    this.#heartbeatsSent.set(seq, performance.now());
-    const message = JSON.stringify({ t: "hb", from: this.instanceId, seq } satisfies Message);
-    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, message], "a bus heartbeat").catch((error: unknown) => {
-      this.#heartbeatsSent.delete(seq);
+    const beat = ++this.#heartbeatSeq;
+    this.#heartbeatsSent.set(beat, performance.now());
+    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, String(beat)], "a bus heartbeat").catch((error: unknown) => {
+      this.#heartbeatsSent.delete(beat);
       this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
     });
   }
@@ -225,9 +233,10 @@ export class InvalidationBus {
     }
     // This runs in ioredis' socket handler: a malformed message must never throw from here.
     if (!isMessage(message)) return;
+    if (message.t === "hb" || message.t === "inv") this.#sequenced(message.seq);
     switch (message.t) {
       case "hb":
-        if (message.from === this.instanceId) this.#heartbeatEchoed(message.seq);
+        if (message.from === this.instanceId) this.#heartbeatEchoed(message.beat);
         return;
       case "inv":
         if (message.from === this.instanceId) return;
@@ -243,12 +252,23 @@ export class InvalidationBus {
     }
   }
 
+  /**
+   * Heartbeats and invalidations are numbered by Redis, one sequence per bus.
+   * A gap means this subscriber missed a message without a reconnect (ioredis'
+   * Cluster subscriber moves between nodes silently): the mirror and the
+   * in-process tier are cleared before anything else is served from them.
+   */
+  #sequenced(seq: number): void {
+    if (this.#lastSeq !== undefined && seq !== this.#lastSeq + 1) this.#mirror.reset();
+    this.#lastSeq = seq;
+  }
+
   /** Our heartbeat came back: the lease runs from when it was sent. */
-  #heartbeatEchoed(seq: number): void {
-    const sentAt = this.#heartbeatsSent.get(seq);
+  #heartbeatEchoed(beat: number): void {
+    const sentAt = this.#heartbeatsSent.get(beat);
     if (sentAt === undefined) return;
     for (const old of this.#heartbeatsSent.keys()) {
-      if (old > seq) break;
+      if (old > beat) break;
       this.#heartbeatsSent.delete(old);
     }
     this.#leaseUntil = Math.max(this.#leaseUntil, sentAt + this.#leaseMs);
@@ -284,9 +304,9 @@ function isMessage(value: unknown): value is Message {
   if (typeof message.from !== "string") return false;
   switch (message.t) {
     case "hb":
-      return typeof message.seq === "number";
+      return typeof message.beat === "number" && typeof message.seq === "number";
     case "inv":
-      return typeof message.id === "string" && Array.isArray(message.tags) && Array.isArray(message.versions) && message.tags.length === message.versions.length;
+      return typeof message.id === "string" && typeof message.seq === "number" && Array.isArray(message.tags) && Array.isArray(message.versions) && message.tags.length === message.versions.length;
     case "ack":
       return typeof message.id === "string";
     case "bye":

@@ -94,25 +94,38 @@ local members = {}
 local leaseLeft = 0
 if ARGV[2] ~= "" then
   local nowMs = math.floor(now / 1000)
-  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "-inf", nowMs)
-  members = redis.call("ZRANGE", KEYS[n + 1], 0, -1)
+  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "0", nowMs)
+  members = redis.call("ZRANGEBYSCORE", KEYS[n + 1], "(" .. nowMs, "+inf")
   local last = redis.call("ZRANGE", KEYS[n + 1], -1, -1, "WITHSCORES")
-  if last[2] then leaseLeft = tonumber(last[2]) - nowMs end
+  if last[2] and tonumber(last[2]) > nowMs then leaseLeft = tonumber(last[2]) - nowMs end
+  local seq = -tonumber(redis.call("ZINCRBY", KEYS[n + 1], -1, "#seq"))
   local tags = {}
   for i = 1, n do tags[i] = ARGV[4 + i] end
-  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions }))
+  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions, seq = seq }))
 end
 return { versions, members, string.format("%.0f", leaseLeft) }`;
 
-/** Cluster form of the announcement (the members key and the tags live in different slots): publish a prepared message. */
+/**
+ * Cluster form of the announcement (the members key and the tags live in
+ * different slots): publish a prepared message, numbered here.
+ *
+ * The members key is a sorted set of member ids scored by lease expiry (ms).
+ * It also holds the bus sequence as a member "#seq" with a *negative* score
+ * (-1, -2, ...), so that one key, in one Cluster slot, serves both; member
+ * queries only look at positive scores.
+ */
 const ANNOUNCE_SCRIPT = `
 local t = redis.call("TIME")
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", nowMs)
-local members = redis.call("ZRANGE", KEYS[1], 0, -1)
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "0", nowMs)
+local members = redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. nowMs, "+inf")
 local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
-redis.call("PUBLISH", ARGV[1], ARGV[2])
-return { members, string.format("%.0f", last[2] and (tonumber(last[2]) - nowMs) or 0) }`;
+local leaseLeft = 0
+if last[2] and tonumber(last[2]) > nowMs then leaseLeft = tonumber(last[2]) - nowMs end
+local message = cjson.decode(ARGV[2])
+message.seq = -tonumber(redis.call("ZINCRBY", KEYS[1], -1, "#seq"))
+redis.call("PUBLISH", ARGV[1], cjson.encode(message))
+return { members, string.format("%.0f", leaseLeft) }`;
 
 
 /** Tag versions in Redis. */
