@@ -127,7 +127,9 @@ async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
   async function emptyMissCache(): Promise<void> {
     await missCache.$cache.settled();
     missCache.$cache.clearLocal();
-    await deleteKeys(redis, missPrefix);
+    // Entries only: tag versions and the bus's keys stay, as they do in a running deployment.
+    const entries = (await keysUnder(redis, missPrefix)).filter((name) => !name.startsWith(`${missPrefix}t:`) && !name.startsWith(`${missPrefix}bus:`));
+    for (let at = 0; at < entries.length; at += 1000) await redis.unlink(...entries.slice(at, at + 1000));
   }
   /** Every call a distinct key: both tiers are emptied before each pass over the ids. */
   async function misses(calls: number, first: number): Promise<Float64Array> {
