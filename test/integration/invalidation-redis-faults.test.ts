@@ -16,21 +16,12 @@ import { holdableBus } from "../helpers/invalidation/held-bus.js";
 import { RedisServer } from "../helpers/redis-server.js";
 import { DATABASE_URL, postgresReachable, redactUrl, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
 
-/** Polls `probe` (every 20 ms, up to `ms`) until `done(value)`; returns the last value. */
-async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
-// Skips only outside CI, when a service is missing (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis fails: postgres + private redis-server", () => {
   // The environment's own Redis is the machine's; every test here brings a private server instead.

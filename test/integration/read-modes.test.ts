@@ -36,6 +36,7 @@ import { driveHitRateLow, startedEarly, traced, TracedInstances, unhandledReject
 import { RedisServer } from "../helpers/redis-server.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
+import { pollUntil } from "../helpers/poll.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
@@ -373,15 +374,6 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
   });
 });
 
-/** Polls `probe` (every 20 ms, up to `ms`) until `done(value)`; returns the last value. */
-async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedisServer)("read modes when the bus is down: postgres + private redis-server", () => {

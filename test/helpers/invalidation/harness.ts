@@ -61,8 +61,16 @@ export interface Instance {
   prefix: string;
 }
 
-/** A cached client over `bare`, with the database counter and an optional gate below the cache. */
-export async function instrumentedClient(bare: BareClient, options: CacheExtensionOptions, gate?: ReadGate): Promise<Omit<Instance, "log" | "prefix">> {
+/**
+ * A cached client over `bare`, with the database counter and an optional gate below the cache;
+ * `onDatabase` hears each database call start and finish (the read-mode tests trace them).
+ */
+export async function instrumentedClient(
+  bare: BareClient,
+  options: CacheExtensionOptions,
+  gate?: ReadGate,
+  onDatabase?: (phase: "db:start" | "db:done") => void,
+): Promise<Omit<Instance, "log" | "prefix">> {
   const database: DatabaseCounter = { queries: 0 };
   const prisma: CachedPrisma = bare
     .$extends({
@@ -70,7 +78,9 @@ export async function instrumentedClient(bare: BareClient, options: CacheExtensi
       query: {
         async $allOperations({ model, operation, args, query }) {
           database.queries++;
+          onDatabase?.("db:start");
           const result = await query(args);
+          onDatabase?.("db:done");
           await gate?.pass(model, operation);
           return result;
         },

@@ -17,9 +17,9 @@
  */
 import type { Redis } from "ioredis";
 import { expect } from "vitest";
-import { cacheExtension, type CacheExtensionOptions } from "../../../src/index.js";
-import { ErrorLog, type BareClient, type CachedPrisma, type DatabaseCounter } from "../clients.js";
-import { unusedId, type Instance, type InvalidationEnv, type ReadGate } from "../invalidation/harness.js";
+import type { CacheExtensionOptions } from "../../../src/index.js";
+import { ErrorLog, type BareClient, type CachedPrisma } from "../clients.js";
+import { instrumentedClient, unusedId, type Instance, type InvalidationEnv, type ReadGate } from "../invalidation/harness.js";
 
 export type TraceEvent = "db:start" | "db:done" | "get:sent" | "get:reply" | "mget:sent" | "mget:reply";
 
@@ -126,23 +126,12 @@ export class TracedInstances {
     traceRedis(redis, trace, faults);
     const bare: BareClient = this.env.connect();
     const log = new ErrorLog();
-    const database: DatabaseCounter = { queries: 0 };
-    const prisma: CachedPrisma = bare
-      .$extends({
-        name: "test-database-side",
-        query: {
-          async $allOperations({ model, operation, args, query }) {
-            database.queries++;
-            trace.record("db:start");
-            const result = await query(args);
-            trace.record("db:done");
-            await gate?.pass(model, operation);
-            return result;
-          },
-        },
-      })
-      .$extends(cacheExtension({ defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis }));
-    await prisma.$cache.ready();
+    const { prisma, database } = await instrumentedClient(
+      bare,
+      { defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis },
+      gate,
+      (phase) => trace.record(phase),
+    );
     const instance: TracedInstance = { prisma, database, log, prefix: extension.prefix, trace, redis, faults };
     this.#created.push(instance);
     return instance;
