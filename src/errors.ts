@@ -30,6 +30,14 @@ export const errorCodes = {
   E_REDIS_POLICY: "E_REDIS_POLICY",
   /** A private Prisma API this library relies on is missing or changed shape. */
   E_PRISMA_INTERNALS: "E_PRISMA_INTERNALS",
+  /** A background refresh of a stale entry failed. Reported; the stale entry is served until its hard expiry. */
+  E_REFRESH: "E_REFRESH",
+  /** The cross-process single-flight lock could not be taken, waited on or released. Reported; the read loads directly. */
+  E_LOCK: "E_LOCK",
+  /** A `getOrSet` key is empty or not a string. Thrown (the call rejects). */
+  E_INVALID_KEY: "E_INVALID_KEY",
+  /** A computation returned `undefined`, which is not cached (return `null` to cache "nothing"). Reported; the value is returned. */
+  E_UNCACHEABLE: "E_UNCACHEABLE",
 } as const;
 
 /** One of the stable error codes in {@link errorCodes}. */
