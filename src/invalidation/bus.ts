@@ -240,7 +240,7 @@ export class InvalidationBus {
         return;
       case "inv":
         if (message.from === this.instanceId) return;
-        message.tags.forEach((tag, i) => this.#mirror.observe(tag, Number(message.versions[i])));
+        message.tags.forEach((tag, i) => this.#mirror.invalidated(tag, Number(message.versions[i])));
         this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
       case "ack":

@@ -25,6 +25,14 @@ export class VersionMirror {
    * so a reply to a command sent before a reconnect cannot refill the mirror.
    */
   generation = 0;
+  /**
+   * Counts every invalidation this process has heard (a bump, its own or one
+   * from the bus, of any tag, known or not) and every forget or reset. Unlike
+   * `epoch`, it also moves for tags the mirror did not know, so a holder that
+   * could not capture versions (the request scope) can still tell "nothing
+   * was invalidated since" apart from "something may have been".
+   */
+  invalidations = 0;
   /** Tags whose bump Redis has not taken yet (see Invalidator): never recorded until it has. */
   readonly #suspended = new Set<string>();
 
@@ -50,10 +58,17 @@ export class VersionMirror {
     this.#versions.set(tag, version);
   }
 
+  /** Records the version a bump produced (this process's or one heard on the bus). */
+  invalidated(tag: string, version: number): void {
+    this.invalidations++;
+    this.observe(tag, version);
+  }
+
   /** Forgets `tag`: entries depending on it stop being served in-process until its version is read again. */
   forget(tag: string): void {
     this.#versions.delete(tag);
     this.epoch++;
+    this.invalidations++;
   }
 
   /** The mirror's versions of `tags`, or undefined when it does not know one of them. */
@@ -100,6 +115,7 @@ export class VersionMirror {
   reset(): void {
     this.#versions.clear();
     this.epoch++;
+    this.invalidations++;
     this.generation++;
     this.#onReset();
   }

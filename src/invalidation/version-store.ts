@@ -206,6 +206,8 @@ export class RedisVersionStore implements VersionStore {
       [versions, members, leaseLeft] = reply;
     }
     const record = token !== undefined && token === this.#mirror.generation;
+    // Counted even when not recorded: whoever holds results read before this bump must hear of it.
+    this.#mirror.invalidations++;
     return {
       versions: tags.map((tag, i) => {
         const version = Number(versions[i]);
@@ -256,7 +258,7 @@ export class LocalVersionStore implements VersionStore {
   async bump(tags: readonly string[]): Promise<Bumped> {
     const versions = tags.map((tag) => {
       const version = Math.max((this.#mirror.get(tag) ?? 0) + 1, this.#origin());
-      this.#mirror.observe(tag, version);
+      this.#mirror.invalidated(tag, version);
       return version;
     });
     return { versions, members: [], leaseLeftMs: 0 };
