@@ -31,6 +31,7 @@ import { Reporter } from "./report.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
 import { MemoryTier } from "./tiers/memory-tier.js";
+import { RedisLock } from "./tiers/redis-lock.js";
 import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
 import { TransactionTags } from "./write/transaction-tags.js";
 import { writeQueryComponent, type WriteOperation, type WriteSide } from "./write/write-hooks.js";
@@ -70,6 +71,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const memory = resolved.l1 && new MemoryTier(resolved.l1);
     const mirror = new VersionMirror(() => memory?.clear());
     let versions: VersionSource;
+    let lock: RedisLock | undefined;
     if (resolved.redis === undefined) {
       versions = { kind: "local", store: new LocalVersionStore(mirror) };
     } else {
@@ -77,6 +79,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
       const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () => (bus.healthy() ? mirror.generation : undefined));
       versions = { kind: "redis", store, bus };
+      if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
       bus.start();
       void checkEvictionPolicy(resolved.redis, report);
     }
@@ -85,7 +88,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const transactions = new TransactionTags(invalidate);
     const stopObserving = observeTransactions(client, transactions);
 
-    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped);
+    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped, lock);
     // A schema change retires every entry written under the old data model; a
     // different global `omit` changes result shapes, so it scopes keys too.
     const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));

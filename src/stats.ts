@@ -20,6 +20,16 @@ export interface CacheStats {
    * They happen only while Redis has rarely held what this instance missed.
    */
   speculativeLoads: number;
+  /** Hits served past their ttl (or invalidated, with `staleIfInvalidated`) while a refresh ran. Counted in l1Hits/l2Hits too. */
+  staleHits: number;
+  /** Background refreshes started (stale entries, early refresh). */
+  refreshes: number;
+  /** Background refreshes that failed (the stale entry stays until its hard expiry; reported as `E_REFRESH`). */
+  refreshFailures: number;
+  /** Reads that joined a load of the same key already running in this process instead of querying the database. */
+  coalesced: number;
+  /** Misses that found another process holding the key's single-flight lock and waited for its entry. */
+  lockWaits: number;
   /** Tag invalidations (one per tag per write, commit or API call). */
   invalidations: number;
   /** Entries in the in-process tier now. */
@@ -36,4 +46,9 @@ export class Counters {
   bypassed = 0;
   errors = 0;
   speculativeLoads = 0;
+  staleHits = 0;
+  refreshes = 0;
+  refreshFailures = 0;
+  coalesced = 0;
+  lockWaits = 0;
 }

@@ -135,8 +135,8 @@ describe("mistakes are compile errors", () => {
     prisma.user.findUnique({ where: { id: 1 }, cache: { ttll: 5 } });
     // @ts-expect-error `ttll` is not a cache setting, even next to a valid one
     prisma.user.findMany({ cache: { ttl: 5, ttll: 5 } });
-    // @ts-expect-error `swr` is not (yet) a cache setting
-    prisma.post.count({ cache: { swr: 10 } });
+    // @ts-expect-error `swrr` is not a cache setting
+    prisma.post.count({ cache: { swrr: 10 } });
   });
 
   test("a value of the wrong type for `cache` or its settings", () => {

@@ -11,7 +11,7 @@ import { hashKey } from "./hash.js";
  * Version of the key and entry format. Bump it when either changes shape, so
  * instances running an older release never read entries they cannot decode.
  */
-export const KEY_FORMAT_VERSION = 1;
+export const KEY_FORMAT_VERSION = 2;
 
 /** The Redis side of a key: its name, the fingerprint stored in the entry, and the 128-bit id both derive from. */
 export interface SharedKey {

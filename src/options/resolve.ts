@@ -12,6 +12,20 @@ import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions, RedisCl
 export interface ResolvedExpiry {
   ttlMs: number;
   negativeTtlMs: number;
+  /** Stale-while-revalidate window after the (jittered) ttl. */
+  swrMs: number;
+  /** Fraction of the ttl by which each entry's ttl may be shortened at random, in [0, 1]. */
+  jitter: number;
+  /** XFetch beta; 0 is off. */
+  earlyRefresh: number;
+  /** Query-only: serve invalidated entries within their hard expiry while refreshing. */
+  staleIfInvalidated: boolean;
+}
+
+/** The cross-process single-flight lock, resolved. */
+export interface ResolvedLock {
+  leaseMs: number;
+  waitMs: number;
 }
 
 /** A model's resolved settings. */
@@ -35,6 +49,8 @@ export interface ResolvedOptions {
   busLeaseMs: number;
   /** Lifetime of a tag version in Redis: longer than any configured entry TTL. */
   tagTtlMs: number;
+  /** The cross-process lock; undefined when off (or without Redis). */
+  lock: ResolvedLock | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -42,8 +58,10 @@ const DEFAULT_L1_MAX_SIZE = 64 * 1024 * 1024;
 const DEFAULT_REDIS_TIMEOUT_MS = 250;
 const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
-const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease"]);
-const KNOWN_EXPIRY = ["ttl", "negativeTtl"];
+const DEFAULT_JITTER = 0.1;
+const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
+const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease", "lock"]);
+const KNOWN_EXPIRY = ["ttl", "negativeTtl", "swr", "staleWhileRevalidate", "jitter", "earlyRefresh"];
 const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
 
 /**
@@ -57,16 +75,17 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
 
   if (typeof options.defaults === "object" && options.defaults !== null) rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
   const base: ResolvedModel = {
-    ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0 }, options.defaults, "defaults"),
+    ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0, swrMs: 0, jitter: DEFAULT_JITTER, earlyRefresh: 0, staleIfInvalidated: false }, options.defaults, "defaults"),
     enabled: true,
     cacheByDefault: false,
     writeThrough: false,
   };
 
   const models = resolveModels(options.models, base, modelNames);
-  const longestTtlMs = Math.max(base.ttlMs, base.negativeTtlMs, ...[...models.values()].map((m) => Math.max(m.ttlMs, m.negativeTtlMs)));
+  const longestTtlMs = Math.max(...[base, ...models.values()].map((m) => Math.max(m.ttlMs, m.negativeTtlMs) + m.swrMs));
+  const redis = resolveRedis(options.redis);
   return {
-    redis: resolveRedis(options.redis),
+    redis,
     l1: resolveL1(options.l1),
     defaults: base,
     models,
@@ -77,6 +96,8 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     clock: resolveClock(options.clock),
     busLeaseMs: options.busLease === undefined ? DEFAULT_BUS_LEASE_MS : parseDuration(options.busLease, "busLease"),
     tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
+    // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
+    lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
   };
 }
 
@@ -87,10 +108,34 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
 export function layerExpiry(base: ResolvedExpiry, layer: ExpiryOptions | undefined, path: string): ResolvedExpiry {
   if (layer === undefined) return base;
   if (typeof layer !== "object" || layer === null) throw invalidOption(path, `is ${layer === null ? "null" : typeof layer}`, "Pass an object such as { ttl: 60 }.");
+  if (layer.swr !== undefined && layer.staleWhileRevalidate !== undefined) {
+    throw invalidOption(`${path}.staleWhileRevalidate`, "is given together with `swr`, its alias", "Give one of them.");
+  }
+  const swr = layer.swr ?? layer.staleWhileRevalidate;
   return {
     ttlMs: layer.ttl === undefined ? base.ttlMs : parseDuration(layer.ttl, `${path}.ttl`),
     negativeTtlMs: layer.negativeTtl === undefined ? base.negativeTtlMs : parseDuration(layer.negativeTtl, `${path}.negativeTtl`, true),
+    swrMs: swr === undefined ? base.swrMs : parseDuration(swr, `${path}.${layer.swr === undefined ? "staleWhileRevalidate" : "swr"}`, true),
+    jitter: layer.jitter === undefined ? base.jitter : fraction(layer.jitter, `${path}.jitter`, 1, "Use a fraction between 0 (off) and 1, such as 0.1."),
+    earlyRefresh: layer.earlyRefresh === undefined ? base.earlyRefresh : fraction(layer.earlyRefresh, `${path}.earlyRefresh`, 100, "Use 0 (off) or a positive factor such as 1 (larger refreshes earlier)."),
+    staleIfInvalidated: base.staleIfInvalidated,
   };
+}
+
+/** A finite number in [0, max], or an error naming `option`. */
+function fraction(value: unknown, option: string, max: number, fix: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max) throw invalidOption(option, `is ${JSON.stringify(value)}`, fix);
+  return value;
+}
+
+function resolveLock(lock: CacheExtensionOptions["lock"]): ResolvedLock | undefined {
+  if (lock === false) return undefined;
+  if (lock === undefined) return { leaseMs: DEFAULT_LOCK.lease, waitMs: DEFAULT_LOCK.wait };
+  if (typeof lock !== "object" || lock === null) throw invalidOption("lock", `is ${String(lock)}`, 'Pass { lease: "5s", wait: "1s" }, or false to turn the cross-process lock off.');
+  rejectUnknownKeys(lock, new Set(["lease", "wait"]), "lock");
+  const leaseMs = lock.lease === undefined ? DEFAULT_LOCK.lease : parseDuration(lock.lease, "lock.lease");
+  const waitMs = lock.wait === undefined ? DEFAULT_LOCK.wait : parseDuration(lock.wait, "lock.wait", true);
+  return { leaseMs, waitMs };
 }
 
 function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel, modelNames: readonly string[]): Map<string, ResolvedModel> {
@@ -201,4 +246,4 @@ export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, pat
 }
 
 /** The keys allowed in a read's `cache: { ... }`. */
-export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags"]);
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags", "staleIfInvalidated"]);

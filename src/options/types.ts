@@ -46,6 +46,22 @@ export type L1Options =
       maxEntries: number;
     };
 
+/** The cross-process single-flight lock. */
+export interface LockOptions {
+  /**
+   * How long a lock holds if its holder never releases it (a crashed
+   * process). Longer than your slowest cached query.
+   * @default "5s"
+   */
+  lease?: Duration;
+  /**
+   * How long a process waits for the holder's entry before it queries the
+   * database itself.
+   * @default "1s"
+   */
+  wait?: Duration;
+}
+
 /** Expiry settings shared by the global defaults, a model, and a single query. */
 export interface ExpiryOptions {
   /**
@@ -61,6 +77,34 @@ export interface ExpiryOptions {
    * @default 0
    */
   negativeTtl?: Duration | 0;
+  /**
+   * Stale-while-revalidate: how long after `ttl` an entry may still be
+   * served, at once, while one background refresh replaces it. Past
+   * `ttl + swr` a read waits for a fresh load. Applies to invalidated
+   * entries only with the query's `staleIfInvalidated`. Given without `ttl`,
+   * it extends the `ttl` inherited from the model or the defaults.
+   * See docs/expiry.md.
+   * @default 0
+   */
+  swr?: Duration | 0;
+  /** Same as `swr` (give one or the other, not both). */
+  staleWhileRevalidate?: Duration | 0;
+  /**
+   * Each stored entry's `ttl` is shortened by a random fraction in
+   * `[0, jitter)`, so entries filled together do not expire together.
+   * Never lengthens a `ttl`. `0` turns it off; at most `1`.
+   * @default 0.1
+   */
+  jitter?: number;
+  /**
+   * Probabilistic early refresh (XFetch's beta): a fresh entry is refreshed
+   * in the background before its `ttl` ends, with a probability that rises
+   * as the end nears and with how long its load took, so a hot key is
+   * usually replaced before it goes stale. `0` turns it off; `1` is the
+   * usual choice, larger values refresh earlier.
+   * @default 0
+   */
+  earlyRefresh?: number;
 }
 
 /** Settings for one model, under `models: { ModelName: ... }`. `false` turns caching off for the model. */
@@ -94,6 +138,14 @@ export interface QueryCacheSettings extends ExpiryOptions {
    * Non-empty strings without whitespace; `m:`, `r:`, `rs:` and `q:` are reserved.
    */
   tags?: readonly string[];
+  /**
+   * Serve an entry that a write has *invalidated* (until its hard expiry,
+   * `ttl + swr`) while one background refresh replaces it. This gives up
+   * read-your-writes for this query; use it only where a result one load
+   * behind is acceptable (a counter, a ranking). See docs/expiry.md.
+   * @default false
+   */
+  staleIfInvalidated?: boolean;
 }
 
 /** The `cache` option of a write: extra tags to invalidate when it commits. */
@@ -158,6 +210,15 @@ export interface CacheExtensionOptions {
    * @default "1500ms"
    */
   busLease?: Duration;
+  /**
+   * The cross-process single-flight lock (with `redis`): a miss about to
+   * load takes a short lease in Redis, and other processes missing the same
+   * key wait for its entry instead of querying the database too. `false`
+   * turns it off (each process then loads on its own; still one load per
+   * key per process). See docs/expiry.md.
+   * @default { lease: "5s", wait: "1s" }
+   */
+  lock?: LockOptions | false;
   /**
    * Time source for expiry, shared by every instance through the entries they
    * store, so it must be wall-clock milliseconds. Injectable for tests.

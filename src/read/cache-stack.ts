@@ -21,8 +21,11 @@ import type { Counters } from "../stats.js";
 import { decodeEntry, encodeEntry, type Entry } from "../tiers/entry.js";
 import { MemoryTier } from "../tiers/memory-tier.js";
 import { RedisTier } from "../tiers/redis-tier.js";
+import { RedisLock, pollDelays } from "../tiers/redis-lock.js";
 import { isNegativeResult } from "./read-operations.js";
 import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
+import { Flights, sameVersions } from "./flights.js";
+import { freshnessOf, lifetimeOf, type Freshness } from "./freshness.js";
 
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
 export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
@@ -32,6 +35,9 @@ const PROBE_EVERY = 8;
 
 /** Bound on remembered tag lists (one per query text); past it they are derived again. */
 const MAX_CACHED_TAG_LISTS = 10_000;
+
+/** After a failed background refresh, the key is not refreshed again for this long (clock ms). */
+const REFRESH_RETRY_MS = 1_000;
 
 /** The tag of one query's entries, for `$cache.invalidateQuery`. */
 export function queryTag(key: QueryKey): string {
@@ -55,10 +61,22 @@ export class CacheStack {
   readonly report: (error: CacheError) => void;
 
   readonly #unbumped: ReadonlySet<string>;
+  /** Loads in progress, for single-flight in this process. */
+  readonly #flights = new Flights();
+  /** The cross-process single-flight lock, when on. */
+  readonly #lock: RedisLock | undefined;
+  /** Keys whose background refresh is being set up (before its flight exists). */
+  readonly #refreshing = new Set<string>();
+  /** Keys whose last background refresh failed, and until when (clock ms) they are not retried. */
+  readonly #refreshFailed = new Map<string, number>();
 
-  /** @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database) */
-  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void, unbumped: ReadonlySet<string>) {
+  /**
+   * @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database)
+   * @param lock the cross-process single-flight lock, when on (with Redis)
+   */
+  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void, unbumped: ReadonlySet<string>, lock?: RedisLock) {
     this.#unbumped = unbumped;
+    this.#lock = lock;
     this.#options = options;
     this.#counters = counters;
     this.memory = memory;
@@ -74,10 +92,15 @@ export class CacheStack {
    * answered synchronously (wrapped in a resolved promise) with a fresh copy.
    */
   read(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
-    const entry = this.memory?.get(key.local, this.#options.clock.now());
-    if (entry !== undefined && this.#memoryUsable() && this.#current(entry)) {
-      this.#counters.l1Hits++;
-      return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
+    const now = this.#options.clock.now();
+    const entry = this.memory?.get(key.local, now);
+    if (entry !== undefined && this.#memoryUsable()) {
+      const freshness = freshnessOf(entry, this.#current(entry), now, expiry);
+      if (freshness !== "dead") {
+        this.#counters.l1Hits++;
+        if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness);
+        return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
+      }
     }
     return this.#readShared(key, expiry, source);
   }
@@ -122,55 +145,210 @@ export class CacheStack {
     const hearing = this.#memoryUsable();
     const memory = hearing ? this.memory : undefined;
     const tags = this.#tagsOf(key, source);
-    if (this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag))) {
+    if (this.#bypasses(tags)) {
       // Our own write's invalidation has not reached Redis: its entries there still look current.
       this.#counters.bypassed++;
       return source[LOAD]();
     }
-    const early = hearing ? this.#earlyLoad(tags, source) : undefined;
+    if (this.#versions.kind === "local") {
+      // One process, no Redis: the versions are this process's, read synchronously.
+      this.#counters.misses++;
+      return this.#joinOrLoad(key, tags, this.#versions.store.readNow(tags), expiry, source, memory);
+    }
+    const mirrored = hearing ? this.#mirror.versionsOf(tags) : undefined;
+    if (mirrored !== undefined) {
+      // A load under the versions this read would capture is already running: no Redis round trip either.
+      const joined = this.#join(key, mirrored);
+      if (joined !== undefined) return joined;
+    }
+    const early = mirrored === undefined ? undefined : this.#earlyLoad(key, tags, mirrored, expiry, source, memory);
     if (early !== undefined && !this.#sharedHitRate.probe()) {
       // Redis would only replace a fresh database result with an equally fresh entry: skip the round trip,
       // asking it on one miss in PROBE_EVERY only, to notice when it starts holding entries again.
       this.#counters.misses++;
-      const value = await early.value;
-      this.#fill(memory, key, tags, early.versions, expiry, value);
-      return value;
+      return early;
     }
-    const mirrored = early?.versions ?? (hearing ? this.#mirror.versionsOf(tags) : undefined);
+    const { captured, shared } = await this.#lookup(key, tags, mirrored, early === undefined);
+    const freshness = shared === undefined || captured === undefined ? "dead" : freshnessOf(shared, sameVersions(shared.versions, captured), this.#options.clock.now(), expiry);
+    if (shared !== undefined && freshness !== "dead") {
+      this.#sharedHitRate.record(true);
+      if (early !== undefined) {
+        this.#counters.speculativeLoads++;
+        early.catch(() => undefined); // Its result is not needed; neither is its error.
+      }
+      return this.#serveShared(key, shared, freshness, expiry, source, memory);
+    }
+    this.#counters.misses++;
+    this.#sharedHitRate.record(false);
+    if (early !== undefined) return early;
+    // Without versions captured before the load, a fill could outlive an invalidation, and a join could return
+    // a load that started before a write this read must see: go to the database alone, unfilled.
+    if (captured === undefined) return source[LOAD]();
+    return this.#joinOrLoad(key, tags, captured, expiry, source, memory);
+  }
+
+  /** True when a read of `tags` must go to the database: our own invalidation of one of them has not reached Redis. */
+  #bypasses(tags: readonly string[]): boolean {
+    return this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag));
+  }
+
+  /** Joins the flight of `key` started under `versions`, if there is one (counted). */
+  #join(key: QueryKey, versions: readonly number[]): Promise<unknown> | undefined {
+    const joined = this.#flights.join(key.local, versions);
+    if (joined !== undefined) this.#counters.coalesced++;
+    return joined;
+  }
+
+  /** Joins a load under `captured` in progress, or starts one (under the cross-process lock when it is on). */
+  #joinOrLoad(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+    const joined = this.#join(key, captured);
+    if (joined !== undefined) return joined;
+    const load = this.#lock === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadUnderLock(key, tags, captured, expiry, source, memory);
+    return this.#flights.start(key.local, captured, load);
+  }
+
+  /**
+   * The shared entry of `key` and the versions to judge it by, in one round
+   * trip (see #capture). `captured` is undefined when Redis cannot answer.
+   * `mirrored`: the mirror's versions, when they may be trusted. `reread`:
+   * whether an entry newer than them is worth a second round trip (not
+   * while an early load, which used them, is already running).
+   */
+  async #lookup(key: QueryKey, tags: readonly string[], mirrored: number[] | undefined, reread = true): Promise<{ captured: number[] | undefined; shared: Entry | undefined }> {
     let { captured, text } = await this.#capture(key, tags, mirrored);
     let shared = text === null || captured === undefined ? undefined : this.#decode(key, text, tags);
-    if (shared !== undefined && mirrored !== undefined && early === undefined && anyNewer(shared.versions, mirrored)) {
+    if (reread && shared !== undefined && mirrored !== undefined && anyNewer(shared.versions, mirrored)) {
       // The entry was stored under versions newer than the mirror's (a version key expired and was
       // re-created, say): read Redis's versions once, so the mirror learns them and the entry can hit.
       // An entry with older versions is simply dead: no extra round trip for it.
       ({ captured, text } = await this.#capture(key, tags, undefined));
       shared = text === null || captured === undefined ? undefined : this.#decode(key, text, tags);
     }
-    if (shared !== undefined && captured !== undefined) {
-      if (sameVersions(shared.versions, captured)) {
-        this.#counters.l2Hits++;
-        this.#sharedHitRate.record(true);
-        if (early !== undefined) {
-          this.#counters.speculativeLoads++;
-          early.value.catch(() => undefined); // Its result is not needed; neither is its error.
-        }
-        if (memory === undefined) return shared.value;
-        // The decoded entry becomes the in-process copy; the caller gets its own.
-        memory.set(key.local, shared, estimateSize(shared.value));
-        return cloneResult(shared.value);
+    return { captured, shared };
+  }
+
+  /** Serves a live shared entry: it becomes the in-process copy, the caller gets its own, and a stale one is refreshed. */
+  #serveShared(key: QueryKey, shared: Entry, freshness: Freshness, expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): unknown {
+    this.#counters.l2Hits++;
+    if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness);
+    if (memory === undefined) return shared.value;
+    memory.set(key.local, shared, estimateSize(shared.value));
+    return cloneResult(shared.value);
+  }
+
+  /** Loads from the database and fills the tiers under `versions` (captured before this call). */
+  async #loadAndFill(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+    const started = performance.now();
+    const value = await source[LOAD]();
+    this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started);
+    return value;
+  }
+
+  /**
+   * A miss about to load, with the cross-process lock on: the process that
+   * takes the lock loads; the others look for its entry, with growing pauses,
+   * until it is there, the lock is free again (they take it and load), or
+   * `lock.wait` has passed or Redis fails (they load without it). A waiter
+   * only ever returns what an ordinary read would: each look is one.
+   */
+  async #loadUnderLock(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+    const lock = this.#lock as RedisLock;
+    const name = key.shared().name;
+    let versions = captured;
+    const deadline = performance.now() + lock.waitMs;
+    let waited = false;
+    for (const delay of pollDelays()) {
+      let token: string | undefined;
+      try {
+        token = await lock.take(name);
+      } catch (error) {
+        this.report(error as CacheError);
+        break;
+      }
+      if (token !== undefined) return this.#loadHolding(key, tags, versions, expiry, source, memory, token);
+      if (!waited) this.#counters.lockWaits++;
+      waited = true;
+      if (performance.now() + delay > deadline) break;
+      await sleep(delay);
+      const hearing = this.#memoryUsable();
+      const look = await this.#lookup(key, tags, hearing ? this.#mirror.versionsOf(tags) : undefined);
+      if (look.captured === undefined) break;
+      versions = look.captured;
+      if (look.shared !== undefined) {
+        const freshness = freshnessOf(look.shared, sameVersions(look.shared.versions, look.captured), this.#options.clock.now(), expiry);
+        if (freshness !== "dead") return this.#serveShared(key, look.shared, freshness, expiry, source, hearing ? this.memory : undefined);
       }
     }
-    this.#counters.misses++;
-    this.#sharedHitRate.record(false);
-    if (early !== undefined) {
-      const value = await early.value;
-      this.#fill(memory, key, tags, early.versions, expiry, value);
-      return value;
+    return this.#loadAndFill(key, tags, versions, expiry, source, memory);
+  }
+
+  /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
+  async #loadHolding(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, token: string): Promise<unknown> {
+    const name = key.shared().name;
+    const release = (): void => this.#track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.report(error as CacheError)));
+    let value: unknown;
+    const started = performance.now();
+    try {
+      value = await source[LOAD]();
+    } catch (error) {
+      release();
+      throw error;
     }
-    const value = await source[LOAD]();
-    // Without versions captured before the load, a fill could outlive an invalidation: skip it.
-    if (captured !== undefined) this.#fill(memory, key, tags, captured, expiry, value);
+    const written = this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started);
+    if (written === undefined) release();
+    else void written.then(release);
     return value;
+  }
+
+  /**
+   * Starts one background refresh of `key` (an entry was served stale or
+   * chosen for early refresh), unless one is running here, the last one
+   * failed less than REFRESH_RETRY_MS ago, or (with the lock) another
+   * process holds the key's lock. Never throws; failures are reported.
+   */
+  #refreshLater(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource, freshness: Freshness): void {
+    if (freshness === "stale") this.#counters.staleHits++;
+    const local = key.local;
+    if (this.#flights.has(local) || this.#refreshing.has(local)) return;
+    const failedUntil = this.#refreshFailed.get(local);
+    if (failedUntil !== undefined) {
+      if (failedUntil > this.#options.clock.now()) return;
+      this.#refreshFailed.delete(local);
+    }
+    this.#refreshing.add(local);
+    this.#track(this.#refresh(key, expiry, source).finally(() => this.#refreshing.delete(local)));
+  }
+
+  async #refresh(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<void> {
+    const hearing = this.#memoryUsable();
+    const tags = this.#tagsOf(key, source);
+    if (this.#bypasses(tags)) return;
+    // Versions captured before the load, as for any fill: a refresh racing a write stores a dead entry.
+    let captured: readonly number[] | undefined;
+    if (this.#versions.kind === "local") captured = this.#versions.store.readNow(tags);
+    else captured = (hearing ? this.#mirror.versionsOf(tags) : undefined) ?? (await this.#capture(key, tags, undefined)).captured;
+    if (captured === undefined) return;
+    let token: string | undefined;
+    if (this.#lock !== undefined) {
+      try {
+        token = await this.#lock.take(key.shared().name);
+      } catch (error) {
+        this.report(error as CacheError);
+        return;
+      }
+      if (token === undefined) return; // Another process is loading this key.
+    }
+    this.#counters.refreshes++;
+    const memory = hearing ? this.memory : undefined;
+    const load = token === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadHolding(key, tags, captured, expiry, source, memory, token);
+    try {
+      await this.#flights.start(key.local, captured, load);
+    } catch (error) {
+      this.#counters.refreshFailures++;
+      if (this.#refreshFailed.size >= MAX_CACHED_TAG_LISTS) this.#refreshFailed.clear();
+      this.#refreshFailed.set(key.local, this.#options.clock.now() + REFRESH_RETRY_MS);
+      this.report(new CacheError("E_REFRESH", `refreshing ${key.shared().name} failed; its stale entry is served until it expires.`, error));
+    }
   }
 
   /**
@@ -182,15 +360,13 @@ export class CacheStack {
    * healthy: mirror versions are never ahead of Redis, so an entry stored
    * with them can only be born dead, never stale (docs/invalidation.md).
    */
-  #earlyLoad(tags: readonly string[], source: ReadSource): { versions: number[]; value: Promise<unknown> } | undefined {
-    if (this.#versions.kind !== "redis" || !this.#sharedHitRate.low()) return undefined;
-    const versions = this.#mirror.versionsOf(tags);
-    if (versions === undefined) return undefined;
-    // then(): Prisma queries are lazy; this dispatches it now. The no-op catch marks a failure as
-    // handled while the Redis lookup is still out: the await that follows still receives it.
-    const value = Promise.resolve(source[LOAD]()).then((row) => row);
+  #earlyLoad(key: QueryKey, tags: readonly string[], versions: number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> | undefined {
+    if (!this.#sharedHitRate.low()) return undefined;
+    // Filled even if Redis then answers first: the result is as current as that entry (born dead at worst).
+    const value = this.#flights.start(key.local, versions, this.#loadAndFill(key, tags, versions, expiry, source, memory));
+    // Marks a failure as handled while the Redis lookup is still out: the await that follows still receives it.
     value.catch(() => undefined);
-    return { versions, value };
+    return value;
   }
 
   /**
@@ -205,7 +381,7 @@ export class CacheStack {
    * instance's acknowledgement). A shared entry is then checked against them
    * too, and the round trip reads only the entry.
    */
-  async #capture(key: QueryKey, tags: string[], mirrored: number[] | undefined): Promise<{ captured: number[] | undefined; text: string | null }> {
+  async #capture(key: QueryKey, tags: readonly string[], mirrored: number[] | undefined): Promise<{ captured: number[] | undefined; text: string | null }> {
     if (this.#versions.kind === "local") return { captured: this.#versions.store.readNow(tags), text: null };
     const redis = this.#redis as RedisTier;
     if (!redis.ready) {
@@ -243,7 +419,7 @@ export class CacheStack {
    * Same rules as a fill after a miss.
    */
   store(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
-    this.#fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value);
+    this.#fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value, 0);
   }
 
   /**
@@ -251,13 +427,18 @@ export class CacheStack {
    * now, before the caller can mutate `value`; serialising and writing to
    * Redis happen after the caller has its result, off its latency path.
    */
-  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
-    const ttlMs = isNegativeResult(value) ? expiry.negativeTtlMs : expiry.ttlMs;
-    if (ttlMs <= 0) return;
+  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Promise<void> | undefined {
+    // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
+    if (value === undefined) return undefined;
     const storedAt = this.#options.clock.now();
-    const entry: Entry = { value: cloneResult(value), storedAt, expiresAt: storedAt + ttlMs, tags, versions };
+    const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
+    if (lifetime === undefined) return undefined;
+    const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
     memory?.set(key.local, entry, estimateSize(entry.value));
-    if (this.#redis !== undefined) this.#track(this.#writeShared(key, entry, ttlMs));
+    if (this.#redis === undefined) return undefined;
+    const written = this.#writeShared(key, entry, lifetime.expiresAt - storedAt);
+    this.#track(written);
+    return written;
   }
 
   async #writeShared(key: QueryKey, entry: Entry, ttlMs: number): Promise<void> {
@@ -293,10 +474,9 @@ function anyNewer(versions: readonly number[], than: readonly number[]): boolean
   return false;
 }
 
-function sameVersions(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Resolves after `ms` real milliseconds (lock waits are real time: the injected clock may stand still in tests). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -174,7 +174,7 @@ export class ReadPath implements CachedReadRunner {
 
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
   const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined, tagsOf: () => [] };
-  const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0 }, customTags: [] };
+  const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false }, customTags: [] };
   const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }

@@ -43,12 +43,16 @@ function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPl
     throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache\` is ${JSON.stringify(cacheOption)}. Use true, false, or an object such as { ttl: 30 }.`);
   }
   rejectUnknownKeys(cacheOption, QUERY_OPTION_KEYS, "cache", "query");
-  const { tags, ...expiry } = cacheOption as QueryCacheSettings;
+  const { tags, staleIfInvalidated, ...expiry } = cacheOption as QueryCacheSettings;
   let layered: ResolvedExpiry;
   try {
     layered = layerExpiry(settings, expiry, "cache");
   } catch (error) {
     throw new CacheError("E_INVALID_QUERY_OPTION", (error as CacheError).message.replace(/^prisma-query-cache \[\w+\]: /, ""));
+  }
+  if (staleIfInvalidated !== undefined) {
+    if (typeof staleIfInvalidated !== "boolean") throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache.staleIfInvalidated\` is ${JSON.stringify(staleIfInvalidated)}. Use true or false.`);
+    layered = { ...layered, staleIfInvalidated };
   }
   return { expiry: layered, customTags: tags === undefined ? NO_TAGS : validateTags(tags, "cache.tags") };
 }

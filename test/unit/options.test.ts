@@ -55,6 +55,19 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["an onError that is not a function", { onError: "log" }, "`onError`"],
   ["a clock without now()", { clock: {} }, "`clock`"],
   ["a clock whose now is not a function", { clock: { now: 1 } }, "`clock`"],
+  ["a negative swr", { defaults: { swr: -1 } }, "`defaults.swr`"],
+  ["an infinite staleWhileRevalidate", { models: { User: { staleWhileRevalidate: Number.POSITIVE_INFINITY } } }, "`models.User.staleWhileRevalidate`"],
+  ["swr and its alias together", { defaults: { swr: 5, staleWhileRevalidate: 5 } }, "`defaults.staleWhileRevalidate`"],
+  ["a jitter above 1", { defaults: { jitter: 1.5 } }, "`defaults.jitter`"],
+  ["a negative jitter", { models: { User: { jitter: -0.1 } } }, "`models.User.jitter`"],
+  ["a jitter given as a string", { defaults: { jitter: "10%" } }, "`defaults.jitter`"],
+  ["a NaN earlyRefresh", { defaults: { earlyRefresh: Number.NaN } }, "`defaults.earlyRefresh`"],
+  ["a negative earlyRefresh", { defaults: { earlyRefresh: -1 } }, "`defaults.earlyRefresh`"],
+  ["staleIfInvalidated as a model default (it is per query only)", { models: { User: { staleIfInvalidated: true } } }, "models.User.staleIfInvalidated"],
+  ["a lock that is neither false nor an object", { lock: true }, "`lock`"],
+  ["an unknown key in lock", { lock: { timeout: 5 } }, "lock.timeout"],
+  ["a lock lease of 0", { lock: { lease: 0 } }, "`lock.lease`"],
+  ["a negative lock wait", { lock: { wait: "-1s" } }, "`lock.wait`"],
 ];
 
 /** [the options, what they resolve to (a subset)] */
@@ -94,7 +107,9 @@ describe("resolveOptions", () => {
 
   it("applies the documented defaults when given no options", () => {
     const resolved = resolve(undefined);
-    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, enabled: true, cacheByDefault: false, writeThrough: false });
+    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, swrMs: 0, jitter: 0.1, earlyRefresh: 0, staleIfInvalidated: false, enabled: true, cacheByDefault: false, writeThrough: false });
+    expect(resolved.lock).toBeUndefined(); // No Redis, no cross-process lock.
+    expect(resolve({ redis: { status: "wait", get: async () => null, set: async () => "OK" } }).lock).toEqual({ leaseMs: 5_000, waitMs: 1_000 });
     expect(resolved.l1).toEqual({ maxSize: 64 * 1024 * 1024, maxEntries: undefined });
     expect(resolved.redis).toBeUndefined();
     expect(resolved.prefix).toBe("pqc:");
@@ -210,15 +225,17 @@ describe("expiry layering: query over model over defaults", () => {
   });
 
   it("layerExpiry keeps what a layer leaves out and replaces what it sets", () => {
-    const base = { ttlMs: 60_000, negativeTtlMs: 0 };
+    const base = { ttlMs: 60_000, negativeTtlMs: 0, swrMs: 0, jitter: 0.1, earlyRefresh: 0, staleIfInvalidated: false };
     expect(layerExpiry(base, undefined, "x")).toBe(base);
     expect(layerExpiry(base, {}, "x")).toEqual(base);
-    expect(layerExpiry(base, { ttl: "5s" }, "x")).toEqual({ ttlMs: 5_000, negativeTtlMs: 0 });
-    expect(layerExpiry(base, { negativeTtl: 2 }, "x")).toEqual({ ttlMs: 60_000, negativeTtlMs: 2_000 });
+    expect(layerExpiry(base, { ttl: "5s" }, "x")).toEqual({ ...base, ttlMs: 5_000 });
+    expect(layerExpiry(base, { negativeTtl: 2 }, "x")).toEqual({ ...base, negativeTtlMs: 2_000 });
+    expect(layerExpiry(base, { swr: 30, jitter: 0, earlyRefresh: 1 }, "x")).toEqual({ ...base, swrMs: 30_000, jitter: 0, earlyRefresh: 1 });
+    expect(layerExpiry(base, { staleWhileRevalidate: "2m" }, "x")).toEqual({ ...base, swrMs: 120_000 });
   });
 
   it("layerExpiry names the layer's path in its errors", () => {
-    const error = catchCacheError(() => layerExpiry({ ttlMs: 1, negativeTtlMs: 0 }, { ttl: 0 }, "models.Post"), "E_INVALID_OPTION");
+    const error = catchCacheError(() => layerExpiry({ ttlMs: 1, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false }, { ttl: 0 }, "models.Post"), "E_INVALID_OPTION");
     expect(error.message).toContain("`models.Post.ttl`");
   });
 
@@ -232,9 +249,12 @@ describe("expiry layering: query over model over defaults", () => {
   });
 
   it("a query's settings override the model's field by field", () => {
-    expect(planRead(options, "User", { ttl: 30 })?.expiry).toEqual({ ttlMs: 30_000, negativeTtlMs: 1_000 });
-    expect(planRead(options, "User", { negativeTtl: 0 })?.expiry).toEqual({ ttlMs: 300_000, negativeTtlMs: 0 });
-    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })?.expiry).toEqual({ ttlMs: 300_000, negativeTtlMs: 2_000 });
+    expect(planRead(options, "User", { ttl: 30 })?.expiry).toMatchObject({ ttlMs: 30_000, negativeTtlMs: 1_000, swrMs: 0 });
+    expect(planRead(options, "User", { negativeTtl: 0 })?.expiry).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 0 });
+    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })?.expiry).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 2_000 });
+    // `swr` alone extends the inherited ttl; `staleIfInvalidated` is the query's own.
+    expect(planRead(options, "User", { swr: 30 })?.expiry).toMatchObject({ ttlMs: 300_000, swrMs: 30_000, staleIfInvalidated: false });
+    expect(planRead(options, "User", { staleWhileRevalidate: "1m", staleIfInvalidated: true })?.expiry).toMatchObject({ ttlMs: 300_000, swrMs: 60_000, staleIfInvalidated: true });
   });
 
   it("a read without `cache` is cached only for a cacheByDefault model; `cache: false` always opts out", () => {

@@ -115,7 +115,9 @@ export class CoreHarness {
     const log = new ErrorLog();
     const clock = extension.clock ?? new FakeClock();
     const prefix = extension.prefix ?? this.newPrefix();
-    const { prisma, database } = await cachedClient(over, { redis: this.redis, onError: log.onError, ...extension, clock, prefix }, setup);
+    // The suite asserts exact ttl boundaries on its clock: no jitter unless a test asks for it.
+    const defaults = { jitter: 0, ...extension.defaults };
+    const { prisma, database } = await cachedClient(over, { redis: this.redis, onError: log.onError, ...extension, defaults, clock, prefix }, setup);
     const client = { prisma, database, log, clock, prefix };
     this.#clients.push(client);
     return client;

@@ -1,0 +1,65 @@
+/**
+ * Single-flight in one process: concurrent misses of one key share one load.
+ *
+ * A flight is a load in progress with the tag versions captured before it.
+ * A read may join it only when it would capture the same versions itself:
+ * a read that starts after a write resolved (the versions moved on) must not
+ * receive the result of a database read that started before that write
+ * (docs/expiry.md, consistency contract item 1). Each joiner gets its own
+ * copy (item 7). A flight leaves the table as it settles, so an error is
+ * shared by those already waiting and never kept (item 6).
+ *
+ * One table per extension instance: two clients in one process never share
+ * a load.
+ */
+import { cloneResult } from "../serialize/clone.js";
+
+interface Flight {
+  readonly versions: readonly number[];
+  /** A private copy of the result, taken before its first receiver can touch it. */
+  readonly pristine: Promise<unknown>;
+}
+
+/** The flights of one extension instance, keyed by the in-process key text. */
+export class Flights {
+  readonly #flights = new Map<string, Flight>();
+
+  /** True while a load of `key` is in progress. */
+  has(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
+  /**
+   * A private copy of the result of the flight of `key`, if one is in
+   * progress under exactly `versions`; otherwise undefined (start a load).
+   */
+  join(key: string, versions: readonly number[]): Promise<unknown> | undefined {
+    const flight = this.#flights.get(key);
+    if (flight === undefined || !sameVersions(flight.versions, versions)) return undefined;
+    return flight.pristine.then(cloneResult);
+  }
+
+  /**
+   * Registers `load` as the flight of `key`, started under `versions`, and
+   * returns it: its starter receives the loaded value itself, joiners copies.
+   */
+  start<T>(key: string, versions: readonly number[], load: Promise<T>): Promise<T> {
+    // Registered before the starter's own continuation, so the copy is taken before the starter can mutate the value.
+    const pristine = load.then(cloneResult);
+    pristine.catch(() => undefined); // Nobody may join; the starter still receives the error through `load`.
+    const flight: Flight = { versions, pristine };
+    this.#flights.set(key, flight);
+    const land = (): void => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
+    load.then(land, land);
+    return load;
+  }
+}
+
+/** True when both lists hold the same versions in the same order. */
+export function sameVersions(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

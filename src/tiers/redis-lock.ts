@@ -1,0 +1,76 @@
+/**
+ * The cross-process single-flight lock: a lease in Redis that one process
+ * takes before loading a key, so that processes missing the same key wait
+ * for its entry instead of all querying the database (docs/expiry.md).
+ *
+ * Both operations are scripts: taking is `SET NX PX`, and releasing deletes
+ * the lock only if it still holds this holder's token, so a holder whose
+ * lease ran out (and was taken by another process) never releases the
+ * other's lock.
+ */
+import { randomUUID } from "node:crypto";
+import { CacheError } from "../errors.js";
+import type { ScriptRunner } from "../invalidation/scripts.js";
+import type { ResolvedLock } from "../options/resolve.js";
+
+const ACQUIRE_SCRIPT = `
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
+return 0`;
+
+const RELEASE_SCRIPT = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+/** First pause of a waiter before it looks for the holder's entry; doubled each time up to MAX_POLL_MS. */
+const FIRST_POLL_MS = 2;
+const MAX_POLL_MS = 50;
+
+/** The lock of one extension instance. */
+export class RedisLock {
+  readonly #scripts: ScriptRunner;
+  readonly #leaseMs: string;
+  /** How long a waiter waits for the holder's entry before loading itself. */
+  readonly waitMs: number;
+  readonly #owner = randomUUID();
+  #taken = 0;
+
+  constructor(scripts: ScriptRunner, settings: ResolvedLock) {
+    this.#scripts = scripts;
+    this.#leaseMs = String(settings.leaseMs);
+    this.waitMs = settings.waitMs;
+  }
+
+  /** The lock's key for the entry stored under `entryName`. */
+  static nameFor(entryName: string): string {
+    return `${entryName}:lock`;
+  }
+
+  /**
+   * Takes the lock of `entryName`. Resolves to a token (taken: release it
+   * with that token) or undefined (another process holds it). Rejects with
+   * an `E_LOCK` CacheError when Redis cannot answer.
+   */
+  async take(entryName: string): Promise<string | undefined> {
+    const token = `${this.#owner}:${++this.#taken}`;
+    try {
+      const taken = await this.#scripts.run(ACQUIRE_SCRIPT, [RedisLock.nameFor(entryName)], [token, this.#leaseMs], "taking a single-flight lock");
+      return Number(taken) === 1 ? token : undefined;
+    } catch (error) {
+      throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be taken; loading directly.`, error);
+    }
+  }
+
+  /** Releases a lock taken with `token`. Rejects with `E_LOCK` when Redis cannot answer (the lease then runs out). */
+  async release(entryName: string, token: string): Promise<void> {
+    try {
+      await this.#scripts.run(RELEASE_SCRIPT, [RedisLock.nameFor(entryName)], [token], "releasing a single-flight lock");
+    } catch (error) {
+      throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be released; it expires with its lease.`, error);
+    }
+  }
+}
+
+/** The pauses of a waiter, in ms: 2, 4, 8, 16, 32, 50, 50, ... */
+export function* pollDelays(): Generator<number, never> {
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) yield delay;
+}
