@@ -9,7 +9,7 @@ export interface CacheStats {
   l1Hits: number;
   /** Reads answered by the shared (Redis) tier. */
   l2Hits: number;
-  /** Cached reads that went to the database. */
+  /** Cached reads that no tier answered: they went to the database, or joined a load of the same key (see `coalesced`). */
   misses: number;
   /** Reads that carried no cache opt-in, ran inside a transaction, or hit a disabled model. */
   bypassed: number;

@@ -159,7 +159,10 @@ export class CacheStack {
     if (mirrored !== undefined) {
       // A load under the versions this read would capture is already running: no Redis round trip either.
       const joined = this.#join(key, mirrored);
-      if (joined !== undefined) return joined;
+      if (joined !== undefined) {
+        this.#counters.misses++;
+        return joined;
+      }
     }
     const early = mirrored === undefined ? undefined : this.#earlyLoad(key, tags, mirrored, expiry, source, memory);
     if (early !== undefined && !this.#sharedHitRate.probe()) {
