@@ -6,7 +6,10 @@
 
 /** Stable error codes, one per failure the library can raise or report. */
 export const errorCodes = {
-  /** An option passed to `cacheExtension()` is invalid. Thrown when `$extends` runs. */
+  /**
+   * An option passed to `cacheExtension()` is invalid: thrown when `$extends` runs. Also the
+   * rejection of a `$cache` call given an invalid option or argument (`getOrSet`'s `fn` or options, `queryRaw`'s `ttl`).
+   */
   E_INVALID_OPTION: "E_INVALID_OPTION",
   /**
    * A per-query `cache` option is invalid: the read that carries it rejects.

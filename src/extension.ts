@@ -112,6 +112,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       stack,
       readPath,
       invalidator,
+      defaults: resolved.defaults,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         stopObserving();

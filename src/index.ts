@@ -9,6 +9,7 @@
  */
 export { cacheExtension, type CacheArgs, type WriteCacheArgs } from "./extension.js";
 export type { CacheHandle, InvalidationTarget } from "./write/cache-handle.js";
+export type { GetOrSetOptions } from "./read/computation.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
 export type {
   CacheExtensionOptions,

@@ -6,7 +6,7 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import { describe, expectTypeOf, test } from "vitest";
-import { cacheExtension, type CacheExtensionOptions, type CacheStats, type QueryCacheOption } from "../src/index.ts";
+import { cacheExtension, type CacheExtensionOptions, type CacheStats, type GetOrSetOptions, type QueryCacheOption } from "../src/index.ts";
 import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
 
 /**
@@ -244,6 +244,24 @@ describe("$cache", () => {
     expectTypeOf(prisma.$cache.stats().l1Hits).toEqualTypeOf<number>();
     expectTypeOf(prisma.$cache.clearLocal()).toEqualTypeOf<void>();
     expectTypeOf(prisma.$cache.settled()).toEqualTypeOf<Promise<void>>();
+  });
+
+  test("getOrSet returns Promise<T> for fn: () => Promise<T> and for fn: () => T", () => {
+    expectTypeOf(prisma.$cache.getOrSet("report:1", async () => ({ total: 1, at: new Date() }))).toEqualTypeOf<Promise<{ total: number; at: Date }>>();
+    expectTypeOf(prisma.$cache.getOrSet("answer", () => 42n)).toEqualTypeOf<Promise<bigint>>();
+    expectTypeOf(prisma.$cache.getOrSet("maybe", async (): Promise<string | null> => null, { negativeTtl: 5 })).toEqualTypeOf<Promise<string | null>>();
+  });
+
+  test("getOrSet options: expiry, dependencies and context compile; misspellings and wrong types do not", () => {
+    const options: GetOrSetOptions = { ttl: "5m", negativeTtl: 0, tags: ["app:report"], models: ["User"], context: { locale: "fr" } };
+    prisma.$cache.getOrSet("k", () => 1, options);
+    prisma.$cache.getOrSet("k", () => 1, { context: false });
+    // @ts-expect-error `tll` is not an option
+    prisma.$cache.getOrSet("k", () => 1, { tll: 5 });
+    // @ts-expect-error the key is a string
+    prisma.$cache.getOrSet(1, () => 1);
+    // @ts-expect-error a context dimension cannot be an object
+    prisma.$cache.getOrSet("k", () => 1, { context: { tenant: { id: 1 } } });
   });
 
   test("the client without the extension has no $cache", () => {

@@ -7,7 +7,7 @@
 import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
-import type { ResolvedOptions } from "../options/resolve.js";
+import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
@@ -126,10 +126,24 @@ export class ReadPath implements CachedReadRunner {
    * the caller named (raw SQL cannot be analysed).
    */
   readRaw(query: { sql: string; values: readonly unknown[] }, tags: readonly string[], ttlMs: number | undefined, load: () => Promise<unknown>): Promise<unknown> {
-    // The declared tags are part of the key: the same SQL declared with other dependencies is another entry.
-    const key = this.#key({ model: "$raw", operation: "queryRaw" as ReadOperation, args: { sql: query.sql, values: [...query.values] }, plan: { expiry: this.options.defaults, customTags: tags } });
-    if (key === undefined) return load();
     const expiry = ttlMs === undefined ? this.options.defaults : { ...this.options.defaults, ttlMs };
+    return this.readDeclared({ model: "$raw", operation: "queryRaw", args: { sql: query.sql, values: [...query.values] } }, tags, expiry, load);
+  }
+
+  /**
+   * A cached value whose dependencies the caller declares (`queryRaw`,
+   * `getOrSet`): keyed by `what`, the declared `tags` and, unless
+   * `withContext` is false, the context dimensions; it depends on `tags`
+   * only. When it cannot be keyed (a missing context dimension, reported),
+   * `load` runs uncached.
+   *
+   * @param what   a pseudo-model (`$raw`, `$computation`), never a model name, so it cannot share a key with a model read
+   * @param withContext false keys it without the `context` dimensions: one entry shared by every context
+   */
+  readDeclared(what: { model: string; operation: string; args: Record<string, unknown> }, tags: readonly string[], expiry: ResolvedExpiry, load: () => Promise<unknown>, withContext = true): Promise<unknown> {
+    // The declared tags are part of the key: the same SQL or computation declared with other dependencies is another entry.
+    const key = this.#key({ ...what, operation: what.operation as ReadOperation, plan: { expiry, customTags: tags } }, withContext);
+    if (key === undefined) return load();
     return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });
   }
 
@@ -140,14 +154,17 @@ export class ReadPath implements CachedReadRunner {
     return this.#key({ model, operation, args, plan: Array.isArray(customTags) ? { expiry: this.options.defaults, customTags: customTags as string[] } : undefined });
   }
 
-  /** The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database. */
-  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }): QueryKey | undefined {
+  /**
+   * The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database.
+   * `withContext: false` leaves the context dimensions out (a declared read shared by every context).
+   */
+  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }, withContext = true): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
-    if (this.options.context !== undefined) {
+    if (withContext && this.options.context !== undefined) {
       try {
         dimensions = this.options.context();
       } catch (error) {
-        this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was read from the database, uncached.`, error));
+        this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`, error));
         return undefined;
       }
       const missing = missingDimension(dimensions);
@@ -155,7 +172,7 @@ export class ReadPath implements CachedReadRunner {
         this.stack.report(
           new CacheError(
             "E_CONTEXT",
-            `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was read from the database, uncached, rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
+            `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function), rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
           ),
         );
         return undefined;
@@ -179,7 +196,8 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 
-function missingDimension(dimensions: Record<string, unknown> | undefined): string | undefined {
+/** The first dimension whose value is `undefined` (missing), or a description of a context that is no object; undefined when none is missing. */
+export function missingDimension(dimensions: Record<string, unknown> | undefined): string | undefined {
   if (typeof dimensions !== "object" || dimensions === null) return "(the context object itself)";
   for (const key in dimensions) if (dimensions[key] === undefined) return key;
   return undefined;

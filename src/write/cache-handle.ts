@@ -1,14 +1,17 @@
 /**
  * `prisma.$cache`: the runtime handle of the extension. Statistics, local
  * clearing, the tag API (explicit invalidation by tag, model or query),
- * declared raw writes, cached raw queries with explicit tags, and shutdown.
+ * declared raw writes, cached raw queries with explicit tags, computation
+ * caching (`getOrSet`), and shutdown.
  */
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
+import type { ResolvedExpiry } from "../options/resolve.js";
 import { queryTag, type CacheStack } from "../read/cache-stack.js";
 import type { ReadPath } from "../read/cached-read.js";
+import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
@@ -62,6 +65,45 @@ export interface CacheHandle {
    */
   queryRaw<T = unknown>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }): Promise<T>;
   /**
+   * Computation caching: the value cached under `key`, or, when there is
+   * none, what `fn` returns (then cached on the same tiers as reads, with the
+   * same rules). `fn` runs only on a miss:
+   *
+   * ```ts
+   * const report = await prisma.$cache.getOrSet(`report:${id}`, () => buildReport(id), { ttl: "5m", models: ["Order"] });
+   * ```
+   *
+   * - The key is `key` with, by default, the extension's `context`
+   *   dimensions (`options.context`), the declared `tags` and `models`.
+   * - `fn` throwing: the error reaches the caller unchanged; nothing is cached.
+   * - `fn` returning `undefined`: returned, never cached, and `E_UNCACHEABLE`
+   *   reported. Return `null` to cache "nothing" (for `negativeTtl`).
+   * - `null` and empty arrays are negative results, cached only for
+   *   `negativeTtl` (0, not cached, by default), as for reads.
+   * - Every call gets its own copy of the value: plain objects, arrays,
+   *   `Date`s and byte arrays are copied; other instances (`Decimal`, `Map`,
+   *   `Set`, your classes) are shared between copies, so return plain data.
+   *   Values reach Redis through superjson (plain data, `Date`, `BigInt`,
+   *   `Decimal`, `Uint8Array`); a value it cannot serialise stays
+   *   in-process only (`E_SERIALIZE` reported).
+   *
+   * Options (all optional): `ttl`, `negativeTtl`, `swr` / `staleWhileRevalidate`,
+   * `jitter` and `earlyRefresh` layer over the extension's `defaults` as a
+   * query's `cache: { ... }` does; `tags` and `models` are the dependencies (a
+   * write to a named model, or invalidation of a named tag, kills the entry);
+   * `context` is `true` (default: the extension's dimensions), `false`
+   * (shared by every context) or an object of extra dimensions. See
+   * {@link GetOrSetOptions}.
+   *
+   * @param key non-empty string naming the value (with the context and declared dependencies, its identity)
+   * @param fn  computes the value on a miss; may return a promise
+   * @returns a promise of the cached or computed value. It rejects with CacheError
+   *   `E_INVALID_KEY` (empty or non-string key), `E_INVALID_OPTION` (`fn` not a
+   *   function, an unknown or invalid option) or `E_INVALID_TAG` (a bad tag,
+   *   an unknown model), and with whatever `fn` throws.
+   */
+  getOrSet<T>(key: string, fn: () => T | PromiseLike<T>, options?: GetOrSetOptions): Promise<T>;
+  /**
    * Leaves the invalidation bus (so other instances' writes stop waiting for
    * this one) and stops background retries. Your Redis client stays open: it
    * is yours. Call it before quitting that client.
@@ -76,6 +118,8 @@ export interface HandleParts {
   stack: CacheStack;
   readPath: ReadPath;
   invalidator: Invalidator;
+  /** The extension's resolved expiry defaults (for `getOrSet`). */
+  defaults: ResolvedExpiry;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -95,6 +139,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     }
     return tags;
   };
+  const computations = new Computations({ readPath, defaults: parts.defaults, declaredTags: tagsOf, report: stack.report });
   const handle: CacheHandle = {
     stats: () => ({ ...counters, invalidations: invalidator.bumps, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
     clearLocal: () => stack.memory?.clear(),
@@ -117,6 +162,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, "queryRaw.ttl");
       return readPath.readRaw(query, tags, ttlMs, () => parts.rawQuery(query)) as Promise<T>;
     },
+    getOrSet: (key, fn, options) => computations.getOrSet(key, fn, options),
     close: parts.close,
   };
   return handle;
