@@ -62,13 +62,6 @@ const MODEL = "$computation";
 /** Longest part of a key quoted in a message. */
 const QUOTED_KEY_LENGTH = 60;
 
-/**
- * Thrown by the load of a computation that returned `undefined`, instead of
- * that value: errors are never stored, so nothing is cached, and every caller
- * that shares the load receives it and returns `undefined`.
- */
-const UNCACHEABLE = Symbol("prisma-query-cache.uncacheable");
-
 /** What a computation needs from the extension. */
 export interface ComputationParts {
   readPath: ReadPath;
@@ -108,22 +101,17 @@ export class Computations {
     const call = this.#plan(key, fn, options);
     const load = async (): Promise<unknown> => {
       const value = await fn();
-      if (value !== undefined) return value;
-      this.#parts.report(new CacheError("E_UNCACHEABLE", `getOrSet(${quote(key)}): the function returned undefined, which is returned as is but never cached. Return null to cache "nothing".`));
-      throw UNCACHEABLE;
+      // The tiers never store `undefined` (cache-stack.ts #fill); say why nothing was cached.
+      if (value === undefined) this.#parts.report(new CacheError("E_UNCACHEABLE", `getOrSet(${quote(key)}): the function returned undefined, which is returned as is but never cached. Return null to cache "nothing".`));
+      return value;
     };
     const missing = call.extra === undefined ? undefined : missingDimension(call.extra);
-    try {
-      if (missing !== undefined) {
-        this.#parts.report(new CacheError("E_CONTEXT", `getOrSet(${quote(key)}): context dimension \`${missing}\` is undefined; the function ran uncached rather than under a key shared across contexts. Give every dimension a value (or null).`));
-        return (await load()) as T;
-      }
-      const args = call.extra === undefined ? { key } : { key, context: call.extra };
-      return (await this.#parts.readPath.readDeclared({ model: MODEL, operation: "getOrSet", args }, call.tags, call.expiry, load, call.withContext)) as T;
-    } catch (error) {
-      if (error === UNCACHEABLE) return undefined as T;
-      throw error;
+    if (missing !== undefined) {
+      this.#parts.report(new CacheError("E_CONTEXT", `getOrSet(${quote(key)}): context dimension \`${missing}\` is undefined; the function ran uncached rather than under a key shared across contexts. Give every dimension a value (or null).`));
+      return (await load()) as T;
     }
+    const args = call.extra === undefined ? { key } : { key, context: call.extra };
+    return (await this.#parts.readPath.readDeclared({ model: MODEL, operation: "getOrSet", args }, call.tags, call.expiry, load, call.withContext)) as T;
   }
 
   /** Validates a call; throws (the call rejects) for a programming error. */
