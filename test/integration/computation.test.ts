@@ -161,6 +161,22 @@ function describeComputations(env: Env, redis: boolean): void {
       expect(fn.calls).toBe(2);
     });
 
+    it("swr: past its ttl the value is served at once while fn runs once in the background; past ttl + swr the caller waits", async () => {
+      const { prisma, clock } = await client();
+      const fn = counted((run) => run);
+      const options = { ttl: 10, swr: 20, jitter: 0 };
+      expect(await prisma.$cache.getOrSet("swr", fn, options)).toBe(1);
+      await prisma.$cache.settled();
+      clock.advance(10_000);
+      expect(await prisma.$cache.getOrSet("swr", fn, options), "stale, served at once").toBe(1);
+      await prisma.$cache.settled();
+      expect(fn.calls, "one background run").toBe(2);
+      expect(await prisma.$cache.getOrSet("swr", fn, options), "the refreshed value").toBe(2);
+      clock.advance(30_000);
+      expect(await prisma.$cache.getOrSet("swr", fn, options), "expired: the caller waits for fn").toBe(3);
+      expect(prisma.$cache.stats()).toMatchObject({ refreshes: 1 });
+    });
+
     it("without ttl, the extension's defaults.ttl applies", async () => {
       const { prisma, clock } = await client({ defaults: { ttl: "2m" } });
       const fn = counted((run) => run);
