@@ -27,6 +27,7 @@ import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from 
 import { CacheStack, type VersionSource } from "./read/cache-stack.js";
 import { modelProperty, ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
+import { RequestScope } from "./read/request-scope.js";
 import { Reporter } from "./report.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
@@ -93,7 +94,10 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     // different global `omit` changes result shapes, so it scopes keys too.
     const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));
     const relationFields = new Map(Object.entries(dataModel.models).map(([model, { fields }]) => [model, fields.filter((f) => f.kind === "object").map((f) => f.name)]));
-    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields, graph);
+    // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
+    const hearing = versions.kind === "local" ? () => true : versions.bus.healthy.bind(versions.bus);
+    const requestScope = new RequestScope({ mirror, hearing }, counters);
+    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields, graph, requestScope);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
       readPath.call(Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
     // Writes pass straight through to the write side below, which strips `cache` and invalidates.
@@ -103,7 +107,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
-    const writeSide: WriteSide = { graph, transactions, invalidate, report };
+    const writeSide: WriteSide = { graph, transactions, invalidate, report, forgetScoped: (tags) => requestScope.forget(tags) };
     if ([...resolved.models.values()].some((model) => model.writeThrough)) writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
     const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent(writeSide) });
     const handle: CacheHandle = createCacheHandle({
@@ -113,6 +117,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       readPath,
       invalidator,
       defaults: resolved.defaults,
+      requestScope,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         stopObserving();

@@ -16,6 +16,12 @@ export interface CacheStats {
   /** Cache failures absorbed on the query path (reported through `onError`). */
   errors: number;
   /**
+   * Reads answered by a request scope (`prisma.$cache.scope`, `middleware`):
+   * served from it, or joined to an identical read already running in it.
+   * They are counted nowhere else.
+   */
+  scopeHits: number;
+  /**
    * Database reads started alongside a Redis lookup that then hit (wasted).
    * They happen only while Redis has rarely held what this instance missed.
    */
@@ -45,6 +51,7 @@ export class Counters {
   misses = 0;
   bypassed = 0;
   errors = 0;
+  scopeHits = 0;
   speculativeLoads = 0;
   staleHits = 0;
   refreshes = 0;

@@ -264,6 +264,21 @@ describe("$cache", () => {
     prisma.$cache.getOrSet("k", () => 1, { context: { tenant: { id: 1 } } });
   });
 
+  test("scope() resolves with what its function returns, a lazy Prisma query included; scopeHits is counted", () => {
+    expectTypeOf(prisma.$cache.scope(() => prisma.user.count())).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(prisma.$cache.scope(async () => (await prisma.post.findFirst({ select: { id: true } }))?.id)).toEqualTypeOf<Promise<number | undefined>>();
+    expectTypeOf(prisma.$cache.scope(() => "sync")).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(prisma.$cache.stats().scopeHits).toEqualTypeOf<number>();
+  });
+
+  test("middleware() fits Express's and Fastify's handler shapes", () => {
+    // Their shapes, written out: neither framework is a dependency.
+    type ExpressHandler = (req: { url?: string }, res: { statusCode: number }, next: (error?: unknown) => void) => void;
+    type FastifyOnRequest = (request: { id: string }, reply: { sent: boolean }, done: (error?: Error) => void) => void;
+    expectTypeOf(prisma.$cache.middleware()).toExtend<ExpressHandler>();
+    expectTypeOf(prisma.$cache.middleware()).toExtend<FastifyOnRequest>();
+  });
+
   test("the client without the extension has no $cache", () => {
     expectTypeOf(base).not.toHaveProperty("$cache");
   });

@@ -1,8 +1,10 @@
 /**
  * The read path of one model method call, in order:
- *   1. bypass: no opt-in, a disabled model, or inside a transaction -> the original method;
+ *   1. bypass: no opt-in, a disabled model, or inside a transaction -> the original method,
+ *      except that a read without opt-in inside a request scope becomes a "scope only" CachedQuery;
  *   2. otherwise a lazy CachedQuery that, when awaited, builds the key
- *      (model, operation, arguments, context) and reads through the tiers.
+ *      (model, operation, arguments, context) and reads through the request
+ *      scope when there is one, then the tiers (scope-only reads: the database).
  */
 import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
@@ -10,10 +12,11 @@ import { queryKey, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
-import type { CacheStack } from "./cache-stack.js";
+import { queryTag, type CacheStack } from "./cache-stack.js";
 import { CachedQuery, cachedQueryClassFor, DESCRIPTION, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
 import { planRead, type ReadPlan } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
+import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
 
@@ -34,6 +37,11 @@ interface ModelBinding {
   readonly queryClass: typeof CachedQuery;
   readonly inTransaction: boolean;
   readonly cacheByDefault: boolean;
+  /**
+   * Outside a transaction and of a model not configured `false`: inside a
+   * request scope, even its reads without opt-in are answered by the scope.
+   */
+  readonly scopable: boolean;
 }
 
 /** The read path of one extension instance. */
@@ -49,9 +57,14 @@ export class ReadPath implements CachedReadRunner {
     /** Relation field names per model, for the fluent API. */
     private readonly relationFields: ReadonlyMap<string, readonly string[]>,
     private readonly graph: SchemaGraph,
-  ) {}
+    private readonly scope: RequestScope,
+  ) {
+    this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
+  }
 
   readonly #queryClasses = new Map<string, typeof CachedQuery>();
+  /** The plan of every read without opt-in inside a scope (its expiry is never used). */
+  readonly #scopeOnlyPlan: ReadPlan;
 
   /** Runs one read method call: from the cache when it opted in, from the original method otherwise. */
   call(context: ModelContext, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
@@ -60,7 +73,8 @@ export class ReadPath implements CachedReadRunner {
     const method = delegate[operation] as DelegateMethod;
     const cacheOption = args?.cache;
     if (cacheOption === undefined && !binding.cacheByDefault) {
-      // The common uncached call: hand the arguments through untouched.
+      // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
+      if (binding.scopable && this.scope.current() !== undefined) return this.#scopeOnly(binding, context.$name, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
@@ -72,6 +86,8 @@ export class ReadPath implements CachedReadRunner {
       return rejected(error, () => method.call(delegate, withoutCacheOption(args)));
     }
     if (plan === undefined || binding.inTransaction) {
+      // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
+      if (plan === undefined && binding.scopable && this.scope.current() !== undefined) return this.#scopeOnly(binding, context.$name, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, withoutCacheOption(args));
     }
@@ -79,15 +95,29 @@ export class ReadPath implements CachedReadRunner {
     return new binding.queryClass(this, context.$name, operation, args, plan, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
+  /**
+   * A read without opt-in, called inside a request scope: lazy like any
+   * cached read (so `$transaction([...])` still runs it uncached), answered
+   * by the scope or the database, never by the tiers.
+   */
+  #scopeOnly(binding: ModelBinding, model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
+    const method = binding.delegate[operation] as DelegateMethod;
+    return new binding.queryClass(this, model, operation, args, this.#scopeOnlyPlan, binding.delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+  }
+
   #bind(context: ModelContext): ModelBinding {
     let binding = this.#bindings.get(context);
     if (binding === undefined) {
       const parent = context.$parent;
+      const settings = this.options.models.get(context.$name) ?? this.options.defaults;
+      const inTransaction = isTransactionClient(parent);
       binding = {
         delegate: parent[modelProperty(context.$name)] as Record<string, DelegateMethod>,
-        inTransaction: isTransactionClient(parent),
+        inTransaction,
         queryClass: this.#queryClass(context.$name),
-        cacheByDefault: this.options.models.get(context.$name)?.cacheByDefault === true,
+        cacheByDefault: settings.cacheByDefault === true,
+        // A model configured `false` must always be read live: no scope deduplicates it either.
+        scopable: settings.enabled && !inTransaction,
       };
       this.#bindings.set(context, binding);
     }
@@ -107,11 +137,33 @@ export class ReadPath implements CachedReadRunner {
     this.counters.bypassed++;
   }
 
-  /** Called when a CachedQuery is awaited. */
+  /** Called when a CachedQuery is awaited. Outside a scope this costs one store lookup more than the tiers' read. */
   run(query: CachedQuery): Promise<unknown> {
     const description = query[DESCRIPTION];
-    const key = this.#key(description);
-    if (key !== undefined) return this.stack.read(key, description.plan.expiry, query);
+    const scope = this.scope.current();
+    // Scope-only, awaited after its scope ended: as if it had been called outside one.
+    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query);
+    // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at all.
+    const key = this.#key(description, description.plan.scopeOnly !== true);
+    if (key === undefined) return this.#database(query);
+    if (scope === undefined) return this.stack.read(key, description.plan.expiry, query);
+    return this.#readScoped(scope, key, query);
+  }
+
+  /**
+   * A read inside a request scope: the scope, then (opted in) the tiers or
+   * (scope only) the database. The entry's tags are the tiers' ones, query
+   * tag included, so `invalidateQuery` reaches scope entries too.
+   */
+  #readScoped(scope: Scope, key: QueryKey, query: CachedQuery): Promise<unknown> {
+    const plan = query[DESCRIPTION].plan;
+    const tagsOf = () => [queryTag(key), ...query[TAGS]()];
+    if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query));
+    return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
+  }
+
+  /** The uncached query, counted as a bypass. */
+  #database(query: CachedQuery): Promise<unknown> {
     this.counters.bypassed++;
     return query[LOAD]();
   }
@@ -142,7 +194,7 @@ export class ReadPath implements CachedReadRunner {
    */
   readDeclared(what: { model: string; operation: string; args: Record<string, unknown> }, tags: readonly string[], expiry: ResolvedExpiry, load: () => Promise<unknown>, withContext = true): Promise<unknown> {
     // The declared tags are part of the key: the same SQL or computation declared with other dependencies is another entry.
-    const key = this.#key({ ...what, operation: what.operation as ReadOperation, plan: { expiry, customTags: tags } }, withContext);
+    const key = this.#key({ ...what, operation: what.operation as ReadOperation, plan: { expiry, customTags: tags } }, true, withContext);
     if (key === undefined) return load();
     return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });
   }
@@ -155,26 +207,30 @@ export class ReadPath implements CachedReadRunner {
   }
 
   /**
-   * The key of a read, or undefined (reported) when it cannot be keyed safely: the read then goes to the database.
-   * `withContext: false` leaves the context dimensions out (a declared read shared by every context).
+   * The key of a read, or undefined when it cannot be keyed safely: the read
+   * then goes to the database. The failure is reported unless `reportFailure`
+   * is false. `withContext: false` leaves the context dimensions out (a
+   * declared read shared by every context).
    */
-  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }, withContext = true): QueryKey | undefined {
+  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }, reportFailure = true, withContext = true): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (withContext && this.options.context !== undefined) {
       try {
         dimensions = this.options.context();
       } catch (error) {
-        this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`, error));
+        if (reportFailure) this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`, error));
         return undefined;
       }
       const missing = missingDimension(dimensions);
       if (missing !== undefined) {
-        this.stack.report(
-          new CacheError(
-            "E_CONTEXT",
-            `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function), rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
-          ),
-        );
+        if (reportFailure) {
+          this.stack.report(
+            new CacheError(
+              "E_CONTEXT",
+              `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function), rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
+            ),
+          );
+        }
         return undefined;
       }
     }
@@ -183,7 +239,7 @@ export class ReadPath implements CachedReadRunner {
       const customTags = query.plan?.customTags;
       return queryKey(this.namespace, query.model, query.operation, query.args, dimensions, customTags !== undefined && customTags.length > 0 ? customTags : undefined);
     } catch (error) {
-      this.stack.report(error as CacheError);
+      if (reportFailure) this.stack.report(error as CacheError);
       return undefined;
     }
   }

@@ -12,6 +12,8 @@ export interface ReadPlan {
   readonly expiry: ResolvedExpiry;
   /** Custom tags from `cache: { tags }`, validated. */
   readonly customTags: readonly string[];
+  /** A read that did not opt into caching, run inside a request scope: the scope may answer it, the tiers never. */
+  readonly scopeOnly?: true;
 }
 
 const NO_TAGS: readonly string[] = [];

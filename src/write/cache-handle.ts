@@ -2,7 +2,7 @@
  * `prisma.$cache`: the runtime handle of the extension. Statistics, local
  * clearing, the tag API (explicit invalidation by tag, model or query),
  * declared raw writes, cached raw queries with explicit tags, computation
- * caching (`getOrSet`), and shutdown.
+ * caching (`getOrSet`), request scopes, and shutdown.
  */
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
@@ -12,6 +12,7 @@ import type { ResolvedExpiry } from "../options/resolve.js";
 import { queryTag, type CacheStack } from "../read/cache-stack.js";
 import type { ReadPath } from "../read/cached-read.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
+import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
@@ -104,6 +105,29 @@ export interface CacheHandle {
    */
   getOrSet<T>(key: string, fn: () => T | PromiseLike<T>, options?: GetOrSetOptions): Promise<T>;
   /**
+   * Runs `fn` in a request scope and resolves with its result. Inside it,
+   * identical reads outside a transaction (same model, operation, arguments
+   * and context) cause one load: concurrent ones share it, later ones are
+   * served from the scope, each caller getting its own copy. This includes
+   * reads without `cache` (those are never answered by the shared tiers) but
+   * not models configured `false`. An entry is reused only while no
+   * invalidation of what it read has been heard (a write through any
+   * instance), so it never serves data a resolved write changed. Errors are
+   * never kept; a scope keeps at most 10,000 entries and ends with `fn`.
+   * Called inside a scope, `fn` runs in that same scope.
+   *
+   * ```ts
+   * await prisma.$cache.scope(async () => renderPage(await loadUser(id), await loadUser(id))); // one query
+   * ```
+   */
+  scope<T>(fn: () => Promise<T> | T): Promise<T>;
+  /**
+   * A middleware running each request in a fresh scope (see {@link CacheHandle.scope}):
+   * `app.use(prisma.$cache.middleware())` (Express, or Node's `http` as
+   * `(req, res, next)`) or `fastify.addHook("onRequest", prisma.$cache.middleware())`.
+   */
+  middleware(): ScopeMiddleware;
+  /**
    * Leaves the invalidation bus (so other instances' writes stop waiting for
    * this one) and stops background retries. Your Redis client stays open: it
    * is yours. Call it before quitting that client.
@@ -120,6 +144,7 @@ export interface HandleParts {
   invalidator: Invalidator;
   /** The extension's resolved expiry defaults (for `getOrSet`). */
   defaults: ResolvedExpiry;
+  requestScope: RequestScope;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -163,6 +188,8 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       return readPath.readRaw(query, tags, ttlMs, () => parts.rawQuery(query)) as Promise<T>;
     },
     getOrSet: (key, fn, options) => computations.getOrSet(key, fn, options),
+    scope: (fn) => parts.requestScope.run(fn),
+    middleware: () => parts.requestScope.middleware(),
     close: parts.close,
   };
   return handle;

@@ -41,6 +41,8 @@ export interface WriteSide {
   /** Set once the read side exists (it needs the read path); only for models with `writeThrough`. */
   writeThrough?: WriteThrough;
   invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined>;
+  /** Drops the entries of the caller's request scope (if any) that depend on any of `tags`. */
+  forgetScoped(tags: readonly string[]): void;
   report(error: CacheError): void;
 }
 
@@ -80,6 +82,8 @@ export function writeQueryComponent(side: WriteSide) {
 
 /** Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when bumped now. */
 async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<ReadonlyMap<string, number> | undefined> {
+  // At once, even inside a transaction: the scope's next read goes to the database (its commit invalidates again).
+  side.forgetScoped(tags);
   const transaction = transactionOf(call);
   if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return undefined;
   return side.invalidate(tags);

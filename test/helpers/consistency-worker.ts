@@ -141,7 +141,7 @@ function openInstance(settings: WorkerSettings, errorCodes: Record<string, numbe
 
 type Instance = ReturnType<typeof openInstance>;
 
-const ZERO_STATS: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, bypassed: 0, errors: 0, invalidations: 0, speculativeLoads: 0, staleHits: 0, refreshes: 0, refreshFailures: 0, coalesced: 0, lockWaits: 0, l1Entries: 0, l1Bytes: 0 };
+const ZERO_STATS: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, bypassed: 0, errors: 0, invalidations: 0, speculativeLoads: 0, staleHits: 0, refreshes: 0, refreshFailures: 0, coalesced: 0, lockWaits: 0, scopeHits: 0, l1Entries: 0, l1Bytes: 0 };
 
 function addStats(a: CacheStats, b: CacheStats): CacheStats {
   return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value + b[name as keyof CacheStats]])) as unknown as CacheStats;
