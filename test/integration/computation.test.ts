@@ -15,20 +15,10 @@ import { CacheError, type CacheExtensionOptions } from "../../src/index.js";
 import { Prisma } from "../generated/postgres/client.ts";
 import { cachedClient, ErrorLog, FakeClock, postgresClient, type BareClient } from "../helpers/clients.js";
 import { connectRedis, DATABASE_URL, deleteKeysUnder, ensurePostgresSchema, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import { expectCacheError } from "../helpers/cache-errors.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-
-/** Asserts that `promise` rejects with a CacheError of `code` whose message matches `message`. */
-async function expectCacheError(promise: PromiseLike<unknown>, code: string, message: RegExp): Promise<void> {
-  const error = await Promise.resolve(promise).then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, "rejected").toBeInstanceOf(CacheError);
-  expect(error).toMatchObject({ code });
-  expect((error as Error).message).toMatch(message);
-}
 
 /** A computation that counts its runs and returns what `value(run)` gives for each. */
 function counted<T>(value: (run: number) => T) {

@@ -6,27 +6,16 @@
  * writes; `$cache.queryRaw` is cached under the tags it names).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheError } from "../../src/index.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import type { Fixture } from "../helpers/fixture.js";
 import { expectFresh, expectStillCached, InvalidationEnv, observe, unique, warm, type Read, type Scene } from "../helpers/invalidation/harness.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import { expectCacheError } from "../helpers/cache-errors.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { Prisma } from "../generated/postgres/client.ts";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-
-/** Asserts that `promise` rejects with a CacheError of `code` whose message matches `message`. */
-async function expectCacheError(promise: PromiseLike<unknown>, code: string, message: RegExp): Promise<void> {
-  const error = await Promise.resolve(promise).then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, "rejected").toBeInstanceOf(CacheError);
-  expect(error).toMatchObject({ code });
-  expect((error as Error).message).toMatch(message);
-}
 
 // Skips only outside CI, when a service is down (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
