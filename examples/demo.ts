@@ -151,6 +151,20 @@ async function transactionsBypass(app: App, base: PrismaClient, userId: number):
   console.log(`   in $transaction([...]):      "${batch?.name}"   (cache hits +${after.l1Hits + after.l2Hits - before.l1Hits - before.l2Hits}, misses +${after.misses - before.misses})`);
 }
 
+/** Concurrent misses of one key share one database query; a request scope dedupes even uncached reads. */
+async function noHerd(app: App, userId: number): Promise<void> {
+  const cold = () => app.user.findMany({ where: { id: { in: [userId] } }, select: { id: true, name: true }, cache: { ttl: 30, swr: 300 } });
+  const before = app.$cache.stats();
+  await Promise.all(Array.from({ length: 100 }, cold));
+  const after = app.$cache.stats();
+  const joined = after.coalesced - before.coalesced;
+  console.log("\n7. expiry is a ramp, and a miss is never a herd:");
+  console.log(`   100 concurrent cold reads of one key: ${after.misses - before.misses - joined} database query, ${joined} joined it (single-flight; with Redis, one across processes)`);
+  console.log("   cache: { ttl: 30, swr: 300 }: fresh for 30 s, then served at once for 5 min while one background refresh runs");
+  const equal = await app.$cache.scope(async () => (await app.post.count({ where: { published: true } })) === (await app.post.count({ where: { published: true } })));
+  console.log(`   in $cache.scope(...), the same uncached count twice: one database query (scopeHits +${app.$cache.stats().scopeHits - after.scopeHits}, equal: ${equal})`);
+}
+
 /**
  * With Redis: a second instance B (another process, in production; one
  * extended client per process) finds what A stored, and sees A's writes.
@@ -159,7 +173,7 @@ async function secondInstance(app: App, other: App, userId: number): Promise<voi
   await app.$cache.settled(); // the Redis writes happen after the caller has its result
   await other.$cache.ready(); // B's in-process tier is in use once its invalidation bus has subscribed
   const { micros, source } = await traced(other, () => other.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
-  console.log("\n7. a second instance B sharing Redis and prefix (another process, in production):");
+  console.log("\n8. a second instance B sharing Redis and prefix (another process, in production):");
   console.log(`   B, same read as in 1:        ${micros.toFixed(1)} us, ${source}`);
   const readOnB = () => other.user.findUnique({ where: { id: userId }, cache: true });
   await readOnB();
@@ -194,6 +208,7 @@ async function main(): Promise<void> {
       await mutationIsolation(app, acmeUsers[0] as number);
       await writesInvalidate(app, acmeUsers[2] as number);
       await transactionsBypass(app, base, acmeUsers[1] as number);
+      await noHerd(app, acmeUsers[4] as number);
       if (redis) {
         const other = appClient(base, redis);
         clients.push(other);
