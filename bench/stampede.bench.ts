@@ -1,0 +1,302 @@
+/**
+ * Stampede benchmark: 1,000 concurrent cold requests for one key, from 4
+ * processes, should cause exactly 1 database query; what do the requests
+ * that waited for another process's load pay for it?
+ *
+ *   npx tsup && npx tsx bench/stampede.bench.ts
+ *
+ * The parent forks 4 workers (bench/stampede-worker.ts), each with its own
+ * PrismaClient, ioredis client and database-query counter (a query
+ * extension below the cache). Each round, every worker builds a fresh
+ * extension instance under a fresh Redis prefix shared by the 4 (so the key
+ * is cold in both tiers and in every process) and waits for
+ * `$cache.ready()`; once all are ready the parent sends "go" to all of them
+ * over IPC, and each fires 250 concurrent
+ * `user.findUnique({ where: { id }, cache: true })` of the same row at once.
+ * Configurations, in interleaved rounds (the order rotating), after 2
+ * unrecorded warm-up rounds of each:
+ *
+ * - lock (default), cold key: the cross-process lease lock (target: 1 query
+ *   a round);
+ * - lock, after a write: every instance has read the key once, then one of
+ *   them updates the row (the burst follows an invalidation; the dead entry
+ *   is still in Redis); target 1;
+ * - lock, after a write, primed: the same, in instances that have also just
+ *   missed Redis on 20 other rows each (their Redis hit rate is low, as in a
+ *   process whose recent reads were misses); target 1;
+ * - lock: false: single-flight within each process only (expected 4);
+ * - uncached: no `cache` opt-in (expected 1,000).
+ *
+ * For rounds with more queries than the target, the benchmark prints which
+ * processes queried, when, and what else they saw (L2 hits, lock waits,
+ * event-loop stalls, onError reports).
+ *
+ * Also measured: the plain uncached findUnique, one call at a time in one
+ * worker, as the reference for the added latency.
+ *
+ * A report, not a test: it exits 0 whatever the figures and prints FAIL next
+ * to a missed target (non-zero only on a crash). Rows live in a tenant of
+ * their own, removed at the end; Redis keys are under this run's prefix,
+ * deleted at the end. The library is its build (`dist/`).
+ *
+ * Env: DATABASE_URL, REDIS_URL (defaults: scripts/lib/database.mjs).
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
+import { PrismaClient } from "../test/generated/postgres/client.ts";
+import { connectRedis, deleteKeys } from "../examples/redis.ts";
+import { seed } from "../examples/seed.ts";
+import type { FromWorker, Mode, ToWorker, WorkerStats } from "./stampede-worker.ts";
+
+const PROCESSES = 4;
+const REQUESTS_PER_PROCESS = 250;
+const ROUNDS = 20;
+/** Unrecorded rounds of each configuration first: JIT, connection pools, Lua scripts. */
+const WARMUP_ROUNDS = 2;
+/** Rows missed by each worker of a `lock-primed` round before the burst (distinct per worker). */
+const PRIME_READS = 20;
+const SEQUENTIAL_CALLS = 500;
+/** Rounds over target described per configuration. */
+const SHOWN_OVER_TARGET = 4;
+const STAMPEDE_ROWS = 100;
+const USERS = STAMPEDE_ROWS + PROCESSES * PRIME_READS;
+
+const MODES: readonly { mode: Mode; label: string; target: number }[] = [
+  { mode: "lock", label: "lock (default), cold key", target: 1 },
+  { mode: "lock-written", label: "lock, after a write", target: 1 },
+  { mode: "lock-written-primed", label: "lock, after a write, primed", target: 1 },
+  { mode: "no-lock", label: "lock: false", target: PROCESSES },
+  { mode: "uncached", label: "uncached", target: PROCESSES * REQUESTS_PER_PROCESS },
+];
+
+const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+const run = `pqc-bench-stampede-${process.pid}-${Date.now().toString(36)}:`;
+
+type Result = Extract<FromWorker, { kind: "result" }>;
+
+/** A forked worker and a queue of the messages it sent, awaited in order. */
+class Worker {
+  readonly child: ChildProcess;
+  readonly #inbox: FromWorker[] = [];
+  #waiting: ((message: FromWorker) => void) | undefined;
+
+  constructor(index: number) {
+    const tsx = import.meta.resolve("tsx");
+    this.child = fork(fileURLToPath(new URL("./stampede-worker.ts", import.meta.url)), [], { execArgv: ["--import", tsx], env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
+    this.child.on("message", (message: FromWorker) => {
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      if (waiting === undefined) this.#inbox.push(message);
+      else waiting(message);
+    });
+    this.child.on("exit", (code) => {
+      if (code !== 0 && !stopping) {
+        console.error(`stampede worker ${index} exited with code ${String(code)}`);
+        process.exit(1);
+      }
+    });
+  }
+
+  send(message: ToWorker): void {
+    this.child.send(message);
+  }
+
+  /** The next message of kind `kind` (the protocol is strictly request, reply). */
+  async next<K extends FromWorker["kind"]>(kind: K): Promise<Extract<FromWorker, { kind: K }>> {
+    const message = this.#inbox.shift() ?? (await new Promise<FromWorker>((resolve) => (this.#waiting = resolve)));
+    if (message.kind !== kind) throw new Error(`expected ${kind} from a worker, got ${message.kind}`);
+    return message as Extract<FromWorker, { kind: K }>;
+  }
+}
+let stopping = false;
+
+interface ModeResults {
+  queries: number[];
+  all: number[];
+  /** Rounds with exactly 1 query: requests of the process that queried (the lock holder), and of the others. */
+  holder: number[];
+  waiters: number[];
+  /** Per round, max - min of the workers' burst start times (ms). */
+  skew: number[];
+  stats: WorkerStats;
+  errors: Map<string, number>;
+  /** Rounds with more queries than the target, described process by process. */
+  overTarget: string[];
+  loopDelayMax: number[];
+}
+
+function emptyResults(): ModeResults {
+  return { queries: [], all: [], holder: [], waiters: [], skew: [], stats: { l1Hits: 0, l2Hits: 0, misses: 0, coalesced: 0, lockWaits: 0, errors: 0 }, errors: new Map(), overTarget: [], loopDelayMax: [] };
+}
+
+async function round(workers: readonly Worker[], mode: Mode, prefix: string, id: number, primeIds: (worker: number) => number[]): Promise<Result[]> {
+  const written = mode === "lock-written" || mode === "lock-written-primed";
+  workers.forEach((worker, w) =>
+    worker.send({ kind: "prepare", mode, prefix, id, requests: REQUESTS_PER_PROCESS, warm: written, primeIds: mode === "lock-written-primed" ? primeIds(w) : [] }),
+  );
+  await Promise.all(workers.map((worker) => worker.next("ready")));
+  if (written) {
+    const writer = workers[0] as Worker;
+    writer.send({ kind: "write" });
+    await writer.next("written");
+  }
+  for (const worker of workers) worker.send({ kind: "go" });
+  return Promise.all(workers.map((worker) => worker.next("result")));
+}
+
+function record(into: ModeResults, results: readonly Result[], target: number, r: number): void {
+  const queries = results.reduce((total, result) => total + result.queries, 0);
+  into.queries.push(queries);
+  const starts = results.map((result) => result.startedAt);
+  const origin = Math.min(...starts);
+  into.skew.push(Math.max(...starts) - origin);
+  into.loopDelayMax.push(Math.max(...results.map((result) => result.loopDelayMax)));
+  if (queries > target) {
+    // Which processes queried, when (ms from the first process's start), and what else they saw.
+    const at = (time: number) => `+${(time - origin).toFixed(1)}`;
+    const processes = results.flatMap((result, w) => {
+      if (result.queries === 0) return [];
+      const codes = [...new Set(result.errors.map((error) => error.code))];
+      const errors = codes.length === 0 ? "" : `, ${result.errors.length} onError ${codes.join("/")} (${result.errors[0]?.message})`;
+      const times = result.queryTimes.slice(0, 3).map(at).join(",") + (result.queries > 3 ? ",..." : "");
+      return [`p${w} ${result.queries} at ${times} (start ${at(result.startedAt)}, ${result.stats?.l2Hits ?? 0} L2 hits, lockWaits ${result.stats?.lockWaits ?? 0}, loop stall ${result.loopDelayMax.toFixed(0)}${errors})`];
+    });
+    into.overTarget.push(`round ${r}, ${queries} queries: ${processes.join("; ")}`);
+  }
+  for (const result of results) {
+    into.all.push(...result.latencies);
+    if (queries === 1) (result.queries === 1 ? into.holder : into.waiters).push(...result.latencies);
+    if (result.stats !== undefined) for (const key of Object.keys(into.stats) as (keyof WorkerStats)[]) into.stats[key] += result.stats[key];
+    for (const { code } of result.errors) into.errors.set(code, (into.errors.get(code) ?? 0) + 1);
+  }
+}
+
+interface Percentiles {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles, in ms. */
+function percentiles(samples: readonly number[]): Percentiles {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? Number.NaN;
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+const ms = (value: number) => value.toFixed(2).padStart(9);
+function latencyRow(label: string, samples: readonly number[]): string {
+  const p = percentiles(samples);
+  return `${label.padEnd(58)}${String(p.n).padStart(7)}${ms(p.p50)}${ms(p.p99)}${ms(p.max)}`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const bare = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  const redis = await connectRedis(redisUrl);
+  const workers: Worker[] = [];
+  let tenantId: number | undefined;
+  try {
+    const [tenant] = await seed(bare, { tenants: [{ slug: run.slice(0, -1), users: USERS }], postsPerUser: 0 });
+    tenantId = tenant?.id;
+    const ids = tenant?.userIds ?? [];
+    for (let w = 0; w < PROCESSES; w++) workers.push(new Worker(w));
+    await Promise.all(workers.map((worker) => worker.next("ready")));
+    const loadAtStart = loadavg();
+
+    // Reference: the plain query, one call at a time, in one process while the others are idle.
+    const first = workers[0] as Worker;
+    first.send({ kind: "sequential", ids: Array.from({ length: SEQUENTIAL_CALLS }, (_, i) => ids[i % STAMPEDE_ROWS] as number) });
+    const sequential = (await first.next("sequential")).latencies.slice(SEQUENTIAL_CALLS / 5); // the first fifth is warm-up
+
+    const results = new Map<Mode, ModeResults>(MODES.map(({ mode }) => [mode, emptyResults()]));
+    let next = 0;
+    const primeIds = (worker: number) => ids.slice(STAMPEDE_ROWS + worker * PRIME_READS, STAMPEDE_ROWS + (worker + 1) * PRIME_READS);
+    for (let r = 0; r < WARMUP_ROUNDS; r++) for (const { mode } of MODES) await round(workers, mode, `${run}warm${r}-${mode}:`, ids[next++ % STAMPEDE_ROWS] as number, primeIds);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < MODES.length; k++) {
+        const { mode, target } = MODES[(r + k) % MODES.length] as (typeof MODES)[number];
+        const outcome = await round(workers, mode, `${run}${r}-${mode}:`, ids[next++ % STAMPEDE_ROWS] as number, primeIds);
+        record(results.get(mode) as ModeResults, outcome, target, r);
+      }
+    }
+    const loadAtEnd = loadavg();
+
+    const format = (load: number[]) => load.map((value) => value.toFixed(2)).join(" ");
+    const get = (mode: Mode) => results.get(mode) as ModeResults;
+    console.log(`stampede bench: Node ${process.version}, ${cpus().length} cpus, load ${format(loadAtStart)} at start, ${format(loadAtEnd)} at end`);
+    console.log(
+      `${PROCESSES} processes x ${REQUESTS_PER_PROCESS} concurrent user.findUnique({ where: { id }, cache: true }) of one row; ${ROUNDS} rounds per configuration, interleaved, after ${WARMUP_ROUNDS} unrecorded`,
+    );
+    console.log("");
+    console.log(`${"database queries per round".padEnd(32)}${"min".padStart(6)}${"median".padStart(8)}${"max".padStart(6)}   target`);
+    for (const { mode, label, target } of MODES) {
+      const { queries } = get(mode);
+      const on = queries.filter((count) => count === target).length;
+      const verdict = mode.startsWith("lock") ? `exactly ${target}: ${on === queries.length ? "PASS" : "FAIL"} (${on}/${queries.length} rounds)` : `(expected ${target}; ${on}/${queries.length} rounds)`;
+      console.log(`${label.padEnd(32)}${String(Math.min(...queries)).padStart(6)}${String(median(queries)).padStart(8)}${String(Math.max(...queries)).padStart(6)}   ${verdict}`);
+    }
+    for (const { mode, label } of MODES.slice(0, 4)) console.log(`  ${`${label}, per round:`.padEnd(40)}${get(mode).queries.join(" ")}`);
+
+    console.log("");
+    console.log(`${"latency, ms, all rounds pooled".padEnd(60)}${"n".padStart(7)}${"p50".padStart(9)}${"p99".padStart(9)}${"max".padStart(9)}`);
+    console.log(latencyRow("uncached findUnique, one call at a time (reference)", sequential));
+    for (const { mode, label } of [...MODES].reverse()) {
+      const result = get(mode);
+      console.log(latencyRow(`${label}: all requests`, result.all));
+      if (mode === "lock" || mode === "lock-written") {
+        console.log(latencyRow(`${label}, 1-query rounds: the holder's process`, result.holder));
+        console.log(latencyRow(`${label}, 1-query rounds: the 3 waiting processes`, result.waiters));
+      }
+    }
+    console.log("");
+    const reference = percentiles(sequential);
+    for (const mode of ["lock", "lock-written"] as const) {
+      const [holder, waiters] = [percentiles(get(mode).holder), percentiles(get(mode).waiters)];
+      const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)} ms`;
+      console.log(
+        `added latency for waiters, ${(MODES.find((entry) => entry.mode === mode) as (typeof MODES)[number]).label} (1-query rounds): waiting processes - holder's process ` +
+          `p50 ${signed(waiters.p50 - holder.p50)}, p99 ${signed(waiters.p99 - holder.p99)}; waiting processes - uncached one-at-a-time p50 ${signed(waiters.p50 - reference.p50)}`,
+      );
+    }
+    console.log("");
+    console.log("cache counters of the bursts, summed over processes and rounds");
+    for (const { mode, label } of MODES.slice(0, 4)) {
+      const { stats, errors, skew, loopDelayMax } = get(mode);
+      const reported = errors.size === 0 ? "none" : [...errors].map(([code, count]) => `${code} x${count}`).join(", ");
+      console.log(
+        `  ${label.padEnd(28)} misses ${stats.misses}, coalesced ${stats.coalesced}, lockWaits ${stats.lockWaits}, l2Hits ${stats.l2Hits}, errors ${stats.errors}, onError ${reported}; ` +
+          `start skew median ${median(skew).toFixed(1)} ms, max ${Math.max(...skew).toFixed(1)} ms; longest event-loop stall median ${median(loopDelayMax).toFixed(0)} ms, max ${Math.max(...loopDelayMax).toFixed(0)} ms`,
+      );
+    }
+    console.log("");
+    console.log(`where the extra queries came from (first ${SHOWN_OVER_TARGET} rounds over target per configuration; p<n>: process n, queries at ms from the first process's start)`);
+    for (const { mode, label } of MODES.slice(0, 4)) {
+      const { overTarget } = get(mode);
+      if (overTarget.length === 0) continue;
+      console.log(`  ${label}: ${overTarget.length} of ${ROUNDS} rounds`);
+      for (const line of overTarget.slice(0, SHOWN_OVER_TARGET)) console.log(`    ${line}`);
+    }
+    console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    stopping = true;
+    for (const worker of workers) if (worker.child.connected) worker.send({ kind: "exit" });
+    await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.child.exitCode === null ? worker.child.once("exit", resolve) : resolve(undefined)))));
+    await deleteKeys(redis, run);
+    if (tenantId !== undefined) await bare.tenant.delete({ where: { id: tenantId } }).catch((error: unknown) => console.error("could not remove the bench tenant:", error));
+    await bare.$disconnect();
+    await redis.quit();
+  }
+}
+
+await main();
