@@ -98,7 +98,7 @@ export class CacheStack {
       const freshness = freshnessOf(entry, this.#current(entry), now, expiry);
       if (freshness !== "dead") {
         this.#counters.l1Hits++;
-        if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness);
+        if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness, entry);
         return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
       }
     }
@@ -206,6 +206,16 @@ export class CacheStack {
   #joinOrLoad(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
     const joined = this.#join(key, captured);
     if (joined !== undefined) return joined;
+    // A load of this key may have landed while this read waited for its lookup: its entry, if current, answers it.
+    const landed = memory?.get(key.local, this.#options.clock.now());
+    if (landed !== undefined && sameVersions(landed.versions, captured)) {
+      const freshness = freshnessOf(landed, true, this.#options.clock.now(), expiry);
+      if (freshness !== "dead") {
+        this.#counters.coalesced++; // It joined a load, one that had just landed.
+        if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness, landed);
+        return Promise.resolve((landed.clone ?? cloneResult)(landed.value));
+      }
+    }
     const load = this.#lock === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadUnderLock(key, tags, captured, expiry, source, memory);
     return this.#flights.start(key.local, captured, load);
   }
@@ -233,7 +243,7 @@ export class CacheStack {
   /** Serves a live shared entry: it becomes the in-process copy, the caller gets its own, and a stale one is refreshed. */
   #serveShared(key: QueryKey, shared: Entry, freshness: Freshness, expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): unknown {
     this.#counters.l2Hits++;
-    if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness);
+    if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness, shared);
     if (memory === undefined) return shared.value;
     memory.set(key.local, shared, estimateSize(shared.value));
     return cloneResult(shared.value);
@@ -261,14 +271,21 @@ export class CacheStack {
     const deadline = performance.now() + lock.waitMs;
     let waited = false;
     for (const delay of pollDelays()) {
-      let token: string | undefined;
+      let taken: { token: string | undefined; entry: string | null };
       try {
-        token = await lock.take(name);
+        taken = await lock.take(name);
       } catch (error) {
         this.report(error as CacheError);
         break;
       }
-      if (token !== undefined) return this.#loadHolding(key, tags, versions, expiry, source, memory, token);
+      if (taken.token !== undefined) {
+        // The previous holder may have stored the entry and released the lock since our lookup: use it.
+        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags);
+        const freshness = stored === undefined ? "dead" : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
+        if (stored === undefined || freshness === "dead") return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
+        this.#release(name, taken.token);
+        return this.#serveShared(key, stored, freshness, expiry, source, memory);
+      }
       if (!waited) this.#counters.lockWaits++;
       waited = true;
       if (performance.now() + delay > deadline) break;
@@ -285,10 +302,14 @@ export class CacheStack {
     return this.#loadAndFill(key, tags, versions, expiry, source, memory);
   }
 
+  /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */
+  #release(name: string, token: string): void {
+    this.#track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.report(error as CacheError)));
+  }
+
   /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
   async #loadHolding(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, token: string): Promise<unknown> {
-    const name = key.shared().name;
-    const release = (): void => this.#track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.report(error as CacheError)));
+    const release = (): void => this.#release(key.shared().name, token);
     let value: unknown;
     const started = performance.now();
     try {
@@ -309,7 +330,7 @@ export class CacheStack {
    * failed less than REFRESH_RETRY_MS ago, or (with the lock) another
    * process holds the key's lock. Never throws; failures are reported.
    */
-  #refreshLater(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource, freshness: Freshness): void {
+  #refreshLater(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource, freshness: Freshness, served: Entry): void {
     if (freshness === "stale") this.#counters.staleHits++;
     const local = key.local;
     if (this.#flights.has(local) || this.#refreshing.has(local)) return;
@@ -319,10 +340,11 @@ export class CacheStack {
       this.#refreshFailed.delete(local);
     }
     this.#refreshing.add(local);
-    this.#track(this.#refresh(key, expiry, source).finally(() => this.#refreshing.delete(local)));
+    this.#track(this.#refresh(key, expiry, source, served.storedAt).finally(() => this.#refreshing.delete(local)));
   }
 
-  async #refresh(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<void> {
+  /** @param servedStoredAt when the entry that was served (and prompted this refresh) was stored */
+  async #refresh(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource, servedStoredAt: number): Promise<void> {
     const hearing = this.#memoryUsable();
     const tags = this.#tagsOf(key, source);
     if (this.#bypasses(tags)) return;
@@ -334,12 +356,19 @@ export class CacheStack {
     let token: string | undefined;
     if (this.#lock !== undefined) {
       try {
-        token = await this.#lock.take(key.shared().name);
+        const taken = await this.#lock.take(key.shared().name);
+        token = taken.token;
+        if (token === undefined) return; // Another process is loading this key.
+        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags);
+        if (stored !== undefined && stored.storedAt > servedStoredAt && sameVersions(stored.versions, captured)) {
+          // Another process refreshed it since this one served it: nothing to do.
+          this.#release(key.shared().name, token);
+          return;
+        }
       } catch (error) {
         this.report(error as CacheError);
         return;
       }
-      if (token === undefined) return; // Another process is loading this key.
     }
     this.#counters.refreshes++;
     const memory = hearing ? this.memory : undefined;
@@ -364,7 +393,8 @@ export class CacheStack {
    * with them can only be born dead, never stale (docs/invalidation.md).
    */
   #earlyLoad(key: QueryKey, tags: readonly string[], versions: number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> | undefined {
-    if (!this.#sharedHitRate.low()) return undefined;
+    // With the cross-process lock on, a load must take it first: early loads would query once per process.
+    if (this.#lock !== undefined || !this.#sharedHitRate.low()) return undefined;
     // Filled even if Redis then answers first: the result is as current as that entry (born dead at worst).
     const value = this.#flights.start(key.local, versions, this.#loadAndFill(key, tags, versions, expiry, source, memory));
     // Marks a failure as handled while the Redis lookup is still out: the await that follows still receives it.

@@ -12,8 +12,21 @@ import { randomUUID } from "node:crypto";
 import { CacheError } from "../errors.js";
 import type { ScriptRunner } from "../invalidation/scripts.js";
 import type { ResolvedLock } from "../options/resolve.js";
+import { withTimeout } from "./timeout.js";
 
-const ACQUIRE_SCRIPT = `
+/**
+ * Takes the lock (KEYS[1]) if it is free, and returns the entry (KEYS[2]) as
+ * it is at that moment: a process whose lookup missed just before the
+ * previous holder stored the entry and released the lock must find that
+ * entry rather than load again.
+ */
+const TAKE_AND_READ_SCRIPT = `
+local taken = 0
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then taken = 1 end
+return { taken, redis.call("GET", KEYS[2]) or false }`;
+
+/** Cluster form (the lock and the entry are in different slots): take only; the entry is read after. */
+const TAKE_SCRIPT = `
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
 return 0`;
 
@@ -46,15 +59,24 @@ export class RedisLock {
   }
 
   /**
-   * Takes the lock of `entryName`. Resolves to a token (taken: release it
-   * with that token) or undefined (another process holds it). Rejects with
-   * an `E_LOCK` CacheError when Redis cannot answer.
+   * Takes the lock of `entryName` if it is free. Resolves to `token` (taken:
+   * release it with that token; undefined when another process holds it)
+   * and, when taken, `entry`: the entry's text as Redis held it once the lock
+   * was taken (null if none), which the taker checks before loading.
+   * Rejects with an `E_LOCK` CacheError when Redis cannot answer.
    */
-  async take(entryName: string): Promise<string | undefined> {
+  async take(entryName: string): Promise<{ token: string | undefined; entry: string | null }> {
     const token = `${this.#owner}:${++this.#taken}`;
+    const lockName = RedisLock.nameFor(entryName);
     try {
-      const taken = await this.#scripts.run(ACQUIRE_SCRIPT, [RedisLock.nameFor(entryName)], [token, this.#leaseMs], "taking a single-flight lock");
-      return Number(taken) === 1 ? token : undefined;
+      if (this.#scripts.redis.isCluster === true) {
+        const taken = Number(await this.#scripts.run(TAKE_SCRIPT, [lockName], [token, this.#leaseMs], "taking a single-flight lock")) === 1;
+        if (!taken) return { token: undefined, entry: null };
+        const [entry] = await withTimeout(this.#scripts.redis.mget(entryName), this.#scripts.timeoutMs, `GET ${entryName}`);
+        return { token, entry: entry ?? null };
+      }
+      const [taken, entry] = (await this.#scripts.run(TAKE_AND_READ_SCRIPT, [lockName, entryName], [token, this.#leaseMs], "taking a single-flight lock")) as [number, string | false | null];
+      return Number(taken) === 1 ? { token, entry: typeof entry === "string" ? entry : null } : { token: undefined, entry: null };
     } catch (error) {
       throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be taken; loading directly.`, error);
     }

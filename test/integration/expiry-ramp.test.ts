@@ -22,6 +22,7 @@ import { FakeClock } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, observe, ReadGate, unusedId, type Instance, type InstanceOptions } from "../helpers/invalidation/harness.js";
 import { pollUntil } from "../helpers/poll.js";
+import { driveHitRateLow, startedEarly, traced, TracedInstances } from "../helpers/read-modes/traced.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -343,8 +344,12 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("single-flight across instances sharing Redis (the lease lock)", () => {
   const env = new InvalidationEnv(postgresTarget({ redis: true }));
+  const lab = new TracedInstances(env);
   beforeAll(() => env.start());
-  afterAll(() => env.stop());
+  afterAll(async () => {
+    await lab.close();
+    await env.stop();
+  });
 
   /** `count` instances, each its own PrismaClient and Redis connection, sharing one prefix; the first with a gate. */
   async function fleet(count: number, options: Omit<InstanceOptions, "redis"> = {}): Promise<{ instances: Instance[]; gate: ReadGate }> {
@@ -436,5 +441,44 @@ describe.skipIf(missingPostgres || missingRedis)("single-flight across instances
     held.release();
     expect(await first).toEqual({ name: "v1" });
     expect(await second).toEqual({ name: "v2" });
+  });
+
+  it("a miss whose lookup was answered before the holder's fill, and handled after its release, takes the free lock and finds the entry: no second query", async () => {
+    const prefix = env.newPrefix();
+    const holder = await lab.instance({ prefix, lock: { wait: "10s" } });
+    const late = await lab.instance({ prefix, lock: { wait: "10s" } });
+    const id = await user("lock-late-reply", "v1");
+    late.faults.replyDelayMs = 150; // its lookup runs now (no entry yet), its reply is handled 150 ms later
+    const lateRead = read(id)(late.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
+    late.faults.replyDelayMs = 0;
+    expect(await read(id)(holder.prisma)).toEqual({ name: "v1" });
+    await holder.prisma.$cache.settled(); // the entry is stored and the lock released
+    expect(await lateRead).toEqual({ name: "v1" });
+    expect(late.database.queries, "the late reader took the free lock and found the holder's entry").toBe(0);
+    expect(holder.database.queries).toBe(1);
+  });
+
+  it("in one process, a miss handled after the same key's load landed uses what it stored (lock off): one query", async () => {
+    const prefix = env.newPrefix();
+    const a = await lab.instance({ prefix, lock: false });
+    const id = await user("landed", "v1");
+    a.faults.replyDelayMs = 150;
+    const lateRead = read(id)(a.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
+    a.faults.replyDelayMs = 0;
+    expect(await read(id)(a.prisma)).toEqual({ name: "v1" });
+    expect(await lateRead).toEqual({ name: "v1" });
+    expect(a.database.queries, "the late read joined the landed load").toBe(1);
+  });
+
+  it("with the lock on, an instance that rarely hits Redis still takes the lock before loading (no early load)", async () => {
+    const prefix = env.newPrefix();
+    const a = await lab.instance({ prefix, lock: { wait: "10s" } });
+    await driveHitRateLow(a);
+    const id = await user("no-early", "v1");
+    await read(id)(a.prisma); // the mirror learns the tags
+    await a.prisma.user.update({ where: { id }, data: { name: "v2" } });
+    const { value, mode } = await traced(a, read(id));
+    expect(value).toEqual({ name: "v2" });
+    expect(startedEarly(mode), `it looked Redis up first (it was ${mode})`).toBe(false);
   });
 });

@@ -39,6 +39,12 @@ export function startedEarly(mode: ReadMode): boolean {
 export interface RedisFaults {
   /** Each GET is sent this many milliseconds late: Redis slower than the database. */
   getDelayMs: number;
+  /**
+   * Each GET or MGET reply (entry lookups) reaches the extension this many
+   * milliseconds after Redis sent it: the command ran at once, its answer
+   * is handled late (a busy event loop). Read when the command is sent.
+   */
+  replyDelayMs?: number;
 }
 
 /** The events of an instance's reads since the last `clear()`. */
@@ -79,14 +85,16 @@ export class Trace {
 export function traceRedis(redis: Redis, trace: Trace, faults: RedisFaults): void {
   const get = redis.get.bind(redis) as (key: string) => Promise<string | null>;
   const mget = redis.mget.bind(redis) as (...keys: string[]) => Promise<(string | null)[]>;
+  const late = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
   const traced = <T>(kind: "get" | "mget", call: () => Promise<T>): Promise<T> => {
     trace.record(`${kind}:sent`);
-    return call().then((reply) => {
+    const replyDelay = faults.replyDelayMs ?? 0;
+    return call().then(async (reply) => {
+      await late(replyDelay);
       trace.record(`${kind}:reply`);
       return reply;
     });
   };
-  const late = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
   (redis as unknown as { get: (key: string) => Promise<string | null> }).get = (key) => traced("get", () => late(faults.getDelayMs).then(() => get(key)));
   (redis as unknown as { mget: (...keys: string[]) => Promise<(string | null)[]> }).mget = (...keys) => traced("mget", () => mget(...keys));
 }
@@ -128,7 +136,8 @@ export class TracedInstances {
     const log = new ErrorLog();
     const { prisma, database } = await instrumentedClient(
       bare,
-      { defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis },
+      // Early loads only happen without the cross-process lock (with it, a load must take the lock first).
+      { defaults: { ttl: 60, negativeTtl: 60 }, lock: false, onError: log.onError, ...extension, redis },
       gate,
       (phase) => trace.record(phase),
     );
