@@ -211,7 +211,10 @@ export class RedisVersionStore implements VersionStore {
     return {
       versions: tags.map((tag, i) => {
         const version = Number(versions[i]);
+        // Not recordable (the bus did not hear everything when it was sent, or the mirror was reset since): forget
+        // the tag instead, so nothing this instance holds passes as current under the version this bump replaced.
         if (record) this.#mirror.observe(tag, version);
+        else this.#mirror.forget(tag);
         return version;
       }),
       members,

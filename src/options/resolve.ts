@@ -73,7 +73,10 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
   if (typeof options !== "object") throw invalidOption("cacheExtension(options)", `is ${typeof options}`, "Pass an options object, or nothing.");
   rejectUnknownKeys(options, KNOWN_TOP_LEVEL, "cacheExtension(options)");
 
-  if (typeof options.defaults === "object" && options.defaults !== null) rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
+  if (typeof options.defaults === "object" && options.defaults !== null) {
+    rejectPerQueryOnly(options.defaults, "defaults");
+    rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
+  }
   const base: ResolvedModel = {
     ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0, swrMs: 0, jitter: DEFAULT_JITTER, earlyRefresh: 0, staleIfInvalidated: false }, options.defaults, "defaults"),
     enabled: true,
@@ -111,27 +114,34 @@ export function layerExpiry(base: ResolvedExpiry, layer: ExpiryOptions | undefin
   if (layer.swr !== undefined && layer.staleWhileRevalidate !== undefined) {
     throw invalidOption(`${path}.staleWhileRevalidate`, "is given together with `swr`, its alias", "Give one of them.");
   }
-  const swr = layer.swr ?? layer.staleWhileRevalidate;
+  const swr = layer.swr !== undefined ? layer.swr : layer.staleWhileRevalidate;
   return {
     ttlMs: layer.ttl === undefined ? base.ttlMs : parseDuration(layer.ttl, `${path}.ttl`),
     negativeTtlMs: layer.negativeTtl === undefined ? base.negativeTtlMs : parseDuration(layer.negativeTtl, `${path}.negativeTtl`, true),
     swrMs: swr === undefined ? base.swrMs : parseDuration(swr, `${path}.${layer.swr === undefined ? "staleWhileRevalidate" : "swr"}`, true),
     jitter: layer.jitter === undefined ? base.jitter : fraction(layer.jitter, `${path}.jitter`, 1, "Use a fraction between 0 (off) and 1, such as 0.1."),
-    earlyRefresh: layer.earlyRefresh === undefined ? base.earlyRefresh : fraction(layer.earlyRefresh, `${path}.earlyRefresh`, 100, "Use 0 (off) or a positive factor such as 1 (larger refreshes earlier)."),
+    earlyRefresh: layer.earlyRefresh === undefined ? base.earlyRefresh : fraction(layer.earlyRefresh, `${path}.earlyRefresh`, 100, "Use 0 (off) or a factor up to 100, such as 1 (larger refreshes earlier)."),
     staleIfInvalidated: base.staleIfInvalidated,
   };
 }
 
+/** `staleIfInvalidated` gives up read-your-writes: it is accepted per query only, never as a default. */
+function rejectPerQueryOnly(layer: object, path: string): void {
+  if ("staleIfInvalidated" in layer) {
+    throw invalidOption(`${path}.staleIfInvalidated`, "is set here, but it is a per-query option only", "Serving invalidated entries gives up read-your-writes: opt in on the queries that accept it, with cache: { staleIfInvalidated: true }.");
+  }
+}
+
 /** A finite number in [0, max], or an error naming `option`. */
 function fraction(value: unknown, option: string, max: number, fix: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max) throw invalidOption(option, `is ${JSON.stringify(value)}`, fix);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max) throw invalidOption(option, `is ${typeof value === "string" ? JSON.stringify(value) : String(value)}`, fix);
   return value;
 }
 
 function resolveLock(lock: CacheExtensionOptions["lock"]): ResolvedLock | undefined {
   if (lock === false) return undefined;
   if (lock === undefined) return { leaseMs: DEFAULT_LOCK.lease, waitMs: DEFAULT_LOCK.wait };
-  if (typeof lock !== "object" || lock === null) throw invalidOption("lock", `is ${String(lock)}`, 'Pass { lease: "5s", wait: "1s" }, or false to turn the cross-process lock off.');
+  if (typeof lock !== "object" || lock === null || Array.isArray(lock)) throw invalidOption("lock", `is ${String(lock)}`, 'Pass { lease: "5s", wait: "1s" }, or false to turn the cross-process lock off.');
   rejectUnknownKeys(lock, new Set(["lease", "wait"]), "lock");
   const leaseMs = lock.lease === undefined ? DEFAULT_LOCK.lease : parseDuration(lock.lease, "lock.lease");
   const waitMs = lock.wait === undefined ? DEFAULT_LOCK.wait : parseDuration(lock.wait, "lock.wait", true);
@@ -153,6 +163,7 @@ function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel
       continue;
     }
     if (typeof settings !== "object" || settings === null) throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
+    rejectPerQueryOnly(settings, `models.${name}`);
     rejectUnknownKeys(settings, new Set(KNOWN_MODEL), `models.${name}`);
     for (const flag of ["cacheByDefault", "writeThrough"] as const) {
       if (settings[flag] !== undefined && typeof settings[flag] !== "boolean") throw invalidOption(`models.${name}.${flag}`, `is ${typeof settings[flag]}`, "Use true or false.");

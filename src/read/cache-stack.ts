@@ -23,7 +23,7 @@ import { MemoryTier } from "../tiers/memory-tier.js";
 import { RedisTier } from "../tiers/redis-tier.js";
 import { RedisLock, pollDelays } from "../tiers/redis-lock.js";
 import { isNegativeResult } from "./read-operations.js";
-import { LOAD, TAGS, type ReadSource } from "./cached-query.js";
+import { DETACH, LOAD, TAGS, type ReadSource } from "./cached-query.js";
 import { Flights, sameVersions } from "./flights.js";
 import { freshnessOf, lifetimeOf, type Freshness } from "./freshness.js";
 
@@ -38,6 +38,8 @@ const MAX_CACHED_TAG_LISTS = 10_000;
 
 /** After a failed background refresh, the key is not refreshed again for this long (clock ms). */
 const REFRESH_RETRY_MS = 1_000;
+/** After finding another process loading the key, this process does not try to refresh it for this long (clock ms). */
+const REFRESH_LOCKED_RETRY_MS = 250;
 
 /** The tag of one query's entries, for `$cache.invalidateQuery`. */
 export function queryTag(key: QueryKey): string {
@@ -67,8 +69,8 @@ export class CacheStack {
   readonly #lock: RedisLock | undefined;
   /** Keys whose background refresh is being set up (before its flight exists). */
   readonly #refreshing = new Set<string>();
-  /** Keys whose last background refresh failed, and until when (clock ms) they are not retried. */
-  readonly #refreshFailed = new Map<string, number>();
+  /** Keys not to refresh again before a time (clock ms): their last refresh failed, or another process was loading them. */
+  readonly #refreshPaused = new Map<string, number>();
 
   /**
    * @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database)
@@ -293,6 +295,9 @@ export class CacheStack {
       const hearing = this.#memoryUsable();
       const look = await this.#lookup(key, tags, hearing ? this.#mirror.versionsOf(tags) : undefined);
       if (look.captured === undefined) break;
+      // Versions older than this flight's (a mirror that has not heard a bump yet) must not judge what it returns:
+      // readers that joined it may have started after that bump.
+      if (anyNewer(versions, look.captured)) continue;
       versions = look.captured;
       if (look.shared !== undefined) {
         const freshness = freshnessOf(look.shared, sameVersions(look.shared.versions, look.captured), this.#options.clock.now(), expiry);
@@ -334,13 +339,29 @@ export class CacheStack {
     if (freshness === "stale") this.#counters.staleHits++;
     const local = key.local;
     if (this.#flights.has(local) || this.#refreshing.has(local)) return;
-    const failedUntil = this.#refreshFailed.get(local);
-    if (failedUntil !== undefined) {
-      if (failedUntil > this.#options.clock.now()) return;
-      this.#refreshFailed.delete(local);
+    const pausedUntil = this.#refreshPaused.get(local);
+    if (pausedUntil !== undefined) {
+      if (pausedUntil > this.#options.clock.now()) return;
+      this.#refreshPaused.delete(local);
     }
     this.#refreshing.add(local);
-    this.#track(this.#refresh(key, expiry, source, served.storedAt).finally(() => this.#refreshing.delete(local)));
+    // Detached now: the refresh loads after the caller has its result, and the caller may reuse its arguments object.
+    const refresh = (async () => this.#refresh(key, expiry, source[DETACH]?.() ?? source, served.storedAt))();
+    this.#track(
+      refresh.then(
+        () => void this.#refreshing.delete(local),
+        (error: unknown) => {
+          this.#refreshing.delete(local);
+          this.report(new CacheError("E_REFRESH", `refreshing ${key.shared().name} failed before its load.`, error));
+        },
+      ),
+    );
+  }
+
+  /** Pauses refreshes of `key` for `ms` (clock ms). */
+  #pauseRefresh(key: QueryKey, ms: number): void {
+    if (this.#refreshPaused.size >= MAX_CACHED_TAG_LISTS) this.#refreshPaused.clear();
+    this.#refreshPaused.set(key.local, this.#options.clock.now() + ms);
   }
 
   /** @param servedStoredAt when the entry that was served (and prompted this refresh) was stored */
@@ -358,7 +379,11 @@ export class CacheStack {
       try {
         const taken = await this.#lock.take(key.shared().name);
         token = taken.token;
-        if (token === undefined) return; // Another process is loading this key.
+        if (token === undefined) {
+          // Another process is loading this key; its entry will replace the stale one.
+          this.#pauseRefresh(key, REFRESH_LOCKED_RETRY_MS);
+          return;
+        }
         const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags);
         if (stored !== undefined && stored.storedAt > servedStoredAt && sameVersions(stored.versions, captured)) {
           // Another process refreshed it since this one served it: nothing to do.
@@ -367,6 +392,7 @@ export class CacheStack {
         }
       } catch (error) {
         this.report(error as CacheError);
+        this.#pauseRefresh(key, REFRESH_RETRY_MS);
         return;
       }
     }
@@ -377,8 +403,7 @@ export class CacheStack {
       await this.#flights.start(key.local, captured, load);
     } catch (error) {
       this.#counters.refreshFailures++;
-      if (this.#refreshFailed.size >= MAX_CACHED_TAG_LISTS) this.#refreshFailed.clear();
-      this.#refreshFailed.set(key.local, this.#options.clock.now() + REFRESH_RETRY_MS);
+      this.#pauseRefresh(key, REFRESH_RETRY_MS);
       this.report(new CacheError("E_REFRESH", `refreshing ${key.shared().name} failed; its stale entry is served until it expires.`, error));
     }
   }
@@ -466,8 +491,15 @@ export class CacheStack {
     const storedAt = this.#options.clock.now();
     const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
     if (lifetime === undefined) return undefined;
-    const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
-    memory?.set(key.local, entry, estimateSize(entry.value));
+    let entry: Entry;
+    try {
+      entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
+      memory?.set(key.local, entry, estimateSize(entry.value));
+    } catch (error) {
+      // A value that cannot be copied (a cycle, say) is returned, not stored.
+      this.report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
+      return undefined;
+    }
     if (this.#redis === undefined) return undefined;
     const written = this.#writeShared(key, entry, lifetime.expiresAt - storedAt);
     this.#track(written);
@@ -491,9 +523,11 @@ export class CacheStack {
     }
   }
 
+  /** Tracks background work for settled(). Its failures must be handled by the caller; this only observes the end. */
   #track(write: Promise<void>): void {
     this.#pendingWrites.add(write);
-    void write.finally(() => this.#pendingWrites.delete(write));
+    const done = (): void => void this.#pendingWrites.delete(write);
+    write.then(done, done);
   }
 
   /** Resolves when every background write started so far has finished. */

@@ -15,6 +15,7 @@
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
+import { cloneResult } from "../serialize/clone.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { ReadPlan } from "./query-plan.js";
 
@@ -37,6 +38,8 @@ export const DESCRIPTION = Symbol("prisma-query-cache.description");
 /** Symbol keys of what the tier stack needs from a read (symbols: they cannot collide with relation names). */
 export const LOAD = Symbol("prisma-query-cache.load");
 export const TAGS = Symbol("prisma-query-cache.tags");
+/** Symbol key of a read's detached copy: a source whose load no longer depends on the caller's argument object. */
+export const DETACH = Symbol("prisma-query-cache.detach");
 
 /** What the tier stack needs from a read: its dependency tags and its database query. */
 export interface ReadSource {
@@ -44,6 +47,12 @@ export interface ReadSource {
   [TAGS](): readonly string[];
   /** The uncached query. Its errors propagate to the caller and are never cached. */
   [LOAD](): PromiseLike<unknown>;
+  /**
+   * The same read, independent of anything the caller may change later (its
+   * arguments object): for a load that runs after the caller has its result
+   * (a background refresh). Sources without it are already independent.
+   */
+  [DETACH]?(): ReadSource;
 }
 
 /** What `$transaction([...])` calls on each element; typed loosely as Prisma does not export it. */
@@ -85,6 +94,13 @@ export class CachedQuery implements ReadSource {
   /** The uncached query: the database read on a miss, the transaction's element, the fluent call's base. */
   [LOAD](): Prisma.PrismaPromise<unknown> {
     return this.#method.call(this.#delegate, withoutCacheOption(this[DESCRIPTION].args));
+  }
+
+  /** A copy of the arguments is taken now: the caller owns its object again once it has its result. */
+  [DETACH](): ReadSource {
+    const args = cloneResult(withoutCacheOption(this[DESCRIPTION].args));
+    const tags = this[TAGS]();
+    return { [TAGS]: () => tags, [LOAD]: () => this.#method.call(this.#delegate, args) };
   }
 
   #execute(): Promise<unknown> {

@@ -159,6 +159,8 @@ export class ReadPath implements CachedReadRunner {
     const plan = query[DESCRIPTION].plan;
     const tagsOf = () => [queryTag(key), ...query[TAGS]()];
     if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query));
+    // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
+    if (plan.expiry.staleIfInvalidated) return this.stack.read(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
   }
 

@@ -17,13 +17,14 @@ export type Freshness = "fresh" | "refresh" | "stale" | "dead";
 
 /**
  * The state of an entry that has not reached its hard expiry (`expiresAt`;
- * both tiers drop those). `current` says whether its tag versions are still
+ * both tiers drop those), for a reader with `expiry`. `current` says whether its tag versions are still
  * the current ones: an invalidated entry is dead unless the query opted into
  * `staleIfInvalidated`.
  */
 export function freshnessOf(entry: Entry, current: boolean, now: number, expiry: ResolvedExpiry): Freshness {
   if (!current) return expiry.staleIfInvalidated ? "stale" : "dead";
-  if (now >= entry.staleAt) return "stale";
+  // The reader's own swr bounds how stale it accepts: entries are shared by reads that differ only in expiry settings.
+  if (now >= entry.staleAt) return now < entry.staleAt + expiry.swrMs ? "stale" : "dead";
   return expiry.earlyRefresh > 0 && refreshEarly(entry, now, expiry.earlyRefresh) ? "refresh" : "fresh";
 }
 

@@ -72,8 +72,12 @@ export class RedisLock {
       if (this.#scripts.redis.isCluster === true) {
         const taken = Number(await this.#scripts.run(TAKE_SCRIPT, [lockName], [token, this.#leaseMs], "taking a single-flight lock")) === 1;
         if (!taken) return { token: undefined, entry: null };
-        const [entry] = await withTimeout(this.#scripts.redis.mget(entryName), this.#scripts.timeoutMs, `GET ${entryName}`);
-        return { token, entry: entry ?? null };
+        // Taken: whatever happens to this read, the token must reach the caller (else the lock is held for its lease).
+        const entry = await withTimeout(this.#scripts.redis.mget(entryName), this.#scripts.timeoutMs, `GET ${entryName}`).then(
+          ([text]) => text ?? null,
+          () => null,
+        );
+        return { token, entry };
       }
       const [taken, entry] = (await this.#scripts.run(TAKE_AND_READ_SCRIPT, [lockName, entryName], [token, this.#leaseMs], "taking a single-flight lock")) as [number, string | false | null];
       return Number(taken) === 1 ? { token, entry: typeof entry === "string" ? entry : null } : { token: undefined, entry: null };

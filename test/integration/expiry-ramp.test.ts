@@ -194,6 +194,46 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
     });
   });
 
+  describe.skipIf(skip)("what a refresh or a shared entry must not do (review findings)", () => {
+    it("a background refresh loads what was asked when it was served, even if the caller then reuses its arguments object", async () => {
+      const a = await instance();
+      const first = await user("refresh-args-1", "one");
+      const second = await user("refresh-args-2", "two");
+      const args = { where: { id: first }, select: { name: true }, cache: true } as const;
+      const mutable = args as unknown as { where: { id: number } };
+      expect(await a.prisma.user.findUnique(args)).toEqual({ name: "one" });
+      await a.prisma.$cache.settled();
+      a.clock.advance(TTL + 1);
+      expect(await a.prisma.user.findUnique(args), "stale, served; a refresh starts").toEqual({ name: "one" });
+      mutable.where.id = second; // the caller reuses its object at once
+      await a.prisma.$cache.settled();
+      expect(a.prisma.$cache.stats().refreshes).toBe(1);
+      expect(await a.prisma.user.findUnique({ where: { id: first }, select: { name: true }, cache: true }), "the key of row 1 holds row 1").toEqual({ name: "one" });
+    });
+
+    it("an entry filled with a long swr is not served stale to a read of the same key without swr", async () => {
+      const a = await instance({ defaults: { ttl: 10, swr: 0, jitter: 0 } });
+      const id = await user("swr-owner", "v1");
+      await nameOf(id, { swr: 3600 })(a.prisma);
+      await a.prisma.$cache.settled();
+      await env.bare.user.update({ where: { id }, data: { name: "v2" } });
+      a.clock.advance(TTL + 1);
+      expect(await observe(a, nameOf(id)), "past its ttl, for a reader without swr: expired").toEqual({ value: { name: "v2" }, fromDatabase: true });
+    });
+
+    it("in a request scope, a staleIfInvalidated read's old value is never handed to a read of the same key that did not opt in", async () => {
+      const a = await instance();
+      const id = await user("scope-stale", "v1");
+      await nameOf(id)(a.prisma);
+      await a.prisma.$cache.settled();
+      await a.prisma.user.update({ where: { id }, data: { name: "v2" } });
+      await a.prisma.$cache.scope(async () => {
+        expect(await nameOf(id, { staleIfInvalidated: true })(a.prisma), "it opted in").toEqual({ name: "v1" });
+        expect(await nameOf(id)(a.prisma), "it did not").toEqual({ name: "v2" });
+      });
+    });
+  });
+
   describe.skipIf(skip)("jitter and early refresh", () => {
     it("jitter shortens each entry's ttl by a random fraction below it, never lengthens it", async () => {
       const a = await instance({ defaults: { ttl: 10, swr: 0, jitter: 0.5 } });
