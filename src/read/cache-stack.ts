@@ -282,7 +282,7 @@ export class CacheStack {
       }
       if (taken.token !== undefined) {
         // The previous holder may have stored the entry and released the lock since our lookup: use it.
-        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags);
+        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, false);
         const freshness = stored === undefined ? "dead" : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
         if (stored === undefined || freshness === "dead") return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
         this.#release(name, taken.token);
@@ -384,7 +384,7 @@ export class CacheStack {
           this.#pauseRefresh(key, REFRESH_LOCKED_RETRY_MS);
           return;
         }
-        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags);
+        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, false);
         if (stored !== undefined && stored.storedAt > servedStoredAt && sameVersions(stored.versions, captured)) {
           // Another process refreshed it since this one served it: nothing to do.
           this.#release(key.shared().name, token);
@@ -456,18 +456,18 @@ export class CacheStack {
     }
   }
 
-  /** The live entry encoded in `text`, or undefined (reported when damaged). */
-  #decode(key: QueryKey, text: string, tags: readonly string[]): Entry | undefined {
+  /** The live entry encoded in `text`, or undefined (reported when damaged, unless the lookup before already did). */
+  #decode(key: QueryKey, text: string, tags: readonly string[], reportDamage = true): Entry | undefined {
     const { name, fingerprint } = key.shared();
     try {
       const decoded = decodeEntry(text, fingerprint, tags);
       if (typeof decoded === "string") {
-        this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`));
+        if (reportDamage) this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`));
         return undefined;
       }
       return decoded.expiresAt > this.#options.clock.now() ? decoded : undefined;
     } catch (error) {
-      this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} could not be decoded and was ignored.`, error));
+      if (reportDamage) this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} could not be decoded and was ignored.`, error));
       return undefined;
     }
   }
