@@ -80,7 +80,7 @@ async function connect() {
 
 /** A client with the cache on top of `base`; each prefix is a separate, empty cache. */
 function cachedClient(base: Base, redis: Redis, prefix: string, l1 = true) {
-  return base.$extends(cacheExtension({ redis, prefix, defaults: { ttl: TTL }, ...(l1 ? {} : { l1: false }) }));
+  return base.$extends(cacheExtension({ redis, prefix, defaults: { ttl: TTL }, ...(l1 ? {} : { l1: false }), ...(process.env.BENCH_LOCK === "off" ? { lock: false as const } : {}) }));
 }
 
 /** The floor of any cache built on Prisma's `query` component: it answers without running the query. */
@@ -98,10 +98,10 @@ function rawSerializer(): SuperJSON {
   return serializer;
 }
 
-/** The superjson payload of a stored entry: what follows `fingerprint|storedAt|expiresAt|`. */
+/** The superjson payload of a stored entry: what follows `fingerprint|storedAt|staleAt|expiresAt|loadMs|versions|`. */
 function payloadOf(entry: string): string {
   let at = -1;
-  for (let field = 0; field < 4; field++) at = entry.indexOf("|", at + 1);
+  for (let field = 0; field < 6; field++) at = entry.indexOf("|", at + 1);
   return entry.slice(at + 1);
 }
 

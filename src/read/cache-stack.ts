@@ -166,6 +166,11 @@ export class CacheStack {
         return joined;
       }
     }
+    if (mirrored !== undefined && this.#lock !== undefined && this.#sharedHitRate.low()) {
+      // Redis rarely holds what this instance misses: skip the lookup, and let taking the lock (which returns
+      // the entry too) be the lookup. One round trip before the database instead of two.
+      return this.#joinOrLoad(key, tags, mirrored, expiry, source, memory, false);
+    }
     const early = mirrored === undefined ? undefined : this.#earlyLoad(key, tags, mirrored, expiry, source, memory);
     if (early !== undefined && !this.#sharedHitRate.probe()) {
       // Redis would only replace a fresh database result with an equally fresh entry: skip the round trip,
@@ -204,8 +209,13 @@ export class CacheStack {
     return joined;
   }
 
-  /** Joins a load under `captured` in progress, or starts one (under the cross-process lock when it is on). */
-  #joinOrLoad(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+  /**
+   * Joins a load under `captured` in progress, or starts one (under the
+   * cross-process lock when it is on). `lookedUp`: false when Redis was not
+   * asked for the entry yet (the lock's first take then reads it, and this
+   * read is counted as a hit or a miss there).
+   */
+  #joinOrLoad(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, lookedUp = true): Promise<unknown> {
     const joined = this.#join(key, captured);
     if (joined !== undefined) return joined;
     // A load of this key may have landed while this read waited for its lookup: its entry, if current, answers it.
@@ -218,7 +228,7 @@ export class CacheStack {
         return Promise.resolve((landed.clone ?? cloneResult)(landed.value));
       }
     }
-    const load = this.#lock === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadUnderLock(key, tags, captured, expiry, source, memory);
+    const load = this.#lock === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadUnderLock(key, tags, captured, expiry, source, memory, lookedUp);
     return this.#flights.start(key.local, captured, load);
   }
 
@@ -266,28 +276,39 @@ export class CacheStack {
    * `lock.wait` has passed or Redis fails (they load without it). A waiter
    * only ever returns what an ordinary read would: each look is one.
    */
-  async #loadUnderLock(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+  async #loadUnderLock(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, lookedUp: boolean): Promise<unknown> {
     const lock = this.#lock as RedisLock;
     const name = key.shared().name;
     let versions = captured;
     const deadline = performance.now() + lock.waitMs;
     let waited = false;
+    let counted = lookedUp;
+    /** Without a lookup before, the first take is this read's look at Redis: count it once, as a hit or a miss. */
+    const count = (hit: boolean): void => {
+      if (counted) return;
+      counted = true;
+      this.#sharedHitRate.record(hit);
+      if (!hit) this.#counters.misses++;
+    };
     for (const delay of pollDelays()) {
       let taken: { token: string | undefined; entry: string | null };
       try {
         taken = await lock.take(name);
       } catch (error) {
         this.report(error as CacheError);
+        count(false);
         break;
       }
       if (taken.token !== undefined) {
         // The previous holder may have stored the entry and released the lock since our lookup: use it.
-        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, false);
+        const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, !counted);
         const freshness = stored === undefined ? "dead" : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
+        count(stored !== undefined && freshness !== "dead");
         if (stored === undefined || freshness === "dead") return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
         this.#release(name, taken.token);
         return this.#serveShared(key, stored, freshness, expiry, source, memory);
       }
+      count(false);
       if (!waited) this.#counters.lockWaits++;
       waited = true;
       if (performance.now() + delay > deadline) break;
@@ -314,18 +335,15 @@ export class CacheStack {
 
   /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
   async #loadHolding(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, token: string): Promise<unknown> {
-    const release = (): void => this.#release(key.shared().name, token);
     let value: unknown;
     const started = performance.now();
     try {
       value = await source[LOAD]();
     } catch (error) {
-      release();
+      this.#release(key.shared().name, token);
       throw error;
     }
-    const written = this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started);
-    if (written === undefined) release();
-    else void written.then(release);
+    this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started, token);
     return value;
   }
 
@@ -485,39 +503,77 @@ export class CacheStack {
    * now, before the caller can mutate `value`; serialising and writing to
    * Redis happen after the caller has its result, off its latency path.
    */
-  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Promise<void> | undefined {
+  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number, holding?: string): void {
+    const entry = this.#entryOf(memory, key, tags, versions, expiry, value, loadMs);
+    if (this.#redis === undefined) return;
+    if (entry === undefined) {
+      if (holding !== undefined) this.#release(key.shared().name, holding);
+      return;
+    }
+    const ttlMs = entry.expiresAt - entry.storedAt;
+    const lock = this.#lock;
+    if (holding !== undefined && lock !== undefined && lock.combinesStore) {
+      this.#track(this.#writeHolding(key, entry, ttlMs, holding, lock));
+      return;
+    }
+    const written = this.#writeShared(key, entry, ttlMs);
+    this.#track(written);
+    // Released once the entry is in Redis, so that waiters find it.
+    if (holding !== undefined) void written.then(() => this.#release(key.shared().name, holding));
+  }
+
+  /**
+   * The entry a loaded value is stored as (and stores it in the in-process
+   * tier), or undefined when it is not stored: `undefined` results, a ttl of
+   * 0, or a value that cannot be copied (reported).
+   */
+  #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
     if (value === undefined) return undefined;
     const storedAt = this.#options.clock.now();
     const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
     if (lifetime === undefined) return undefined;
-    let entry: Entry;
     try {
-      entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
+      const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
       memory?.set(key.local, entry, estimateSize(entry.value));
+      return entry;
     } catch (error) {
       // A value that cannot be copied (a cycle, say) is returned, not stored.
       this.report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
       return undefined;
     }
-    if (this.#redis === undefined) return undefined;
-    const written = this.#writeShared(key, entry, lifetime.expiresAt - storedAt);
-    this.#track(written);
-    return written;
+  }
+
+  /** A lock holder's fill: the entry and the release in one script, after the caller has its result. */
+  async #writeHolding(key: QueryKey, entry: Entry, ttlMs: number, token: string, lock: RedisLock): Promise<void> {
+    await Promise.resolve(); // Serialising happens after the caller's continuation, off its latency.
+    const text = this.#encode(key, entry);
+    if (text === undefined) {
+      this.#release(key.shared().name, token);
+      return;
+    }
+    try {
+      await lock.storeAndRelease(key.shared().name, text, ttlMs, token);
+    } catch (error) {
+      this.report(error as CacheError);
+    }
+  }
+
+  /** The shared-tier text of `entry`, or undefined when its value cannot be serialised (reported: it stays in-process). */
+  #encode(key: QueryKey, entry: Entry): string | undefined {
+    const { name, fingerprint } = key.shared();
+    try {
+      return encodeEntry(fingerprint, entry, serialize(entry.value));
+    } catch (error) {
+      this.report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
+      return undefined;
+    }
   }
 
   async #writeShared(key: QueryKey, entry: Entry, ttlMs: number): Promise<void> {
-    const { name, fingerprint } = key.shared();
-    const encode = (): string | undefined => {
-      try {
-        return encodeEntry(fingerprint, entry, serialize(entry.value));
-      } catch (error) {
-        this.report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
-        return undefined;
-      }
-    };
+    const { name } = key.shared();
     try {
-      await (this.#redis as RedisTier).setSoon(name, encode, ttlMs);
+      await (this.#redis as RedisTier).setSoon(name, () => this.#encode(key, entry), ttlMs);
     } catch (error) {
       this.report(error instanceof CacheError ? error : new CacheError("E_REDIS", `SET ${name} failed.`, error));
     }

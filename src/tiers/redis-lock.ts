@@ -30,6 +30,12 @@ const TAKE_SCRIPT = `
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
 return 0`;
 
+/** Stores the entry (KEYS[1]) and releases the lock (KEYS[2]) if still this holder's: one command for a holder's fill. */
+const STORE_AND_RELEASE_SCRIPT = `
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+if redis.call("GET", KEYS[2]) == ARGV[3] then redis.call("DEL", KEYS[2]) end
+return 1`;
+
 const RELEASE_SCRIPT = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -83,6 +89,24 @@ export class RedisLock {
       return Number(taken) === 1 ? { token, entry: typeof entry === "string" ? entry : null } : { token: undefined, entry: null };
     } catch (error) {
       throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be taken; loading directly.`, error);
+    }
+  }
+
+  /** True when a holder's fill and release can be one script (the entry and its lock in one slot: not on a Cluster). */
+  get combinesStore(): boolean {
+    return this.#scripts.redis.isCluster !== true;
+  }
+
+  /**
+   * Stores `text` as the entry (TTL in ms) and releases the lock taken with
+   * `token`, in one script (see {@link combinesStore}). Rejects with
+   * `E_REDIS` when Redis cannot answer; the lock then expires with its lease.
+   */
+  async storeAndRelease(entryName: string, text: string, ttlMs: number, token: string): Promise<void> {
+    try {
+      await this.#scripts.run(STORE_AND_RELEASE_SCRIPT, [entryName, RedisLock.nameFor(entryName)], [text, String(Math.max(1, Math.round(ttlMs))), token], `storing ${entryName}`);
+    } catch (error) {
+      throw new CacheError("E_REDIS", `SET ${entryName} (with the release of its single-flight lock) failed.`, error);
     }
   }
 
