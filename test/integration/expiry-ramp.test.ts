@@ -22,7 +22,7 @@ import { FakeClock } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, observe, ReadGate, unusedId, type Instance, type InstanceOptions } from "../helpers/invalidation/harness.js";
 import { pollUntil } from "../helpers/poll.js";
-import { driveHitRateLow, TracedInstances } from "../helpers/read-modes/traced.js";
+import { driveHitRateLow, tracedLab } from "../helpers/read-modes/traced.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -383,13 +383,7 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
 
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("single-flight across instances sharing Redis (the lease lock)", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
-  const lab = new TracedInstances(env);
-  beforeAll(() => env.start());
-  afterAll(async () => {
-    await lab.close();
-    await env.stop();
-  });
+  const { env, lab } = tracedLab();
 
   /** `count` instances, each its own PrismaClient and Redis connection, sharing one prefix; the first with a gate. */
   async function fleet(count: number, options: Omit<InstanceOptions, "redis"> = {}): Promise<{ instances: Instance[]; gate: ReadGate }> {
@@ -406,6 +400,14 @@ describe.skipIf(missingPostgres || missingRedis)("single-flight across instances
   }
 
   const read = (id: number) => (p: CachedPrisma) => p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
+
+  /** Starts `holder`'s read of `id` and resolves once its database read is held at `gate` (it holds the lock). */
+  async function holdLoad(gate: ReadGate, holder: Instance, id: number): Promise<{ first: Promise<unknown>; release(): void }> {
+    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+    const first = read(id)(holder.prisma).then((value) => value);
+    await held.arrived;
+    return { first, release: held.release };
+  }
   const total = (instances: Instance[]) => instances.reduce((sum, i) => sum + i.database.queries, 0);
 
   it("4 instances x 25 concurrent cold reads: 1 database query in total; the others wait for its entry", async () => {
@@ -433,38 +435,32 @@ describe.skipIf(missingPostgres || missingRedis)("single-flight across instances
     const { instances, gate } = await fleet(2, { lock: { wait: "30ms", lease: "10s" } });
     const [holder, waiter] = instances as [Instance, Instance];
     const id = await user("lock-wait", "v1");
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = Promise.resolve(read(id)(holder.prisma));
-    await held.arrived;
+    const held = await holdLoad(gate, holder, id);
     expect(await observe(waiter, read(id)), "loaded itself once the wait ran out").toEqual({ value: { name: "v1" }, fromDatabase: true });
     expect(waiter.prisma.$cache.stats().lockWaits).toBe(1);
     held.release();
-    expect(await first).toEqual({ name: "v1" });
+    expect(await held.first).toEqual({ name: "v1" });
   });
 
   it("a lock whose holder never releases it (a crashed process) expires with its lease; a waiter then takes it and loads", async () => {
     const { instances, gate } = await fleet(2, { lock: { wait: "10s", lease: "100ms" } });
     const [holder, waiter] = instances as [Instance, Instance];
     const id = await user("lock-lease", "v1");
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = Promise.resolve(read(id)(holder.prisma));
-    await held.arrived;
+    const held = await holdLoad(gate, holder, id);
     expect(await observe(waiter, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
     held.release();
-    expect(await first).toEqual({ name: "v1" });
+    expect(await held.first).toEqual({ name: "v1" });
   });
 
   it("lock: false turns the cross-process lock off: each instance loads", async () => {
     const { instances, gate } = await fleet(2, { lock: false });
     const [a, b] = instances as [Instance, Instance];
     const id = await user("lock-off", "v1");
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = Promise.resolve(read(id)(a.prisma));
-    await held.arrived;
+    const held = await holdLoad(gate, a, id);
     expect(await observe(b, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
     expect(b.prisma.$cache.stats().lockWaits).toBe(0);
     held.release();
-    await first;
+    expect(await held.first).toEqual({ name: "v1" });
   });
 
   it("a write resolved while others wait: a waiter never returns the holder's pre-write entry", async () => {

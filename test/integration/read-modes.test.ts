@@ -32,7 +32,7 @@ import type { CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, ReadGate, unique, unusedId, type Read } from "../helpers/invalidation/harness.js";
 import { holdableBus } from "../helpers/invalidation/held-bus.js";
-import { driveHitRateLow, startedEarly, traced, TracedInstances, unhandledRejectionsDuring, type TracedInstance } from "../helpers/read-modes/traced.js";
+import { driveHitRateLow, startedEarly, traced, tracedLab, TracedInstances, unhandledRejectionsDuring, type TracedInstance } from "../helpers/read-modes/traced.js";
 import { RedisServer } from "../helpers/redis-server.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
@@ -50,13 +50,7 @@ const nameOf =
 
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier: postgres + redis", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
-  const lab = new TracedInstances(env);
-  beforeAll(() => env.start());
-  afterAll(async () => {
-    await lab.close();
-    await env.stop();
-  });
+  const { env, lab } = tracedLab();
 
   /** A user of a fresh world, named `name`, created behind the cache. */
   async function scratchUser(label: string, name: string): Promise<number> {

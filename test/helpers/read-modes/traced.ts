@@ -16,10 +16,11 @@
  * heartbeats and bumps (EVALSHA) are not traced.
  */
 import type { Redis } from "ioredis";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { CacheExtensionOptions } from "../../../src/index.js";
 import { ErrorLog, type BareClient, type CachedPrisma } from "../clients.js";
-import { instrumentedClient, unusedId, type Instance, type InvalidationEnv, type ReadGate } from "../invalidation/harness.js";
+import { instrumentedClient, InvalidationEnv, unusedId, type Instance, type ReadGate } from "../invalidation/harness.js";
+import { postgresTarget } from "../targets.js";
 
 export type TraceEvent = "db:start" | "db:done" | "get:sent" | "get:reply" | "mget:sent" | "mget:reply";
 
@@ -199,4 +200,19 @@ export async function driveHitRateLow(instance: TracedInstance, count = 30): Pro
   expect(after.misses - before.misses, "every warm-down read missed Redis").toBe(count);
   expect(after.l2Hits, "no warm-down read hit Redis").toBe(before.l2Hits);
   await instance.prisma.$cache.settled();
+}
+
+/**
+ * A Postgres + Redis invalidation environment and a lab of traced instances
+ * on it, started before the calling describe block's tests and closed after.
+ */
+export function tracedLab(): { env: InvalidationEnv; lab: TracedInstances } {
+  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+  const lab = new TracedInstances(env);
+  beforeAll(() => env.start());
+  afterAll(async () => {
+    await lab.close();
+    await env.stop();
+  });
+  return { env, lab };
 }
