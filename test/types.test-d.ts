@@ -30,6 +30,8 @@ describe("`cache` on every read method of every model", () => {
     prisma.user.findMany({ cache: { ttl: 0.5, negativeTtl: "30s" } });
     prisma.user.findMany({ cache: { ttl: "500ms" } });
     prisma.user.findMany({ cache: { ttl: "2h" } });
+    prisma.user.findMany({ cache: { ttl: 30, swr: "5m", jitter: 0, earlyRefresh: 1 } });
+    prisma.user.findUnique({ where: { id: 1 }, cache: { staleWhileRevalidate: 60, staleIfInvalidated: true } });
     prisma.user.findMany({ cache: { ttl: "1d" } });
   });
 
@@ -137,6 +139,8 @@ describe("mistakes are compile errors", () => {
     prisma.user.findMany({ cache: { ttl: 5, ttll: 5 } });
     // @ts-expect-error `swrr` is not a cache setting
     prisma.post.count({ cache: { swrr: 10 } });
+    // @ts-expect-error staleIfInvalidated is a boolean
+    prisma.post.count({ cache: { staleIfInvalidated: "yes" } });
   });
 
   test("a value of the wrong type for `cache` or its settings", () => {
@@ -301,6 +305,17 @@ describe("cacheExtension options", () => {
     cacheExtension({ l1: { maxSize: "512KB" } });
     cacheExtension({ l1: false });
     cacheExtension();
+    cacheExtension({ defaults: { ttl: 30, swr: "5m", jitter: 0.2, earlyRefresh: 1 }, models: { User: { staleWhileRevalidate: 60 } }, lock: { lease: "5s", wait: "1s" } });
+    cacheExtension({ lock: false });
+  });
+
+  test("expiry-ramp mistakes are compile errors", () => {
+    // @ts-expect-error staleIfInvalidated is a per-query option, not a default
+    cacheExtension({ defaults: { staleIfInvalidated: true } });
+    // @ts-expect-error jitter is a number
+    cacheExtension({ defaults: { jitter: "10%" } });
+    // @ts-expect-error lock takes { lease, wait } or false
+    cacheExtension({ lock: true });
   });
 
   test("model names are a Record: a misspelt model name is only caught at $extends time", () => {
