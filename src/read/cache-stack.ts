@@ -15,23 +15,20 @@ import type { LocalVersionStore, VersionStore } from "../invalidation/version-st
 import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { cloneResult } from "../serialize/clone.js";
-import { serialize } from "../serialize/serializer.js";
 import { estimateSize } from "../serialize/size-estimate.js";
 import type { Counters } from "../stats.js";
-import { decodeEntry, encodeEntry, type Entry } from "../tiers/entry.js";
+import { decodeEntry, type Entry } from "../tiers/entry.js";
 import { MemoryTier } from "../tiers/memory-tier.js";
 import { RedisTier } from "../tiers/redis-tier.js";
-import { RedisLock, pollDelays } from "../tiers/redis-lock.js";
-import { isNegativeResult } from "./read-operations.js";
+import { pollDelays, type RedisLock } from "../tiers/redis-lock.js";
 import { DETACH, LOAD, TAGS, type ReadSource } from "./cached-query.js";
+import { Filler } from "./filler.js";
 import { Flights, sameVersions } from "./flights.js";
-import { freshnessOf, lifetimeOf, type Freshness } from "./freshness.js";
+import { HitRate } from "./hit-rate.js";
+import { freshnessOf, type Freshness } from "./freshness.js";
 
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
 export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
-
-/** While Redis rarely hits, one miss in this many still asks it (to learn when that changes). */
-const PROBE_EVERY = 8;
 
 /** Bound on remembered tag lists (one per query text); past it they are derived again. */
 const MAX_CACHED_TAG_LISTS = 10_000;
@@ -55,7 +52,6 @@ export class CacheStack {
   readonly #counters: Counters;
   readonly #mirror: VersionMirror;
   readonly #versions: VersionSource;
-  readonly #pendingWrites = new Set<Promise<void>>();
   readonly #tagCache = new Map<string, string[]>();
   /** How often Redis answered lately when the in-process tier did not (see #earlyLoad). */
   readonly #sharedHitRate = new HitRate();
@@ -67,6 +63,8 @@ export class CacheStack {
   readonly #flights = new Flights();
   /** The cross-process single-flight lock, when on. */
   readonly #lock: RedisLock | undefined;
+  /** Stores loads in the tiers and tracks background work. */
+  readonly #filler: Filler;
   /** Keys whose background refresh is being set up (before its flight exists). */
   readonly #refreshing = new Set<string>();
   /** Keys not to refresh again before a time (clock ms): their last refresh failed, or another process was loading them. */
@@ -86,6 +84,7 @@ export class CacheStack {
     this.#versions = versions;
     this.report = report;
     this.#redis = options.redis && new RedisTier(options.redis, options.redisTimeoutMs);
+    this.#filler = new Filler(options.clock, this.#redis, lock, report);
   }
 
   /**
@@ -265,7 +264,7 @@ export class CacheStack {
   async #loadAndFill(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
     const started = performance.now();
     const value = await source[LOAD]();
-    this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started);
+    this.#filler.fill(memory, key, tags, versions, expiry, value, performance.now() - started);
     return value;
   }
 
@@ -305,7 +304,7 @@ export class CacheStack {
         const freshness = stored === undefined ? "dead" : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
         count(stored !== undefined && freshness !== "dead");
         if (stored === undefined || freshness === "dead") return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
-        this.#release(name, taken.token);
+        this.#filler.release(name, taken.token);
         return this.#serveShared(key, stored, freshness, expiry, source, memory);
       }
       count(false);
@@ -328,11 +327,6 @@ export class CacheStack {
     return this.#loadAndFill(key, tags, versions, expiry, source, memory);
   }
 
-  /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */
-  #release(name: string, token: string): void {
-    this.#track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.report(error as CacheError)));
-  }
-
   /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
   async #loadHolding(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, token: string): Promise<unknown> {
     let value: unknown;
@@ -340,10 +334,10 @@ export class CacheStack {
     try {
       value = await source[LOAD]();
     } catch (error) {
-      this.#release(key.shared().name, token);
+      this.#filler.release(key.shared().name, token);
       throw error;
     }
-    this.#fill(memory, key, tags, versions, expiry, value, performance.now() - started, token);
+    this.#filler.fill(memory, key, tags, versions, expiry, value, performance.now() - started, token);
     return value;
   }
 
@@ -365,7 +359,7 @@ export class CacheStack {
     this.#refreshing.add(local);
     // Detached now: the refresh loads after the caller has its result, and the caller may reuse its arguments object.
     const refresh = (async () => this.#refresh(key, expiry, source[DETACH]?.() ?? source, served.storedAt))();
-    this.#track(
+    this.#filler.track(
       refresh.then(
         () => void this.#refreshing.delete(local),
         (error: unknown) => {
@@ -405,7 +399,7 @@ export class CacheStack {
         const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, false);
         if (stored !== undefined && stored.storedAt > servedStoredAt && sameVersions(stored.versions, captured)) {
           // Another process refreshed it since this one served it: nothing to do.
-          this.#release(key.shared().name, token);
+          this.#filler.release(key.shared().name, token);
           return;
         }
       } catch (error) {
@@ -495,100 +489,12 @@ export class CacheStack {
    * Same rules as a fill after a miss.
    */
   store(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
-    this.#fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value, 0);
+    this.#filler.fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value, 0);
   }
 
-  /**
-   * Stores a freshly loaded value. The copy for the in-process tier is taken
-   * now, before the caller can mutate `value`; serialising and writing to
-   * Redis happen after the caller has its result, off its latency path.
-   */
-  #fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number, holding?: string): void {
-    const entry = this.#entryOf(memory, key, tags, versions, expiry, value, loadMs);
-    if (this.#redis === undefined) return;
-    if (entry === undefined) {
-      if (holding !== undefined) this.#release(key.shared().name, holding);
-      return;
-    }
-    const ttlMs = entry.expiresAt - entry.storedAt;
-    const lock = this.#lock;
-    if (holding !== undefined && lock !== undefined && lock.combinesStore) {
-      this.#track(this.#writeHolding(key, entry, ttlMs, holding, lock));
-      return;
-    }
-    const written = this.#writeShared(key, entry, ttlMs);
-    this.#track(written);
-    // Released once the entry is in Redis, so that waiters find it.
-    if (holding !== undefined) void written.then(() => this.#release(key.shared().name, holding));
-  }
-
-  /**
-   * The entry a loaded value is stored as (and stores it in the in-process
-   * tier), or undefined when it is not stored: `undefined` results, a ttl of
-   * 0, or a value that cannot be copied (reported).
-   */
-  #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
-    // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
-    if (value === undefined) return undefined;
-    const storedAt = this.#options.clock.now();
-    const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
-    if (lifetime === undefined) return undefined;
-    try {
-      const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
-      memory?.set(key.local, entry, estimateSize(entry.value));
-      return entry;
-    } catch (error) {
-      // A value that cannot be copied (a cycle, say) is returned, not stored.
-      this.report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
-      return undefined;
-    }
-  }
-
-  /** A lock holder's fill: the entry and the release in one script, after the caller has its result. */
-  async #writeHolding(key: QueryKey, entry: Entry, ttlMs: number, token: string, lock: RedisLock): Promise<void> {
-    await Promise.resolve(); // Serialising happens after the caller's continuation, off its latency.
-    const text = this.#encode(key, entry);
-    if (text === undefined) {
-      this.#release(key.shared().name, token);
-      return;
-    }
-    try {
-      await lock.storeAndRelease(key.shared().name, text, ttlMs, token);
-    } catch (error) {
-      this.report(error as CacheError);
-    }
-  }
-
-  /** The shared-tier text of `entry`, or undefined when its value cannot be serialised (reported: it stays in-process). */
-  #encode(key: QueryKey, entry: Entry): string | undefined {
-    const { name, fingerprint } = key.shared();
-    try {
-      return encodeEntry(fingerprint, entry, serialize(entry.value));
-    } catch (error) {
-      this.report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
-      return undefined;
-    }
-  }
-
-  async #writeShared(key: QueryKey, entry: Entry, ttlMs: number): Promise<void> {
-    const { name } = key.shared();
-    try {
-      await (this.#redis as RedisTier).setSoon(name, () => this.#encode(key, entry), ttlMs);
-    } catch (error) {
-      this.report(error instanceof CacheError ? error : new CacheError("E_REDIS", `SET ${name} failed.`, error));
-    }
-  }
-
-  /** Tracks background work for settled(). Its failures must be handled by the caller; this only observes the end. */
-  #track(write: Promise<void>): void {
-    this.#pendingWrites.add(write);
-    const done = (): void => void this.#pendingWrites.delete(write);
-    write.then(done, done);
-  }
-
-  /** Resolves when every background write started so far has finished. */
-  async settled(): Promise<void> {
-    while (this.#pendingWrites.size > 0) await Promise.allSettled([...this.#pendingWrites]);
+  /** Resolves when every background write, refresh and lock release started so far has finished. */
+  settled(): Promise<void> {
+    return this.#filler.settled();
   }
 }
 
@@ -600,27 +506,4 @@ function anyNewer(versions: readonly number[], than: readonly number[]): boolean
 /** Resolves after `ms` real milliseconds (lock waits are real time: the injected clock may stand still in tests). */
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * An exponentially weighted hit rate (the last ~20 outcomes weigh most).
- * Starts high, so a fresh instance asks Redis first until it learns otherwise.
- */
-class HitRate {
-  #rate = 1;
-  #sinceProbe = 0;
-
-  /** While the rate is low: true on one call in PROBE_EVERY (ask Redis), false otherwise. */
-  probe(): boolean {
-    return ++this.#sinceProbe % PROBE_EVERY === 0;
-  }
-
-  record(hit: boolean): void {
-    this.#rate = 0.9 * this.#rate + (hit ? 0.1 : 0);
-  }
-
-  /** Below one hit in five. */
-  low(): boolean {
-    return this.#rate < 0.2;
-  }
 }

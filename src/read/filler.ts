@@ -1,0 +1,138 @@
+/**
+ * The fill side of the tier stack: what a load stores, and the background
+ * work that follows a read. The in-process copy is taken at once, before the
+ * caller can mutate its result; serialising and writing to Redis happen
+ * after the caller has it, off its latency path. A lock holder's fill also
+ * releases the lock, once the entry is where waiters look for it.
+ */
+import { CacheError } from "../errors.js";
+import type { QueryKey } from "../keys/query-key.js";
+import type { ResolvedExpiry } from "../options/resolve.js";
+import type { Clock } from "../options/types.js";
+import { cloneResult } from "../serialize/clone.js";
+import { serialize } from "../serialize/serializer.js";
+import { estimateSize } from "../serialize/size-estimate.js";
+import { encodeEntry, type Entry } from "../tiers/entry.js";
+import type { MemoryTier } from "../tiers/memory-tier.js";
+import type { RedisLock } from "../tiers/redis-lock.js";
+import type { RedisTier } from "../tiers/redis-tier.js";
+import { lifetimeOf } from "./freshness.js";
+import { isNegativeResult } from "./read-operations.js";
+
+/** Stores loaded values in the tiers, and tracks the background work of one extension instance. */
+export class Filler {
+  readonly #clock: Clock;
+  readonly #redis: RedisTier | undefined;
+  readonly #lock: RedisLock | undefined;
+  readonly #report: (error: CacheError) => void;
+  readonly #pending = new Set<Promise<void>>();
+
+  /**
+   * @param redis the shared tier, when there is one
+   * @param lock the cross-process single-flight lock, when on
+   */
+  constructor(clock: Clock, redis: RedisTier | undefined, lock: RedisLock | undefined, report: (error: CacheError) => void) {
+    this.#clock = clock;
+    this.#redis = redis;
+    this.#lock = lock;
+    this.#report = report;
+  }
+
+  /**
+   * Stores a freshly loaded value under `versions` (captured before its
+   * load): in `memory` now, in Redis soon. `holding`: the lock token of a
+   * holder, released once the entry is stored (or at once if it is not).
+   */
+  fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number, holding?: string): void {
+    const entry = this.#entryOf(memory, key, tags, versions, expiry, value, loadMs);
+    if (this.#redis === undefined) return;
+    if (entry === undefined) {
+      if (holding !== undefined) this.release(key.shared().name, holding);
+      return;
+    }
+    const ttlMs = entry.expiresAt - entry.storedAt;
+    const lock = this.#lock;
+    if (holding !== undefined && lock !== undefined && lock.combinesStore) {
+      this.track(this.#writeHolding(key, entry, ttlMs, holding, lock));
+      return;
+    }
+    const written = this.#writeShared(key, entry, ttlMs, this.#redis);
+    this.track(written);
+    // Released once the entry is in Redis, so that waiters find it.
+    if (holding !== undefined) void written.then(() => this.release(key.shared().name, holding));
+  }
+
+  /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */
+  release(name: string, token: string): void {
+    this.track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.#report(error as CacheError)));
+  }
+
+  /** Tracks background work for settled(). Its failures must be handled by the caller; this only observes the end. */
+  track(work: Promise<void>): void {
+    this.#pending.add(work);
+    const done = (): void => void this.#pending.delete(work);
+    work.then(done, done);
+  }
+
+  /** Resolves when every piece of background work started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /**
+   * The entry a loaded value is stored as (and stores it in the in-process
+   * tier), or undefined when it is not stored: `undefined` results, a ttl of
+   * 0, or a value that cannot be copied (reported).
+   */
+  #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
+    // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
+    if (value === undefined) return undefined;
+    const storedAt = this.#clock.now();
+    const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
+    if (lifetime === undefined) return undefined;
+    try {
+      const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
+      memory?.set(key.local, entry, estimateSize(entry.value));
+      return entry;
+    } catch (error) {
+      // A value that cannot be copied (a cycle, say) is returned, not stored.
+      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
+      return undefined;
+    }
+  }
+
+  /** A lock holder's fill: the entry and the release in one script, after the caller has its result. */
+  async #writeHolding(key: QueryKey, entry: Entry, ttlMs: number, token: string, lock: RedisLock): Promise<void> {
+    await Promise.resolve(); // Serialising happens after the caller's continuation, off its latency.
+    const text = this.#encode(key, entry);
+    if (text === undefined) {
+      this.release(key.shared().name, token);
+      return;
+    }
+    try {
+      await lock.storeAndRelease(key.shared().name, text, ttlMs, token);
+    } catch (error) {
+      this.#report(error as CacheError);
+    }
+  }
+
+  /** The shared-tier text of `entry`, or undefined when its value cannot be serialised (reported: it stays in-process). */
+  #encode(key: QueryKey, entry: Entry): string | undefined {
+    const { name, fingerprint } = key.shared();
+    try {
+      return encodeEntry(fingerprint, entry, serialize(entry.value));
+    } catch (error) {
+      this.#report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
+      return undefined;
+    }
+  }
+
+  async #writeShared(key: QueryKey, entry: Entry, ttlMs: number, redis: RedisTier): Promise<void> {
+    const { name } = key.shared();
+    try {
+      await redis.setSoon(name, () => this.#encode(key, entry), ttlMs);
+    } catch (error) {
+      this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", `SET ${name} failed.`, error));
+    }
+  }
+}
