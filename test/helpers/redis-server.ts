@@ -1,6 +1,7 @@
 /**
  * A private `redis-server` process on a free loopback port, for tests that
- * stop, kill or corrupt their Redis. Nothing is kept on disk.
+ * stop, kill or corrupt their Redis, and the nodes of a private Redis
+ * Cluster (redis-cluster.ts). Nothing is kept on disk.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -10,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 
 /** A free TCP port on 127.0.0.1 (free when this returns; the server binds it right after). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -21,16 +22,28 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** What {@link RedisServer.start} may change. */
+export interface RedisServerOptions {
+  /** The port; a free one by default. */
+  port?: number;
+  /** Where the server may write (a Cluster node writes its nodes.conf there); the system temp folder by default. */
+  dir?: string;
+  /** Further command-line options, e.g. `["--cluster-enabled", "yes"]`. */
+  args?: readonly string[];
+}
+
+/** One private `redis-server` child process. */
 export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly process: ChildProcess,
   ) {}
 
-  /** Starts a server and resolves once it answers PING. */
-  static async start(): Promise<RedisServer> {
-    const port = await freePort();
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmpdir()], { stdio: "ignore" });
+  /** Starts a server and resolves once it answers PING (a Cluster node answers it before it has slots). */
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const port = options.port ?? (await freePort());
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir ?? tmpdir(), ...(options.args ?? [])];
+    const child = spawn("redis-server", args, { stdio: "ignore" });
     const server = new RedisServer(port, child);
     try {
       await server.#waitUntilReady();
@@ -41,6 +54,7 @@ export class RedisServer {
     return server;
   }
 
+  /** `redis://127.0.0.1:<port>`. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }

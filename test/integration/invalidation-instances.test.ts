@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
 import { InvalidationEnv, observe, unique, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus } from "../helpers/invalidation/held-bus.js";
+import { holdableBus, resolvesOnlyAfter } from "../helpers/invalidation/held-bus.js";
 import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -79,15 +79,8 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
       await cacheInProcess(b, read);
 
-      bBus.hold();
-      let released = false;
-      const writing = a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }).then(() => released);
-      // A has heard its own invalidation come back; anything that would resolve the write without B has run by the next turn.
-      await aBus.seen((message) => message.t === "inv");
-      await new Promise((resolve) => setImmediate(resolve));
-      released = true;
-      bBus.release();
-      expect(await writing, "the write resolved before B had applied it").toBe(true);
+      const waited = await resolvesOnlyAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }));
+      expect(waited, "the write resolved before B had applied it").toBe(true);
 
       expect(await observe(b, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
     });

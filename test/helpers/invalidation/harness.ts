@@ -13,7 +13,7 @@
  * refuses, and tests check refused writes in the database itself.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { expect } from "vitest";
 import { cacheExtension, type CacheExtensionOptions } from "../../../src/index.js";
 import { ErrorLog, type BareClient, type CachedPrisma, type DatabaseCounter } from "../clients.js";
@@ -95,8 +95,11 @@ export async function instrumentedClient(
 export interface InstanceOptions extends Omit<CacheExtensionOptions, "redis"> {
   /** The bare client to build on; the environment's by default (a second PrismaClient: `env.connect()`). */
   over?: BareClient;
-  /** A Redis connection; by default a new connection to the target's Redis, or none when it has none. `false`: in-process tier only. */
-  redis?: Redis | false;
+  /**
+   * A Redis connection (or a Cluster client: test/helpers/redis-cluster.ts); by default a new connection to the
+   * target's Redis, or none when it has none. `false`: in-process tier only.
+   */
+  redis?: Redis | Cluster | false;
   gate?: ReadGate;
 }
 

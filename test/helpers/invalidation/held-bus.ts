@@ -8,7 +8,7 @@
  * not lose. `seen()` tells when a message has reached the subscriber, and
  * `subscriber` is the connection itself (to watch its status).
  */
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /** A bus message as the extension publishes it (src/invalidation/bus.ts). */
 export interface BusMessage {
@@ -23,12 +23,16 @@ export interface HeldBus {
   release(): void;
   /** Resolves once a message matching `match` reached the subscriber (and, unless held, the extension has handled it). */
   seen(match: (message: BusMessage) => boolean): Promise<void>;
-  /** The subscriber connection the extension opened, once it has. */
-  readonly subscriber: Redis | undefined;
+  /** The subscriber connection the extension opened, once it has (a Cluster client when it was given one). */
+  readonly subscriber: Redis | Cluster | undefined;
 }
 
-/** Makes the bus subscriber that the extension will `duplicate()` from `redis` holdable. Call before creating the instance. */
-export function holdableBus(redis: Redis): HeldBus {
+/**
+ * Makes the bus subscriber that the extension will `duplicate()` from `redis` holdable. Call before creating the instance.
+ * A Cluster client is wrapped the same way: its `duplicate()` and `on("message")` have the shapes used here.
+ */
+export function holdableBus(client: Redis | Cluster): HeldBus {
+  const redis = client as Redis;
   let held = false;
   const waiting: Array<() => void> = [];
   const watchers = new Set<{ match: (message: BusMessage) => boolean; resolve: () => void }>();
@@ -74,4 +78,22 @@ export function holdableBus(redis: Redis): HeldBus {
       return opened;
     },
   };
+}
+
+/**
+ * Runs `write` while `peer` (another instance's bus) is held, and resolves to
+ * whether the write resolved only once `peer` was released, i.e. it waited
+ * for that instance to apply its invalidation. `writer` is the writing
+ * instance's bus: its own invalidation coming back marks the moment a write
+ * that does not wait would have resolved (by the next turn).
+ */
+export async function resolvesOnlyAfter(writer: HeldBus, peer: HeldBus, write: () => PromiseLike<unknown>): Promise<boolean> {
+  peer.hold();
+  let released = false;
+  const writing = Promise.resolve(write()).then(() => released);
+  await writer.seen((message) => message.t === "inv");
+  await new Promise((resolve) => setImmediate(resolve));
+  released = true;
+  peer.release();
+  return writing;
 }
