@@ -1,8 +1,14 @@
 /**
- * Lua scripts on the caller's ioredis client: EVALSHA, loading the script on
- * NOSCRIPT (a restarted or failed-over server forgets scripts), every call
- * bounded by the Redis timeout.
+ * Lua scripts on the caller's ioredis client: EVALSHA, and EVAL when the node
+ * answers NOSCRIPT, every call bounded by the Redis timeout.
+ *
+ * A node's script cache is its own: a restart or a failover forgets it, and
+ * on a Cluster each master has one. So a script is never loaded ahead with
+ * `SCRIPT LOAD` (which a Cluster client sends to a random master, not to the
+ * one that serves the script's keys); EVAL, routed by key like EVALSHA, runs
+ * it on the right node and caches it there for the EVALSHAs that follow.
  */
+import { createHash } from "node:crypto";
 import { withTimeout } from "../tiers/timeout.js";
 
 /** The ioredis surface the scripts need (a `Redis` or `Cluster`). */
@@ -10,11 +16,20 @@ export interface ScriptingRedis {
   readonly isCluster?: boolean;
   mget(...keys: string[]): Promise<(string | null)[]>;
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  script(subcommand: "LOAD", script: string): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
-/** SHA1 of each script once loaded. Scripts live server-wide, so every runner shares them; a server that lost one says NOSCRIPT. */
+/** SHA1 of each script: the name Redis caches it under, computed here once. */
 const shas = new Map<string, string>();
+
+function shaOf(script: string): string {
+  let sha = shas.get(script);
+  if (sha === undefined) {
+    sha = createHash("sha1").update(script).digest("hex");
+    shas.set(script, sha);
+  }
+  return sha;
+}
 
 /** Runs Lua scripts. */
 export class ScriptRunner {
@@ -32,16 +47,12 @@ export class ScriptRunner {
   }
 
   async #call(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const sha = shas.get(script);
-    if (sha !== undefined) {
-      try {
-        return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
-      }
+    try {
+      return await this.redis.evalsha(shaOf(script), keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
     }
-    const loaded = String(await this.redis.script("LOAD", script));
-    shas.set(script, loaded);
-    return this.redis.evalsha(loaded, keys.length, ...keys, ...args);
+    // This node does not have it yet (first use, a restart, a failover, another Cluster master).
+    return this.redis.eval(script, keys.length, ...keys, ...args);
   }
 }
