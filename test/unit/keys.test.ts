@@ -228,6 +228,7 @@ describe("Redis key names written by the extension", () => {
     }
   }
 
+  // Skipped only outside CI when Redis is unreachable: skipWithoutService warns then; in CI it throws.
   it.skipIf(noRedis)("differ between clients with different global omit options, whose results differ in shape", async () => {
     // Typed loosely: a client with a global omit has a different (incompatible) client type.
     const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
@@ -251,6 +252,7 @@ describe("Redis key names written by the extension", () => {
     expect(keyOf(byEmail).local).not.toBe(keyOf({ where: { name: { equals: "email" } } }).local);
   });
 
+  // Skipped only outside CI when Redis is unreachable (see above).
   it.skipIf(noRedis)("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
     // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
     const names = await entryNamesWritten(fixture.prisma, (cached) => cached.user.count({ where: { email: "bob.private@example.com" }, cache: true }));
