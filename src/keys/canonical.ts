@@ -4,8 +4,14 @@
  * not never do. Used as the in-process key as is, and hashed for Redis.
  *
  * Rules:
- * - object keys are sorted; `undefined` and `Prisma.skip` values are left out,
- *   exactly as Prisma ignores them;
+ * - object keys are sorted, except where their order shapes the result:
+ *   Prisma returns fields in the order `select`, `include` and the aggregate
+ *   selections (`_count`, `_sum`, `_avg`, `_min`, `_max`) list them, and
+ *   the top-level arguments of `aggregate` and `groupBy` order its groups.
+ *   Those objects keep their order, so two reads that differ only in it have
+ *   different keys and each caller gets its own order;
+ * - `undefined` and `Prisma.skip` values are left out, exactly as Prisma
+ *   ignores them;
  * - arrays keep their order (`orderBy` order is meaningful);
  * - values Prisma accepts that JSON cannot carry are tagged so that they
  *   never collide with a string of the same text: Date, BigInt, Decimal,
@@ -33,10 +39,13 @@ export function canonicalize(value: unknown): string {
   }
 }
 
-function canonicalizeObject(value: object, omitKey?: string): string {
+/** Keys whose object value lists fields in the order the result will have them (see the rules above). */
+const RESULT_ORDER_KEYS: ReadonlySet<string> = new Set(["select", "include", "_count", "_sum", "_avg", "_min", "_max"]);
+
+function canonicalizeObject(value: object, omitKey?: string, ordered = false): string {
   // Plain objects are by far the most common value in arguments: test for them first.
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey);
+  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey, ordered);
   if (Array.isArray(value)) {
     let text = "[";
     for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + canonicalize(value[i]);
@@ -48,17 +57,19 @@ function canonicalizeObject(value: object, omitKey?: string): string {
   return canonicalizeInstance(value);
 }
 
-function canonicalizePlain(value: Record<string, unknown>, omitKey: string | undefined): string {
+/** @param ordered keep the keys in their own order: it is part of the meaning (see the rules above) */
+function canonicalizePlain(value: Record<string, unknown>, omitKey: string | undefined, ordered: boolean): string {
   const keys = Object.keys(value);
   // Sorting is what makes property order irrelevant; a single key needs none.
-  if (keys.length > 1) keys.sort();
+  if (!ordered && keys.length > 1) keys.sort();
   let text = "{";
   let first = true;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const child = value[key];
     if (child === undefined || key === omitKey || isSkip(child)) continue;
-    text += (first ? "" : ",") + quoted(key) + canonicalize(child);
+    const orderedChild = typeof child === "object" && child !== null && RESULT_ORDER_KEYS.has(key);
+    text += (first ? "" : ",") + quoted(key) + (orderedChild ? canonicalizeObject(child, undefined, true) : canonicalize(child));
     first = false;
   }
   return text + "}";
@@ -82,9 +93,11 @@ function quoted(key: string): string {
  * The canonical text of a read's arguments, leaving out the top-level
  * `cache` option (it says how to cache, not what to read), without copying
  * the arguments to remove it.
+ *
+ * @param ordered keep the top-level keys in their order: true for `aggregate` and `groupBy`, whose result lists its groups in that order
  */
-export function canonicalizeArgs(args: Record<string, unknown> | undefined): string {
-  return args === undefined ? "{}" : canonicalizeObject(args, "cache");
+export function canonicalizeArgs(args: Record<string, unknown> | undefined, ordered = false): string {
+  return args === undefined ? "{}" : canonicalizeObject(args, "cache", ordered);
 }
 
 /**

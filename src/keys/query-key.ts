@@ -9,9 +9,10 @@ import { hashKey } from "./hash.js";
 
 /**
  * Version of the key and entry format. Bump it when either changes shape, so
- * instances running an older release never read entries they cannot decode.
+ * instances running an older release never read entries they cannot decode
+ * (3: `select`/`include` and aggregate selections keep their key order).
  */
-export const KEY_FORMAT_VERSION = 2;
+export const KEY_FORMAT_VERSION = 3;
 
 /** The Redis side of a key: its name, the fingerprint stored in the entry, and the 128-bit id both derive from. */
 export interface SharedKey {
@@ -44,7 +45,7 @@ export function queryKey(
 ): QueryKey {
   // Model and operation names are identifiers (no separator can occur in them),
   // and the canonical texts are self-delimiting, so this join is unambiguous.
-  let local = `${model}|${operation}|${canonicalizeArgs(args)}|${context === undefined ? "" : canonicalize(context)}`;
+  let local = `${model}|${operation}|${canonicalizeArgs(args, operation === "aggregate" || operation === "groupBy")}|${context === undefined ? "" : canonicalize(context)}`;
   if (customTags !== undefined) local += `|${canonicalize([...customTags].sort())}`;
   return new LazyQueryKey(namespace, model, operation, local);
 }

@@ -44,6 +44,23 @@ describe("canonical arguments: same meaning, same key", () => {
     );
   });
 
+  it("keeps the order of fields selected, included or aggregated: Prisma returns them in that order (exactness)", () => {
+    differentKeys({ select: { id: true, name: true } }, { select: { name: true, id: true } });
+    differentKeys({ include: { posts: true, profile: true } }, { include: { profile: true, posts: true } });
+    differentKeys({ select: { posts: { select: { id: true, title: true } } } }, { select: { posts: { select: { title: true, id: true } } } });
+    differentKeys({ select: { _count: { select: { posts: true, comments: true } } } }, { select: { _count: { select: { comments: true, posts: true } } } });
+    differentKeys({ _sum: { views: true, rating: true } }, { _sum: { rating: true, views: true } });
+    // What a relation is read with, besides its fields, is not ordered: only the field lists are.
+    sameKey({ select: { posts: { where: { id: 1, title: "t" }, select: { id: true } } } }, { select: { posts: { select: { id: true }, where: { title: "t", id: 1 } } } });
+  });
+
+  it("keeps the top-level order of aggregate and groupBy (the order of their result's groups), and of no other operation", () => {
+    const key = (operation: string, args: object) => queryKey(NAMESPACE, "Post", operation, args as Record<string, unknown>, undefined).local;
+    expect(key("aggregate", { _max: { views: true }, _sum: { views: true } })).not.toBe(key("aggregate", { _sum: { views: true }, _max: { views: true } }));
+    expect(key("groupBy", { by: ["id"], _max: { views: true }, _sum: { views: true } })).not.toBe(key("groupBy", { by: ["id"], _sum: { views: true }, _max: { views: true } }));
+    expect(key("findMany", { take: 1, where: { id: 1 } })).toBe(key("findMany", { where: { id: 1 }, take: 1 }));
+  });
+
   it("treats an undefined property, and Prisma.skip, like an absent one (as Prisma does)", () => {
     sameKey({ where: { id: 1, name: undefined } }, { where: { id: 1 } });
     sameKey({ where: { id: 1, name: skip } }, { where: { id: 1 } });
@@ -196,7 +213,7 @@ describe("Redis key names", () => {
   });
 
   it("the namespace holds the prefix, the key format version and the data-model hash", () => {
-    expect(KEY_FORMAT_VERSION).toBe(2);
+    expect(KEY_FORMAT_VERSION).toBe(3);
     expect(sharedNamespace("app:", "abc123")).toBe(`app:v${KEY_FORMAT_VERSION}:abc123:`);
     expect(shortHash("x")).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(shortHash("x")).not.toBe(shortHash("y"));

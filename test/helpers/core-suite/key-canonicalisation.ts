@@ -9,26 +9,68 @@ import { reachedDatabase, type CoreHarness } from "./harness.js";
 
 export function describeKeyCanonicalisation(h: CoreHarness): void {
   describe("key canonicalisation", () => {
-    it("the same arguments in a different property order share one entry", async () => {
+    it("the same arguments in a different property order share one entry (filters, options; not the fields selected)", async () => {
       const client = await h.client();
       const { tenantId } = h.fixture;
       const first = await client.prisma.post.findMany({
         where: { tenantId, published: true, views: { gte: 1, lte: 100 } },
         orderBy: [{ views: "desc" }, { id: "asc" }],
-        select: { id: true, slug: true, author: { select: { email: true, name: true } } },
+        select: { id: true, slug: true, author: { select: { email: true, name: true }, where: { role: "MEMBER", name: { not: null } } } },
         take: 10,
         cache: true,
       });
       const reordered = await client.prisma.post.findMany({
         cache: true,
         take: 10,
-        select: { author: { select: { name: true, email: true } }, slug: true, id: true },
+        select: { id: true, slug: true, author: { where: { name: { not: null }, role: "MEMBER" }, select: { email: true, name: true } } },
         orderBy: [{ views: "desc" }, { id: "asc" }],
         where: { views: { lte: 100, gte: 1 }, published: true, tenantId },
       });
       expect(reordered).toStrictEqual(first);
       expect(client.database.queries).toBe(1);
       expect(client.prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1 });
+    });
+
+    describe("fields come back in the caller's order, as Prisma returns them (exactness)", () => {
+      /** Key order, all the way down, as JSON shows it. */
+      const ordered = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+      /** One read method, called with `args` (and `cache: true` on the cached client only). */
+      type Call = (p: CachedPrisma, args: object) => PromiseLike<unknown>;
+      const user = (method: "findUnique"): Call => (p, args) => p.user[method](args as Parameters<CachedPrisma["user"]["findUnique"]>[0]);
+      const post = (method: "count" | "aggregate" | "groupBy"): Call => (p, args) => (p.post[method] as (args: object) => PromiseLike<unknown>)(args);
+      const alice = () => ({ id: h.fixture.users.alice });
+      const tenant = () => ({ tenantId: h.fixture.tenantId });
+      const cases: ReadonlyArray<readonly [string, Call, () => object, () => object]> = [
+        ["select", user("findUnique"), () => ({ where: alice(), select: { name: true, email: true, id: true } }), () => ({ where: alice(), select: { id: true, email: true, name: true } })],
+        [
+          "nested select",
+          user("findUnique"),
+          () => ({ where: alice(), select: { posts: { select: { title: true, id: true }, orderBy: { id: "asc" } } } }),
+          () => ({ where: alice(), select: { posts: { orderBy: { id: "asc" }, select: { id: true, title: true } } } }),
+        ],
+        ["include", user("findUnique"), () => ({ where: alice(), include: { posts: true, profile: true } }), () => ({ where: alice(), include: { profile: true, posts: true } })],
+        ["_count select", user("findUnique"), () => ({ where: alice(), select: { _count: { select: { posts: true, comments: true } } } }), () => ({ where: alice(), select: { _count: { select: { comments: true, posts: true } } } })],
+        ["count select", post("count"), () => ({ where: tenant(), select: { title: true, _all: true } }), () => ({ where: tenant(), select: { _all: true, title: true } })],
+        ["aggregate", post("aggregate"), () => ({ where: tenant(), _sum: { views: true, rating: true }, _max: { views: true } }), () => ({ where: tenant(), _max: { views: true }, _sum: { rating: true, views: true } })],
+        [
+          "groupBy",
+          post("groupBy"),
+          () => ({ by: ["published"], where: tenant(), _sum: { views: true }, _count: { _all: true }, orderBy: { published: "asc" } }),
+          () => ({ by: ["published"], where: tenant(), _count: { _all: true }, _sum: { views: true }, orderBy: { published: "asc" } }),
+        ],
+      ];
+
+      it.each(cases)("%s: two orders are two entries, each returned in its own order", async (_label, call, first, second) => {
+        const client = await h.client();
+        const bare = h.bare as unknown as CachedPrisma;
+        const [expectedFirst, expectedSecond] = [ordered(await call(bare, first())), ordered(await call(bare, second()))];
+        expect(expectedFirst, "the two reads differ only in order").not.toBe(expectedSecond);
+        for (let round = 0; round < 2; round++) {
+          expect(ordered(await call(client.prisma, { ...first(), cache: true })), `round ${round}`).toBe(expectedFirst);
+          expect(ordered(await call(client.prisma, { ...second(), cache: true })), `round ${round}`).toBe(expectedSecond);
+        }
+        expect(client.prisma.$cache.stats()).toMatchObject({ misses: 2, l1Hits: 2 });
+      });
     });
 
     it("an undefined argument is the same query as an absent one, as Prisma treats it", async () => {
