@@ -12,6 +12,19 @@
  * - `_globalOmit`: the client's `omit` option shapes every result, so it is
  *   part of the key namespace (two clients with different global omits must
  *   never share entries).
+ * - `__internalParams.dataPath`, and the second parameter of a `query`
+ *   component's `query(args, params)`: a fluent write
+ *   (`prisma.user.update(...).posts()`) reaches the `query` component as the
+ *   write itself with `select: { posts: true }`, and its result is the
+ *   related rows, not the written one. The write side runs it without the
+ *   path to learn which row it wrote, then unpacks the path as Prisma would.
+ * - Prisma's transaction errors (P2028 with `meta.timeout`, or "rolled
+ *   back"): a commit refused because the transaction expired or was rolled
+ *   back committed nothing, so it must invalidate nothing.
+ * - A `client` component member named `$extends` takes the place of the
+ *   client's own `$extends` on every client derived from it (interactive
+ *   transaction clients excepted, which have none): how the cached client
+ *   refuses extensions it would bypass (prisma/extension-order.ts).
  */
 import { CacheError } from "../errors.js";
 
@@ -58,6 +71,68 @@ export function transactionOf(params: unknown): QueryTransaction | undefined {
   return transaction === undefined || transaction === null ? undefined : transaction;
 }
 
+/** The part of a query component call this module reads: Prisma's own parameters of the request. */
+interface InternalQueryCall {
+  readonly __internalParams?: { readonly dataPath?: unknown };
+  query(args: unknown, params?: unknown): Promise<unknown>;
+}
+
+/**
+ * The relation path of a fluent call, as Prisma encodes it
+ * (`["select", "posts"]` for `update(...).posts()`, `["select", "author",
+ * "select", "posts"]` for `.author().posts()`); empty for any other call.
+ */
+export function fluentPathOf(call: unknown): readonly string[] {
+  const path = (call as InternalQueryCall | undefined)?.__internalParams?.dataPath;
+  return Array.isArray(path) && path.every((segment) => typeof segment === "string") ? (path as string[]) : [];
+}
+
+/**
+ * Runs a query component's `query(args)` for the whole result of the
+ * operation, ignoring the fluent path of the call: what the operation itself
+ * returned (the written row), not the related rows the caller asked for.
+ * The caller unpacks the path with {@link unpackFluentPath}.
+ */
+export function queryWithoutFluentPath(call: unknown, args: unknown): Promise<unknown> {
+  const { __internalParams: params, query } = call as InternalQueryCall;
+  if (typeof params !== "object" || params === null) {
+    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client passes no `__internalParams` to query extensions, needed to see which row a fluent write changed. prisma-query-cache supports @prisma/client 7.");
+  }
+  return query(args, { ...params, dataPath: [] });
+}
+
+/**
+ * The related value a fluent call resolves to, taken from the whole result
+ * along `path`, as Prisma unpacks it: `select`/`include` segments are
+ * skipped, and a missing link (a null relation) ends the walk.
+ */
+export function unpackFluentPath(result: unknown, path: readonly string[]): unknown {
+  let value = result;
+  for (const segment of path) {
+    if (segment === "select" || segment === "include") continue;
+    if (value === null || value === undefined) return value;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  return value;
+}
+
+/** What a failed commit tells about the transaction: it certainly committed nothing, or nobody knows. */
+export type CommitFailure = "rolled-back" | "unknown";
+
+/**
+ * Classifies the error of a failed `commit`. Prisma refuses to commit a
+ * transaction its timeout already rolled back (P2028, with the timeout in
+ * `meta`) or one that was rolled back otherwise; nothing was committed then.
+ * Any other failure (a dropped connection after `COMMIT` was sent, say)
+ * leaves the outcome unknown.
+ */
+export function commitFailure(error: unknown): CommitFailure {
+  const known = error as { code?: unknown; meta?: { timeout?: unknown; operation?: unknown }; message?: unknown } | null | undefined;
+  if (known?.code !== "P2028") return "unknown";
+  if (typeof known.meta?.timeout === "number" && known.meta.operation === "commit") return "rolled-back";
+  return typeof known.message === "string" && known.message.includes("transaction that was rolled back") ? "rolled-back" : "unknown";
+}
+
 /** The Prisma schema text the client was generated from (Prisma 7 carries it for its query compiler). */
 export function inlineSchema(client: unknown): string {
   const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null | undefined)?._engineConfig?.inlineSchema;
@@ -71,8 +146,12 @@ export function inlineSchema(client: unknown): string {
 export interface TransactionObserver {
   /** A transaction (or a nested one, which has the same id) started. */
   started(id: string): void;
-  /** The engine was asked to commit; `committed` says whether it said yes. Resolves before the commit returns to Prisma. */
-  committing(id: string, committed: boolean): Promise<void>;
+  /**
+   * The engine was asked to commit: `outcome` is "committed" when it said
+   * yes, else what its error tells (see {@link commitFailure}). Resolves
+   * before the commit returns to Prisma.
+   */
+  committing(id: string, outcome: "committed" | CommitFailure): Promise<void>;
   /** The engine was asked to roll back. */
   rolledBack(id: string): void;
 }
@@ -116,10 +195,11 @@ export function observeTransactions(client: unknown, observer: TransactionObserv
       try {
         result = await original(action, headers, info);
       } catch (error) {
-        await Promise.all([...observing].map((each) => each.committing(id, false)));
+        const outcome = commitFailure(error);
+        await Promise.all([...observing].map((each) => each.committing(id, outcome)));
         throw error;
       }
-      await Promise.all([...observing].map((each) => each.committing(id, true)));
+      await Promise.all([...observing].map((each) => each.committing(id, "committed")));
       return result;
     };
   }

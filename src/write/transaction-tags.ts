@@ -4,7 +4,7 @@
  * (consistency contract, item 3). Nested transactions share their parent's
  * id, so a depth count tells the outermost commit from a nested one.
  */
-import type { TransactionObserver } from "../prisma/internals.js";
+import type { CommitFailure, TransactionObserver } from "../prisma/internals.js";
 
 interface OpenTransaction {
   depth: number;
@@ -40,16 +40,19 @@ export class TransactionTags implements TransactionObserver {
   }
 
   /**
-   * A commit was attempted. A failed commit may still have committed (the
-   * connection can drop after COMMIT was sent), so its tags are invalidated
-   * too: an extra invalidation costs a miss, a missing one serves old data.
+   * A commit was attempted. A failed commit whose outcome is unknown may
+   * still have committed (the connection can drop after COMMIT was sent), so
+   * its tags are invalidated too: an extra invalidation costs a miss, a
+   * missing one serves old data. A commit Prisma refused because the
+   * transaction had already been rolled back (its timeout expired)
+   * committed nothing and invalidates nothing (contract item 3).
    */
-  async committing(id: string): Promise<void> {
+  async committing(id: string, outcome: "committed" | CommitFailure): Promise<void> {
     const open = this.#open.get(id);
     if (open === undefined) return;
-    if (--open.depth > 0) return;
+    if (outcome !== "rolled-back" && --open.depth > 0) return;
     this.#open.delete(id);
-    await this.#invalidate(open.tags);
+    if (outcome !== "rolled-back") await this.#invalidate(open.tags);
   }
 
   rolledBack(id: string): void {
