@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import { rejectUnknownKeys } from "../options/resolve.js";
-import { transactionOf } from "../prisma/internals.js";
+import { fluentPathOf, queryWithoutFluentPath, transactionOf, unpackFluentPath } from "../prisma/internals.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
 import { writeTags } from "../tags/write-tags.js";
@@ -56,18 +56,12 @@ export function writeQueryComponent(side: WriteSide) {
   const modelWrite = async (call: QueryCall): Promise<unknown> => {
     const { args, extraTags } = splitWriteOption(call.args);
     const model = call.model as string;
+    const fluentPath = fluentPathOf(call);
+    if (fluentPath.length > 0) return fluentWrite(side, call, model, args, extraTags, fluentPath);
     // Write-through never runs inside a transaction: its row is not committed yet.
     const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args).catch(() => undefined) : undefined;
     const result = await call.query(args);
-    let tags: string[];
-    try {
-      tags = writeTags(side.graph, model, call.operation, args, result);
-    } catch (error) {
-      // Never let a tag-derivation bug serve stale data: fall back to everything the model can reach.
-      side.report(new CacheError("E_INVALIDATION", `could not derive the tags of ${model}.${call.operation}; invalidating every model instead.`, error));
-      tags = everyModelTag(side.graph);
-    }
-    const bumped = await afterWrite(side, call, [...tags, ...extraTags]);
+    const bumped = await afterWrite(side, call, [...tagsOfWrite(side, model, call.operation, args, result), ...extraTags]);
     await pending?.complete(result, bumped);
     return result;
   };
@@ -78,6 +72,42 @@ export function writeQueryComponent(side: WriteSide) {
   };
   const perModel = Object.fromEntries(WRITE_OPERATIONS.map((operation) => [operation, modelWrite]));
   return { $allModels: perModel, $executeRaw: rawWrite, $executeRawUnsafe: rawWrite };
+}
+
+/**
+ * A write reached through the fluent API (`update(...).posts()`): Prisma
+ * passes the write with `select: { posts: true }` and resolves it to the
+ * related rows, which say nothing of the row written. So the write runs
+ * without the fluent path and with the primary key selected, its tags come
+ * from the row it wrote, exactly as without the fluent call, and the caller
+ * gets the related rows unpacked from it as Prisma would have.
+ */
+async function fluentWrite(side: WriteSide, call: QueryCall, model: string, args: unknown, extraTags: readonly string[], path: readonly string[]): Promise<unknown> {
+  const row = await queryWithoutFluentPath(call, withPrimaryKeySelected(side.graph, model, args));
+  await afterWrite(side, call, [...tagsOfWrite(side, model, call.operation, args, row), ...extraTags]);
+  return unpackFluentPath(row, path);
+}
+
+/** `args` with the model's primary-key fields added to its top-level `select` (a fluent call always has one). */
+function withPrimaryKeySelected(graph: SchemaGraph, model: string, args: unknown): unknown {
+  const fields = graph.models.get(model)?.primaryKey?.fields;
+  if (fields === undefined || typeof args !== "object" || args === null) return args;
+  const select = (args as { select?: unknown }).select;
+  if (typeof select !== "object" || select === null) return args;
+  const withKey: Record<string, unknown> = { ...(select as Record<string, unknown>) };
+  for (const field of fields) withKey[field] = true;
+  return { ...args, select: withKey };
+}
+
+/** The tags a model write bumps; a derivation failure is reported and falls back to every model. */
+function tagsOfWrite(side: WriteSide, model: string, operation: string, args: unknown, result: unknown): string[] {
+  try {
+    return writeTags(side.graph, model, operation, args, result);
+  } catch (error) {
+    // Never let a tag-derivation bug serve stale data: fall back to everything the model can reach.
+    side.report(new CacheError("E_INVALIDATION", `could not derive the tags of ${model}.${operation}; invalidating every model instead.`, error));
+    return everyModelTag(side.graph);
+  }
 }
 
 /** Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when bumped now. */

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
+import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
 import { InvalidationEnv } from "../helpers/invalidation/harness.js";
 import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
@@ -22,6 +23,7 @@ function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
   afterAll(() => env.stop());
 
   describeWrites(env);
+  describeFluentWrites(env);
   describeRecordLevel(env);
   describeRelations(env);
   describeTransactions(env, { concurrentReaders });

@@ -6,6 +6,7 @@
  * reads Redis only, so every test checks both tiers.
  */
 import { afterAll, beforeAll, describe } from "vitest";
+import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
 import { InvalidationEnv } from "../helpers/invalidation/harness.js";
 import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
@@ -25,6 +26,7 @@ describe.skipIf(missingPostgres || missingRedis)("write invalidation: postgres +
   afterAll(() => env.stop());
 
   describeWrites(env);
+  describeFluentWrites(env);
   describeRecordLevel(env);
   describeRelations(env);
   describeTransactions(env, { concurrentReaders: true });
