@@ -103,7 +103,8 @@ export class CacheStack {
         return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
       }
     }
-    return this.#readShared(key, expiry, source);
+    // A miss loads after awaiting Redis, by which time the caller may have changed its arguments: load a copy.
+    return this.#readShared(key, expiry, source[DETACH]?.() ?? source);
   }
 
   /**

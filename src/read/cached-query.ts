@@ -49,8 +49,9 @@ export interface ReadSource {
   [LOAD](): PromiseLike<unknown>;
   /**
    * The same read, independent of anything the caller may change later (its
-   * arguments object): for a load that runs after the caller has its result
-   * (a background refresh). Sources without it are already independent.
+   * arguments object): for any load that may run after the caller regains
+   * control (a miss waits for Redis first; a refresh runs after the caller
+   * has its result). Sources without it are already independent.
    */
   [DETACH]?(): ReadSource;
 }
@@ -96,11 +97,19 @@ export class CachedQuery implements ReadSource {
     return this.#method.call(this.#delegate, withoutCacheOption(this[DESCRIPTION].args));
   }
 
-  /** A copy of the arguments is taken now: the caller owns its object again once it has its result. */
+  /**
+   * The same read over a copy of its arguments, taken now. The key was built
+   * from the arguments at this same moment (when the read was awaited, as
+   * Prisma itself reads them), so whatever the caller does to its object
+   * afterwards (reuse it for the next call, say) cannot make the database
+   * answer another query than the one the key names (contract item 8).
+   */
   [DETACH](): ReadSource {
-    const args = cloneResult(withoutCacheOption(this[DESCRIPTION].args));
-    const tags = this[TAGS]();
-    return { [TAGS]: () => tags, [LOAD]: () => this.#method.call(this.#delegate, args) };
+    const description: QueryDescription = { ...this[DESCRIPTION], args: cloneResult(this[DESCRIPTION].args) };
+    const runner = this.#runner;
+    const method = this.#method;
+    const delegate = this.#delegate;
+    return { [TAGS]: () => runner.tagsOf(description), [LOAD]: () => method.call(delegate, withoutCacheOption(description.args)) };
   }
 
   #execute(): Promise<unknown> {

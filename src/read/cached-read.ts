@@ -13,7 +13,7 @@ import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import { queryTag, type CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, DESCRIPTION, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription } from "./cached-query.js";
+import { CachedQuery, cachedQueryClassFor, DESCRIPTION, DETACH, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription, type ReadSource } from "./cached-query.js";
 import { planRead, type ReadPlan } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
@@ -146,17 +146,18 @@ export class ReadPath implements CachedReadRunner {
     // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
     if (key === undefined) return this.#database(query);
+    // The tiers copy the arguments on an in-process miss; a hit needs no copy.
     if (scope === undefined) return this.stack.read(key, description.plan.expiry, query);
-    return this.#readScoped(scope, key, query);
+    return this.#readScoped(scope, key, description.plan, query[DETACH]());
   }
 
   /**
    * A read inside a request scope: the scope, then (opted in) the tiers or
    * (scope only) the database. The entry's tags are the tiers' ones, query
-   * tag included, so `invalidateQuery` reaches scope entries too.
+   * tag included, so `invalidateQuery` reaches scope entries too. `query` is
+   * already detached from the caller's arguments (the scope may load later).
    */
-  #readScoped(scope: Scope, key: QueryKey, query: CachedQuery): Promise<unknown> {
-    const plan = query[DESCRIPTION].plan;
+  #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: ReadSource): Promise<unknown> {
     const tagsOf = () => [queryTag(key), ...query[TAGS]()];
     if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
@@ -164,10 +165,10 @@ export class ReadPath implements CachedReadRunner {
     return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
   }
 
-  /** The uncached query, counted as a bypass. */
-  #database(query: CachedQuery): Promise<unknown> {
+  /** The uncached query, counted as a bypass; over a copy of the arguments, like every load of a keyed read. */
+  #database(query: ReadSource): Promise<unknown> {
     this.counters.bypassed++;
-    return query[LOAD]();
+    return Promise.resolve((query[DETACH]?.() ?? query)[LOAD]());
   }
 
   tagsOf(query: QueryDescription): readonly string[] {

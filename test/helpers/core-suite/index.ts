@@ -3,6 +3,7 @@
  * the files in test/integration. Each part lives in its own file.
  */
 import { afterAll, beforeAll } from "vitest";
+import { describeArgumentReuse } from "./argument-reuse.js";
 import { describeContext } from "./context.js";
 import { describeExpiry } from "./expiry.js";
 import { CoreHarness, type CoreTarget } from "./harness.js";
@@ -28,6 +29,7 @@ export function coreSuite(target: CoreTarget): void {
   describeTypeRoundTrips(h);
   describeMutationIsolation(h);
   describeKeyCanonicalisation(h);
+  describeArgumentReuse(h);
   describeContext(h);
   describeTransactions(h);
   describeExpiry(h);
