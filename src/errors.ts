@@ -41,6 +41,11 @@ export const errorCodes = {
   E_INVALID_KEY: "E_INVALID_KEY",
   /** A computation returned `undefined`, which is not cached (return `null` to cache "nothing"). Reported; the value is returned. */
   E_UNCACHEABLE: "E_UNCACHEABLE",
+  /**
+   * An extension with model `query` hooks or `result` fields was applied after `cacheExtension`:
+   * Prisma would never run them for model operations. Thrown by that `$extends` call.
+   */
+  E_EXTENSION_ORDER: "E_EXTENSION_ORDER",
 } as const;
 
 /** One of the stable error codes in {@link errorCodes}. */

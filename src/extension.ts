@@ -17,12 +17,14 @@ import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
 import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
 import { VersionMirror } from "./invalidation/version-mirror.js";
 import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
-import { LocalVersionStore, RedisVersionStore } from "./invalidation/version-store.js";
+import { joinLocalGroup } from "./invalidation/local-group.js";
+import { RedisVersionStore } from "./invalidation/version-store.js";
 import { canonicalize } from "./keys/canonical.js";
 import { shortHash } from "./keys/hash.js";
 import { sharedNamespace } from "./keys/query-key.js";
 import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from "./options/types.js";
+import { guardedExtends } from "./prisma/extension-order.js";
 import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
 import { CacheStack, type VersionSource } from "./read/cache-stack.js";
 import { modelProperty, ReadPath, type ModelContext } from "./read/cached-read.js";
@@ -70,12 +72,16 @@ export function cacheExtension(options?: CacheExtensionOptions) {
 
     // Tag versions: in Redis with a mirror and a bus, or in this process only.
     const memory = resolved.l1 && new MemoryTier(resolved.l1);
-    const mirror = new VersionMirror(() => memory?.clear());
+    let mirror: VersionMirror;
     let versions: VersionSource;
     let lock: RedisLock | undefined;
     if (resolved.redis === undefined) {
-      versions = { kind: "local", store: new LocalVersionStore(mirror) };
+      // Instances on one prefix in this process invalidate each other, as they would through Redis.
+      const store = joinLocalGroup(resolved.prefix, memory || undefined);
+      mirror = store.mirror;
+      versions = { kind: "local", store };
     } else {
+      mirror = new VersionMirror(() => memory?.clear());
       const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
       const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
       const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () => (bus.healthy() ? mirror.generation : undefined));
@@ -183,7 +189,18 @@ export function cacheExtension(options?: CacheExtensionOptions) {
           },
         },
       },
-      client: { $cache: handle },
+      client: clientComponent(handle, (withWrites as unknown as { $extends: Parameters<typeof guardedExtends>[0] }).$extends),
     });
   });
+}
+
+/**
+ * The cached client's own members: `$cache`, and (untyped, so Prisma's own
+ * `$extends` type stays) a `$extends` that refuses extensions the cache
+ * would bypass (prisma/extension-order.ts).
+ */
+function clientComponent(handle: CacheHandle, prismaExtends: Parameters<typeof guardedExtends>[0]): { $cache: CacheHandle } {
+  const members = { $cache: handle };
+  Object.defineProperty(members, "$extends", { value: guardedExtends(prismaExtends), enumerable: true });
+  return members;
 }

@@ -232,14 +232,29 @@ function readScriptArgs(key: string, isEntry: boolean, tagTtl: string): [string[
   return [[key], [isEntry ? "1" : "0", tagTtl]];
 }
 
-/** Tag versions of a single process without Redis: the mirror is the authority. */
+/**
+ * Tag versions of a single process without Redis: the mirror is the
+ * authority. Shared by the instances on one prefix (see local-group.ts).
+ */
 export class LocalVersionStore implements VersionStore {
   readonly #mirror: VersionMirror;
   /** Versions start from the clock in microseconds, so a mirror reset can never bring an old version back. */
   readonly #origin = () => Date.now() * 1000;
 
-  constructor(mirror: VersionMirror) {
+  /**
+   * @param mirror  the versions themselves
+   * @param members the in-process tiers of the instances sharing this store (cleared when the mirror resets)
+   */
+  constructor(
+    mirror: VersionMirror,
+    readonly members = new Set<WeakRef<{ clear(): void }>>(),
+  ) {
     this.#mirror = mirror;
+  }
+
+  /** The versions of every instance sharing this store. */
+  get mirror(): VersionMirror {
+    return this.#mirror;
   }
 
   async read(tags: readonly string[]): Promise<{ entry: string | null; versions: number[] }> {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
 import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
 import { InvalidationEnv } from "../helpers/invalidation/harness.js";
+import { describeLocalInstances } from "../helpers/invalidation/local-instances.js";
 import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
 import { describeTransactions } from "../helpers/invalidation/transactions.js";
@@ -28,6 +29,7 @@ function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
   describeRelations(env);
   describeTransactions(env, { concurrentReaders });
   describeFillRace(env);
+  describeLocalInstances(env);
 }
 
 // Skips only outside CI, when Postgres is down (skipWithoutService throws in CI).
