@@ -19,6 +19,12 @@
  *   receive it; an instance that joins later reads the new versions. The
  *   write then waits for each member's acknowledgement, for at most `lease`:
  *   a member that does not answer in time has no lease left to serve with.
+ * - The list can be lost (FLUSHDB, an eviction) and is then re-created
+ *   without the members that have not heartbeated since (bus-members.ts).
+ *   While it is younger than a lease, a write also waits until it heard
+ *   from as many instances as Redis delivered the message to (PUBLISH's
+ *   count, where Redis gives one), else until the list is a lease old, when
+ *   every instance it missed has lost its lease.
  * - Messages on one channel arrive in order, so an instance that renews its
  *   lease has applied every invalidation published before that heartbeat.
  * - On a reconnect the mirror and the in-process tier are cleared: messages
@@ -27,8 +33,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { CacheError } from "../errors.js";
+import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { ScriptRunner } from "./scripts.js";
-import type { Announcement } from "./version-store.js";
+import type { Announcement, Bumped } from "./version-store.js";
 import type { VersionMirror } from "./version-mirror.js";
 
 /** The ioredis surface the bus needs, besides scripts. */
@@ -58,23 +65,35 @@ type Message =
 /**
  * Renews the membership (score: server time + lease) and publishes the
  * heartbeat, atomically. Like every invalidation, it takes the next bus
- * sequence number (see SEQUENCE_MEMBER in version-store.ts), so a subscriber
- * that missed a message notices at the next one.
+ * sequence number, so a subscriber that missed a message notices at the next
+ * one; and a list it (re-)creates records its birth (bus-members.ts).
  */
-const HEARTBEAT_SCRIPT = `
+const HEARTBEAT_SCRIPT = `${BUS_MEMBERS_LUA}
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+busBirth(KEYS[1], now)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]) * 10)
-local seq = -tonumber(redis.call("ZINCRBY", KEYS[1], -1, "#seq"))
+local seq = busSeq(KEYS[1])
 redis.call("PUBLISH", ARGV[3], cjson.encode({ t = "hb", from = ARGV[1], beat = tonumber(ARGV[4]), seq = seq }))
 return 1`;
 
 interface PendingWrite {
   /** Members that must still acknowledge; undefined until the bump returned them. */
   waiting: Set<string> | undefined;
-  /** Acknowledgements that arrived before the member list did. */
+  /** Acknowledgements (and goodbyes) that arrived before the member list did. */
   readonly early: Set<string>;
+  /**
+   * Instances that received the invalidation, as far as this one knows:
+   * those that acknowledged it, and itself once its own message came back.
+   * Goodbyes do not count: an instance may say goodbye without having been
+   * among the receivers.
+   */
+  readonly heard: Set<string>;
+  /** How many receivers must be heard from before the write may resolve (0: none; a young list raises it). */
+  receivers: number;
+  /** Resolves the write once every listed member and enough receivers were heard from (or their deadlines passed). */
+  readonly check: () => void;
   readonly done: () => void;
 }
 
@@ -154,18 +173,23 @@ export class InvalidationBus {
     return performance.now() < this.#leaseUntil;
   }
 
-  /** What a bump must publish for this bus; pass it to `VersionStore.bump`. */
-  announcement(): Announcement & { wait(members: readonly string[], leaseLeftMs: number): Promise<void> } {
+  /** What a bump must publish for this bus; pass it to `VersionStore.bump`, then what it returned to `wait`. */
+  announcement(): Announcement & { wait(bumped: Pick<Bumped, "members" | "leaseLeftMs" | "youngList">): Promise<void> } {
     const id = randomUUID();
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     // No timer until the bump answers: a write must never stop waiting before it knows whom to wait for.
-    let timer: NodeJS.Timeout | undefined;
+    const timers: NodeJS.Timeout[] = [];
     const pending: PendingWrite = {
       waiting: undefined,
       early: new Set(),
+      heard: new Set(),
+      receivers: 0,
+      check: () => {
+        if (pending.waiting !== undefined && pending.waiting.size === 0 && pending.heard.size >= pending.receivers) pending.done();
+      },
       done: () => {
-        clearTimeout(timer);
+        for (const timer of timers) clearTimeout(timer);
         this.#pending.delete(id);
         finish();
       },
@@ -176,17 +200,33 @@ export class InvalidationBus {
       membersKey: this.#membersKey,
       id,
       from: this.instanceId,
-      wait: (members, leaseLeftMs) => {
+      leaseMs: this.#leaseMs,
+      wait: ({ members, leaseLeftMs, youngList }) => {
         if (this.#closed) {
           pending.done();
           return finished;
         }
         // A member that never acknowledges stops serving when its lease ends; leases may differ between
         // instances, so the bound is the longest one left, as the server saw it (plus clock granularity).
-        clearTimeout(timer);
-        timer = setTimeout(() => pending.done(), Math.max(1, leaseLeftMs + 2));
         pending.waiting = new Set(members.filter((member) => member !== this.instanceId && !pending.early.has(member)));
-        if (pending.waiting.size === 0) pending.done();
+        const listedDeadline = () => {
+          pending.waiting?.clear();
+          pending.check();
+        };
+        timers.push(setTimeout(listedDeadline, Math.max(1, leaseLeftMs + 2)));
+        if (youngList !== undefined) {
+          // The list may miss instances that still hold a lease. Every instance that received the message
+          // acknowledges it (we hear our own message back), so hearing from as many as received it covers them
+          // all; where Redis gives no count (a Cluster), or someone never answers (a foreign subscriber, a
+          // crash), only the list's age does: whoever it missed renewed last before it was born.
+          pending.receivers = youngList.receivers ?? Number.POSITIVE_INFINITY;
+          const youngDeadline = () => {
+            pending.receivers = 0;
+            pending.check();
+          };
+          timers.push(setTimeout(youngDeadline, Math.max(1, youngList.leftMs + 2)));
+        }
+        pending.check();
         return finished;
       },
     };
@@ -239,15 +279,21 @@ export class InvalidationBus {
         if (message.from === this.instanceId) this.#heartbeatEchoed(message.beat);
         return;
       case "inv":
-        if (message.from === this.instanceId) return;
+        if (message.from === this.instanceId) {
+          // Our own subscriber is one of the receivers PUBLISH counted.
+          const pending = this.#pending.get(message.id);
+          pending?.heard.add(this.instanceId);
+          pending?.check();
+          return;
+        }
         message.tags.forEach((tag, i) => this.#mirror.invalidated(tag, Number(message.versions[i])));
         this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
       case "ack":
-        if (channel === this.#ackChannel(this.instanceId)) this.#acknowledged(message.id, message.from);
+        if (channel === this.#ackChannel(this.instanceId)) this.#acknowledged(message.id, message.from, true);
         return;
       case "bye":
-        for (const id of this.#pending.keys()) this.#acknowledged(id, message.from);
+        for (const id of this.#pending.keys()) this.#acknowledged(id, message.from, false);
         return;
     }
   }
@@ -275,15 +321,17 @@ export class InvalidationBus {
     this.#markReady();
   }
 
-  #acknowledged(id: string, member: string): void {
+  /** `member` answered write `id`: with an acknowledgement (`received`), or with a goodbye. */
+  #acknowledged(id: string, member: string, received: boolean): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
+    if (received) pending.heard.add(member);
     if (pending.waiting === undefined) {
       pending.early.add(member);
       return;
     }
     pending.waiting.delete(member);
-    if (pending.waiting.size === 0) pending.done();
+    pending.check();
   }
 
   #ackChannel(instanceId: string): string {

@@ -55,7 +55,7 @@ export class Invalidator {
     try {
       const bumped = await this.#store.bump(unique, announcement);
       versions = bumped.versions;
-      await announcement?.wait(bumped.members, bumped.leaseLeftMs);
+      await announcement?.wait(bumped);
     } catch (error) {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
@@ -79,10 +79,10 @@ export class Invalidator {
     this.#retrying.clear();
     const announcement = this.#bus?.announcement();
     try {
-      const { members, leaseLeftMs } = await this.#store.bump(tags, announcement);
+      const bumped = await this.#store.bump(tags, announcement);
       this.#retryDelayMs = RETRY_FIRST_MS;
       this.#mirror.resume(tags);
-      await announcement?.wait(members, leaseLeftMs);
+      await announcement?.wait(bumped);
     } catch {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);
       this.#retryDelayMs = Math.min(RETRY_MAX_MS, this.#retryDelayMs * 2);

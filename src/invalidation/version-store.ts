@@ -9,6 +9,7 @@
  * See docs/invalidation.md.
  */
 import { withTimeout } from "../tiers/timeout.js";
+import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { ScriptRunner } from "./scripts.js";
 import type { VersionMirror } from "./version-mirror.js";
 
@@ -33,8 +34,26 @@ export interface Bumped {
   versions: number[];
   /** Bus members that must acknowledge the announcement (none without one). */
   members: string[];
-  /** How long the longest of their leases can still run, in ms (server clock): the most a writer must wait. */
+  /** How long the longest of their leases can still run, in ms (server clock): the most a writer must wait for them. */
   leaseLeftMs: number;
+  /**
+   * Set when the member list was younger than the writer's lease (it was
+   * just created, or re-created after it was lost: see bus-members.ts), so
+   * instances holding a lease may be missing from `members`.
+   */
+  youngList?: YoungList;
+}
+
+/** What a writer knows when the member list may be incomplete; see {@link Bumped.youngList}. */
+export interface YoungList {
+  /** How long until the list is one lease old (ms, server clock): by then, every instance missing from it has lost its lease. */
+  leftMs: number;
+  /**
+   * How many subscribers received the invalidation (`PUBLISH`'s count, the
+   * writer's own included), or undefined where Redis does not tell (a
+   * Cluster node counts only its own subscribers).
+   */
+  receivers: number | undefined;
 }
 
 /** What a bump publishes on the bus, and where the bus keeps its members. */
@@ -43,6 +62,12 @@ export interface Announcement {
   readonly membersKey: string;
   readonly id: string;
   readonly from: string;
+  /**
+   * The writer's bus lease (ms): how long after its birth the member list may
+   * still miss an instance that holds a lease. Instances sharing a prefix are
+   * assumed to use the same one.
+   */
+  readonly leaseMs: number;
 }
 
 /**
@@ -76,9 +101,12 @@ return out`;
  * keys. When ARGV[2] (a channel) is set, it also drops expired bus members
  * from KEYS[n+1], returns the live ones, and publishes the new versions,
  * all atomically: every member returned was subscribed before the message
- * was sent, and any instance that joins later reads the new versions.
+ * was sent, and any instance that joins later reads the new versions. It
+ * also returns how long the member list stays younger than the writer's
+ * lease (ARGV[5], ms) and how many subscribers received the message: the
+ * writer's only ways to know whom a young list may be missing.
  */
-const BUMP_SCRIPT = `
+const BUMP_SCRIPT = `${BUS_MEMBERS_LUA}
 local n = tonumber(ARGV[1])
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -91,42 +119,31 @@ for i = 1, n do
   end
 end
 local members = {}
-local leaseLeft = 0
+local leaseLeft, youngLeft, receivers = 0, 0, 0
 if ARGV[2] ~= "" then
-  local nowMs = math.floor(now / 1000)
-  redis.call("ZREMRANGEBYSCORE", KEYS[n + 1], "0", nowMs)
-  members = redis.call("ZRANGEBYSCORE", KEYS[n + 1], "(" .. nowMs, "+inf")
-  local last = redis.call("ZRANGE", KEYS[n + 1], -1, -1, "WITHSCORES")
-  if last[2] and tonumber(last[2]) > nowMs then leaseLeft = tonumber(last[2]) - nowMs end
-  local seq = -tonumber(redis.call("ZINCRBY", KEYS[n + 1], -1, "#seq"))
+  members, leaseLeft, youngLeft = busMembers(KEYS[n + 1], math.floor(now / 1000), tonumber(ARGV[5]))
+  local seq = busSeq(KEYS[n + 1])
   local tags = {}
-  for i = 1, n do tags[i] = ARGV[4 + i] end
-  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions, seq = seq }))
+  for i = 1, n do tags[i] = ARGV[5 + i] end
+  receivers = redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions, seq = seq }))
 end
-return { versions, members, string.format("%.0f", leaseLeft) }`;
+return { versions, members, string.format("%.0f", leaseLeft), string.format("%.0f", youngLeft), receivers }`;
 
 /**
  * Cluster form of the announcement (the members key and the tags live in
- * different slots): publish a prepared message, numbered here.
- *
- * The members key is a sorted set of member ids scored by lease expiry (ms).
- * It also holds the bus sequence as a member "#seq" with a *negative* score
- * (-1, -2, ...), so that one key, in one Cluster slot, serves both; member
- * queries only look at positive scores.
+ * different slots): publish a prepared message (ARGV[2]) on ARGV[1], numbered
+ * here, with the writer's lease in ARGV[3]. Returns what BUMP_SCRIPT returns
+ * about members, without the count of receivers: a Cluster node's PUBLISH
+ * counts only its own subscribers, while the message reaches every node's.
  */
-const ANNOUNCE_SCRIPT = `
+const ANNOUNCE_SCRIPT = `${BUS_MEMBERS_LUA}
 local t = redis.call("TIME")
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "0", nowMs)
-local members = redis.call("ZRANGEBYSCORE", KEYS[1], "(" .. nowMs, "+inf")
-local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
-local leaseLeft = 0
-if last[2] and tonumber(last[2]) > nowMs then leaseLeft = tonumber(last[2]) - nowMs end
+local members, leaseLeft, youngLeft = busMembers(KEYS[1], nowMs, tonumber(ARGV[3]))
 local message = cjson.decode(ARGV[2])
-message.seq = -tonumber(redis.call("ZINCRBY", KEYS[1], -1, "#seq"))
+message.seq = busSeq(KEYS[1])
 redis.call("PUBLISH", ARGV[1], cjson.encode(message))
-return { members, string.format("%.0f", leaseLeft) }`;
-
+return { members, string.format("%.0f", leaseLeft), string.format("%.0f", youngLeft) }`;
 
 /** Tag versions in Redis. */
 export class RedisVersionStore implements VersionStore {
@@ -192,18 +209,21 @@ export class RedisVersionStore implements VersionStore {
     let versions: string[];
     let members: string[] = [];
     let leaseLeft = "0";
+    let youngLeft = "0";
+    let receivers: number | undefined;
     if (this.#scripts.redis.isCluster === true) {
       versions = (await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))).map(
         (reply) => (reply as [string[], string[], string])[0][0] as string,
       );
       if (announce !== undefined) {
         const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions });
-        [members, leaseLeft] = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], [announce.channel, message], "announcing an invalidation")) as [string[], string];
+        const args = [announce.channel, message, String(announce.leaseMs)];
+        [members, leaseLeft, youngLeft] = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], args, "announcing an invalidation")) as [string[], string, string];
       }
     } else {
-      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", ...tags];
-      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string];
-      [versions, members, leaseLeft] = reply;
+      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", String(announce?.leaseMs ?? 0), ...tags];
+      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string, string, number];
+      [versions, members, leaseLeft, youngLeft, receivers] = reply;
     }
     const record = token !== undefined && token === this.#mirror.generation;
     // Counted even when not recorded: whoever holds results read before this bump must hear of it.
@@ -219,6 +239,7 @@ export class RedisVersionStore implements VersionStore {
       }),
       members,
       leaseLeftMs: Number(leaseLeft),
+      ...(Number(youngLeft) > 0 ? { youngList: { leftMs: Number(youngLeft), receivers } } : {}),
     };
   }
 

@@ -206,7 +206,10 @@ export interface CacheExtensionOptions {
    * How long an instance may keep serving in-process entries after it last
    * confirmed that its invalidation bus delivers, and the longest a write
    * waits for the other instances to acknowledge its invalidation (only when
-   * one of them has stopped answering). Only used with `redis`.
+   * one of them has stopped answering). Only used with `redis`. Give every
+   * instance sharing a prefix the same value: after the bus member list was
+   * lost, a writer bounds its wait for instances missing from it by its own
+   * lease (docs/invalidation.md).
    * @default "1500ms"
    */
   busLease?: Duration;

@@ -5,12 +5,13 @@
  * prefix. When a write through one resolves, the other no longer serves
  * what it changed, not even from its in-process tier.
  */
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
-import { InvalidationEnv, observe, unique, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus, resolvesOnlyAfter } from "../helpers/invalidation/held-bus.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import { InvalidationEnv, observe, unique, type Instance, type Read } from "../helpers/invalidation/harness.js";
+import { holdableBus, readRightAfter, resolvesOnlyAfter } from "../helpers/invalidation/held-bus.js";
+import { DATABASE_URL, deleteKeysUnder, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -130,6 +131,79 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       } finally {
         bus.release();
       }
+    });
+  });
+
+  /**
+   * The bus member list (`<prefix>bus:members`) can vanish: a FLUSHDB, or an
+   * eviction (it has a TTL, so `volatile-*` policies may pick it). A writer
+   * that then finds nobody listed must still not resolve before the other
+   * instances heard it. A 30 s lease keeps every instance from heartbeating
+   * (and so re-registering) during a test: the list stays as the loss left it.
+   */
+  describe("read-your-writes on every instance after the bus member list was lost (contract item 1)", () => {
+    const busLease = "30s";
+
+    /** A and B on one prefix, each bus holdable; B holds Carol's row in its in-process tier. */
+    async function pairWithCachedRow(label: string) {
+      const w = await env.world(label);
+      const prefix = env.newPrefix();
+      const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
+      const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
+      const a = await env.instance({ over: env.connect(), prefix, redis: aRedis, busLease });
+      const b = await env.instance({ over: env.connect(), prefix, redis: bRedis, busLease });
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(b, read);
+      await b.prisma.$cache.settled();
+      const admin = await env.connectRedis();
+      const membersKey = `${prefix}bus:members`;
+      expect(await admin.zrangebyscore(membersKey, "(0", "+inf"), "precondition: both instances are listed").toHaveLength(2);
+      return { w, prefix, a, b, aBus, bBus, read, admin, membersKey };
+    }
+
+    /** Reads `read` twice on `instance`: the repeat must be an in-process hit. */
+    async function cacheInProcess(instance: Instance, read: Read<unknown>): Promise<void> {
+      await read(instance.prisma);
+      expect(await observe(instance, read), "an in-process hit").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+    }
+
+    it.each([
+      ["the members key alone is deleted (DEL)", (admin: Redis, prefix: string) => admin.del(`${prefix}bus:members`)],
+      ["every key of the prefix is deleted, as by FLUSHDB (members, tag versions, entries)", (admin: Redis, prefix: string) => deleteKeysUnder(admin, prefix)],
+    ])("read-your-writes on every instance (contract item 1) when %s: B's read right after A's write resolved returns the new row", async (_, lose) => {
+      const { prefix, a, b, aBus, bBus, read, admin, membersKey, w } = await pairWithCachedRow("lost-members");
+      await lose(admin, prefix);
+      expect(await admin.exists(membersKey), "precondition: the member list is gone").toBe(0);
+
+      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read));
+      expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
+    });
+
+    it("read-your-writes on every instance (contract item 1): members still listed that no longer listen (crashed) do not stand in for a live one the lost list forgot", async () => {
+      const { a, b, aBus, bBus, read, admin, membersKey, w } = await pairWithCachedRow("ghost-members");
+      await admin.del(membersKey);
+      // After the loss, two instances re-registered and crashed at once; their entries outlive them by 500 ms.
+      // Two listed, two subscribers (A and B): comparing head counts alone would let the write go when those
+      // 500 ms ran out, B not heard from (B is released after 1 s).
+      const [seconds, micros] = await admin.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      await admin.zadd(membersKey, now + 500, "crashed-1", now + 500, "crashed-2");
+
+      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read), 1_000);
+      expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
+    });
+
+    it("a fresh prefix whose instances have all heartbeated: a write waits for their acknowledgements only, not out the young list's lease", async () => {
+      const { a, b, read, admin, membersKey, w } = await pairWithCachedRow("fresh-prefix");
+      expect(await admin.zscore(membersKey, "#born"), "precondition: the list records its birth").not.toBeNull();
+
+      const started = performance.now();
+      await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+      const took = performance.now() - started;
+
+      // Waiting out the list's youth would take nearly the whole 30 s lease; acknowledgements take milliseconds.
+      expect(took, "the write's duration, in ms").toBeLessThan(15_000);
+      expect(await observe(b, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
     });
   });
 });

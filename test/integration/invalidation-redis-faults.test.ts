@@ -11,8 +11,8 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
-import { InvalidationEnv, observe, type Instance, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus } from "../helpers/invalidation/held-bus.js";
+import { InvalidationEnv, observe, type Instance, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
+import { holdableBus, readRightAfter } from "../helpers/invalidation/held-bus.js";
 import { RedisServer } from "../helpers/redis-server.js";
 import { DATABASE_URL, postgresReachable, redactUrl, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
@@ -40,23 +40,27 @@ describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis 
    * A private server and two instances on it (their own PrismaClients and
    * connections, one prefix): A writes, B reads. B's connections carry a
    * name, and wait a second before reconnecting, so that a write made right
-   * after its bus connection drops lands while it is away.
+   * after its bus connection drops lands while it is away. Both buses can be
+   * held or watched (`aBus`, `bBus`); `busLease` replaces the fast one.
    */
-  async function twoInstancesOnPrivateRedis(options: { bL1?: false } = {}) {
+  async function twoInstancesOnPrivateRedis(options: { bL1?: false; busLease?: InstanceOptions["busLease"] } = {}) {
     const server = await RedisServer.start();
     servers.push(server);
     const admin = await env.connectRedis(server.url);
     const prefix = env.newPrefix();
-    const a = await env.instance({ ...fast, over: env.connect(), prefix, redis: await env.connectRedis(server.url) });
+    const settings = { ...fast, ...(options.busLease === undefined ? {} : { busLease: options.busLease }) };
+    const aRedis = await env.connectRedis(server.url);
+    const aBus = holdableBus(aRedis);
+    const a = await env.instance({ ...settings, over: env.connect(), prefix, redis: aRedis });
     const bName = `b-${randomUUID().slice(0, 8)}`;
     const bRedis = env.adopt(new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectionName: bName, retryStrategy: () => 1_000 }));
     bRedis.on("error", () => undefined);
     await bRedis.connect();
     const bBus = holdableBus(bRedis);
-    const b = await env.instance({ ...fast, over: env.connect(), prefix, redis: bRedis, ...(options.bL1 === false ? { l1: false as const } : {}) });
+    const b = await env.instance({ ...settings, over: env.connect(), prefix, redis: bRedis, ...(options.bL1 === false ? { l1: false as const } : {}) });
     /** True while B's bus subscriber is connected to the server. */
     const bSubscribed = async () => String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
-    return { server, admin, a, b, bBus, bSubscribed };
+    return { server, admin, prefix, a, b, aBus, bBus, bSubscribed };
   }
 
   /** Reads `read` on `instance` until its in-process tier answers it. */
@@ -117,6 +121,32 @@ describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis 
       expect(await pollUntil(() => servesInProcess(b, w.groups.admins), Boolean), "B's bus came back").toBe(true);
       expect(await bSubscribed()).toBe(true);
       expect((await observe(b, read)).value).toEqual({ name: "Renamed" });
+    });
+  });
+
+  describe("the bus member list evicted", () => {
+    it("read-your-writes on every instance (contract item 1) after a real eviction of the member list (volatile-ttl): B's read right after A's write resolved returns the new row", async () => {
+      const w = await env.world("evicted-members");
+      // A 30 s lease: no heartbeat (which would list B again) falls within the test.
+      const { admin, prefix, a, b, aBus, bBus } = await twoInstancesOnPrivateRedis({ busLease: "30s" });
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await cacheInProcess(b, read);
+      await b.prisma.$cache.settled();
+      const membersKey = `${prefix}bus:members`;
+      expect(await admin.zrangebyscore(membersKey, "(0", "+inf"), "precondition: both instances are listed").toHaveLength(2);
+
+      // Out of memory under a volatile-* policy: Redis evicts keys that have a TTL, the member list among them.
+      await admin.config("SET", "maxmemory-policy", "volatile-ttl");
+      await admin.config("SET", "maxmemory", "1");
+      try {
+        expect(await pollUntil(() => admin.exists(membersKey), (exists) => exists === 0), "the member list was evicted").toBe(0);
+        expect(Number(/evicted_keys:(\d+)/.exec(await admin.info("stats"))?.[1]), "by eviction").toBeGreaterThan(0);
+      } finally {
+        await admin.config("SET", "maxmemory", "0");
+      }
+
+      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read));
+      expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
     });
   });
 

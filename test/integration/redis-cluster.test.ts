@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock, type CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, observe, ReadGate, unique, type Instance, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
+import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
 import { pollUntil } from "../helpers/poll.js";
 import { keySlot, RedisCluster, redisClusterSupported } from "../helpers/redis-cluster.js";
 import { DATABASE_URL, postgresReachable, redactUrl, skipWithoutService } from "../helpers/services.js";
@@ -73,10 +73,10 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
   }
 
   /** An instance on `prefix` whose bus messages the test can watch and hold (its Cluster client is returned too). */
-  async function watched(prefix: string): Promise<{ instance: Instance; bus: HeldBus; redis: Cluster }> {
+  async function watched(prefix: string, options: InstanceOptions = {}): Promise<{ instance: Instance; bus: HeldBus; redis: Cluster }> {
     const redis = await nodes().client();
     const bus = holdableBus(redis);
-    return { instance: await env.instance({ over: env.connect(), prefix, redis }), bus, redis };
+    return { instance: await env.instance({ over: env.connect(), ...options, prefix, redis }), bus, redis };
   }
 
   /**
@@ -306,6 +306,24 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       expect(a.prisma.$cache.stats().l1Hits - before.l1Hits, "not by the in-process tier, which was cleared").toBe(0);
       expect(a.prisma.$cache.stats().l2Hits - before.l2Hits, "by Redis").toBe(1);
       expectNoReports([a]);
+    });
+
+    it("read-your-writes on every instance (contract item 1) after the member list was deleted: B's read right after A's write resolved returns the new row", async () => {
+      const w = await env.world("cluster-lost-members");
+      const prefix = env.newPrefix();
+      // A 3 s lease: heartbeats (which list B again) come a second apart, not within the few ms between the loss and the write.
+      const options = { busLease: "3s" } as const;
+      const [{ instance: a, bus: aBus }, { instance: b, bus: bBus }] = [await watched(prefix, options), await watched(prefix, options)];
+      const read = nameOf(w.users.carol);
+      await cacheInProcess(b, read);
+      await b.prisma.$cache.settled();
+      await admin.del(`${prefix}bus:members`);
+
+      // A Cluster node's PUBLISH counts only its own subscribers, so the writer cannot tell who heard it: it waits
+      // until the re-created list is a lease old.
+      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read));
+      expect(after.value, `B's read right after the write resolved; reported: ${reports([a, b]).join(" | ")}`).toEqual({ name: "Renamed" });
+      expectNoReports([a, b]);
     });
 
     it("close(): B leaves the membership and says goodbye; A's writes then reach only A", async () => {

@@ -97,3 +97,25 @@ export async function resolvesOnlyAfter(writer: HeldBus, peer: HeldBus, write: (
   peer.release();
   return writing;
 }
+
+/**
+ * Runs `write` while `peer` (another instance's bus) is held, and runs
+ * `readAfter` the moment the write resolves, so that a write which resolves
+ * before that instance applied its invalidation has the read answered by the
+ * instance as it was before the write: the stale read contract item 1 forbids,
+ * made certain instead of likely. `peer` is released once `writer` heard its
+ * own invalidation and then the write resolved or `graceMs` passed (a write
+ * that waits for `peer` can only resolve after that). Resolves to what the
+ * read returned.
+ */
+export async function readRightAfter<T>(writer: HeldBus, peer: HeldBus, write: () => PromiseLike<unknown>, readAfter: () => PromiseLike<T>, graceMs = 200): Promise<T> {
+  peer.hold();
+  const reading = Promise.resolve(write()).then(() => readAfter());
+  try {
+    await writer.seen((message) => message.t === "inv");
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, graceMs))]);
+  } finally {
+    peer.release();
+  }
+  return reading;
+}
