@@ -115,4 +115,12 @@ describe("estimateSize", () => {
   it("gives every value a positive size", () => {
     for (const value of [null, undefined, 0, true, 1n, "", {}, [], new Date(0)]) expect(estimateSize(value)).toBeGreaterThan(0);
   });
+
+  it("sizes the Decimals without digits, NaN and ±Infinity (Postgres numeric holds them; decimal.js keeps no digit array for them)", () => {
+    for (const text of ["NaN", "Infinity", "-Infinity"]) {
+      const size = estimateSize({ balance: new Decimal(text) });
+      expect(Number.isFinite(size), text).toBe(true);
+      expect(size).toBeGreaterThan(0);
+    }
+  });
 });

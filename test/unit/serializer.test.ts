@@ -28,6 +28,12 @@ describe("serializer round trip", () => {
     },
   );
 
+  it.each(["NaN", "Infinity", "-Infinity"])("keeps the Decimal %s (Postgres numeric allows it) a Decimal of that value", (text) => {
+    const restored = roundTrip({ balance: new Decimal(text) }).balance;
+    expect(restored).toBeInstanceOf(Decimal);
+    expect(restored.toString()).toBe(text);
+  });
+
   it("keeps a BigInt a BigInt, beyond 2^53", () => {
     const visits = 2n ** 63n - 1n;
     expect(roundTrip({ visits })).toEqual({ visits });
