@@ -350,6 +350,8 @@ describe("cacheExtension options", () => {
     cacheExtension({ context: { tenantId: 1 } });
     // @ts-expect-error a context dimension cannot be an object
     cacheExtension({ context: () => ({ tenant: { id: 1 } }) });
+    // @ts-expect-error an async context returns a Promise, which is no object of dimensions
+    cacheExtension({ context: async () => ({ tenantId: 1 }) });
     // @ts-expect-error `clock` needs now()
     cacheExtension({ clock: {} });
   });

@@ -209,6 +209,12 @@ function resolveL1(l1: CacheExtensionOptions["l1"]): ResolvedOptions["l1"] {
 function resolveContext(context: unknown): ResolvedOptions["context"] {
   if (context === undefined) return undefined;
   if (typeof context !== "function") throw invalidOption("context", `is ${typeof context}`, "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).");
+  // An async function returns a Promise, which no read can key by: refused here rather than at every read.
+  // A transpiled one is a plain function; its Promise is caught at the first read (read/key-failures.ts).
+  const kind = (context as { constructor?: { name?: unknown } }).constructor?.name;
+  if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
+    throw invalidOption("context", "is an async function", "It is called synchronously on every cached read, and a Promise cannot be part of a key: return the dimensions themselves, read synchronously, e.g. from AsyncLocalStorage: () => ({ tenantId: als.getStore()?.tenantId }).");
+  }
   return context as ResolvedOptions["context"];
 }
 
