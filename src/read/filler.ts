@@ -19,6 +19,15 @@ import type { RedisTier } from "../tiers/redis-tier.js";
 import { lifetimeOf } from "./freshness.js";
 import { isNegativeResult } from "./read-operations.js";
 
+/**
+ * A loaded value handed back to its callers but stored in no tier: a
+ * computation's value that the shared tier cannot hold (see computation.ts).
+ * Both tiers must then agree, so the in-process tier does not keep it either.
+ */
+export class Uncacheable {
+  constructor(readonly value: unknown) {}
+}
+
 /** Stores loaded values in the tiers, and tracks the background work of one extension instance. */
 export class Filler {
   readonly #clock: Clock;
@@ -81,12 +90,12 @@ export class Filler {
 
   /**
    * The entry a loaded value is stored as (and stores it in the in-process
-   * tier), or undefined when it is not stored: `undefined` results, a ttl of
-   * 0, or a value that cannot be copied (reported).
+   * tier), or undefined when it is not stored: `undefined` results, an
+   * {@link Uncacheable} value, a ttl of 0, or a value that cannot be copied (reported).
    */
   #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
-    if (value === undefined) return undefined;
+    if (value === undefined || value instanceof Uncacheable) return undefined;
     const storedAt = this.#clock.now();
     const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
     if (lifetime === undefined) return undefined;
@@ -95,8 +104,8 @@ export class Filler {
       memory?.set(key.local, entry, estimateSize(entry.value));
       return entry;
     } catch (error) {
-      // A value that cannot be copied (a cycle, say) is returned, not stored.
-      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
+      // A value that cannot be copied (a cycle, say) is returned, not stored; the message carries the cause's.
+      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache (${error instanceof Error ? error.message : String(error)}); it was returned uncached.`, error));
       return undefined;
     }
   }
