@@ -89,7 +89,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
   const redis = resolveRedis(options.redis);
   return {
     redis,
-    l1: resolveL1(options.l1),
+    l1: resolveL1(options.l1, redis),
     defaults: base,
     models,
     context: resolveContext(options.context),
@@ -189,8 +189,12 @@ function resolveRedis(redis: unknown): RedisClientLike | undefined {
   return redis as RedisClientLike;
 }
 
-function resolveL1(l1: CacheExtensionOptions["l1"]): ResolvedOptions["l1"] {
-  if (l1 === false) return undefined;
+function resolveL1(l1: CacheExtensionOptions["l1"], redis: RedisClientLike | undefined): ResolvedOptions["l1"] {
+  if (l1 === false) {
+    // Without either tier every read would go to the database, and nothing would say so.
+    if (redis === undefined) throw invalidOption("l1", "is false and no `redis` is given, so nothing would ever be cached", "Pass `redis` to use the shared tier only, or leave `l1` out (or bound it, such as { maxSize: \"64mb\" }) to cache in-process.");
+    return undefined;
+  }
   if (l1 === undefined) return { maxSize: DEFAULT_L1_MAX_SIZE, maxEntries: undefined };
   if (typeof l1 !== "object" || l1 === null) throw invalidOption("l1", `is ${String(l1)}`, 'Pass { maxSize: "64mb" }, { maxEntries: 10000 }, or false to disable the in-process tier.');
   rejectUnknownKeys(l1, new Set(["maxSize", "maxEntries"]), "l1");
