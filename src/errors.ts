@@ -39,7 +39,11 @@ export const errorCodes = {
   E_LOCK: "E_LOCK",
   /** A `getOrSet` key is empty or not a string. Thrown (the call rejects). */
   E_INVALID_KEY: "E_INVALID_KEY",
-  /** A computation returned `undefined`, which is not cached (return `null` to cache "nothing"). Reported; the value is returned. */
+  /**
+   * A result is returned but cannot be cached: a computation returned `undefined` (return `null` to cache
+   * "nothing"), or a result is larger than the in-process tier's `l1.maxSize` (reported once per query shape;
+   * with Redis it is kept there only). Reported; the value is returned.
+   */
   E_UNCACHEABLE: "E_UNCACHEABLE",
 } as const;
 

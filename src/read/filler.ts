@@ -6,7 +6,7 @@
  * releases the lock, once the entry is where waiters look for it.
  */
 import { CacheError } from "../errors.js";
-import type { QueryKey } from "../keys/query-key.js";
+import { keyShape, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
@@ -28,6 +28,9 @@ export class Uncacheable {
   constructor(readonly value: unknown) {}
 }
 
+/** Bound on remembered oversize query shapes (see #reportOversize). */
+const MAX_REPORTED_SHAPES = 1_000;
+
 /** Stores loaded values in the tiers, and tracks the background work of one extension instance. */
 export class Filler {
   readonly #clock: Clock;
@@ -35,6 +38,8 @@ export class Filler {
   readonly #lock: RedisLock | undefined;
   readonly #report: (error: CacheError) => void;
   readonly #pending = new Set<Promise<void>>();
+  /** Query shapes whose results were reported too large for the in-process tier. */
+  readonly #oversizeShapes = new Set<string>();
 
   /**
    * @param redis the shared tier, when there is one
@@ -101,13 +106,36 @@ export class Filler {
     if (lifetime === undefined) return undefined;
     try {
       const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
-      memory?.set(key.local, entry, estimateSize(entry.value));
+      if (memory !== undefined) {
+        const bytes = estimateSize(entry.value);
+        if (!memory.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, memory.maxSize);
+      }
       return entry;
     } catch (error) {
       // A value that cannot be copied (a cycle, say) is returned, not stored; the message carries the cause's.
       this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache (${error instanceof Error ? error.message : String(error)}); it was returned uncached.`, error));
       return undefined;
     }
+  }
+
+  /**
+   * A result larger than the in-process tier's bound, which lru-cache drops
+   * without a word: reported once per query shape (keys/query-key.ts
+   * `keyShape`), since every read of that shape would repeat it.
+   */
+  #reportOversize(key: QueryKey, bytes: number, maxSize: number): void {
+    const shape = keyShape(key.local);
+    if (this.#oversizeShapes.has(shape)) return;
+    // Bounded: past the bound, shapes are forgotten and may be reported again.
+    if (this.#oversizeShapes.size >= MAX_REPORTED_SHAPES) this.#oversizeShapes.clear();
+    this.#oversizeShapes.add(shape);
+    const where = this.#redis === undefined ? "so it is never cached" : "so it is kept in Redis only, and every hit costs a round trip";
+    this.#report(
+      new CacheError(
+        "E_UNCACHEABLE",
+        `a result of ${shape} is about ${bytes} bytes (estimated), more than l1.maxSize (${maxSize} bytes): the in-process tier cannot hold it, ${where}. Raise l1.maxSize, or narrow the query (select, take). Reported once per query shape.`,
+      ),
+    );
   }
 
   /** A lock holder's fill: the entry and the release in one script, after the caller has its result. */

@@ -97,6 +97,16 @@ describe("MemoryTier bounds", () => {
   });
 });
 
+describe("MemoryTier entries larger than maxSize", () => {
+  it("set returns false and holds nothing (lru-cache refuses it silently; the caller reports it), dropping the key's previous entry", () => {
+    const tier = new MemoryTier({ maxSize: 2_048, maxEntries: undefined });
+    expect(put(tier, "k", "small")).toBe(true);
+    expect(put(tier, "k", "x".repeat(2_000))).toBe(false);
+    expect(tier.get("k", 0)).toBeUndefined();
+    expect(tier.size).toBe(0);
+  });
+});
+
 describe("estimateSize", () => {
   it("grows with string length", () => {
     expect(estimateSize("a".repeat(1_000))).toBeGreaterThan(estimateSize("a".repeat(10)));
