@@ -136,7 +136,9 @@ export interface CacheHandle {
   /**
    * Leaves the invalidation bus (so other instances' writes stop waiting for
    * this one) and stops background retries. Your Redis client stays open: it
-   * is yours. Call it before quitting that client.
+   * is yours. Call it before quitting that client: called after, it sends
+   * nothing on the ended client and reports `E_REDIS` (other instances'
+   * writes may then wait for this one until its `busLease` ends).
    */
   close(): Promise<void>;
 }
