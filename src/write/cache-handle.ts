@@ -89,10 +89,12 @@ export interface CacheHandle {
    *   `negativeTtl` (0, not cached, by default), as for reads.
    * - Every call gets its own copy of the value: plain objects, arrays,
    *   `Date`s and byte arrays are copied; other instances (`Decimal`, `Map`,
-   *   `Set`, your classes) are shared between copies, so return plain data.
+   *   `Set`) are shared between copies, so return plain data.
    *   Values reach Redis through superjson (plain data, `Date`, `BigInt`,
-   *   `Decimal`, `Uint8Array`); a value it cannot serialise stays
-   *   in-process only (`E_SERIALIZE` reported).
+   *   `Decimal`, `Uint8Array` and other typed arrays, `Map`, `Set`, `RegExp`,
+   *   `URL`); a value holding anything else (a function, a symbol, an
+   *   instance of your class, an `Error`, a cycle) is returned but stored in
+   *   neither tier, and `E_SERIALIZE` is reported naming what and where.
    *
    * Options (all optional): `ttl`, `negativeTtl`, `swr` / `staleWhileRevalidate`,
    * `jitter` and `earlyRefresh` layer over the extension's `defaults` as a
