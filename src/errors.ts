@@ -17,13 +17,19 @@ export const errorCodes = {
    * value that cannot be part of a key.
    */
   E_INVALID_QUERY_OPTION: "E_INVALID_QUERY_OPTION",
-  /** The `context` function threw or left a dimension undefined. Reported; the read bypasses the cache. */
+  /**
+   * The `context` function threw, left a dimension undefined, returned no object of dimensions (or a Promise,
+   * reported once), or a dimension that cannot be keyed. Reported; the read bypasses the cache.
+   */
   E_CONTEXT: "E_CONTEXT",
   /** A Redis command failed or timed out. Reported; the read falls back to the next tier. */
   E_REDIS: "E_REDIS",
   /** A stored entry could not be decoded, or its fingerprint did not match. Reported; treated as a miss. */
   E_CORRUPT_ENTRY: "E_CORRUPT_ENTRY",
-  /** A result could not be serialised for the shared tier. Reported; the result is still returned. */
+  /**
+   * A value cannot be stored faithfully: a `getOrSet` value holds what the shared tier cannot carry (stored in
+   * neither tier), or a result could not be copied or serialised. Reported; the value is still returned.
+   */
   E_SERIALIZE: "E_SERIALIZE",
   /** A tag passed to the tag API or a `cache` option is empty or malformed. Thrown. */
   E_INVALID_TAG: "E_INVALID_TAG",
@@ -39,7 +45,11 @@ export const errorCodes = {
   E_LOCK: "E_LOCK",
   /** A `getOrSet` key is empty or not a string. Thrown (the call rejects). */
   E_INVALID_KEY: "E_INVALID_KEY",
-  /** A computation returned `undefined`, which is not cached (return `null` to cache "nothing"). Reported; the value is returned. */
+  /**
+   * A result is returned but cannot be cached: a computation returned `undefined` (return `null` to cache
+   * "nothing"), or a result is larger than the in-process tier's `l1.maxSize` (reported once per query shape;
+   * with Redis it is kept there only). Reported; the value is returned.
+   */
   E_UNCACHEABLE: "E_UNCACHEABLE",
   /**
    * An extension with model `query` hooks or `result` fields was applied after `cacheExtension`:

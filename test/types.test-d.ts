@@ -5,6 +5,7 @@
  * are exactly those of the client without the extension.
  */
 import { PrismaPg } from "@prisma/adapter-pg";
+import type { Redis } from "ioredis";
 import { describe, expectTypeOf, test } from "vitest";
 import { cacheExtension, type CacheExtensionOptions, type CacheStats, type GetOrSetOptions, type QueryCacheOption } from "../src/index.ts";
 import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
@@ -18,6 +19,7 @@ function _buildClients() {
   return { base, prisma: base.$extends(cacheExtension()) };
 }
 declare const clients: ReturnType<typeof _buildClients>;
+declare const redis: Redis;
 const { base, prisma } = clients;
 
 describe("`cache` on every read method of every model", () => {
@@ -303,7 +305,8 @@ describe("cacheExtension options", () => {
     cacheExtension({ l1: { maxEntries: 1_000 } });
     cacheExtension({ l1: { maxEntries: 1_000, maxSize: 1_048_576 } });
     cacheExtension({ l1: { maxSize: "512KB" } });
-    cacheExtension({ l1: false });
+    // Without `redis` it would cache nothing: refused when $extends runs (a union type for it would cost every option its plain interface).
+    cacheExtension({ redis, l1: false });
     cacheExtension();
     cacheExtension({ defaults: { ttl: 30, swr: "5m", jitter: 0.2, earlyRefresh: 1 }, models: { User: { staleWhileRevalidate: 60 } }, lock: { lease: "5s", wait: "1s" } });
     cacheExtension({ lock: false });
@@ -350,6 +353,8 @@ describe("cacheExtension options", () => {
     cacheExtension({ context: { tenantId: 1 } });
     // @ts-expect-error a context dimension cannot be an object
     cacheExtension({ context: () => ({ tenant: { id: 1 } }) });
+    // @ts-expect-error an async context returns a Promise, which is no object of dimensions
+    cacheExtension({ context: async () => ({ tenantId: 1 }) });
     // @ts-expect-error `clock` needs now()
     cacheExtension({ clock: {} });
   });

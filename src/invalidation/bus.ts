@@ -40,6 +40,7 @@ import type { VersionMirror } from "./version-mirror.js";
 
 /** The ioredis surface the bus needs, besides scripts. */
 export interface BusRedis {
+  readonly status?: string;
   publish(channel: string, message: string): Promise<unknown>;
   zrem(key: string, member: string): Promise<unknown>;
   duplicate(): BusSubscriber;
@@ -250,12 +251,18 @@ export class InvalidationBus {
     this.#leaseUntil = 0;
     this.#subscriber?.disconnect();
     for (const pending of [...this.#pending.values()]) pending.done();
+    if (clientEnding(this.#redis)) {
+      // Writing now would fail with EPIPE, which ioredis prints as an unhandled error of the owner's client.
+      this.#report(new CacheError("E_REDIS", "close(): the Redis client had already ended (quit, disconnected, or given up reconnecting), so this instance could not leave the invalidation bus; other instances' writes may wait for it until its lease ends (busLease). Call prisma.$cache.close() before quitting the client."));
+      return;
+    }
     const bye = JSON.stringify({ t: "bye", from: this.instanceId } satisfies Message);
     await Promise.all([this.#redis.zrem(this.#membersKey, this.instanceId), this.#redis.publish(this.#channel, bye)]).catch(() => undefined);
   }
 
   #sendHeartbeat(): void {
-    if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready") return;
+    // Not on a client its owner is quitting: the app is shutting down, and a write could fail with EPIPE (see clientEnding).
+    if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready" || clientEnding(this.#redis)) return;
     const beat = ++this.#heartbeatSeq;
     this.#heartbeatsSent.set(beat, performance.now());
     this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, String(beat)], "a bus heartbeat").catch((error: unknown) => {
@@ -343,6 +350,19 @@ export class InvalidationBus {
       this.#report(new CacheError("E_REDIS", `could not publish on the invalidation bus (${message.t}).`, error));
     });
   }
+}
+
+/**
+ * True once the client has ended or its owner is quitting it. After `quit()`,
+ * ioredis keeps the status "ready" until the server has closed the socket,
+ * but marks the client `manuallyClosing` as it writes QUIT; a command
+ * written in between fails with EPIPE, which ioredis prints as an unhandled
+ * error event of the owner's client (we add no error listener to a client
+ * that is not ours). `manuallyClosing` is private to ioredis (Redis and
+ * Cluster alike): failure-reporting.test.ts fails if a release renames it.
+ */
+function clientEnding(redis: BusRedis): boolean {
+  return redis.status === "end" || (redis as { manuallyClosing?: unknown }).manuallyClosing === true;
 }
 
 /** True for a message of this bus's shapes; anything else on the channel is ignored. */

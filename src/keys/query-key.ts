@@ -74,3 +74,17 @@ class LazyQueryKey implements QueryKey {
 export function sharedNamespace(prefix: string, dataModelHash: string): string {
   return `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
 }
+
+/** A JSON string (kept when it is an object key, i.e. followed by `:`), a tagged value (`#d:...`), a number, or a literal. */
+const VALUE_TOKEN = /"(?:[^"\\]|\\.)*"(:?)|#[a-z]:[^,}\]|]*|(?<![\w#])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\b(?:true|false|null)\b/g;
+
+/**
+ * The shape of a key's local text: model, operation and the structure of the
+ * arguments and context, with every value replaced by `?` and a list of
+ * values collapsed to one `?`. Reads of one query shape (say `findUnique` by
+ * `id`) share it, whatever their values, so a report about the shape is made
+ * once rather than once per key; it never carries argument values.
+ */
+export function keyShape(local: string): string {
+  return local.replace(VALUE_TOKEN, (token: string, colon: string | undefined) => (colon === ":" ? token : "?")).replace(/\?(?:,\?)+/g, "?");
+}

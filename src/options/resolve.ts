@@ -89,7 +89,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
   const redis = resolveRedis(options.redis);
   return {
     redis,
-    l1: resolveL1(options.l1),
+    l1: resolveL1(options.l1, redis),
     defaults: base,
     models,
     context: resolveContext(options.context),
@@ -189,8 +189,12 @@ function resolveRedis(redis: unknown): RedisClientLike | undefined {
   return redis as RedisClientLike;
 }
 
-function resolveL1(l1: CacheExtensionOptions["l1"]): ResolvedOptions["l1"] {
-  if (l1 === false) return undefined;
+function resolveL1(l1: CacheExtensionOptions["l1"], redis: RedisClientLike | undefined): ResolvedOptions["l1"] {
+  if (l1 === false) {
+    // Without either tier every read would go to the database, and nothing would say so.
+    if (redis === undefined) throw invalidOption("l1", "is false and no `redis` is given, so nothing would ever be cached", "Pass `redis` to use the shared tier only, or leave `l1` out (or bound it, such as { maxSize: \"64mb\" }) to cache in-process.");
+    return undefined;
+  }
   if (l1 === undefined) return { maxSize: DEFAULT_L1_MAX_SIZE, maxEntries: undefined };
   if (typeof l1 !== "object" || l1 === null) throw invalidOption("l1", `is ${String(l1)}`, 'Pass { maxSize: "64mb" }, { maxEntries: 10000 }, or false to disable the in-process tier.');
   rejectUnknownKeys(l1, new Set(["maxSize", "maxEntries"]), "l1");
@@ -209,6 +213,12 @@ function resolveL1(l1: CacheExtensionOptions["l1"]): ResolvedOptions["l1"] {
 function resolveContext(context: unknown): ResolvedOptions["context"] {
   if (context === undefined) return undefined;
   if (typeof context !== "function") throw invalidOption("context", `is ${typeof context}`, "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).");
+  // An async function returns a Promise, which no read can key by: refused here rather than at every read.
+  // A transpiled one is a plain function; its Promise is caught at the first read (read/key-failures.ts).
+  const kind = (context as { constructor?: { name?: unknown } }).constructor?.name;
+  if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
+    throw invalidOption("context", "is an async function", "It is called synchronously on every cached read, and a Promise cannot be part of a key: return the dimensions themselves, read synchronously, e.g. from AsyncLocalStorage: () => ({ tenantId: als.getStore()?.tenantId }).");
+  }
   return context as ResolvedOptions["context"];
 }
 

@@ -182,6 +182,8 @@ export interface CacheExtensionOptions {
    * becomes part of the cache key, so results never cross a context boundary.
    * A dimension whose value is `undefined` is treated as missing: the read is
    * served from the database, uncached, and an `E_CONTEXT` error is reported.
+   * It must return synchronously: an `async` function is rejected at
+   * `$extends`; a returned Promise is reported once and the reads go uncached.
    */
   context?: () => Record<string, ContextValue | undefined>;
   /**

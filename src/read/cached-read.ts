@@ -19,6 +19,7 @@ import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
+import { contextNotAnObject, isThenable, keyFailure, thenableContext, type KeyedRead } from "./key-failures.js";
 
 /** What a model extension method sees of Prisma through `getExtensionContext(this)`. */
 export interface ModelContext {
@@ -63,6 +64,8 @@ export class ReadPath implements CachedReadRunner {
   }
 
   readonly #queryClasses = new Map<string, typeof CachedQuery>();
+  /** Whether a `context` returning a Promise was reported (once per extension instance). */
+  #reportedThenable = false;
   /** The plan of every read without opt-in inside a scope (its expiry is never used). */
   readonly #scopeOnlyPlan: ReadPlan;
 
@@ -224,6 +227,10 @@ export class ReadPath implements CachedReadRunner {
         if (reportFailure) this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`, error));
         return undefined;
       }
+      if (typeof dimensions !== "object" || dimensions === null) {
+        if (reportFailure) this.stack.report(contextNotAnObject(query, dimensions));
+        return undefined;
+      }
       const missing = missingDimension(dimensions);
       if (missing !== undefined) {
         if (reportFailure) {
@@ -242,9 +249,26 @@ export class ReadPath implements CachedReadRunner {
       const customTags = query.plan?.customTags;
       return queryKey(this.namespace, query.model, query.operation, query.args, dimensions, customTags !== undefined && customTags.length > 0 ? customTags : undefined);
     } catch (error) {
-      if (reportFailure) this.stack.report(error as CacheError);
+      // A Promise has no enumerable keys, so it passes the checks above and fails only here: the failure path tells it apart.
+      if (isThenable(dimensions)) return this.#thenableContext(query, dimensions, reportFailure);
+      if (reportFailure) this.stack.report(keyFailure(query, dimensions, error));
       return undefined;
     }
+  }
+
+  /**
+   * `context` returned a Promise. It is a configuration error that every
+   * cached read would repeat, so it is reported once; each read goes to the
+   * database. The Promise is marked handled: a rejection nobody awaits would
+   * otherwise end the process (Node's default for unhandled rejections).
+   */
+  #thenableContext(query: KeyedRead, dimensions: PromiseLike<unknown>, reportFailure: boolean): undefined {
+    Promise.resolve(dimensions).catch(() => undefined);
+    if (reportFailure && !this.#reportedThenable) {
+      this.#reportedThenable = true;
+      this.stack.report(thenableContext(query));
+    }
+    return undefined;
   }
 }
 
@@ -255,13 +279,11 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 
-/** The first dimension whose value is `undefined` (missing), or a description of a context that is no object; undefined when none is missing. */
-export function missingDimension(dimensions: Record<string, unknown> | undefined): string | undefined {
-  if (typeof dimensions !== "object" || dimensions === null) return "(the context object itself)";
+/** The first dimension whose value is `undefined` (missing); undefined when none is missing. */
+export function missingDimension(dimensions: Record<string, unknown>): string | undefined {
   for (const key in dimensions) if (dimensions[key] === undefined) return key;
   return undefined;
 }
-
 
 /** `User` -> `user`: the client property of a model, as Prisma derives it. */
 export function modelProperty(model: string): string {

@@ -14,7 +14,9 @@
 import { CacheError } from "../errors.js";
 import { layerExpiry, rejectUnknownKeys, type ResolvedExpiry } from "../options/resolve.js";
 import type { ContextValue, ExpiryOptions } from "../options/types.js";
+import { findUnrepresentable, type Unrepresentable } from "../serialize/serializer.js";
 import { missingDimension, type ReadPath } from "./cached-read.js";
+import { Uncacheable } from "./filler.js";
 
 /** Options of `prisma.$cache.getOrSet`: the expiry options of a cached read, plus the computation's dependencies and context. */
 export interface GetOrSetOptions extends ExpiryOptions {
@@ -101,17 +103,44 @@ export class Computations {
     const call = this.#plan(key, fn, options);
     const load = async (): Promise<unknown> => {
       const value = await fn();
-      // The tiers never store `undefined` (cache-stack.ts #fill); say why nothing was cached.
+      // The tiers never store `undefined` (filler.ts #entryOf); say why nothing was cached.
       if (value === undefined) this.#parts.report(new CacheError("E_UNCACHEABLE", `getOrSet(${quote(key)}): the function returned undefined, which is returned as is but never cached. Return null to cache "nothing".`));
-      return value;
+      return this.#storable(key, value);
     };
     const missing = call.extra === undefined ? undefined : missingDimension(call.extra);
     if (missing !== undefined) {
       this.#parts.report(new CacheError("E_CONTEXT", `getOrSet(${quote(key)}): context dimension \`${missing}\` is undefined; the function ran uncached rather than under a key shared across contexts. Give every dimension a value (or null).`));
-      return (await load()) as T;
+      return unwrap(await load()) as T;
     }
     const args = call.extra === undefined ? { key } : { key, context: call.extra };
-    return (await this.#parts.readPath.readDeclared({ model: MODEL, operation: "getOrSet", args }, call.tags, call.expiry, load, call.withContext)) as T;
+    return unwrap(await this.#parts.readPath.readDeclared({ model: MODEL, operation: "getOrSet", args }, call.tags, call.expiry, load, call.withContext)) as T;
+  }
+
+  /**
+   * `value`, or, when the shared tier cannot hold it (a function inside, a
+   * class instance superjson would flatten, a cycle), the value wrapped so
+   * that no tier stores it, reported as `E_SERIALIZE`. Checked here rather
+   * than on every fill: only a computation can return such a value (query
+   * results are Prisma's plain data), and the walk costs as much as a copy.
+   */
+  #storable(key: string, value: unknown): unknown {
+    let found: Unrepresentable | undefined;
+    try {
+      found = findUnrepresentable(value);
+    } catch (error) {
+      // Only a cycle (or absurd depth) overflows the walk.
+      if (!(error instanceof RangeError)) throw error;
+      found = { what: "a circular (or far too deeply nested) value", path: "" };
+    }
+    if (found === undefined) return value;
+    const where = found.path === "" ? "" : ` at \`${found.path}\``;
+    this.#parts.report(
+      new CacheError(
+        "E_SERIALIZE",
+        `getOrSet(${quote(key)}): the value holds ${found.what}${where}, which the shared tier (Redis) cannot hold; it was returned uncached, in neither tier, so that every tier and instance answers alike. Return plain data: objects, arrays, strings, numbers, booleans, null, Date, BigInt, Decimal, Uint8Array, Map, Set.`,
+      ),
+    );
+    return new Uncacheable(value);
   }
 
   /** Validates a call; throws (the call rejects) for a programming error. */
@@ -137,6 +166,11 @@ export class Computations {
     // No extra dimension is the default context: the same entry as `context: true`.
     return { tags: declared, expiry: layered, withContext: true, extra: Object.keys(extra).length === 0 ? undefined : extra };
   }
+}
+
+/** The value a caller gets: an uncacheable one unwrapped (shared by the callers of one load: it cannot be copied faithfully either). */
+function unwrap(result: unknown): unknown {
+  return result instanceof Uncacheable ? result.value : result;
 }
 
 /** Validates `context: { ... }`: a plain object of dimension values (`undefined` is allowed: a missing dimension, reported per call). */

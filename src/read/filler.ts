@@ -6,7 +6,7 @@
  * releases the lock, once the entry is where waiters look for it.
  */
 import { CacheError } from "../errors.js";
-import type { QueryKey } from "../keys/query-key.js";
+import { keyShape, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
@@ -19,6 +19,18 @@ import type { RedisTier } from "../tiers/redis-tier.js";
 import { lifetimeOf } from "./freshness.js";
 import { isNegativeResult } from "./read-operations.js";
 
+/**
+ * A loaded value handed back to its callers but stored in no tier: a
+ * computation's value that the shared tier cannot hold (see computation.ts).
+ * Both tiers must then agree, so the in-process tier does not keep it either.
+ */
+export class Uncacheable {
+  constructor(readonly value: unknown) {}
+}
+
+/** Bound on remembered oversize query shapes (see #reportOversize). */
+const MAX_REPORTED_SHAPES = 1_000;
+
 /** Stores loaded values in the tiers, and tracks the background work of one extension instance. */
 export class Filler {
   readonly #clock: Clock;
@@ -26,6 +38,8 @@ export class Filler {
   readonly #lock: RedisLock | undefined;
   readonly #report: (error: CacheError) => void;
   readonly #pending = new Set<Promise<void>>();
+  /** Query shapes whose results were reported too large for the in-process tier. */
+  readonly #oversizeShapes = new Set<string>();
 
   /**
    * @param redis the shared tier, when there is one
@@ -81,24 +95,47 @@ export class Filler {
 
   /**
    * The entry a loaded value is stored as (and stores it in the in-process
-   * tier), or undefined when it is not stored: `undefined` results, a ttl of
-   * 0, or a value that cannot be copied (reported).
+   * tier), or undefined when it is not stored: `undefined` results, an
+   * {@link Uncacheable} value, a ttl of 0, or a value that cannot be copied (reported).
    */
   #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
-    if (value === undefined) return undefined;
+    if (value === undefined || value instanceof Uncacheable) return undefined;
     const storedAt = this.#clock.now();
     const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
     if (lifetime === undefined) return undefined;
     try {
       const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
-      memory?.set(key.local, entry, estimateSize(entry.value));
+      if (memory !== undefined) {
+        const bytes = estimateSize(entry.value);
+        if (!memory.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, memory.maxSize);
+      }
       return entry;
     } catch (error) {
-      // A value that cannot be copied (a cycle, say) is returned, not stored.
-      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache; it was returned uncached.`, error));
+      // A value that cannot be copied (a cycle, say) is returned, not stored; the message carries the cause's.
+      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache (${error instanceof Error ? error.message : String(error)}); it was returned uncached.`, error));
       return undefined;
     }
+  }
+
+  /**
+   * A result larger than the in-process tier's bound, which lru-cache drops
+   * without a word: reported once per query shape (keys/query-key.ts
+   * `keyShape`), since every read of that shape would repeat it.
+   */
+  #reportOversize(key: QueryKey, bytes: number, maxSize: number): void {
+    const shape = keyShape(key.local);
+    if (this.#oversizeShapes.has(shape)) return;
+    // Bounded: past the bound, shapes are forgotten and may be reported again.
+    if (this.#oversizeShapes.size >= MAX_REPORTED_SHAPES) this.#oversizeShapes.clear();
+    this.#oversizeShapes.add(shape);
+    const where = this.#redis === undefined ? "so it is never cached" : "so it is kept in Redis only, and every hit costs a round trip";
+    this.#report(
+      new CacheError(
+        "E_UNCACHEABLE",
+        `a result of ${shape} is about ${bytes} bytes (estimated), more than l1.maxSize (${maxSize} bytes): the in-process tier cannot hold it, ${where}. Raise l1.maxSize, or narrow the query (select, take). Reported once per query shape.`,
+      ),
+    );
   }
 
   /** A lock holder's fill: the entry and the release in one script, after the caller has its result. */

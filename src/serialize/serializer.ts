@@ -29,6 +29,64 @@ serializer.registerCustom<Uint8Array, string>(
   "prisma.Bytes",
 );
 
+/** Where a value holds something the shared tier cannot carry, and what it is. */
+export interface Unrepresentable {
+  /** `a function`, `a symbol`, `an instance of Foo`. */
+  readonly what: string;
+  /** Where, as an accessor path from the value: `.report.render`, `[2]`; empty for the value itself. */
+  readonly path: string;
+}
+
+/**
+ * The first part of `value` the shared tier cannot carry faithfully, or
+ * undefined when it round-trips. superjson does not throw for these: it
+ * drops functions and symbols and turns class instances it does not know
+ * into plain objects. The in-process tier keeps the value itself, so
+ * storing such a value would make the two tiers answer differently.
+ *
+ * Carried: primitives other than symbols, plain objects, arrays, Date,
+ * Decimal, Uint8Array and other typed arrays, Map and Set (with their
+ * contents), RegExp and URL. Errors are not: they come back as a plain
+ * `Error` without their class or stack.
+ *
+ * Walks the whole value; the path is built only when something is found.
+ */
+export function findUnrepresentable(value: unknown): Unrepresentable | undefined {
+  const found = walk(value);
+  return found === undefined ? undefined : { what: found.what, path: found.path.reverse().join("") };
+}
+
+function walk(value: unknown): { what: string; path: string[] } | undefined {
+  if (typeof value === "function" || typeof value === "symbol") return { what: `a ${typeof value}`, path: [] };
+  if (typeof value !== "object" || value === null) return undefined;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null || Array.isArray(value)) {
+    const isArray = Array.isArray(value);
+    for (const key in value) {
+      const found = walk((value as Record<string, unknown>)[key]);
+      if (found !== undefined) {
+        found.path.push(isArray ? `[${key}]` : `.${key}`);
+        return found;
+      }
+    }
+    return undefined;
+  }
+  if (value instanceof Date || Decimal.isDecimal(value) || value instanceof RegExp || value instanceof URL) return undefined;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return undefined;
+  if (value instanceof Map || value instanceof Set) {
+    for (const [key, item] of value instanceof Map ? value : [...value].entries()) {
+      const found = walk(key) ?? walk(item);
+      if (found !== undefined) {
+        found.path.push(`<${value instanceof Map ? "in a Map" : "in a Set"}>`);
+        return found;
+      }
+    }
+    return undefined;
+  }
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return { what: `an instance of ${typeof name === "string" && name !== "" ? name : "a class"}`, path: [] };
+}
+
 /**
  * superjson refuses objects with a `__proto__`, `constructor` or `prototype`
  * key (a prototype-pollution guard), but a Json column may legitimately hold

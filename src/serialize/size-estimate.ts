@@ -23,7 +23,7 @@ export function estimateSize(value: unknown): number {
       }
       if (value instanceof Uint8Array) return OBJECT_BYTES + value.byteLength;
       if (value instanceof Date) return OBJECT_BYTES;
-      if (Decimal.isDecimal(value)) return OBJECT_BYTES + 8 * (value as Decimal).d.length;
+      if (Decimal.isDecimal(value)) return OBJECT_BYTES + 8 * decimalDigits(value as Decimal);
       let total = OBJECT_BYTES;
       for (const key in value) total += SLOT_BYTES + 2 * key.length + estimateSize((value as Record<string, unknown>)[key]);
       return total;
@@ -31,4 +31,13 @@ export function estimateSize(value: unknown): number {
     default:
       return SLOT_BYTES;
   }
+}
+
+/**
+ * Words of a Decimal's digit array. NaN and ±Infinity (Postgres `numeric`
+ * allows all three) have no digits: decimal.js sets `d` to null for them.
+ */
+function decimalDigits(value: Decimal): number {
+  const digits = value.d as number[] | null;
+  return digits === null ? 0 : digits.length;
 }

@@ -12,9 +12,12 @@ const ENTRY_OVERHEAD_BYTES = 160;
 /** The in-process tier. Keys are canonical query text; values are decoded entries. */
 export class MemoryTier {
   readonly #lru: LRUCache<string, Entry>;
+  /** The byte bound (estimated); an entry larger than it is never held (lru-cache refuses it). */
+  readonly maxSize: number;
 
   /** @param bounds `maxSize` in bytes (estimated) and an optional entry count bound */
   constructor(bounds: { maxSize: number; maxEntries: number | undefined }) {
+    this.maxSize = bounds.maxSize;
     this.#lru = new LRUCache<string, Entry>({
       maxSize: bounds.maxSize,
       ...(bounds.maxEntries === undefined ? {} : { max: bounds.maxEntries }),
@@ -37,10 +40,15 @@ export class MemoryTier {
   /**
    * Stores an entry. `valueBytes` is the estimated size of the decoded value
    * (see serialize/size-estimate.ts); the key (UTF-16) and a fixed overhead are added.
+   * Returns false when the entry is larger than `maxSize` and so was not
+   * stored (lru-cache drops it without a word; the caller reports it).
    */
-  set(key: string, entry: Entry, valueBytes: number): void {
+  set(key: string, entry: Entry, valueBytes: number): boolean {
+    const size = valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES;
+    // Set even when too large: lru-cache then drops the key's previous entry, which this one replaces.
     // The entry never changes once stored, so the copier chosen now stays exact for every hit.
-    this.#lru.set(key, { ...entry, clone: clonerFor(entry.value) }, { size: valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES });
+    this.#lru.set(key, { ...entry, clone: size > this.maxSize ? undefined : clonerFor(entry.value) }, { size });
+    return size <= this.maxSize;
   }
 
   /** Drops one key. */

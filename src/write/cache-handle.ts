@@ -27,6 +27,9 @@ export interface InvalidationTarget {
   models?: readonly string[];
 }
 
+/** The keys of an {@link InvalidationTarget}. */
+const TARGET_KEYS: ReadonlySet<string> = new Set(["tags", "models"]);
+
 /** `prisma.$cache`. */
 export interface CacheHandle {
   /** Counters of the read path, invalidations, and the size of the in-process tier. */
@@ -44,7 +47,8 @@ export interface CacheHandle {
   /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
-   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag or an unknown model
+   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag, an unknown model, or a
+   *   target naming neither `tags` nor `models` (`{}`, a misspelt key); `{ tags: [] }` is accepted and does nothing
    */
   invalidate(target: InvalidationTarget): Promise<void>;
   /** Shorthand for `invalidate({ models })`. */
@@ -56,7 +60,9 @@ export interface CacheHandle {
   invalidateQuery(model: string, operation: ReadOperation, args?: Record<string, unknown>): Promise<void>;
   /**
    * Runs `fn`, in which raw writes (`$executeRaw`, `$executeRawUnsafe`)
-   * invalidate only `target` instead of every model.
+   * invalidate only `target` instead of every model. A target naming neither
+   * `tags` nor `models` rejects (`E_INVALID_TAG`); `{ tags: [] }` says on
+   * purpose that they change nothing cached.
    */
   rawWrites<T>(target: InvalidationTarget, fn: () => Promise<T>): Promise<T>;
   /**
@@ -83,10 +89,12 @@ export interface CacheHandle {
    *   `negativeTtl` (0, not cached, by default), as for reads.
    * - Every call gets its own copy of the value: plain objects, arrays,
    *   `Date`s and byte arrays are copied; other instances (`Decimal`, `Map`,
-   *   `Set`, your classes) are shared between copies, so return plain data.
+   *   `Set`) are shared between copies, so return plain data.
    *   Values reach Redis through superjson (plain data, `Date`, `BigInt`,
-   *   `Decimal`, `Uint8Array`); a value it cannot serialise stays
-   *   in-process only (`E_SERIALIZE` reported).
+   *   `Decimal`, `Uint8Array` and other typed arrays, `Map`, `Set`, `RegExp`,
+   *   `URL`); a value holding anything else (a function, a symbol, an
+   *   instance of your class, an `Error`, a cycle) is returned but stored in
+   *   neither tier, and `E_SERIALIZE` is reported naming what and where.
    *
    * Options (all optional): `ttl`, `negativeTtl`, `swr` / `staleWhileRevalidate`,
    * `jitter` and `earlyRefresh` layer over the extension's `defaults` as a
@@ -130,7 +138,9 @@ export interface CacheHandle {
   /**
    * Leaves the invalidation bus (so other instances' writes stop waiting for
    * this one) and stops background retries. Your Redis client stays open: it
-   * is yours. Call it before quitting that client.
+   * is yours. Call it before quitting that client: called after, it sends
+   * nothing on the ended client and reports `E_REDIS` (other instances'
+   * writes may then wait for this one until its `busLease` ends).
    */
   close(): Promise<void>;
 }
@@ -164,14 +174,29 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     }
     return tags;
   };
+  /**
+   * The tags of what `invalidate` or `rawWrites` is told to target. A target
+   * naming neither tags nor models (`{}`, or a misspelt key) would resolve
+   * having done nothing, so it is refused; explicit empty lists are not.
+   */
+  const targetTags = (target: InvalidationTarget, where: string): string[] => {
+    if (typeof target === "object" && target !== null) {
+      const unknown = Object.keys(target).find((key) => !TARGET_KEYS.has(key));
+      if (unknown !== undefined) throw new CacheError("E_INVALID_TAG", `${where}: \`${unknown}\` is not a key of the target, which takes { tags?, models? }.`);
+      if (target.tags === undefined && target.models === undefined) {
+        throw new CacheError("E_INVALID_TAG", `${where}({}) names no tags and no models, so it would invalidate nothing. Pass { tags: ["..."] } and/or { models: ["User"] }; to drop this instance's in-process entries, call clearLocal().`);
+      }
+    }
+    return tagsOf(target, where);
+  };
   const computations = new Computations({ readPath, defaults: parts.defaults, declaredTags: tagsOf, report: stack.report });
   const handle: CacheHandle = {
     stats: () => ({ ...counters, invalidations: invalidator.bumps, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
     clearLocal: () => stack.memory?.clear(),
     settled: () => stack.settled(),
     ready: () => stack.ready(),
-    invalidate: async (target) => void (await invalidator.invalidate(tagsOf(target, "invalidate"))),
-    invalidateModels: async (models) => void (await invalidator.invalidate(tagsOf({ models }, "invalidateModels"))),
+    invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
+    invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
       if (!graph.models.has(model)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
       if (!READ_OPERATIONS.includes(operation)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`);
@@ -180,7 +205,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     },
     // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
     // which would otherwise run after the declared tags went out of scope.
-    rawWrites: async (target, fn) => declaredRawTags.run(tagsOf(target, "rawWrites"), async () => await fn()),
+    rawWrites: async (target, fn) => declaredRawTags.run(targetTags(target, "rawWrites"), async () => await fn()),
     queryRaw: async <T>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }) => {
       const tags = tagsOf(options, "queryRaw");
       if (tags.length === 0) throw new CacheError("E_INVALID_TAG", "queryRaw needs at least one tag or model: raw SQL cannot be analysed, so its dependencies must be named.");

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheExtension, KEY_FORMAT_VERSION } from "../../src/index.ts";
 import { canonicalize } from "../../src/keys/canonical.ts";
 import { hashKey, shortHash } from "../../src/keys/hash.ts";
-import { queryKey, sharedNamespace } from "../../src/keys/query-key.ts";
+import { keyShape, queryKey, sharedNamespace } from "../../src/keys/query-key.ts";
 import { runtimeDataModel } from "../../src/prisma/internals.ts";
 import { catchCacheError } from "./support/cache-error.ts";
-import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, Rng, shuffleKeys, withMutatedLeaf } from "./support/random.ts";
+import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, randomLeaf, Rng, shuffleKeys, withMutatedLeaf, type Tree } from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
 import { connectRedis, deleteKeysUnder, entryKeysUnder, redisReachable, skipWithoutService } from "../helpers/services.ts";
 
@@ -314,6 +314,28 @@ describe("property: canonical keys over random argument trees", () => {
       expect(keyOf(mutated).local, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).local);
       expect(keyOf(mutated).shared().name, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).shared().name);
     }
+  });
+
+  it(`${RUNS} random trees: the key's shape depends on the structure only, never on a value (it is what oversize reports are deduplicated by)`, () => {
+    const rng = new Rng(0x5a9e);
+    const relabel = (tree: Tree, leaf: () => Tree): Tree => {
+      if (Array.isArray(tree)) return tree.map((item) => relabel(item, leaf));
+      if (typeof tree === "object" && tree !== null && Object.getPrototypeOf(tree) === Object.prototype) return Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, relabel(value as Tree, leaf)]));
+      return leaf();
+    };
+    for (let run = 0; run < RUNS; run++) {
+      const args = randomArgs(rng);
+      const shape = keyShape(keyOf(args).local);
+      expect(keyShape(keyOf(relabel(args, () => randomLeaf(rng)) as Record<string, unknown>).local), `run ${run}`).toBe(shape);
+      // Every value, whatever its kind, is one placeholder: the shape of the tree with every leaf 0.
+      expect(keyShape(keyOf(relabel(args, () => 0) as Record<string, unknown>).local), `run ${run}`).toBe(shape);
+    }
+  });
+
+  it("a key's shape keeps model, operation, field names and structure; lists of any length are one placeholder", () => {
+    const shape = (args: Record<string, unknown>) => keyShape(queryKey("pqc:", "User", "findMany", args, { tenantId: 7 }).local);
+    expect(shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 })).toBe('User|findMany|{"take":?,"where":{"email":?,"id":{"in":[?]}}}|{"tenantId":?}');
+    expect(shape({ where: { id: { in: [9] }, email: "x" }, take: 10 })).toBe(shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 }));
   });
 
   it(`${RUNS} random trees: adding undefined properties does not change the key`, () => {

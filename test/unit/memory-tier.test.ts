@@ -97,6 +97,16 @@ describe("MemoryTier bounds", () => {
   });
 });
 
+describe("MemoryTier entries larger than maxSize", () => {
+  it("set returns false and holds nothing (lru-cache refuses it silently; the caller reports it), dropping the key's previous entry", () => {
+    const tier = new MemoryTier({ maxSize: 2_048, maxEntries: undefined });
+    expect(put(tier, "k", "small")).toBe(true);
+    expect(put(tier, "k", "x".repeat(2_000))).toBe(false);
+    expect(tier.get("k", 0)).toBeUndefined();
+    expect(tier.size).toBe(0);
+  });
+});
+
 describe("estimateSize", () => {
   it("grows with string length", () => {
     expect(estimateSize("a".repeat(1_000))).toBeGreaterThan(estimateSize("a".repeat(10)));
@@ -114,5 +124,13 @@ describe("estimateSize", () => {
 
   it("gives every value a positive size", () => {
     for (const value of [null, undefined, 0, true, 1n, "", {}, [], new Date(0)]) expect(estimateSize(value)).toBeGreaterThan(0);
+  });
+
+  it("sizes the Decimals without digits, NaN and ±Infinity (Postgres numeric holds them; decimal.js keeps no digit array for them)", () => {
+    for (const text of ["NaN", "Infinity", "-Infinity"]) {
+      const size = estimateSize({ balance: new Decimal(text) });
+      expect(Number.isFinite(size), text).toBe(true);
+      expect(size).toBeGreaterThan(0);
+    }
   });
 });

@@ -49,6 +49,9 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["redis: {}", { redis: {} }, "`redis`"],
   ["a Redis URL instead of a client", { redis: "redis://127.0.0.1:6379" }, "`redis`"],
   ["a context that is not a function", { context: { tenantId: 1 } }, "`context`"],
+  ["an async context (a Promise cannot be part of a key)", { context: async () => ({ tenantId: 1 }) }, "`context` is an async function"],
+  ["an async generator as context", { context: async function* () {} }, "`context` is an async function"],
+  ["l1: false without redis (nothing would ever be cached)", { l1: false }, "`l1` is false and no `redis` is given"],
   ["an empty prefix", { prefix: "" }, "`prefix`"],
   ["a prefix with spaces", { prefix: "my app:" }, "`prefix`"],
   ["a prefix that is not a string", { prefix: 42 }, "`prefix`"],
@@ -137,10 +140,15 @@ describe("resolveOptions", () => {
     expect(resolve({ l1: { maxSize } }).l1).toEqual({ maxSize: bytes, maxEntries: undefined });
   });
 
-  it("accepts an entry bound alone, or both bounds, or l1: false", () => {
+  it("accepts an entry bound alone, or both bounds, or l1: false with redis", () => {
     expect(resolve({ l1: { maxEntries: 1 } }).l1).toEqual({ maxSize: Number.MAX_SAFE_INTEGER, maxEntries: 1 });
     expect(resolve({ l1: { maxEntries: 500, maxSize: "1mb" } }).l1).toEqual({ maxSize: 1024 * 1024, maxEntries: 500 });
-    expect(resolve({ l1: false }).l1).toBeUndefined();
+    expect(resolve({ l1: false, redis: { status: "wait", get: async () => null, set: async () => "OK" } }).l1).toBeUndefined();
+  });
+
+  it("names the fixes for l1: false without redis and for an async context", () => {
+    expect(catchCacheError(() => resolve({ l1: false }), "E_INVALID_OPTION").message).toMatch(/Pass `redis` to use the shared tier only, or leave `l1` out/);
+    expect(catchCacheError(() => resolve({ context: async () => ({ tenantId: 1 }) }), "E_INVALID_OPTION").message).toMatch(/return the dimensions themselves, read synchronously, e\.g\. from AsyncLocalStorage/);
   });
 
   it("accepts an ioredis-shaped client, a context function, a prefix, an onError and a clock as given", () => {

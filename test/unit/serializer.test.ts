@@ -4,7 +4,7 @@
  */
 import { Decimal } from "@prisma/client/runtime/client";
 import { describe, expect, it } from "vitest";
-import { deserialize, serialize } from "../../src/serialize/serializer.ts";
+import { deserialize, findUnrepresentable, serialize } from "../../src/serialize/serializer.ts";
 import { Prisma } from "../generated/sqlite/client.ts";
 
 const roundTrip = <T>(value: T): T => deserialize<T>(serialize(value));
@@ -27,6 +27,12 @@ describe("serializer round trip", () => {
       expect(restored.equals(original)).toBe(true);
     },
   );
+
+  it.each(["NaN", "Infinity", "-Infinity"])("keeps the Decimal %s (Postgres numeric allows it) a Decimal of that value", (text) => {
+    const restored = roundTrip({ balance: new Decimal(text) }).balance;
+    expect(restored).toBeInstanceOf(Decimal);
+    expect(restored.toString()).toBe(text);
+  });
 
   it("keeps a BigInt a BigInt, beyond 2^53", () => {
     const visits = 2n ** 63n - 1n;
@@ -111,5 +117,27 @@ describe("serializer round trip", () => {
 
   it("leaves ordinary payloads unmarked, so the common path never pays for the key walk", () => {
     expect(serialize({ a: 1 }).startsWith("~")).toBe(false);
+  });
+});
+
+describe("findUnrepresentable: what superjson would drop or flatten without throwing", () => {
+  class Report {
+    total = 3;
+  }
+
+  it("finds functions, symbols, unknown class instances and Errors, with their path", () => {
+    expect(findUnrepresentable({ total: 3, render: () => "" })).toEqual({ what: "a function", path: ".render" });
+    expect(findUnrepresentable([1, { tags: ["a", Symbol("b")] }])).toEqual({ what: "a symbol", path: "[1].tags[1]" });
+    expect(findUnrepresentable({ report: new Report() })).toEqual({ what: "an instance of Report", path: ".report" });
+    expect(findUnrepresentable(new Map([["k", { f: () => 1 }]]))).toEqual({ what: "a function", path: "<in a Map>.f" });
+    expect(findUnrepresentable({ failure: new TypeError("x") })).toEqual({ what: "an instance of TypeError", path: ".failure" });
+    expect(findUnrepresentable(() => 1)).toEqual({ what: "a function", path: "" });
+  });
+
+  it("accepts what round-trips: plain data, Date, BigInt, Decimal, bytes and typed arrays, Map, Set, RegExp, URL, null-prototype objects", () => {
+    const value = { n: Number.NaN, u: undefined, b: 1n, d: new Date(0), m: new Decimal("NaN"), y: new Uint8Array(2), f: new Float64Array(1), map: new Map([[1, { a: [1] }]]), set: new Set(["x"]), r: /a/g, url: new URL("http://x/"), bare: Object.create(null) as object, list: [null, "s", true] };
+    expect(findUnrepresentable(value)).toBeUndefined();
+    // And each of them does round-trip, which is why they are accepted.
+    expect(roundTrip(value)).toEqual(value);
   });
 });
