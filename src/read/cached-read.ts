@@ -168,10 +168,16 @@ export class ReadPath implements CachedReadRunner {
     return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
   }
 
-  /** The uncached query, counted as a bypass; over a copy of the arguments, like every load of a keyed read. */
+  /**
+   * The uncached query, counted as a bypass. A keyed read passes its
+   * detached copy (its result is kept under the key); an unkeyed one keeps
+   * the caller's arguments, which may not even be copyable (a cycle), and
+   * whose result is kept nowhere: Prisma reads them as it would without us.
+   */
   #database(query: ReadSource): Promise<unknown> {
     this.counters.bypassed++;
-    return Promise.resolve((query[DETACH]?.() ?? query)[LOAD]());
+    // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
+    return query[LOAD]() as Promise<unknown>;
   }
 
   tagsOf(query: QueryDescription): readonly string[] {

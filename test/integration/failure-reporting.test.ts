@@ -236,7 +236,7 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       expectOnlyCacheErrors(log);
       expect(log.codes()).toEqual(["E_UNCACHEABLE"]);
       const [report] = log.errors;
-      expect(report?.message).toMatch(/a result of User\|findMany\|\{"include":\{"memberships":\?,"posts":\?\},"where":\{"email":\{"not":\?\},"tenantId":\?\}\}\| is about \d+ bytes \(estimated\), more than l1\.maxSize \(1024 bytes\): the in-process tier cannot hold it, so it is never cached\. Raise l1\.maxSize, or narrow the query/);
+      expect(report?.message).toMatch(/a result of User\|findMany\|\{"include":\{"posts":\?,"memberships":\?\},"where":\{"email":\{"not":\?\},"tenantId":\?\}\}\| is about \d+ bytes \(estimated\), more than l1\.maxSize \(1024 bytes\): the in-process tier cannot hold it, so it is never cached\. Raise l1\.maxSize, or narrow the query/);
       expect(report?.message).not.toContain("a@example.test");
 
       await prisma.user.findMany({ ...bigRead(tenantId, "a@example.test"), take: 10 }); // another shape
