@@ -114,7 +114,8 @@ function canonicalizeInstance(value: object): string {
     return `#f:${JSON.stringify([field.modelName, field.name, field.typeName, field.isList === true])}`;
   }
   const decimalLike = value as { toFixed?: unknown; d?: unknown; e?: unknown; s?: unknown };
-  if (typeof decimalLike.toFixed === "function" && Array.isArray(decimalLike.d)) return `#m:${String(value)}`;
+  // Another copy of decimal.js: its digits are an array, or null for NaN and ±Infinity.
+  if (typeof decimalLike.toFixed === "function" && (Array.isArray(decimalLike.d) || (decimalLike.d === null && "e" in decimalLike && "s" in decimalLike))) return `#m:${String(value)}`;
   throw new CacheError(
     "E_INVALID_QUERY_OPTION",
     `query arguments hold an instance of ${value.constructor?.name ?? "an unknown class"}, which cannot be part of a cache key. Pass plain data, Date, BigInt, Decimal or Uint8Array in cached queries.`,

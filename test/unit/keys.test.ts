@@ -100,6 +100,30 @@ describe("canonical arguments: different meaning, different key", () => {
     expect(new Set(keys).size).toBe(values.length);
   });
 
+  it("keys a Decimal from another copy of decimal.js by its value, NaN and Infinity (no digit array) included", () => {
+    /** The shape decimal.js gives its instances: digits `d` (null for NaN and ±Infinity), exponent `e`, sign `s`. */
+    class OtherDecimal {
+      constructor(
+        readonly d: number[] | null,
+        readonly e: number,
+        readonly s: number,
+        readonly text: string,
+      ) {}
+      toFixed(): string {
+        return this.text;
+      }
+      toString(): string {
+        return this.text;
+      }
+    }
+    const nan = new OtherDecimal(null, Number.NaN, Number.NaN, "NaN");
+    const infinity = new OtherDecimal(null, Number.NaN, 1, "Infinity");
+    expect(canonicalize(nan)).toBe(canonicalize(new Decimal(Number.NaN)));
+    expect(canonicalize(infinity)).toBe(canonicalize(new Decimal(Number.POSITIVE_INFINITY)));
+    expect(canonicalize(new OtherDecimal([15], 0, 1, "1.5"))).toBe(canonicalize(new Decimal("1.5")));
+    differentKeys({ where: { balance: nan } }, { where: { balance: infinity } });
+  });
+
   it("gives equal Decimals written differently the same key only when their values print the same", () => {
     sameKey({ where: { balance: new Decimal("1.50") } }, { where: { balance: new Decimal("1.5") } });
     differentKeys({ where: { balance: new Decimal("1.5") } }, { where: { balance: new Decimal("1.05") } });
