@@ -19,9 +19,18 @@ export function cloneResult<T>(value: T): T {
     return copy as T;
   }
   if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (value instanceof Uint8Array) return value.slice() as T;
+  if (value instanceof Uint8Array) return copyBytes(value) as T;
   // Decimal is immutable; any other class instance is not something Prisma returns.
   return value;
+}
+
+/**
+ * A copy of bytes, of the same class. Not `value.slice()`: on a Node
+ * `Buffer` (a Uint8Array subclass that callers and result extensions use),
+ * `slice` returns a view of the same memory.
+ */
+function copyBytes(value: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(value);
 }
 
 function clonePlainObject(value: Record<string, unknown>): Record<string, unknown> {
@@ -112,7 +121,8 @@ function copyExpression(at: string, sample: unknown, depth: number): string {
   const shape = shapeOfValue(sample, depth);
   if (shape === "p" || shape === "m") return at;
   if (shape === "d") return `new Date(${at}.getTime())`;
-  if (shape === "y" || shape === "a") return `${at}.slice()`;
+  if (shape === "y") return `y(${at})`;
+  if (shape === "a") return `${at}.slice()`;
   if (shape === "g") return `g(${at})`;
   return objectLiteral(at, sample as Record<string, unknown>, depth + 1);
 }
@@ -126,7 +136,7 @@ function objectLiteral(at: string, sample: Record<string, unknown>, depth: numbe
 function compile(value: unknown): Cloner {
   const row = (Array.isArray(value) ? value[0] : value) as Record<string, unknown>;
   // Keys are JSON-quoted and `__proto__` keys excluded by the shape, so the generated literal is exact.
-  const copyRow = new Function("g", `return function copyRow(v) { return ${objectLiteral("v", row, 1)}; };`)(cloneResult) as (row: unknown) => unknown;
+  const copyRow = new Function("g", "y", `return function copyRow(v) { return ${objectLiteral("v", row, 1)}; };`)(cloneResult, copyBytes) as (row: unknown) => unknown;
   if (!Array.isArray(value)) return copyRow as Cloner;
   return ((list: unknown[]) => {
     const copy = new Array<unknown>(list.length);

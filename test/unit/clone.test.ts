@@ -47,6 +47,15 @@ describe("cloneResult", () => {
     expect([...original.avatar]).toEqual([1, 2, 3]);
   });
 
+  it("copies a Node Buffer (whose own slice() is a view of the same memory), generically and by the compiled copier, and keeps it a Buffer", () => {
+    const original = { avatar: Buffer.from([1, 2, 3]) };
+    for (const copy of [cloneResult(original), clonerFor(original)(original), clonerFor([original])([original])[0] as typeof original]) {
+      expect(Buffer.isBuffer(copy.avatar)).toBe(true);
+      copy.avatar[0] = 42;
+      expect([...original.avatar]).toEqual([1, 2, 3]);
+    }
+  });
+
   it("shares Decimals, which are immutable", () => {
     const original = { balance: new Decimal("1.5") };
     expect(cloneResult(original).balance).toBe(original.balance);

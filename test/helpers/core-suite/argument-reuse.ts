@@ -71,6 +71,18 @@ export function describeArgumentReuse(h: CoreHarness): void {
       await expectEveryKeyHoldsItsOwnRow(prisma, prefix);
     });
 
+    it("a Buffer in the arguments, refilled while a miss waits: the row of the bytes it was awaited with", async () => {
+      const { prisma } = await h.client();
+      const alice = await h.bare.user.findUniqueOrThrow({ where: { id: h.fixture.users.alice } });
+      const bytes = Buffer.from(alice.avatar as Uint8Array);
+      const byAvatar = (avatar: Uint8Array) => prisma.user.findFirst({ where: { avatar: { equals: avatar } }, select: { email: true }, cache: true });
+      const pending = byAvatar(bytes).then((row) => row);
+      bytes.fill(7);
+
+      expect(await pending).toEqual({ email: alice.email });
+      expect(await byAvatar(Buffer.from(alice.avatar as Uint8Array)), "the entry under Alice's bytes is Alice's row").toEqual({ email: alice.email });
+    });
+
     it("the same inside a request scope, opted in or not", async () => {
       const { prisma, prefix } = await h.client();
       const [alice, bob] = ids() as [number, number];
