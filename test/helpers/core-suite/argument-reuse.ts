@@ -75,7 +75,7 @@ export function describeArgumentReuse(h: CoreHarness): void {
       const { prisma } = await h.client();
       const alice = await h.bare.user.findUniqueOrThrow({ where: { id: h.fixture.users.alice } });
       const bytes = Buffer.from(alice.avatar as Uint8Array);
-      const byAvatar = (avatar: Uint8Array) => prisma.user.findFirst({ where: { avatar: { equals: avatar } }, select: { email: true }, cache: true });
+      const byAvatar = (avatar: Uint8Array<ArrayBuffer>) => prisma.user.findFirst({ where: { avatar: { equals: avatar } }, select: { email: true }, cache: true });
       const pending = byAvatar(bytes).then((row) => row);
       bytes.fill(7);
 
