@@ -126,8 +126,10 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       requestScope,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
-        stopObserving();
-        invalidator.close();
+        // A transaction still open commits after this: its tags must still be bumped then (contract item 3).
+        void transactions.drained().then(stopObserving);
+        // Failed bumps are still retried (their timer does not keep the process alive): dropping them would leave
+        // other instances serving what they invalidated until ttl.
         if (versions.kind === "redis") await versions.bus.close();
       },
     });

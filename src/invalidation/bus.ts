@@ -203,10 +203,8 @@ export class InvalidationBus {
       from: this.instanceId,
       leaseMs: this.#leaseMs,
       wait: ({ members, leaseLeftMs, youngList }) => {
-        if (this.#closed) {
-          pending.done();
-          return finished;
-        }
+        // Closed, this instance hears no acknowledgement any more: the deadlines below end the wait. A write made
+        // after close() still must not resolve while another instance can serve what it changed.
         // A member that never acknowledges stops serving when its lease ends; leases may differ between
         // instances, so the bound is the longest one left, as the server saw it (plus clock granularity).
         pending.waiting = new Set(members.filter((member) => member !== this.instanceId && !pending.early.has(member)));
@@ -242,7 +240,9 @@ export class InvalidationBus {
    * Leaves the membership and says goodbye (so no write waits for this
    * instance), stops heartbeats and closes the subscriber connection. Both
    * commands are sent at once, so a `quit()` of the client right after still
-   * lets them through.
+   * lets them through. Writes through this instance still announce their
+   * invalidations afterwards, but hear no acknowledgement: they wait out the
+   * other instances' leases (up to `busLease`), as do writes still waiting.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -250,7 +250,8 @@ export class InvalidationBus {
     clearInterval(this.#heartbeat);
     this.#leaseUntil = 0;
     this.#subscriber?.disconnect();
-    for (const pending of [...this.#pending.values()]) pending.done();
+    // Writes waiting for acknowledgements keep waiting (until their deadlines now): resolving them here would let
+    // another instance serve what they changed after they resolved.
     if (clientEnding(this.#redis)) {
       // Writing now would fail with EPIPE, which ioredis prints as an unhandled error of the owner's client.
       this.#report(new CacheError("E_REDIS", "close(): the Redis client had already ended (quit, disconnected, or given up reconnecting), so this instance could not leave the invalidation bus; other instances' writes may wait for it until its lease ends (busLease). Call prisma.$cache.close() before quitting the client."));

@@ -89,9 +89,4 @@ export class Invalidator {
       this.#retryLater(tags);
     }
   }
-
-  /** Stops background retries (used on close). */
-  close(): void {
-    clearTimeout(this.#retryTimer);
-  }
 }

@@ -137,10 +137,15 @@ export interface CacheHandle {
   middleware(): ScopeMiddleware;
   /**
    * Leaves the invalidation bus (so other instances' writes stop waiting for
-   * this one) and stops background retries. Your Redis client stays open: it
-   * is yours. Call it before quitting that client: called after, it sends
-   * nothing on the ended client and reports `E_REDIS` (other instances'
-   * writes may then wait for this one until its `busLease` ends).
+   * this one) and stops serving from the in-process tier. Your Redis client
+   * stays open: it is yours. Call it before quitting that client: called
+   * after, it sends nothing on the ended client and reports `E_REDIS` (other
+   * instances' writes may then wait for this one until its `busLease` ends).
+   *
+   * Nothing promised is dropped: a transaction still open invalidates at its
+   * commit, a failed bump is still retried, and writes made after `close()`
+   * (or still waiting) invalidate every instance, waiting out their leases
+   * (up to `busLease`) since this one no longer hears acknowledgements.
    */
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ interface OpenTransaction {
 /** Collects tags per open interactive transaction. */
 export class TransactionTags implements TransactionObserver {
   readonly #open = new Map<string, OpenTransaction>();
+  readonly #drainWaiters: Array<() => void> = [];
   readonly #invalidate: (tags: Iterable<string>) => Promise<unknown>;
 
   /** @param invalidate bumps tags on every instance; called once per outermost commit */
@@ -52,7 +53,11 @@ export class TransactionTags implements TransactionObserver {
     if (open === undefined) return;
     if (outcome !== "rolled-back" && --open.depth > 0) return;
     this.#open.delete(id);
-    if (outcome !== "rolled-back") await this.#invalidate(open.tags);
+    try {
+      if (outcome !== "rolled-back") await this.#invalidate(open.tags);
+    } finally {
+      this.#settleDrained();
+    }
   }
 
   rolledBack(id: string): void {
@@ -60,5 +65,17 @@ export class TransactionTags implements TransactionObserver {
     if (open === undefined) return;
     // A rolled-back nested transaction keeps its tags for the outer commit: extra, never missing.
     if (--open.depth <= 0) this.#open.delete(id);
+    this.#settleDrained();
+  }
+
+  /** Resolves once no transaction is open (at once when none is): when observing may stop without losing a commit. */
+  drained(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #settleDrained(): void {
+    if (this.#open.size > 0) return;
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 }

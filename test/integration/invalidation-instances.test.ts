@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
 import { InvalidationEnv, observe, unique, type Instance, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus, readRightAfter, resolvesOnlyAfter } from "../helpers/invalidation/held-bus.js";
+import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
 import { DATABASE_URL, deleteKeysUnder, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -204,6 +204,56 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       // Waiting out the list's youth would take nearly the whole 30 s lease; acknowledgements take milliseconds.
       expect(took, "the write's duration, in ms").toBeLessThan(15_000);
       expect(await observe(b, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
+    });
+  });
+  describe("closing an instance drops no invalidation (contract items 1 and 3)", () => {
+    /** A and B on one prefix, buses holdable; B holds Carol's row in its in-process tier. */
+    async function pair(label: string) {
+      const w = await env.world(label);
+      const prefix = env.newPrefix();
+      const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
+      const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
+      const a = await env.instance({ over: env.connect(), prefix, redis: aRedis });
+      const b = await env.instance({ over: env.connect(), prefix, redis: bRedis });
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      await read(b.prisma);
+      expect(await observe(b, read), "precondition: an in-process hit on B").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+      const rename = (name: string) => a.prisma.user.update({ where: { id: w.users.carol }, data: { name } });
+      return { w, a, b, aBus, bBus, read, rename };
+    }
+
+    /** Runs `write` with B's bus held for `holdMs`, then reads on B the moment the write resolved. */
+    async function readOnBRightAfter<T>(bBus: HeldBus, write: () => PromiseLike<unknown>, read: () => PromiseLike<T>, holdMs = 200): Promise<T> {
+      bBus.hold();
+      const reading = Promise.resolve(write()).then(read);
+      setTimeout(() => bBus.release(), holdMs);
+      return reading;
+    }
+
+    it("a transaction still open when its instance closes: its commit invalidates every instance", async () => {
+      const { w, a, b, read } = await pair("close-in-transaction");
+      await a.prisma.$transaction(async (tx) => {
+        await tx.user.update({ where: { id: w.users.carol }, data: { name: "Committed" } });
+        await a.prisma.$cache.close();
+      });
+      expect((await observe(b, read)).value).toEqual({ name: "Committed" });
+    });
+
+    it("a write still waiting for B when its instance closes resolves only once B applied it", async () => {
+      const { a, b, aBus, bBus, read, rename } = await pair("close-during-write");
+      bBus.hold();
+      const reading = rename("Renamed").then(() => observe(b, read));
+      await aBus.seen((message) => message.t === "inv");
+      await a.prisma.$cache.close();
+      setTimeout(() => bBus.release(), 200);
+      expect((await reading).value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
+    });
+
+    it("a write made after close() resolves only once B applied it (waiting out B's lease: acknowledgements are no longer heard)", async () => {
+      const { a, b, bBus, read, rename } = await pair("write-after-close");
+      await a.prisma.$cache.close();
+      const after = await readOnBRightAfter(bBus, () => rename("After close"), () => observe(b, read));
+      expect(after.value, "B's read right after the write resolved").toEqual({ name: "After close" });
     });
   });
 });

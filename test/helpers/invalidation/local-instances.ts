@@ -45,6 +45,16 @@ export function describeLocalInstances(env: InvalidationEnv): void {
       for (const instance of both.all) expect((await observe(instance, name)).value).toEqual({ name: "Scoped" });
     });
 
+    it("a transaction still open when its instance closes: its commit invalidates the other instance", async () => {
+      const { w, a, b, name } = await twoInstances("local-close", true);
+      await warm({ main: b, peers: [], all: [b] }, name);
+      await a.prisma.$transaction(async (tx) => {
+        await tx.user.update({ where: { id: w.users.carol }, data: { name: "Committed" } });
+        await a.prisma.$cache.close();
+      });
+      expect(await observe(b, name)).toEqual({ value: { name: "Committed" }, fromDatabase: true });
+    });
+
     it("on different prefixes they are separate caches: a write through one leaves the other's entries (bounded by ttl)", async () => {
       const { w, a, b, name } = await twoInstances("local-apart", false);
       await warm({ main: b, peers: [], all: [b] }, name);
