@@ -22,8 +22,8 @@
  * - The list can be lost (FLUSHDB, an eviction) and is then re-created
  *   without the members that have not heartbeated since (bus-members.ts).
  *   While it is younger than a lease, a write also waits until it heard
- *   from as many instances as Redis delivered the message to (PUBLISH's
- *   count, where Redis gives one), else until the list is a lease old, when
+ *   from as many instances as Redis delivered the message to (PUBSUB
+ *   NUMSUB of the channel, where Redis gives it), else until the list is a lease old, when
  *   every instance it missed has lost its lease.
  * - Messages on one channel arrive in order, so an instance that renews its
  *   lease has applied every invalidation published before that heartbeat.
@@ -57,9 +57,15 @@ export interface BusSubscriber {
   readonly stream?: { unref?: () => void };
 }
 
+/**
+ * What travels on the bus. `db` is the Redis database the sender's keys live
+ * in: pub/sub ignores database numbers, so two deployments on one server and
+ * one prefix but different databases share the channel, and each must ignore
+ * the other's versions and sequence. Messages of releases before it have none.
+ */
 type Message =
-  | { t: "hb"; from: string; beat: number; seq: number }
-  | { t: "inv"; from: string; id: string; tags: string[]; versions: string[]; seq: number }
+  | { t: "hb"; from: string; beat: number; seq: number; db?: number }
+  | { t: "inv"; from: string; id: string; tags: string[]; versions: string[]; seq: number; db?: number }
   | { t: "ack"; from: string; id: string }
   | { t: "bye"; from: string };
 
@@ -76,7 +82,7 @@ busBirth(KEYS[1], now)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]) * 10)
 local seq = busSeq(KEYS[1])
-redis.call("PUBLISH", ARGV[3], cjson.encode({ t = "hb", from = ARGV[1], beat = tonumber(ARGV[4]), seq = seq }))
+redis.call("PUBLISH", ARGV[3], cjson.encode({ t = "hb", from = ARGV[1], beat = tonumber(ARGV[4]), seq = seq, db = tonumber(ARGV[5]) }))
 return 1`;
 
 interface PendingWrite {
@@ -106,6 +112,8 @@ export class InvalidationBus {
   readonly #channel: string;
   readonly #membersKey: string;
   readonly #leaseMs: number;
+  /** The Redis database of this instance's keys (0 on a Cluster): messages of other databases are not ours. */
+  readonly #database: number;
   readonly #mirror: VersionMirror;
   readonly #report: (error: CacheError) => void;
   readonly #pending = new Map<string, PendingWrite>();
@@ -131,6 +139,7 @@ export class InvalidationBus {
     this.#leaseMs = leaseMs;
     this.#mirror = mirror;
     this.#report = report;
+    this.#database = databaseOf(redis);
   }
 
   /** Opens the subscriber connection; heartbeats (and so membership and the lease) start once it is subscribed. */
@@ -202,6 +211,7 @@ export class InvalidationBus {
       id,
       from: this.instanceId,
       leaseMs: this.#leaseMs,
+      database: this.#database,
       wait: ({ members, leaseLeftMs, youngList }) => {
         // Closed, this instance hears no acknowledgement any more: the deadlines below end the wait. A write made
         // after close() still must not resolve while another instance can serve what it changed.
@@ -266,7 +276,7 @@ export class InvalidationBus {
     if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready" || clientEnding(this.#redis)) return;
     const beat = ++this.#heartbeatSeq;
     this.#heartbeatsSent.set(beat, performance.now());
-    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, String(beat)], "a bus heartbeat").catch((error: unknown) => {
+    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, String(beat), String(this.#database)], "a bus heartbeat").catch((error: unknown) => {
       this.#heartbeatsSent.delete(beat);
       this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
     });
@@ -281,14 +291,22 @@ export class InvalidationBus {
     }
     // This runs in ioredis' socket handler: a malformed message must never throw from here.
     if (!isMessage(message)) return;
-    if (message.t === "hb" || message.t === "inv") this.#sequenced(message.seq);
+    if (message.t === "hb" || message.t === "inv") {
+      if (message.db !== undefined && message.db !== this.#database) {
+        // Another database's bus: its versions and sequence are not ours. An invalidation is still acknowledged
+        // (nothing here can serve what it changed), so its writer, counting receivers, does not wait for us.
+        if (message.t === "inv") this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
+        return;
+      }
+      this.#sequenced(message.seq);
+    }
     switch (message.t) {
       case "hb":
         if (message.from === this.instanceId) this.#heartbeatEchoed(message.beat);
         return;
       case "inv":
         if (message.from === this.instanceId) {
-          // Our own subscriber is one of the receivers PUBLISH counted.
+          // Our own subscriber is one of the receivers the bump counted.
           const pending = this.#pending.get(message.id);
           pending?.heard.add(this.instanceId);
           pending?.check();
@@ -373,9 +391,16 @@ function isMessage(value: unknown): value is Message {
   if (typeof message.from !== "string") return false;
   switch (message.t) {
     case "hb":
-      return typeof message.beat === "number" && typeof message.seq === "number";
+      return typeof message.beat === "number" && typeof message.seq === "number" && (message.db === undefined || typeof message.db === "number");
     case "inv":
-      return typeof message.id === "string" && typeof message.seq === "number" && Array.isArray(message.tags) && Array.isArray(message.versions) && message.tags.length === message.versions.length;
+      return (
+        typeof message.id === "string" &&
+        typeof message.seq === "number" &&
+        (message.db === undefined || typeof message.db === "number") &&
+        Array.isArray(message.tags) &&
+        Array.isArray(message.versions) &&
+        message.tags.length === message.versions.length
+      );
     case "ack":
       return typeof message.id === "string";
     case "bye":
@@ -383,4 +408,10 @@ function isMessage(value: unknown): value is Message {
     default:
       return false;
   }
+}
+
+/** The database an ioredis client selected (its `db` option); 0 for a Cluster, which has only that one. */
+function databaseOf(redis: unknown): number {
+  const db = (redis as { options?: { db?: unknown } }).options?.db;
+  return typeof db === "number" && Number.isInteger(db) ? db : 0;
 }

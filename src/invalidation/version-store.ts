@@ -49,7 +49,7 @@ export interface YoungList {
   /** How long until the list is one lease old (ms, server clock): by then, every instance missing from it has lost its lease. */
   leftMs: number;
   /**
-   * How many subscribers received the invalidation (`PUBLISH`'s count, the
+   * How many subscribers received the invalidation (`PUBSUB NUMSUB` of the channel, the
    * writer's own included), or undefined where Redis does not tell (a
    * Cluster node counts only its own subscribers).
    */
@@ -68,6 +68,8 @@ export interface Announcement {
    * assumed to use the same one.
    */
   readonly leaseMs: number;
+  /** The writer's Redis database, carried by the message: pub/sub channels are shared by every database of a server. */
+  readonly database: number;
 }
 
 /**
@@ -104,7 +106,11 @@ return out`;
  * was sent, and any instance that joins later reads the new versions. It
  * also returns how long the member list stays younger than the writer's
  * lease (ARGV[5], ms) and how many subscribers received the message: the
- * writer's only ways to know whom a young list may be missing.
+ * writer's only ways to know whom a young list may be missing. Those are
+ * counted with `PUBSUB NUMSUB`, not by `PUBLISH`'s own count, which includes
+ * pattern subscribers (a GUI, a `PSUBSCRIBE *` while debugging) that never
+ * acknowledge. The message carries the writer's database (ARGV[6]); the
+ * tags are ARGV[7..].
  */
 const BUMP_SCRIPT = `${BUS_MEMBERS_LUA}
 local n = tonumber(ARGV[1])
@@ -124,8 +130,9 @@ if ARGV[2] ~= "" then
   members, leaseLeft, youngLeft = busMembers(KEYS[n + 1], math.floor(now / 1000), tonumber(ARGV[5]))
   local seq = busSeq(KEYS[n + 1])
   local tags = {}
-  for i = 1, n do tags[i] = ARGV[5 + i] end
-  receivers = redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions, seq = seq }))
+  for i = 1, n do tags[i] = ARGV[6 + i] end
+  receivers = redis.call("PUBSUB", "NUMSUB", ARGV[2])[2]
+  redis.call("PUBLISH", ARGV[2], cjson.encode({ t = "inv", from = ARGV[4], id = ARGV[3], tags = tags, versions = versions, seq = seq, db = tonumber(ARGV[6]) }))
 end
 return { versions, members, string.format("%.0f", leaseLeft), string.format("%.0f", youngLeft), receivers }`;
 
@@ -216,12 +223,12 @@ export class RedisVersionStore implements VersionStore {
         (reply) => (reply as [string[], string[], string])[0][0] as string,
       );
       if (announce !== undefined) {
-        const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions });
+        const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions, db: announce.database });
         const args = [announce.channel, message, String(announce.leaseMs)];
         [members, leaseLeft, youngLeft] = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], args, "announcing an invalidation")) as [string[], string, string];
       }
     } else {
-      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", String(announce?.leaseMs ?? 0), ...tags];
+      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", String(announce?.leaseMs ?? 0), String(announce?.database ?? 0), ...tags];
       const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string, string, number];
       [versions, members, leaseLeft, youngLeft, receivers] = reply;
     }

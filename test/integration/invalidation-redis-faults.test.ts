@@ -150,6 +150,53 @@ describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis 
     });
   });
 
+  describe("other clients of the same Redis server", () => {
+    it("a pattern subscriber (PSUBSCRIBE *, as a GUI opens) does not make writes in a young member list wait out the lease", async () => {
+      const w = await env.world("pattern-subscriber");
+      const { server, admin, prefix, a } = await twoInstancesOnPrivateRedis({ busLease: "30s" });
+      const watcher = await env.connectRedis(server.url);
+      await watcher.psubscribe("*");
+      await admin.del(`${prefix}bus:members`);
+
+      const started = performance.now();
+      await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+      // Both instances acknowledge within milliseconds; counting the pattern subscriber would wait for the 30 s lease.
+      expect(performance.now() - started, "the write's duration, in ms").toBeLessThan(15_000);
+      await watcher.punsubscribe("*");
+    });
+
+    it("another deployment on the same server and prefix but another database: its versions never pass for ours, and our writes are read by us at once (contract item 1)", async () => {
+      const w = await env.world("other-database");
+      const server = await RedisServer.start();
+      servers.push(server);
+      const prefix = env.newPrefix();
+      const [prodRedis, prodRedis2, stagingRedis] = [await env.connectRedis(`${server.url}/0`), await env.connectRedis(`${server.url}/0`), await env.connectRedis(`${server.url}/1`)];
+      const prod = await env.instance({ over: env.connect(), prefix, redis: prodRedis });
+      const prod2 = await env.instance({ over: env.connect(), prefix, redis: prodRedis2 });
+      const staging = await env.instance({ over: env.connect(), prefix, redis: stagingRedis });
+      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.alice }, select: { name: true }, cache: true });
+
+      for (let round = 1; round <= 3; round++) {
+        await cacheInProcess(prod, read);
+        // Staging writes the same id: its versions come from database 1 and are larger than prod's.
+        await staging.prisma.user.update({ where: { id: w.users.alice }, data: { name: "Alice" } });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await read(prod.prisma);
+        await read(prod.prisma);
+        const writer = round === 2 ? prod2 : prod;
+        await writer.prisma.user.update({ where: { id: w.users.alice }, data: { name: `prod-${round}` } });
+        expect((await observe(prod, read)).value, `round ${round}: prod reads prod's own write`).toEqual({ name: `prod-${round}` });
+      }
+
+      // Nor do staging's heartbeats, numbered in database 1, pass for gaps in prod's sequence (each would clear prod's in-process tier).
+      await cacheInProcess(prod, read);
+      await new Promise((resolve) => setTimeout(resolve, 1_200)); // several heartbeats of each deployment (every busLease / 3)
+      const hits = prod.prisma.$cache.stats().l1Hits;
+      await read(prod.prisma);
+      expect(prod.prisma.$cache.stats().l1Hits, "prod's in-process entry survived the other database's heartbeats").toBe(hits + 1);
+    });
+  });
+
   describe("Redis down during a write", () => {
     it("a frozen Redis (SIGSTOP): the write succeeds, E_INVALIDATION is reported, the writer reads the new row; after SIGCONT another instance sees it via Redis", async () => {
       const w = await env.world("frozen-write");
