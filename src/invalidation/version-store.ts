@@ -266,8 +266,13 @@ function readScriptArgs(key: string, isEntry: boolean, tagTtl: string): [string[
  */
 export class LocalVersionStore implements VersionStore {
   readonly #mirror: VersionMirror;
-  /** Versions start from the clock in microseconds, so a mirror reset can never bring an old version back. */
-  readonly #origin = () => Date.now() * 1000;
+  /**
+   * The largest version ever issued here. Every new one is larger, so a tag
+   * the mirror forgot (it overflowed and started over) can never be given a
+   * version an entry or a load in flight captured before: the clock alone
+   * (milliseconds, times 1000) can repeat within one millisecond.
+   */
+  #highest = 0;
 
   /**
    * @param mirror  the versions themselves
@@ -294,7 +299,7 @@ export class LocalVersionStore implements VersionStore {
     return tags.map((tag) => {
       let version = this.#mirror.get(tag);
       if (version === undefined) {
-        version = this.#origin();
+        version = this.#issue(0);
         this.#mirror.observe(tag, version);
       }
       return version;
@@ -303,10 +308,16 @@ export class LocalVersionStore implements VersionStore {
 
   async bump(tags: readonly string[]): Promise<Bumped> {
     const versions = tags.map((tag) => {
-      const version = Math.max((this.#mirror.get(tag) ?? 0) + 1, this.#origin());
+      const version = this.#issue((this.#mirror.get(tag) ?? 0) + 1);
       this.#mirror.invalidated(tag, version);
       return version;
     });
     return { versions, members: [], leaseLeftMs: 0 };
+  }
+
+  /** A new version, at least `atLeast`: from the clock in microseconds, and above every version issued before. */
+  #issue(atLeast: number): number {
+    this.#highest = Math.max(atLeast, Date.now() * 1000, this.#highest + 1);
+    return this.#highest;
   }
 }
