@@ -191,7 +191,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
           },
         },
       },
-      client: clientComponent(handle, (withWrites as unknown as { $extends: Parameters<typeof guardedExtends>[0] }).$extends),
+      client: clientComponent(handle, guardedExtends((withWrites as unknown as { $extends: Parameters<typeof guardedExtends>[0] }).$extends, Object.keys(dataModel.models))),
     });
   });
 }
@@ -201,8 +201,8 @@ export function cacheExtension(options?: CacheExtensionOptions) {
  * `$extends` type stays) a `$extends` that refuses extensions the cache
  * would bypass (prisma/extension-order.ts).
  */
-function clientComponent(handle: CacheHandle, prismaExtends: Parameters<typeof guardedExtends>[0]): { $cache: CacheHandle } {
+function clientComponent(handle: CacheHandle, $extends: ReturnType<typeof guardedExtends>): { $cache: CacheHandle } {
   const members = { $cache: handle };
-  Object.defineProperty(members, "$extends", { value: guardedExtends(prismaExtends), enumerable: true });
+  Object.defineProperty(members, "$extends", { value: $extends, enumerable: true });
   return members;
 }

@@ -19,8 +19,26 @@
  */
 import { CacheError } from "../errors.js";
 
-/** Keys of a `query` component that are not model operations: hooks on them run after the cache too. */
-const RAW_QUERY_KEYS: ReadonlySet<string> = new Set(["$queryRaw", "$executeRaw", "$queryRawUnsafe", "$executeRawUnsafe", "$runCommandRaw", "$queryRawTyped"]);
+/** Every model operation: a `query` hook under one of these names at the top level runs for every model. */
+const MODEL_OPERATIONS = [
+  "findUnique",
+  "findUniqueOrThrow",
+  "findFirst",
+  "findFirstOrThrow",
+  "findMany",
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+  "aggregate",
+  "count",
+  "groupBy",
+] as const;
 
 /** Prisma's own `$extends`, as found on a client (it reads the client from `this`). */
 type Extends = (this: unknown, extension: unknown) => unknown;
@@ -30,9 +48,11 @@ type Extends = (this: unknown, extension: unknown) => unknown;
  * `query` hooks or `result` fields the cache would bypass, and hands any
  * other to Prisma's own `$extends` (`original`).
  */
-export function guardedExtends(original: Extends): Extends {
+export function guardedExtends(original: Extends, models: readonly string[]): Extends {
+  // Prisma looks hooks and fields up under the client property of a model (`user`), as these do.
+  const modelKeys = models.map((model) => model.charAt(0).toLowerCase() + model.slice(1));
   return function $extends(this: unknown, extension: unknown): unknown {
-    const problem = bypassedComponent(extension);
+    const problem = bypassedComponent(extension, modelKeys);
     if (problem !== undefined) {
       const name = (extension as { name?: unknown }).name;
       if (typeof name === "string" && name.startsWith("prisma-query-cache")) {
@@ -47,11 +67,23 @@ export function guardedExtends(original: Extends): Extends {
   };
 }
 
-/** What of `extension` the cache would bypass, and what that means, or undefined when nothing. */
-function bypassedComponent(extension: unknown): string | undefined {
+/**
+ * What of `extension` the cache would bypass, and what that means, or
+ * undefined when nothing. Looked up the way Prisma looks hooks up (property
+ * reads, so inherited or computed members count too), under every name
+ * Prisma would run for a model operation.
+ */
+function bypassedComponent(extension: unknown, modelKeys: readonly string[]): string | undefined {
   if (typeof extension !== "object" || extension === null) return undefined; // The function form reaches us again with its object.
   const { query, result } = extension as { query?: unknown; result?: unknown };
-  if (typeof query === "object" && query !== null && Object.keys(query).some((key) => !RAW_QUERY_KEYS.has(key))) return "`query` hooks on model operations would never run";
-  if (typeof result === "object" && result !== null && Object.keys(result).length > 0) return "`result` fields would never be computed";
+  if (holdsAny(query, ["$allModels", "$allOperations", ...modelKeys, ...MODEL_OPERATIONS])) return "`query` hooks on model operations would never run";
+  if (holdsAny(result, ["$allModels", ...modelKeys])) return "`result` fields would never be computed";
   return undefined;
+}
+
+/** True when `component` is an object with a value under any of `keys`. */
+function holdsAny(component: unknown, keys: readonly string[]): boolean {
+  if (typeof component !== "object" || component === null) return false;
+  const members = component as Record<string, unknown>;
+  return keys.some((key) => members[key] !== undefined && members[key] !== null);
 }

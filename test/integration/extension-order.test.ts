@@ -85,6 +85,10 @@ describe("an extension applied after the cache", () => {
       "result fields": (client) => client.$extends({ result: { user: { shout: { needs: { name: true }, compute: (user) => user.name?.toUpperCase() } } } }),
       "after a model extension": (client) => client.$extends({ model: { user: { hello: () => "hello" } } }).$extends({ query: { user: { findMany: hook } } }),
       "a second cacheExtension": (client) => client.$extends(cacheExtension()),
+      "a top-level operation hook (runs for every model)": (client) => client.$extends({ query: { findMany: hook } as object }),
+      "hooks inherited from a prototype": (client) => client.$extends({ query: Object.create({ $allModels: { $allOperations: hook } }) as object }),
+      "hooks behind a getter": (client) => client.$extends({ query: Object.defineProperty({}, "user", { get: () => ({ findMany: hook }) }) }),
+      "result fields inherited from a prototype": (client) => client.$extends({ result: Object.create({ user: { shout: { needs: { name: true }, compute: () => "!" } } }) as object }),
     };
     for (const [form, extend] of Object.entries(forms)) {
       expect(catchCacheError(() => extend(cached()), "E_EXTENSION_ORDER").message, form).toMatch(/cacheExtension/);
