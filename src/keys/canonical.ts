@@ -7,9 +7,10 @@
  * - object keys are sorted, except where their order shapes the result:
  *   Prisma returns fields in the order `select`, `include` and the aggregate
  *   selections (`_count`, `_sum`, `_avg`, `_min`, `_max`) list them, and
- *   the top-level arguments of `aggregate` and `groupBy` order its groups.
- *   Those objects keep their order, so two reads that differ only in it have
- *   different keys and each caller gets its own order;
+ *   the order of those selections among the top-level arguments of
+ *   `aggregate` and `groupBy` orders its groups. Those keep their order, so
+ *   two reads that differ only in it have different keys and each caller
+ *   gets its own order;
  * - `undefined` and `Prisma.skip` values are left out, exactly as Prisma
  *   ignores them;
  * - arrays keep their order (`orderBy` order is meaningful);
@@ -39,13 +40,23 @@ export function canonicalize(value: unknown): string {
   }
 }
 
+/** The aggregate selections: their order among an aggregate's arguments is the order of its result's groups. */
+const AGGREGATE_SELECTIONS: ReadonlySet<string> = new Set(["_count", "_sum", "_avg", "_min", "_max"]);
 /** Keys whose object value lists fields in the order the result will have them (see the rules above). */
-const RESULT_ORDER_KEYS: ReadonlySet<string> = new Set(["select", "include", "_count", "_sum", "_avg", "_min", "_max"]);
+const RESULT_ORDER_KEYS: ReadonlySet<string> = new Set(["select", "include", ...AGGREGATE_SELECTIONS]);
 
-function canonicalizeObject(value: object, omitKey?: string, ordered = false): string {
+/**
+ * How an object's keys are ordered in its text: sorted (their order means
+ * nothing), as given (`own`: it is the result's field order), or, for the
+ * top level of `aggregate` and `groupBy`, the other arguments sorted and
+ * then the aggregate selections as given.
+ */
+type KeyOrder = "sorted" | "own" | "selections";
+
+function canonicalizeObject(value: object, omitKey?: string, order: KeyOrder = "sorted"): string {
   // Plain objects are by far the most common value in arguments: test for them first.
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey, ordered);
+  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey, order);
   if (Array.isArray(value)) {
     let text = "[";
     for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + canonicalize(value[i]);
@@ -57,11 +68,11 @@ function canonicalizeObject(value: object, omitKey?: string, ordered = false): s
   return canonicalizeInstance(value);
 }
 
-/** @param ordered keep the keys in their own order: it is part of the meaning (see the rules above) */
-function canonicalizePlain(value: Record<string, unknown>, omitKey: string | undefined, ordered: boolean): string {
-  const keys = Object.keys(value);
+function canonicalizePlain(value: Record<string, unknown>, omitKey: string | undefined, order: KeyOrder): string {
+  let keys = Object.keys(value);
   // Sorting is what makes property order irrelevant; a single key needs none.
-  if (!ordered && keys.length > 1) keys.sort();
+  if (order === "sorted" && keys.length > 1) keys.sort();
+  if (order === "selections") keys = [...keys.filter((key) => !AGGREGATE_SELECTIONS.has(key)).sort(), ...keys.filter((key) => AGGREGATE_SELECTIONS.has(key))];
   let text = "{";
   let first = true;
   for (let i = 0; i < keys.length; i++) {
@@ -69,7 +80,7 @@ function canonicalizePlain(value: Record<string, unknown>, omitKey: string | und
     const child = value[key];
     if (child === undefined || key === omitKey || isSkip(child)) continue;
     const orderedChild = typeof child === "object" && child !== null && RESULT_ORDER_KEYS.has(key);
-    text += (first ? "" : ",") + quoted(key) + (orderedChild ? canonicalizeObject(child, undefined, true) : canonicalize(child));
+    text += (first ? "" : ",") + quoted(key) + (orderedChild ? canonicalizeObject(child, undefined, "own") : canonicalize(child));
     first = false;
   }
   return text + "}";
@@ -94,10 +105,10 @@ function quoted(key: string): string {
  * `cache` option (it says how to cache, not what to read), without copying
  * the arguments to remove it.
  *
- * @param ordered keep the top-level keys in their order: true for `aggregate` and `groupBy`, whose result lists its groups in that order
+ * @param aggregate true for `aggregate` and `groupBy`, whose result lists its groups in the order of their selections
  */
-export function canonicalizeArgs(args: Record<string, unknown> | undefined, ordered = false): string {
-  return args === undefined ? "{}" : canonicalizeObject(args, "cache", ordered);
+export function canonicalizeArgs(args: Record<string, unknown> | undefined, aggregate = false): string {
+  return args === undefined ? "{}" : canonicalizeObject(args, "cache", aggregate ? "selections" : "sorted");
 }
 
 /**

@@ -151,18 +151,21 @@ export class ReadPath implements CachedReadRunner {
     if (key === undefined) return this.#database(query);
     // The tiers copy the arguments on an in-process miss; a hit needs no copy.
     if (scope === undefined) return this.stack.read(key, description.plan.expiry, query);
-    return this.#readScoped(scope, key, description.plan, query[DETACH]());
+    return this.#readScoped(scope, key, description.plan, query);
   }
 
   /**
    * A read inside a request scope: the scope, then (opted in) the tiers or
    * (scope only) the database. The entry's tags are the tiers' ones, query
-   * tag included, so `invalidateQuery` reaches scope entries too. `query` is
-   * already detached from the caller's arguments (the scope may load later).
+   * tag included, so `invalidateQuery` reaches scope entries too. The scope
+   * calls `tagsOf` and its load at once, while the arguments are still the
+   * ones the key was built from; a load that reaches the database copies them
+   * (the tiers on their in-process miss, a scope-only read here), and a scope
+   * hit copies nothing.
    */
-  #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: ReadSource): Promise<unknown> {
+  #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
     const tagsOf = () => [queryTag(key), ...query[TAGS]()];
-    if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query));
+    if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.stack.read(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));

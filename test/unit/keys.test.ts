@@ -54,10 +54,13 @@ describe("canonical arguments: same meaning, same key", () => {
     sameKey({ select: { posts: { where: { id: 1, title: "t" }, select: { id: true } } } }, { select: { posts: { select: { id: true }, where: { title: "t", id: 1 } } } });
   });
 
-  it("keeps the top-level order of aggregate and groupBy (the order of their result's groups), and of no other operation", () => {
+  it("keeps the order of aggregate and groupBy selections among their arguments (the order of the result's groups), and nothing else's", () => {
     const key = (operation: string, args: object) => queryKey(NAMESPACE, "Post", operation, args as Record<string, unknown>, undefined).local;
     expect(key("aggregate", { _max: { views: true }, _sum: { views: true } })).not.toBe(key("aggregate", { _sum: { views: true }, _max: { views: true } }));
     expect(key("groupBy", { by: ["id"], _max: { views: true }, _sum: { views: true } })).not.toBe(key("groupBy", { by: ["id"], _sum: { views: true }, _max: { views: true } }));
+    // The other arguments' order means nothing: one entry, and one key for invalidateQuery.
+    expect(key("aggregate", { _count: { id: true }, where: { id: 1 }, take: 5 })).toBe(key("aggregate", { take: 5, where: { id: 1 }, _count: { id: true } }));
+    expect(key("groupBy", { _sum: { views: true }, by: ["id"], where: { id: 1 }, _max: { views: true } })).toBe(key("groupBy", { where: { id: 1 }, by: ["id"], _sum: { views: true }, _max: { views: true } }));
     expect(key("findMany", { take: 1, where: { id: 1 } })).toBe(key("findMany", { where: { id: 1 }, take: 1 }));
   });
 
