@@ -283,6 +283,9 @@ export class InvalidationBus {
   }
 
   #receive(channel: string, text: string): void {
+    // Messages the subscriber had already read when close() disconnected it: this instance serves nothing from
+    // memory any more, and answering on a client its owner may be quitting would fail (see clientEnding).
+    if (this.#closed) return;
     let message: Message;
     try {
       message = JSON.parse(text) as Message;
@@ -365,6 +368,7 @@ export class InvalidationBus {
   }
 
   #send(channel: string, message: Message): void {
+    if (clientEnding(this.#redis)) return;
     this.#redis.publish(channel, JSON.stringify(message)).catch((error: unknown) => {
       this.#report(new CacheError("E_REDIS", `could not publish on the invalidation bus (${message.t}).`, error));
     });

@@ -381,5 +381,26 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
         consoleError.mockRestore();
       }
     });
+
+    it("in the documented order while another instance's invalidations keep arriving: nothing is answered on the quitting client", async () => {
+      const consoleError = vi.spyOn(console, "error");
+      try {
+        const redis = await h.connectRedis();
+        const { prisma, prefix, log } = await h.client({ redis });
+        const writer = await h.client({ prefix });
+        await prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
+        // Invalidations in flight to this instance's subscriber while it closes and its owner quits the client.
+        const burst = Promise.all(Array.from({ length: 40 }, (_, i) => writer.prisma.$cache.invalidate({ tags: [`burst-${i}`] })));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await prisma.$cache.close();
+        await redis.quit();
+        await burst;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        expect(unhandledRedisErrors(consoleError)).toEqual([]);
+        expect(log.errors).toEqual([]);
+      } finally {
+        consoleError.mockRestore();
+      }
+    });
   });
 });
