@@ -339,55 +339,59 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
   });
 
   describe("quitting the Redis client before $cache.close()", () => {
-    /** ioredis prints an error event nobody listens to with console.error: what an application sees in its logs. */
-    const unhandledRedisErrors = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.filter((args) => String(args[0]).includes("Unhandled error event"));
+    /**
+     * What ioredis prints with console.error while `run` runs and for 250 ms
+     * after (longer than a heartbeat interval at busLease 300ms, and than a
+     * socket's close): an error event nobody listens to, as an application
+     * would see it in its logs.
+     */
+    async function printedByIoredis(run: () => Promise<void>): Promise<unknown[][]> {
+      const consoleError = vi.spyOn(console, "error");
+      try {
+        await run();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        return consoleError.mock.calls.filter((args) => String(args[0]).includes("Unhandled error event"));
+      } finally {
+        consoleError.mockRestore();
+      }
+    }
 
     for (const quit of ["quit()", "disconnect()"] as const) {
       it(`after ${quit}, close() writes nothing on the ended client (no unhandled EPIPE printed) and reports once, as E_REDIS, that it could not leave the bus`, async () => {
-        const consoleError = vi.spyOn(console, "error");
-        try {
-          // The application's client, as applications create it: no error listener.
-          const redis = await h.connectRedis();
-          const { prisma, log } = await h.client({ redis, busLease: "300ms" });
+        // The application's client, as applications create it: no error listener.
+        const redis = await h.connectRedis();
+        const { prisma, log } = await h.client({ redis, busLease: "300ms" });
+        const printed = await printedByIoredis(async () => {
           await prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
           await prisma.$cache.settled();
           if (quit === "quit()") await redis.quit();
           else redis.disconnect();
           await prisma.$cache.close();
-          // Longer than a heartbeat interval (busLease / 3) and than the socket's close.
-          await new Promise((resolve) => setTimeout(resolve, 250));
-          expect(unhandledRedisErrors(consoleError)).toEqual([]);
-          expectOnlyCacheErrors(log);
-          expect(log.codes()).toEqual(["E_REDIS"]);
-          expect(log.errors[0]?.message).toMatch(/close\(\): the Redis client had already ended \(quit, disconnected, or given up reconnecting\), so this instance could not leave the invalidation bus.*Call prisma\.\$cache\.close\(\) before quitting the client/);
-        } finally {
-          consoleError.mockRestore();
-        }
+        });
+        expect(printed).toEqual([]);
+        expectOnlyCacheErrors(log);
+        expect(log.codes()).toEqual(["E_REDIS"]);
+        expect(log.errors[0]?.message).toMatch(/close\(\): the Redis client had already ended \(quit, disconnected, or given up reconnecting\), so this instance could not leave the invalidation bus.*Call prisma\.\$cache\.close\(\) before quitting the client/);
       });
     }
 
     it("in the documented order (close(), then quit()), nothing is printed and nothing reported", async () => {
-      const consoleError = vi.spyOn(console, "error");
-      try {
-        const redis = await h.connectRedis();
-        const { prisma, log } = await h.client({ redis, busLease: "300ms" });
+      const redis = await h.connectRedis();
+      const { prisma, log } = await h.client({ redis, busLease: "300ms" });
+      const printed = await printedByIoredis(async () => {
         await prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
         await prisma.$cache.close();
         await redis.quit();
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        expect(unhandledRedisErrors(consoleError)).toEqual([]);
-        expect(log.errors).toEqual([]);
-      } finally {
-        consoleError.mockRestore();
-      }
+      });
+      expect(printed).toEqual([]);
+      expect(log.errors).toEqual([]);
     });
 
     it("in the documented order while another instance's invalidations keep arriving: nothing is answered on the quitting client", async () => {
-      const consoleError = vi.spyOn(console, "error");
-      try {
-        const redis = await h.connectRedis();
-        const { prisma, prefix, log } = await h.client({ redis });
-        const writer = await h.client({ prefix });
+      const redis = await h.connectRedis();
+      const { prisma, prefix, log } = await h.client({ redis });
+      const writer = await h.client({ prefix });
+      const printed = await printedByIoredis(async () => {
         await prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
         // Invalidations in flight to this instance's subscriber while it closes and its owner quits the client.
         const burst = Promise.all(Array.from({ length: 40 }, (_, i) => writer.prisma.$cache.invalidate({ tags: [`burst-${i}`] })));
@@ -395,12 +399,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
         await prisma.$cache.close();
         await redis.quit();
         await burst;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        expect(unhandledRedisErrors(consoleError)).toEqual([]);
-        expect(log.errors).toEqual([]);
-      } finally {
-        consoleError.mockRestore();
-      }
+      });
+      expect(printed).toEqual([]);
+      expect(log.errors).toEqual([]);
     });
   });
 });

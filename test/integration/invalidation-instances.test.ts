@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
-import { InvalidationEnv, observe, unique, type Instance, type Read } from "../helpers/invalidation/harness.js";
+import { InvalidationEnv, observe, unique, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
 import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
 import { DATABASE_URL, deleteKeysUnder, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
@@ -25,6 +25,23 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
   afterAll(() => env.stop());
 
   describeFillRace(env);
+
+  /**
+   * A and B on one prefix, each its own PrismaClient, connection and
+   * holdable bus; B holds Carol's row in its in-process tier.
+   */
+  async function holdablePair(label: string, options: InstanceOptions = {}) {
+    const w = await env.world(label);
+    const prefix = env.newPrefix();
+    const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
+    const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
+    const a = await env.instance({ ...options, over: env.connect(), prefix, redis: aRedis });
+    const b = await env.instance({ ...options, over: env.connect(), prefix, redis: bRedis });
+    const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+    await read(b.prisma);
+    expect(await observe(b, read), "precondition: an in-process hit on B").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+    return { w, prefix, a, b, aBus, bBus, read };
+  }
 
   describe("every instance (contract item 1)", () => {
     /** `count` instances on one prefix, each its own PrismaClient and Redis connection, created in that order. */
@@ -71,14 +88,7 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     });
 
     it("a write through A waits for a slow instance B to apply it: it resolves only after B's bus delivered it", async () => {
-      const w = await env.world("slow-peer");
-      const prefix = env.newPrefix();
-      const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
-      const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
-      const a = await env.instance({ over: env.connect(), prefix, redis: aRedis });
-      const b = await env.instance({ over: env.connect(), prefix, redis: bRedis });
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      await cacheInProcess(b, read);
+      const { w, a, b, aBus, bBus, read } = await holdablePair("slow-peer");
 
       const waited = await resolvesOnlyAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }));
       expect(waited, "the write resolved before B had applied it").toBe(true);
@@ -144,27 +154,14 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
   describe("read-your-writes on every instance after the bus member list was lost (contract item 1)", () => {
     const busLease = "30s";
 
-    /** A and B on one prefix, each bus holdable; B holds Carol's row in its in-process tier. */
+    /** {@link holdablePair} with the long lease, both instances listed. */
     async function pairWithCachedRow(label: string) {
-      const w = await env.world(label);
-      const prefix = env.newPrefix();
-      const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
-      const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
-      const a = await env.instance({ over: env.connect(), prefix, redis: aRedis, busLease });
-      const b = await env.instance({ over: env.connect(), prefix, redis: bRedis, busLease });
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      await cacheInProcess(b, read);
+      const { w, prefix, a, b, aBus, bBus, read } = await holdablePair(label, { busLease });
       await b.prisma.$cache.settled();
       const admin = await env.connectRedis();
       const membersKey = `${prefix}bus:members`;
       expect(await admin.zrangebyscore(membersKey, "(0", "+inf"), "precondition: both instances are listed").toHaveLength(2);
       return { w, prefix, a, b, aBus, bBus, read, admin, membersKey };
-    }
-
-    /** Reads `read` twice on `instance`: the repeat must be an in-process hit. */
-    async function cacheInProcess(instance: Instance, read: Read<unknown>): Promise<void> {
-      await read(instance.prisma);
-      expect(await observe(instance, read), "an in-process hit").toEqual({ value: { name: "Carol" }, fromDatabase: false });
     }
 
     it.each([
@@ -207,19 +204,11 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     });
   });
   describe("closing an instance drops no invalidation (contract items 1 and 3)", () => {
-    /** A and B on one prefix, buses holdable; B holds Carol's row in its in-process tier. */
+    /** {@link holdablePair}, and a write through A renaming Carol. */
     async function pair(label: string) {
-      const w = await env.world(label);
-      const prefix = env.newPrefix();
-      const [aRedis, bRedis] = [await env.connectRedis(), await env.connectRedis()];
-      const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
-      const a = await env.instance({ over: env.connect(), prefix, redis: aRedis });
-      const b = await env.instance({ over: env.connect(), prefix, redis: bRedis });
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      await read(b.prisma);
-      expect(await observe(b, read), "precondition: an in-process hit on B").toEqual({ value: { name: "Carol" }, fromDatabase: false });
-      const rename = (name: string) => a.prisma.user.update({ where: { id: w.users.carol }, data: { name } });
-      return { w, a, b, aBus, bBus, read, rename };
+      const paired = await holdablePair(label);
+      const rename = (name: string) => paired.a.prisma.user.update({ where: { id: paired.w.users.carol }, data: { name } });
+      return { ...paired, rename };
     }
 
     /** Runs `write` with B's bus held for `holdMs`, then reads on B the moment the write resolved. */
