@@ -10,7 +10,6 @@ describe("core suite: sqlite, in-process tier only", () => {
 
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
-// Skips only outside CI, when Redis is down (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingRedis)("core suite: sqlite + redis", () => {
   coreSuite(sqliteTarget({ redis: true }));

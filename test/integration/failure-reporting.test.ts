@@ -275,6 +275,7 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
     });
   });
 
+  // Skipped only outside CI when the redis-server binary is missing: skipWithoutService warns then; in CI it throws.
   describe.skipIf(missingRedisServer)("the eviction-policy check says the true cause", () => {
     const servers: RedisServer[] = [];
     const clients: Redis[] = [];

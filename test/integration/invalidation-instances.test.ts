@@ -17,7 +17,6 @@ import { postgresTarget } from "../helpers/targets.js";
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
-// Skips only outside CI, when a service is down (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres || missingRedis)("invalidation across instances: postgres + redis", () => {
   const env = new InvalidationEnv(postgresTarget({ redis: true }));

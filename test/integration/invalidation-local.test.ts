@@ -32,7 +32,6 @@ function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
   describeLocalInstances(env);
 }
 
-// Skips only outside CI, when Postgres is down (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingPostgres)("write invalidation: postgres, in-process tier only", () => {
   localSuite(postgresTarget({ redis: false }), true);

@@ -15,7 +15,6 @@ import { redisServerInstalled, skipWithoutService } from "../helpers/services.js
 
 const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
 
-// Skips only outside CI, when redis-server is not installed (skipWithoutService throws in CI).
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the database", () => {
   const servers: RedisServer[] = [];
