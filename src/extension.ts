@@ -27,7 +27,8 @@ import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from
 import { guardedExtends } from "./prisma/extension-order.js";
 import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
 import { CacheStack, type VersionSource } from "./read/cache-stack.js";
-import { modelProperty, ReadPath, type ModelContext } from "./read/cached-read.js";
+import { modelProperty } from "./prisma/model-property.js";
+import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { RequestScope } from "./read/request-scope.js";
 import { Reporter } from "./report.js";

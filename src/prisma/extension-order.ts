@@ -18,6 +18,7 @@
  * again with the object it builds.
  */
 import { CacheError } from "../errors.js";
+import { modelProperty } from "./model-property.js";
 
 /** Every model operation: a `query` hook under one of these names at the top level runs for every model. */
 const MODEL_OPERATIONS = [
@@ -50,7 +51,7 @@ type Extends = (this: unknown, extension: unknown) => unknown;
  */
 export function guardedExtends(original: Extends, models: readonly string[]): Extends {
   // Prisma looks hooks and fields up under the client property of a model (`user`), as these do.
-  const modelKeys = models.map((model) => model.charAt(0).toLowerCase() + model.slice(1));
+  const modelKeys = models.map(modelProperty);
   return function $extends(this: unknown, extension: unknown): unknown {
     const problem = bypassedComponent(extension, modelKeys);
     if (problem !== undefined) {

@@ -11,6 +11,7 @@ import { CacheError } from "../errors.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
+import { modelProperty } from "../prisma/model-property.js";
 import type { Counters } from "../stats.js";
 import { queryTag, type CacheStack } from "./cache-stack.js";
 import { CachedQuery, cachedQueryClassFor, DESCRIPTION, DETACH, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription, type ReadSource } from "./cached-query.js";
@@ -292,9 +293,4 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
 export function missingDimension(dimensions: Record<string, unknown>): string | undefined {
   for (const key in dimensions) if (dimensions[key] === undefined) return key;
   return undefined;
-}
-
-/** `User` -> `user`: the client property of a model, as Prisma derives it. */
-export function modelProperty(model: string): string {
-  return model.charAt(0).toLowerCase() + model.slice(1);
 }
