@@ -254,6 +254,17 @@ describe.skipIf(missingPostgres || missingRedisServer)("invalidation when Redis 
       expect(await pollUntil(async () => (await observe(b, read)).value, (value) => (value as { name: string }).name === "Renamed")).toEqual({ name: "Renamed" });
     });
 
+    it("a bump Redis refused is still retried after the writer's $cache.close(): another instance sees the new row once Redis takes it", async () => {
+      const { admin, a, b, read } = await fullRedisWrite("full-retry-after-close");
+      try {
+        expect((await observe(b, read)).value, "precondition: the bump did not land").toEqual({ name: "Carol" });
+        await a.prisma.$cache.close();
+      } finally {
+        await admin.config("SET", "maxmemory", "0");
+      }
+      expect(await pollUntil(async () => (await observe(b, read)).value, (value) => (value as { name: string }).name === "Renamed")).toEqual({ name: "Renamed" });
+    });
+
     it("a bump Redis refused (full, noeviction): the writer does not serve the old row from either tier", async () => {
       const { admin, a, read } = await fullRedisWrite("full-writer");
       try {
