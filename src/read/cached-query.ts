@@ -105,11 +105,9 @@ export class CachedQuery implements ReadSource {
    * answer another query than the one the key names (contract item 8).
    */
   [DETACH](): ReadSource {
-    const description: QueryDescription = { ...this[DESCRIPTION], args: cloneResult(this[DESCRIPTION].args) };
-    const runner = this.#runner;
-    const method = this.#method;
-    const delegate = this.#delegate;
-    return { [TAGS]: () => runner.tagsOf(description), [LOAD]: () => method.call(delegate, withoutCacheOption(description.args)) };
+    const { model, operation, args, plan } = this[DESCRIPTION];
+    // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are made.
+    return new CachedQuery(this.#runner, model, operation, cloneResult(args), plan, this.#delegate, this.#method);
   }
 
   #execute(): Promise<unknown> {
