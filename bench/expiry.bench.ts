@@ -54,7 +54,18 @@ const CONFIGS = [
   { key: "xfetch", label: "ttl 500ms + earlyRefresh 1", cache: { ttl: "500ms", earlyRefresh: 1, jitter: 0 } },
 ] as const;
 /** The counters printed, summed over the timed part of each round. */
-const COUNTERS = ["l1Hits", "l2Hits", "misses", "staleHits", "refreshes", "refreshFailures", "coalesced", "lockWaits", "speculativeLoads", "errors"] as const;
+const COUNTERS = [
+  "l1Hits",
+  "l2Hits",
+  "misses",
+  "staleHits",
+  "refreshes",
+  "refreshFailures",
+  "coalesced",
+  "lockWaits",
+  "speculativeLoads",
+  "errors",
+] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
 
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
@@ -73,11 +84,19 @@ async function main(): Promise<void> {
   const bare = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
   const redis = await connectRedis(redisUrl);
   const database = { queries: 0 };
-  const counted = bare.$extends({ query: { $allModels: { $allOperations: ({ args, query }) => (database.queries++, query(args)) } } });
+  const counted = bare.$extends({
+    query: { $allModels: { $allOperations: ({ args, query }) => (database.queries++, query(args)) } },
+  });
   const errors: string[] = [];
   const clients = CONFIGS.map((config) => ({
     ...config,
-    prisma: counted.$extends(cacheExtension({ redis, prefix: `${run}${config.key}:`, onError: (error) => errors.push(`${config.key}: ${error.code} ${error.message}`) })),
+    prisma: counted.$extends(
+      cacheExtension({
+        redis,
+        prefix: `${run}${config.key}:`,
+        onError: (error) => errors.push(`${config.key}: ${error.code} ${error.message}`),
+      }),
+    ),
     samples: [] as number[],
     queries: 0,
     readMs: 0,
@@ -111,9 +130,14 @@ async function main(): Promise<void> {
         const loop = async () => {
           while (performance.now() < end) {
             const start = performance.now();
-            const user = await client.prisma.user.findUnique({ where: { id }, include: { posts: true }, cache: client.cache });
+            const user = await client.prisma.user.findUnique({
+              where: { id },
+              include: { posts: true },
+              cache: client.cache,
+            });
             client.samples.push(performance.now() - start);
-            if (user?.posts.length !== POSTS) throw new Error(`${client.key}: read ${user?.posts.length} posts, expected ${POSTS}`);
+            if (user?.posts.length !== POSTS)
+              throw new Error(`${client.key}: read ${user?.posts.length} posts, expected ${POSTS}`);
             await sleep(THINK_MS);
           }
         };
@@ -128,25 +152,39 @@ async function main(): Promise<void> {
     const loadAtEnd = loadavg();
 
     const format = (load: number[]) => load.map((value) => value.toFixed(2)).join(" ");
-    console.log(`expiry bench: Node ${process.version}, ${cpus().length} cpus, load ${format(loadAtStart)} at start, ${format(loadAtEnd)} at end`);
+    console.log(
+      `expiry bench: Node ${process.version}, ${cpus().length} cpus, load ${format(loadAtStart)} at start, ${format(loadAtEnd)} at end`,
+    );
     console.log(
       `one hot key, user.findUnique({ where: { id }, include: { posts: true } }) (${POSTS} posts), read by ${LOOPS} loops (${THINK_MS} ms timer between reads); ` +
         `${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s per configuration; Redis + in-process tier`,
     );
     const ref = Float64Array.from(reference).sort();
-    console.log(`uncached reference, one call at a time: p50 ${percentile(ref, 0.5).toFixed(2)} ms, p99 ${percentile(ref, 0.99).toFixed(2)} ms (${ref.length} calls)`);
+    console.log(
+      `uncached reference, one call at a time: p50 ${percentile(ref, 0.5).toFixed(2)} ms, p99 ${percentile(ref, 0.99).toFixed(2)} ms (${ref.length} calls)`,
+    );
     console.log("");
     const head = ["reads", "p50", "p99", "p99.9", "max", `>${SLOW_MS}ms`, "db queries"];
     console.log(`${"latency, ms".padEnd(30)}${head.map((text, i) => text.padStart(i === 6 ? 12 : 9)).join("")}`);
     for (const client of clients) {
       const sorted = Float64Array.from(client.samples).sort();
       const slow = client.samples.filter((sample) => sample > SLOW_MS).length;
-      const cells = [percentile(sorted, 0.5), percentile(sorted, 0.99), percentile(sorted, 0.999), sorted[sorted.length - 1] ?? Number.NaN].map((value) => value.toFixed(3).padStart(9));
-      console.log(`${client.label.padEnd(30)}${String(sorted.length).padStart(9)}${cells.join("")}${String(slow).padStart(9)}${String(client.queries).padStart(12)}`);
+      const cells = [
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99),
+        percentile(sorted, 0.999),
+        sorted[sorted.length - 1] ?? Number.NaN,
+      ].map((value) => value.toFixed(3).padStart(9));
+      console.log(
+        `${client.label.padEnd(30)}${String(sorted.length).padStart(9)}${cells.join("")}${String(slow).padStart(9)}${String(client.queries).padStart(12)}`,
+      );
     }
     console.log("");
     console.log("cache counters over the timed reads");
-    for (const client of clients) console.log(`  ${client.label.padEnd(28)}${COUNTERS.map((name) => `${name} ${client.counters[name]}`).join(", ")}`);
+    for (const client of clients)
+      console.log(
+        `  ${client.label.padEnd(28)}${COUNTERS.map((name) => `${name} ${client.counters[name]}`).join(", ")}`,
+      );
     if (errors.length > 0) console.log(`onError: ${errors.length} reports, first: ${errors[0]}`);
     const periods = clients.map((client) => `${(client.readMs / 500).toFixed(1)}`).join(" / ");
     console.log(
@@ -156,7 +194,10 @@ async function main(): Promise<void> {
   } finally {
     for (const client of clients) await client.prisma.$cache.close();
     await deleteKeys(redis, run);
-    if (tenantId !== undefined) await bare.tenant.delete({ where: { id: tenantId } }).catch((error: unknown) => console.error("could not remove the bench tenant:", error));
+    if (tenantId !== undefined)
+      await bare.tenant
+        .delete({ where: { id: tenantId } })
+        .catch((error: unknown) => console.error("could not remove the bench tenant:", error));
     await bare.$disconnect();
     await redis.quit();
   }

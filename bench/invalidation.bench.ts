@@ -116,20 +116,43 @@ async function seed(): Promise<void> {
   tenantId = tenant.id;
   for (let i = 0; i < USERS; i += 5_000) {
     const count = Math.min(5_000, USERS - i);
-    await bare.user.createMany({ data: Array.from({ length: count }, (_, j) => ({ tenantId, email: `u${i + j}@bench.test`, name: `user ${i + j}` })) });
+    await bare.user.createMany({
+      data: Array.from({ length: count }, (_, j) => ({
+        tenantId,
+        email: `u${i + j}@bench.test`,
+        name: `user ${i + j}`,
+      })),
+    });
   }
-  ids = (await bare.user.findMany({ where: { tenantId }, select: { id: true }, orderBy: { id: "asc" } })).map((user) => user.id);
+  ids = (await bare.user.findMany({ where: { tenantId }, select: { id: true }, orderBy: { id: "asc" } })).map(
+    (user) => user.id,
+  );
 }
 
-const SELECTIONS = [undefined, { id: true, name: true }, { id: true, email: true }, { id: true, name: true, email: true }, { id: true, role: true }] as const;
+const SELECTIONS = [
+  undefined,
+  { id: true, name: true },
+  { id: true, email: true },
+  { id: true, name: true, email: true },
+  { id: true, role: true },
+] as const;
 
-/** Entry number k, on row floor(k / SHAPES): a findUnique by primary key with one of 5 selections, or a findMany page of 1 to 5 rows. */
+/**
+ * Entry number k, on row floor(k / SHAPES): a findUnique by primary key with one of 5 selections, or a findMany page of
+ * 1 to 5 rows.
+ */
 function cachedRead(prisma: CachedClient, k: number): Promise<unknown> {
   const id = ids[Math.floor(k / SHAPES)] as number;
   const shape = k % SHAPES;
   return shape < SELECTIONS.length
     ? prisma.user.findUnique({ where: { id }, select: SELECTIONS[shape], cache: true })
-    : prisma.user.findMany({ where: { tenantId, id: { gte: id } }, orderBy: { id: "asc" }, take: shape - SELECTIONS.length + 1, select: { id: true, name: true }, cache: true });
+    : prisma.user.findMany({
+        where: { tenantId, id: { gte: id } },
+        orderBy: { id: "asc" },
+        take: shape - SELECTIONS.length + 1,
+        select: { id: true, name: true },
+        cache: true,
+      });
 }
 
 /** Reads entries [0, total) through the cache, concurrently; every one is a miss that fills both tiers. */
@@ -148,7 +171,9 @@ async function fill(prisma: CachedClient, total: number): Promise<number> {
 const writeTarget = () => ids[writeCounter++ % 100] as number;
 
 /** A cached read of a row just written (a miss), then again (an in-process hit), next to the uncached read. */
-async function measureReadsAfterWrite(prisma: CachedClient): Promise<{ miss: Summary; hit: Summary; bareRead: Summary }> {
+async function measureReadsAfterWrite(
+  prisma: CachedClient,
+): Promise<{ miss: Summary; hit: Summary; bareRead: Summary }> {
   const miss: number[] = [];
   const hit: number[] = [];
   const bareRead: number[] = [];
@@ -191,7 +216,10 @@ async function measureWrites(clients: Record<string, BareClient | CachedClient>)
       const client = clients[name] as BareClient;
       for (let i = 0; i < WRITES_PER_ROUND; i++) {
         const id = writeTarget();
-        await timed(() => client.user.update({ where: { id }, data: { name: `${name} ${writeCounter}` } }), samples[name] as number[]);
+        await timed(
+          () => client.user.update({ where: { id }, data: { name: `${name} ${writeCounter}` } }),
+          samples[name] as number[],
+        );
       }
     }
   }
@@ -205,7 +233,11 @@ function row(label: string, s: Summary): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  console.log(`invalidation bench: Node ${process.version}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `invalidation bench: Node ${process.version}, ${cpus().length} cpus, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   await seed();
   for (let i = 0; i < 500; i++) await bare.user.update({ where: { id: writeTarget() }, data: { name: "warm" } });
 
@@ -221,9 +253,13 @@ async function main(): Promise<void> {
 
   console.log(small.description);
   console.log(big.description);
-  console.log(`load average (1 min) when measuring: ${loadAlone.toFixed(2)} (a) alone, ${loadTogether.toFixed(2)} interleaved`);
+  console.log(
+    `load average (1 min) when measuring: ${loadAlone.toFixed(2)} (a) alone, ${loadTogether.toFixed(2)} interleaved`,
+  );
   console.log("");
-  console.log(`${"latency, microseconds".padEnd(56)}${"p50".padStart(8)}${"p99".padStart(8)}${"mean".padStart(8)}${"n".padStart(7)}`);
+  console.log(
+    `${"latency, microseconds".padEnd(56)}${"p50".padStart(8)}${"p99".padStart(8)}${"mean".padStart(8)}${"n".padStart(7)}`,
+  );
   console.log(row("user.update, uncached client, with (a) alone", alone.bare as Summary));
   console.log(row(`user.update, cached, (a) ${SMALL} entries, alone`, alone.small as Summary));
   console.log(row("user.update, uncached client, interleaved", together.bare as Summary));
@@ -253,7 +289,10 @@ try {
   const cleanup = performance.now();
   for (const prisma of open) prisma.$cache.close();
   await deleteKeys(redis, run);
-  if (tenantId !== 0) await bare.tenant.delete({ where: { id: tenantId } }).catch((error: unknown) => console.error("could not remove the bench tenant:", error));
+  if (tenantId !== 0)
+    await bare.tenant
+      .delete({ where: { id: tenantId } })
+      .catch((error: unknown) => console.error("could not remove the bench tenant:", error));
   await bare.$disconnect();
   redis.disconnect();
   console.log(`clean-up ${((performance.now() - cleanup) / 1000).toFixed(1)} s`);

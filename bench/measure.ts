@@ -29,7 +29,11 @@ export async function timeCalls(iterations: number, call: (i: number) => Promise
  * of what is measured: times blocks of `batch` consecutive calls and returns
  * one sample per block, the mean latency of its calls.
  */
-export async function timeBatches(iterations: number, call: (i: number) => PromiseLike<unknown>, batch: number): Promise<Float64Array> {
+export async function timeBatches(
+  iterations: number,
+  call: (i: number) => PromiseLike<unknown>,
+  batch: number,
+): Promise<Float64Array> {
   const samples = new Float64Array(Math.ceil(iterations / batch));
   for (let block = 0; block < samples.length; block++) {
     const first = block * batch;
@@ -45,7 +49,12 @@ export function summarise(samples: Float64Array): Summary {
   const sorted = Float64Array.from(samples).sort();
   let total = 0;
   for (const sample of sorted) total += sample;
-  return { calls: sorted.length, mean: total / sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  return {
+    calls: sorted.length,
+    mean: total / sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+  };
 }
 
 /** The round whose p50 is the median of the rounds' p50s: one whole round, so mean, p50 and p99 stay consistent. */

@@ -35,7 +35,10 @@ function packageOf(url: string): string {
 }
 
 function shortUrl(url: string): string {
-  return url.replace(/^file:\/\//, "").replace(/^.*node_modules\//, "").replace(/^\/work\/[^/]+\//, "");
+  return url
+    .replace(/^file:\/\//, "")
+    .replace(/^.*node_modules\//, "")
+    .replace(/^\/work\/[^/]+\//, "");
 }
 
 function addTo(totals: Map<string, number>, key: string, micros: number): void {
@@ -45,7 +48,9 @@ function addTo(totals: Map<string, number>, key: string, micros: number): void {
 function printTop(title: string, totals: Map<string, number>, all: number, top: number): void {
   console.log(`\n${title}`);
   for (const [key, micros] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${((100 * micros) / all).toFixed(1).padStart(6)} %  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${key}`);
+    console.log(
+      `${((100 * micros) / all).toFixed(1).padStart(6)} %  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${key}`,
+    );
   }
 }
 

@@ -80,7 +80,15 @@ async function connect() {
 
 /** A client with the cache on top of `base`; each prefix is a separate, empty cache. */
 function cachedClient(base: Base, redis: Redis, prefix: string, l1 = true) {
-  return base.$extends(cacheExtension({ redis, prefix, defaults: { ttl: TTL }, ...(l1 ? {} : { l1: false }), ...(process.env.BENCH_LOCK === "off" ? { lock: false as const } : {}) }));
+  return base.$extends(
+    cacheExtension({
+      redis,
+      prefix,
+      defaults: { ttl: TTL },
+      ...(l1 ? {} : { l1: false }),
+      ...(process.env.BENCH_LOCK === "off" ? { lock: false as const } : {}),
+    }),
+  );
 }
 
 /** The floor of any cache built on Prisma's `query` component: it answers without running the query. */
@@ -92,7 +100,11 @@ function noOpQueryExtension(base: Base, constant: unknown) {
 function rawSerializer(): SuperJSON {
   const serializer = new SuperJSON();
   serializer.registerCustom<Decimal, string>(
-    { isApplicable: (value): value is Decimal => Decimal.isDecimal(value), serialize: (value) => value.toJSON(), deserialize: (text) => new Decimal(text) },
+    {
+      isApplicable: (value): value is Decimal => Decimal.isDecimal(value),
+      serialize: (value) => value.toJSON(),
+      deserialize: (text) => new Decimal(text),
+    },
     "prisma.Decimal",
   );
   return serializer;
@@ -107,9 +119,11 @@ function payloadOf(entry: string): string {
 
 async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
   const id = (i: number) => ids[i % ids.length] as number;
-  const rotate = (read: (id: number) => PromiseLike<unknown>) => (calls: number, first: number) => timeCalls(calls, (i) => read(id(first + i)));
+  const rotate = (read: (id: number) => PromiseLike<unknown>) => (calls: number, first: number) =>
+    timeCalls(calls, (i) => read(id(first + i)));
   // The two microsecond paths, b and c, are timed in blocks (see timeBatches): their samples are block means.
-  const rotateBatched = (read: (id: number) => PromiseLike<unknown>) => (calls: number, first: number) => timeBatches(calls, (i) => read(id(first + i)), BATCH);
+  const rotateBatched = (read: (id: number) => PromiseLike<unknown>) => (calls: number, first: number) =>
+    timeBatches(calls, (i) => read(id(first + i)), BATCH);
 
   const memoryHits = cachedClient(base, redis, hitPrefix);
   const sharedHits = cachedClient(base, redis, hitPrefix, false);
@@ -118,7 +132,9 @@ async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
   await memoryHits.$cache.settled();
   const noOp = noOpQueryExtension(base, await base.user.findUnique({ where: { id: id(0) } }));
   // Entries only: tag versions live under `<prefix>t:`, the bus membership under `<prefix>bus:`.
-  const storedKeys = (await keysUnder(redis, hitPrefix)).filter((name) => !name.startsWith(`${hitPrefix}t:`) && !name.startsWith(`${hitPrefix}bus:`));
+  const storedKeys = (await keysUnder(redis, hitPrefix)).filter(
+    (name) => !name.startsWith(`${hitPrefix}t:`) && !name.startsWith(`${hitPrefix}bus:`),
+  );
   const raw = rawSerializer();
 
   // One client for the misses: fresh clients per pass would make Prisma's and the extension's call
@@ -128,7 +144,9 @@ async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
     await missCache.$cache.settled();
     missCache.$cache.clearLocal();
     // Entries only: tag versions and the bus's keys stay, as they do in a running deployment.
-    const entries = (await keysUnder(redis, missPrefix)).filter((name) => !name.startsWith(`${missPrefix}t:`) && !name.startsWith(`${missPrefix}bus:`));
+    const entries = (await keysUnder(redis, missPrefix)).filter(
+      (name) => !name.startsWith(`${missPrefix}t:`) && !name.startsWith(`${missPrefix}bus:`),
+    );
     for (let at = 0; at < entries.length; at += 1000) await redis.unlink(...entries.slice(at, at + 1000));
   }
   /** Every call a distinct key: both tiers are emptied before each pass over the ids. */
@@ -136,30 +154,62 @@ async function buildPaths(base: Base, redis: Redis, ids: readonly number[]) {
     const samples = new Float64Array(calls);
     for (let offset = 0; offset < calls; offset += ids.length) {
       await emptyMissCache();
-      const pass = await timeCalls(Math.min(ids.length, calls - offset), (i) => missCache.user.findUnique({ where: { id: id(first + offset + i) }, cache: true }));
+      const pass = await timeCalls(Math.min(ids.length, calls - offset), (i) =>
+        missCache.user.findUnique({ where: { id: id(first + offset + i) }, cache: true }),
+      );
       samples.set(pass, offset);
     }
     return samples;
   }
 
   const paths: BenchPath[] = [
-    { key: "a", label: "uncached findUnique, base client (Postgres)", calls: 3000, run: rotate((userId) => base.user.findUnique({ where: { id: userId } })) },
-    { key: "a'", label: "same through the extension, no opt-in", calls: 3000, run: rotate((userId) => memoryHits.user.findUnique({ where: { id: userId } })) },
-    { key: "b", label: `no-op query extension (floor), x${BATCH}`, calls: 30_000, run: rotateBatched((userId) => noOp.user.findUnique({ where: { id: userId } })) },
-    { key: "c", label: `in-process (L1) hit, x${BATCH}`, calls: 200_000, run: rotateBatched((userId) => memoryHits.user.findUnique({ where: { id: userId }, cache: true })) },
-    { key: "d", label: "Redis (L2) hit, l1: false", calls: 15_000, run: rotate((userId) => sharedHits.user.findUnique({ where: { id: userId }, cache: true })) },
+    {
+      key: "a",
+      label: "uncached findUnique, base client (Postgres)",
+      calls: 3000,
+      run: rotate((userId) => base.user.findUnique({ where: { id: userId } })),
+    },
+    {
+      key: "a'",
+      label: "same through the extension, no opt-in",
+      calls: 3000,
+      run: rotate((userId) => memoryHits.user.findUnique({ where: { id: userId } })),
+    },
+    {
+      key: "b",
+      label: `no-op query extension (floor), x${BATCH}`,
+      calls: 30_000,
+      run: rotateBatched((userId) => noOp.user.findUnique({ where: { id: userId } })),
+    },
+    {
+      key: "c",
+      label: `in-process (L1) hit, x${BATCH}`,
+      calls: 200_000,
+      run: rotateBatched((userId) => memoryHits.user.findUnique({ where: { id: userId }, cache: true })),
+    },
+    {
+      key: "d",
+      label: "Redis (L2) hit, l1: false",
+      calls: 15_000,
+      run: rotate((userId) => sharedHits.user.findUnique({ where: { id: userId }, cache: true })),
+    },
     {
       key: "e",
       label: "raw ioredis GET + superjson.parse",
       calls: 15_000,
-      run: (calls, first) => timeCalls(calls, async (i) => raw.parse(payloadOf((await redis.get(storedKeys[(first + i) % storedKeys.length] as string)) as string))),
+      run: (calls, first) =>
+        timeCalls(calls, async (i) =>
+          raw.parse(payloadOf((await redis.get(storedKeys[(first + i) % storedKeys.length] as string)) as string)),
+        ),
     },
     { key: "f", label: "miss (Redis miss, then Postgres)", calls: 3000, run: misses },
     {
       key: "f'",
       label: "raw floor of f: ioredis GET (nil), then a",
       calls: 3000,
-      run: rotate(async (userId) => (await redis.get(`${runPrefix}absent`)) ?? base.user.findUnique({ where: { id: userId } })),
+      run: rotate(
+        async (userId) => (await redis.get(`${runPrefix}absent`)) ?? base.user.findUnique({ where: { id: userId } }),
+      ),
     },
   ];
   return { paths, memoryHits, sharedHits, missCache, storedKeys };
@@ -177,7 +227,8 @@ async function measure(paths: readonly BenchPath[]): Promise<Map<string, Summary
         slices.get(path.key)?.push(await path.run(size, slice * size));
       }
     }
-    for (const path of paths) rounds.get(path.key)?.push({ ...summarise(concat(slices.get(path.key) ?? [])), calls: path.calls });
+    for (const path of paths)
+      rounds.get(path.key)?.push({ ...summarise(concat(slices.get(path.key) ?? [])), calls: path.calls });
   }
   return new Map([...rounds].map(([key, summaries]) => [key, medianRound(summaries)]));
 }
@@ -193,10 +244,15 @@ function concat(parts: readonly Float64Array[]): Float64Array {
 }
 
 function printTable(paths: readonly BenchPath[], results: Map<string, Summary>): void {
-  console.log(`\n${"path".padEnd(50)}${"calls".padStart(8)}${"mean us".padStart(10)}${"p50 us".padStart(10)}${"p99 us".padStart(10)}`);
+  console.log(
+    `\n${"path".padEnd(50)}${"calls".padStart(8)}${"mean us".padStart(10)}${"p50 us".padStart(10)}${"p99 us".padStart(10)}`,
+  );
   for (const path of paths) {
     const result = results.get(path.key) as Summary;
-    const row = [result.calls.toString().padStart(8), ...[result.mean, result.p50, result.p99].map((value) => value.toFixed(1).padStart(10))];
+    const row = [
+      result.calls.toString().padStart(8),
+      ...[result.mean, result.p50, result.p99].map((value) => value.toFixed(1).padStart(10)),
+    ];
     console.log(`${`${path.key.padEnd(3)}${path.label}`.padEnd(50)}${row.join("")}`);
   }
 }
@@ -214,7 +270,9 @@ function printTargets(results: Map<string, Summary>): void {
   // Not a target: how far any read-through miss (one Redis round trip before the database) must exceed (a).
   const [miss, floor, uncached] = [results.get("f"), results.get("f'"), results.get("a")];
   if (miss && floor && uncached) {
-    console.log(`  (info) raw floor f' p50 / uncached p50 ${(floor.p50 / uncached.p50).toFixed(3)}; miss p50 / raw floor p50 ${(miss.p50 / floor.p50).toFixed(3)}`);
+    console.log(
+      `  (info) raw floor f' p50 / uncached p50 ${(floor.p50 / uncached.p50).toFixed(3)}; miss p50 / raw floor p50 ${(miss.p50 / floor.p50).toFixed(3)}`,
+    );
   }
 }
 
@@ -222,8 +280,12 @@ async function printEnvironment(base: Base, redis: Redis): Promise<void> {
   const [{ server_version: postgres }] = await base.$queryRaw<[{ server_version: string }]>`SHOW server_version`;
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?";
   const cpu = cpus();
-  console.log(`machine: Node ${process.version}, ${cpu[0]?.model.trim() ?? "unknown cpu"}, ${cpu.length} cores, load ${loadavg()[0]?.toFixed(2)}; Postgres ${postgres}, Redis ${redisVersion} (loopback)`);
-  console.log(`data: 1 tenant, ${USERS} users (Decimal, BigInt, Date, Json), ids rotated on every path; ${ROUNDS} rounds of ${SLICES} interleaved slices after a warm-up, median round shown`);
+  console.log(
+    `machine: Node ${process.version}, ${cpu[0]?.model.trim() ?? "unknown cpu"}, ${cpu.length} cores, load ${loadavg()[0]?.toFixed(2)}; Postgres ${postgres}, Redis ${redisVersion} (loopback)`,
+  );
+  console.log(
+    `data: 1 tenant, ${USERS} users (Decimal, BigInt, Date, Json), ids rotated on every path; ${ROUNDS} rounds of ${SLICES} interleaved slices after a warm-up, median round shown`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -231,7 +293,11 @@ async function main(): Promise<void> {
   const { base, redis } = await connect();
   try {
     const [tenant] = await seed(base, { tenants: [{ slug: "bench", users: USERS }], postsPerUser: 0 });
-    const { paths, memoryHits, sharedHits, missCache, storedKeys } = await buildPaths(base, redis, tenant?.userIds ?? []);
+    const { paths, memoryHits, sharedHits, missCache, storedKeys } = await buildPaths(
+      base,
+      redis,
+      tenant?.userIds ?? [],
+    );
     const only = process.env.BENCH_PATHS?.split(",");
     const selected = paths.filter((path) => only === undefined || only.includes(path.key));
     await printEnvironment(base, redis);
@@ -242,7 +308,9 @@ async function main(): Promise<void> {
 
     const memory = memoryHits.$cache.stats();
     const entryText = await redis.get(storedKeys[0] as string);
-    console.log(`\nmemory: in-process tier holds ${memory.l1Entries} entries, ~${(memory.l1Bytes / 1024).toFixed(0)} KiB estimated (${(memory.l1Bytes / memory.l1Entries).toFixed(0)} B/entry); one Redis entry is ${entryText?.length ?? 0} B`);
+    console.log(
+      `\nmemory: in-process tier holds ${memory.l1Entries} entries, ~${(memory.l1Bytes / 1024).toFixed(0)} KiB estimated (${(memory.l1Bytes / memory.l1Entries).toFixed(0)} B/entry); one Redis entry is ${entryText?.length ?? 0} B`,
+    );
     const shared = sharedHits.$cache.stats();
     const missed = missCache.$cache.stats();
     console.log(

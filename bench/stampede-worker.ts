@@ -115,7 +115,8 @@ function send(message: FromWorker): void {
 
 async function prepare(message: Extract<ToWorker, { kind: "prepare" }>): Promise<void> {
   const errors: { code: string; message: string }[] = [];
-  const cached = message.mode === "uncached" ? undefined : cachedClient(message.prefix, message.mode !== "no-lock", errors);
+  const cached =
+    message.mode === "uncached" ? undefined : cachedClient(message.prefix, message.mode !== "no-lock", errors);
   if (cached !== undefined) {
     await cached.$cache.ready();
     if (message.warm) await cached.user.findUnique({ where: { id: message.id }, cache: true });
@@ -130,7 +131,10 @@ async function prepare(message: Extract<ToWorker, { kind: "prepare" }>): Promise
 async function burst(): Promise<void> {
   const current = round as Round;
   const { id, cached } = current;
-  const read = cached === undefined ? () => counted.user.findUnique({ where: { id } }) : () => cached.user.findUnique({ where: { id }, cache: true });
+  const read =
+    cached === undefined
+      ? () => counted.user.findUnique({ where: { id } })
+      : () => cached.user.findUnique({ where: { id }, cache: true });
   const before = database.queries;
   const statsBefore = cached?.$cache.stats();
   current.errors.length = 0;
@@ -159,14 +163,32 @@ async function burst(): Promise<void> {
     const after = cached.$cache.stats();
     // The burst's own counts: the warm-up reads of a `lock-written*` round are left out.
     const delta = (key: keyof WorkerStats) => after[key] - (statsBefore?.[key] ?? 0);
-    stats = { l1Hits: delta("l1Hits"), l2Hits: delta("l2Hits"), misses: delta("misses"), coalesced: delta("coalesced"), lockWaits: delta("lockWaits"), errors: delta("errors") };
+    stats = {
+      l1Hits: delta("l1Hits"),
+      l2Hits: delta("l2Hits"),
+      misses: delta("misses"),
+      coalesced: delta("coalesced"),
+      lockWaits: delta("lockWaits"),
+      errors: delta("errors"),
+    };
     await cached.$cache.close();
   }
   round = undefined;
-  send({ kind: "result", latencies, queries, queryTimes, startedAt, stats, errors: current.errors, loopDelayMax: loop.max / 1e6 });
+  send({
+    kind: "result",
+    latencies,
+    queries,
+    queryTimes,
+    startedAt,
+    stats,
+    errors: current.errors,
+    loopDelayMax: loop.max / 1e6,
+  });
 }
 
-/** Updates the round's row through the cache: every instance under the prefix hears the invalidation before it resolves. */
+/**
+ * Updates the round's row through the cache: every instance under the prefix hears the invalidation before it resolves.
+ */
 async function write(): Promise<void> {
   const { id, cached } = round as Round;
   const data = { name: `written ${Date.now()}` };
@@ -194,7 +216,15 @@ async function exit(): Promise<void> {
 
 process.on("message", (message: ToWorker) => {
   const task =
-    message.kind === "prepare" ? prepare(message) : message.kind === "write" ? write() : message.kind === "go" ? burst() : message.kind === "sequential" ? sequential(message.ids) : exit();
+    message.kind === "prepare"
+      ? prepare(message)
+      : message.kind === "write"
+        ? write()
+        : message.kind === "go"
+          ? burst()
+          : message.kind === "sequential"
+            ? sequential(message.ids)
+            : exit();
   task.catch((error: unknown) => {
     console.error(`stampede worker ${process.pid}:`, error);
     process.exit(1);

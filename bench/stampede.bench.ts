@@ -86,7 +86,10 @@ class Worker {
 
   constructor(index: number) {
     const tsx = import.meta.resolve("tsx");
-    this.child = fork(fileURLToPath(new URL("./stampede-worker.ts", import.meta.url)), [], { execArgv: ["--import", tsx], env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
+    this.child = fork(fileURLToPath(new URL("./stampede-worker.ts", import.meta.url)), [], {
+      execArgv: ["--import", tsx],
+      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl },
+    });
     this.child.on("message", (message: FromWorker) => {
       const waiting = this.#waiting;
       this.#waiting = undefined;
@@ -130,13 +133,37 @@ interface ModeResults {
 }
 
 function emptyResults(): ModeResults {
-  return { queries: [], all: [], holder: [], waiters: [], skew: [], stats: { l1Hits: 0, l2Hits: 0, misses: 0, coalesced: 0, lockWaits: 0, errors: 0 }, errors: new Map(), overTarget: [], loopDelayMax: [] };
+  return {
+    queries: [],
+    all: [],
+    holder: [],
+    waiters: [],
+    skew: [],
+    stats: { l1Hits: 0, l2Hits: 0, misses: 0, coalesced: 0, lockWaits: 0, errors: 0 },
+    errors: new Map(),
+    overTarget: [],
+    loopDelayMax: [],
+  };
 }
 
-async function round(workers: readonly Worker[], mode: Mode, prefix: string, id: number, primeIds: (worker: number) => number[]): Promise<Result[]> {
+async function round(
+  workers: readonly Worker[],
+  mode: Mode,
+  prefix: string,
+  id: number,
+  primeIds: (worker: number) => number[],
+): Promise<Result[]> {
   const written = mode === "lock-written" || mode === "lock-written-primed";
   workers.forEach((worker, w) =>
-    worker.send({ kind: "prepare", mode, prefix, id, requests: REQUESTS_PER_PROCESS, warm: written, primeIds: mode === "lock-written-primed" ? primeIds(w) : [] }),
+    worker.send({
+      kind: "prepare",
+      mode,
+      prefix,
+      id,
+      requests: REQUESTS_PER_PROCESS,
+      warm: written,
+      primeIds: mode === "lock-written-primed" ? primeIds(w) : [],
+    }),
   );
   await Promise.all(workers.map((worker) => worker.next("ready")));
   if (written) {
@@ -161,16 +188,20 @@ function record(into: ModeResults, results: readonly Result[], target: number, r
     const processes = results.flatMap((result, w) => {
       if (result.queries === 0) return [];
       const codes = [...new Set(result.errors.map((error) => error.code))];
-      const errors = codes.length === 0 ? "" : `, ${result.errors.length} onError ${codes.join("/")} (${result.errors[0]?.message})`;
+      const errors =
+        codes.length === 0 ? "" : `, ${result.errors.length} onError ${codes.join("/")} (${result.errors[0]?.message})`;
       const times = result.queryTimes.slice(0, 3).map(at).join(",") + (result.queries > 3 ? ",..." : "");
-      return [`p${w} ${result.queries} at ${times} (start ${at(result.startedAt)}, ${result.stats?.l2Hits ?? 0} L2 hits, lockWaits ${result.stats?.lockWaits ?? 0}, loop stall ${result.loopDelayMax.toFixed(0)}${errors})`];
+      return [
+        `p${w} ${result.queries} at ${times} (start ${at(result.startedAt)}, ${result.stats?.l2Hits ?? 0} L2 hits, lockWaits ${result.stats?.lockWaits ?? 0}, loop stall ${result.loopDelayMax.toFixed(0)}${errors})`,
+      ];
     });
     into.overTarget.push(`round ${r}, ${queries} queries: ${processes.join("; ")}`);
   }
   for (const result of results) {
     into.all.push(...result.latencies);
     if (queries === 1) (result.queries === 1 ? into.holder : into.waiters).push(...result.latencies);
-    if (result.stats !== undefined) for (const key of Object.keys(into.stats) as (keyof WorkerStats)[]) into.stats[key] += result.stats[key];
+    if (result.stats !== undefined)
+      for (const key of Object.keys(into.stats) as (keyof WorkerStats)[]) into.stats[key] += result.stats[key];
     for (const { code } of result.errors) into.errors.set(code, (into.errors.get(code) ?? 0) + 1);
   }
 }
@@ -185,7 +216,8 @@ interface Percentiles {
 /** Nearest-rank percentiles, in ms. */
 function percentiles(samples: readonly number[]): Percentiles {
   const sorted = Float64Array.from(samples).sort();
-  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? Number.NaN;
+  const at = (fraction: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? Number.NaN;
   return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
@@ -216,17 +248,29 @@ async function main(): Promise<void> {
 
     // Reference: the plain query, one call at a time, in one process while the others are idle.
     const first = workers[0] as Worker;
-    first.send({ kind: "sequential", ids: Array.from({ length: SEQUENTIAL_CALLS }, (_, i) => ids[i % STAMPEDE_ROWS] as number) });
+    first.send({
+      kind: "sequential",
+      ids: Array.from({ length: SEQUENTIAL_CALLS }, (_, i) => ids[i % STAMPEDE_ROWS] as number),
+    });
     const sequential = (await first.next("sequential")).latencies.slice(SEQUENTIAL_CALLS / 5); // the first fifth is warm-up
 
     const results = new Map<Mode, ModeResults>(MODES.map(({ mode }) => [mode, emptyResults()]));
     let next = 0;
-    const primeIds = (worker: number) => ids.slice(STAMPEDE_ROWS + worker * PRIME_READS, STAMPEDE_ROWS + (worker + 1) * PRIME_READS);
-    for (let r = 0; r < WARMUP_ROUNDS; r++) for (const { mode } of MODES) await round(workers, mode, `${run}warm${r}-${mode}:`, ids[next++ % STAMPEDE_ROWS] as number, primeIds);
+    const primeIds = (worker: number) =>
+      ids.slice(STAMPEDE_ROWS + worker * PRIME_READS, STAMPEDE_ROWS + (worker + 1) * PRIME_READS);
+    for (let r = 0; r < WARMUP_ROUNDS; r++)
+      for (const { mode } of MODES)
+        await round(workers, mode, `${run}warm${r}-${mode}:`, ids[next++ % STAMPEDE_ROWS] as number, primeIds);
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < MODES.length; k++) {
         const { mode, target } = MODES[(r + k) % MODES.length] as (typeof MODES)[number];
-        const outcome = await round(workers, mode, `${run}${r}-${mode}:`, ids[next++ % STAMPEDE_ROWS] as number, primeIds);
+        const outcome = await round(
+          workers,
+          mode,
+          `${run}${r}-${mode}:`,
+          ids[next++ % STAMPEDE_ROWS] as number,
+          primeIds,
+        );
         record(results.get(mode) as ModeResults, outcome, target, r);
       }
     }
@@ -234,22 +278,33 @@ async function main(): Promise<void> {
 
     const format = (load: number[]) => load.map((value) => value.toFixed(2)).join(" ");
     const get = (mode: Mode) => results.get(mode) as ModeResults;
-    console.log(`stampede bench: Node ${process.version}, ${cpus().length} cpus, load ${format(loadAtStart)} at start, ${format(loadAtEnd)} at end`);
+    console.log(
+      `stampede bench: Node ${process.version}, ${cpus().length} cpus, load ${format(loadAtStart)} at start, ${format(loadAtEnd)} at end`,
+    );
     console.log(
       `${PROCESSES} processes x ${REQUESTS_PER_PROCESS} concurrent user.findUnique({ where: { id }, cache: true }) of one row; ${ROUNDS} rounds per configuration, interleaved, after ${WARMUP_ROUNDS} unrecorded`,
     );
     console.log("");
-    console.log(`${"database queries per round".padEnd(32)}${"min".padStart(6)}${"median".padStart(8)}${"max".padStart(6)}   target`);
+    console.log(
+      `${"database queries per round".padEnd(32)}${"min".padStart(6)}${"median".padStart(8)}${"max".padStart(6)}   target`,
+    );
     for (const { mode, label, target } of MODES) {
       const { queries } = get(mode);
       const on = queries.filter((count) => count === target).length;
-      const verdict = mode.startsWith("lock") ? `exactly ${target}: ${on === queries.length ? "PASS" : "FAIL"} (${on}/${queries.length} rounds)` : `(expected ${target}; ${on}/${queries.length} rounds)`;
-      console.log(`${label.padEnd(32)}${String(Math.min(...queries)).padStart(6)}${String(median(queries)).padStart(8)}${String(Math.max(...queries)).padStart(6)}   ${verdict}`);
+      const verdict = mode.startsWith("lock")
+        ? `exactly ${target}: ${on === queries.length ? "PASS" : "FAIL"} (${on}/${queries.length} rounds)`
+        : `(expected ${target}; ${on}/${queries.length} rounds)`;
+      console.log(
+        `${label.padEnd(32)}${String(Math.min(...queries)).padStart(6)}${String(median(queries)).padStart(8)}${String(Math.max(...queries)).padStart(6)}   ${verdict}`,
+      );
     }
-    for (const { mode, label } of MODES.slice(0, 4)) console.log(`  ${`${label}, per round:`.padEnd(40)}${get(mode).queries.join(" ")}`);
+    for (const { mode, label } of MODES.slice(0, 4))
+      console.log(`  ${`${label}, per round:`.padEnd(40)}${get(mode).queries.join(" ")}`);
 
     console.log("");
-    console.log(`${"latency, ms, all rounds pooled".padEnd(60)}${"n".padStart(7)}${"p50".padStart(9)}${"p99".padStart(9)}${"max".padStart(9)}`);
+    console.log(
+      `${"latency, ms, all rounds pooled".padEnd(60)}${"n".padStart(7)}${"p50".padStart(9)}${"p99".padStart(9)}${"max".padStart(9)}`,
+    );
     console.log(latencyRow("uncached findUnique, one call at a time (reference)", sequential));
     for (const { mode, label } of [...MODES].reverse()) {
       const result = get(mode);
@@ -280,7 +335,9 @@ async function main(): Promise<void> {
       );
     }
     console.log("");
-    console.log(`where the extra queries came from (first ${SHOWN_OVER_TARGET} rounds over target per configuration; p<n>: process n, queries at ms from the first process's start)`);
+    console.log(
+      `where the extra queries came from (first ${SHOWN_OVER_TARGET} rounds over target per configuration; p<n>: process n, queries at ms from the first process's start)`,
+    );
     for (const { mode, label } of MODES.slice(0, 4)) {
       const { overTarget } = get(mode);
       if (overTarget.length === 0) continue;
@@ -291,9 +348,19 @@ async function main(): Promise<void> {
   } finally {
     stopping = true;
     for (const worker of workers) if (worker.child.connected) worker.send({ kind: "exit" });
-    await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.child.exitCode === null ? worker.child.once("exit", resolve) : resolve(undefined)))));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise((resolve) =>
+            worker.child.exitCode === null ? worker.child.once("exit", resolve) : resolve(undefined),
+          ),
+      ),
+    );
     await deleteKeys(redis, run);
-    if (tenantId !== undefined) await bare.tenant.delete({ where: { id: tenantId } }).catch((error: unknown) => console.error("could not remove the bench tenant:", error));
+    if (tenantId !== undefined)
+      await bare.tenant
+        .delete({ where: { id: tenantId } })
+        .catch((error: unknown) => console.error("could not remove the bench tenant:", error));
     await bare.$disconnect();
     await redis.quit();
   }

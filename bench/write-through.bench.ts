@@ -37,15 +37,28 @@ const STEPS_PER_ROUND = 300;
 
 const run = `pqc-bench-wt-${process.pid}-${Date.now().toString(36)}:`;
 const redis = new Redis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL, { maxRetriesPerRequest: 1 });
-const bare = new PrismaClient({ adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL }) });
+const bare = new PrismaClient({
+  adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL }),
+});
 
 /** A cached client with a database-query counter below the cache. */
 function client(label: string, writeThrough: boolean) {
   const database = { queries: 0 };
   const prisma = bare
     .$extends({ query: { $allModels: { $allOperations: ({ args, query }) => (database.queries++, query(args)) } } })
-    .$extends(cacheExtension({ redis, prefix: `${run}${label}:`, defaults: { ttl: "1h" }, models: { User: { writeThrough } } }));
-  return { label, prisma, database, update: [] as number[], read: [] as number[], pair: [] as number[], queries: 0, steps: 0 };
+    .$extends(
+      cacheExtension({ redis, prefix: `${run}${label}:`, defaults: { ttl: "1h" }, models: { User: { writeThrough } } }),
+    );
+  return {
+    label,
+    prisma,
+    database,
+    update: [] as number[],
+    read: [] as number[],
+    pair: [] as number[],
+    queries: 0,
+    steps: 0,
+  };
 }
 type Client = ReturnType<typeof client>;
 
@@ -64,12 +77,19 @@ async function step(c: Client, id: number, n: number): Promise<void> {
   c.steps++;
 }
 
-const line = (label: string, s: Summary) => `${label.padEnd(44)}${s.p50.toFixed(0).padStart(8)}${s.p99.toFixed(0).padStart(8)}${s.mean.toFixed(0).padStart(8)}`;
+const line = (label: string, s: Summary) =>
+  `${label.padEnd(44)}${s.p50.toFixed(0).padStart(8)}${s.p99.toFixed(0).padStart(8)}${s.mean.toFixed(0).padStart(8)}`;
 
 async function main(): Promise<void> {
   const tenant = await bare.tenant.create({ data: { slug: `${run}tenant`, name: "write-through bench" } });
   try {
-    await bare.user.createMany({ data: Array.from({ length: ROWS }, (_, i) => ({ tenantId: tenant.id, email: `wt-${i}@bench.example`, name: `row ${i}` })) });
+    await bare.user.createMany({
+      data: Array.from({ length: ROWS }, (_, i) => ({
+        tenantId: tenant.id,
+        email: `wt-${i}@bench.example`,
+        name: `row ${i}`,
+      })),
+    });
     const ids = (await bare.user.findMany({ where: { tenantId: tenant.id }, select: { id: true } })).map((u) => u.id);
     const clients = [client("off", false), client("on", true)];
     for (const c of clients) {
@@ -78,10 +98,13 @@ async function main(): Promise<void> {
     }
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of clients) for (let i = 0; i < STEPS_PER_ROUND; i++) await step(c, ids[(n + i) % ids.length] as number, n + i);
+      for (const c of clients)
+        for (let i = 0; i < STEPS_PER_ROUND; i++) await step(c, ids[(n + i) % ids.length] as number, n + i);
       n += STEPS_PER_ROUND;
     }
-    console.log(`write-through bench: Node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)}; ${ROUNDS} rounds of ${STEPS_PER_ROUND} update-then-read steps per client, interleaved`);
+    console.log(
+      `write-through bench: Node ${process.version}, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)}; ${ROUNDS} rounds of ${STEPS_PER_ROUND} update-then-read steps per client, interleaved`,
+    );
     console.log(`\n${"latency, microseconds".padEnd(44)}${"p50".padStart(8)}${"p99".padStart(8)}${"mean".padStart(8)}`);
     for (const c of clients) {
       console.log(line(`writeThrough ${c.label}: update`, summarise(Float64Array.from(c.update))));
@@ -89,9 +112,14 @@ async function main(): Promise<void> {
       console.log(line(`writeThrough ${c.label}: update + read`, summarise(Float64Array.from(c.pair))));
     }
     console.log("");
-    for (const c of clients) console.log(`writeThrough ${c.label}: ${(c.queries / c.steps).toFixed(2)} database queries per update + read; stats ${JSON.stringify(c.prisma.$cache.stats())}`);
+    for (const c of clients)
+      console.log(
+        `writeThrough ${c.label}: ${(c.queries / c.steps).toFixed(2)} database queries per update + read; stats ${JSON.stringify(c.prisma.$cache.stats())}`,
+      );
     const [off, on] = clients.map((c) => summarise(Float64Array.from(c.pair))) as [Summary, Summary];
-    console.log(`\npair p50, on / off: ${(on.p50 / off.p50).toFixed(3)}  (below 1: write-through is faster on this workload)`);
+    console.log(
+      `\npair p50, on / off: ${(on.p50 / off.p50).toFixed(3)}  (below 1: write-through is faster on this workload)`,
+    );
     for (const c of clients) await c.prisma.$cache.close();
   } finally {
     await bare.tenant.delete({ where: { id: tenant.id } });

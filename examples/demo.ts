@@ -20,7 +20,13 @@ import { seed } from "./seed.ts";
 const DATABASE_FILE = join(dirname(fileURLToPath(import.meta.url)), ".data", "demo.db"); // gitignored
 /** Calls per timed series. */
 const CALLS = 1000;
-const PLAN = { tenants: [{ slug: "acme", users: 12 }, { slug: "globex", users: 7 }], postsPerUser: 3 };
+const PLAN = {
+  tenants: [
+    { slug: "acme", users: 12 },
+    { slug: "globex", users: 7 },
+  ],
+  postsPerUser: 3,
+};
 /** A prefix of this run only: entries left in Redis by an earlier run are never served. */
 const PREFIX = `pqc-demo:${process.pid}:`;
 
@@ -30,7 +36,8 @@ const tenantScope = new AsyncLocalStorage<string>();
  * Runs `work` as tenant `slug`. It awaits inside the scope on purpose: Prisma
  * queries are lazy and run (and ask `context`) when awaited, not when called.
  */
-const asTenant = <T>(slug: string, work: () => PromiseLike<T>): Promise<T> => tenantScope.run(slug, async () => await work());
+const asTenant = <T>(slug: string, work: () => PromiseLike<T>): Promise<T> =>
+  tenantScope.run(slug, async () => await work());
 
 function currentTenant(): string {
   const slug = tenantScope.getStore();
@@ -45,9 +52,19 @@ function currentTenant(): string {
  */
 function appClient(base: PrismaClient, redis: Redis | undefined) {
   const tenantScoped = base.$extends({
-    query: { post: { findMany: ({ args, query }) => query({ ...args, where: { ...args.where, tenant: { slug: currentTenant() } } }) } },
+    query: {
+      post: {
+        findMany: ({ args, query }) => query({ ...args, where: { ...args.where, tenant: { slug: currentTenant() } } }),
+      },
+    },
   });
-  return tenantScoped.$extends(cacheExtension({ ...(redis ? { redis } : {}), prefix: PREFIX, context: () => ({ tenant: tenantScope.getStore() }) }));
+  return tenantScoped.$extends(
+    cacheExtension({
+      ...(redis ? { redis } : {}),
+      prefix: PREFIX,
+      context: () => ({ tenant: tenantScope.getStore() }),
+    }),
+  );
 }
 
 type App = ReturnType<typeof appClient>;
@@ -59,7 +76,14 @@ async function traced<T>(app: App, read: () => PromiseLike<T>): Promise<{ result
   const result = await read();
   const micros = (performance.now() - start) * 1000;
   const after = app.$cache.stats();
-  const source = after.l1Hits > before.l1Hits ? "in-process hit" : after.l2Hits > before.l2Hits ? "Redis hit" : after.misses > before.misses ? "miss -> database" : "bypassed the cache";
+  const source =
+    after.l1Hits > before.l1Hits
+      ? "in-process hit"
+      : after.l2Hits > before.l2Hits
+        ? "Redis hit"
+        : after.misses > before.misses
+          ? "miss -> database"
+          : "bypassed the cache";
   return { result, micros, source };
 }
 
@@ -71,8 +95,10 @@ async function invalidationsBy(app: App, work: () => PromiseLike<unknown>): Prom
 }
 
 async function firstVersusRepeated(app: App): Promise<void> {
-  const publishedPosts = (cache: boolean) => app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache });
-  // Prisma compiles a query shape on first use (tens of ms): do that uncached, so call 1 shows the database, not the compiler.
+  const publishedPosts = (cache: boolean) =>
+    app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache });
+  // Prisma compiles a query shape on first use (tens of ms): do that uncached, so call 1 shows the database, not the
+  // compiler.
   await publishedPosts(false);
   console.log("\n1. one cached read, repeated (as acme: post.findMany({ where: { published: true }, cache: true }))");
   for (const call of [1, 2]) {
@@ -81,11 +107,14 @@ async function firstVersusRepeated(app: App): Promise<void> {
   }
   const rest = summarise(await timeCalls(CALLS, () => publishedPosts(true)));
   // p50 first: on a busy machine a few calls wait for the CPU, which the mean shows and the median does not.
-  console.log(`   calls 3-${CALLS + 2}: p50 ${rest.p50.toFixed(1)} us, mean ${rest.mean.toFixed(1)} us, in-process hits`);
+  console.log(
+    `   calls 3-${CALLS + 2}: p50 ${rest.p50.toFixed(1)} us, mean ${rest.mean.toFixed(1)} us, in-process hits`,
+  );
 }
 
 async function latency(app: App, userIds: readonly number[]): Promise<void> {
-  const read = (cache: boolean) => (i: number) => app.user.findUnique({ where: { id: userIds[i % userIds.length] as number }, cache });
+  const read = (cache: boolean) => (i: number) =>
+    app.user.findUnique({ where: { id: userIds[i % userIds.length] as number }, cache });
   // Warm both: one miss per user fills the cache, and the JIT sees both paths before they are timed.
   await timeCalls(CALLS, read(false));
   await timeCalls(CALLS, read(true));
@@ -99,7 +128,9 @@ async function latency(app: App, userIds: readonly number[]): Promise<void> {
 async function contextSeparation(app: App): Promise<void> {
   console.log("\n3. the same query as two tenants: the tenant is part of the key");
   for (const slug of ["acme", "globex"]) {
-    const posts = await asTenant(slug, () => app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
+    const posts = await asTenant(slug, () =>
+      app.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }),
+    );
     console.log(`   ${slug.padEnd(7)} ${posts.length} posts, first "${posts[0]?.title}"`);
   }
 }
@@ -112,7 +143,9 @@ async function mutationIsolation(app: App, userId: number): Promise<void> {
   (first.settings as { theme: string }).theme = "MUTATED";
   const next = await app.user.findUnique({ where: { id: userId }, cache: true });
   const intact = next?.name === original.name && JSON.stringify(next?.settings) === original.settings;
-  console.log(`\n4. the caller set name and settings.theme of its result to "MUTATED"; the next hit returns "${next?.name}", theme "${(next?.settings as { theme: string }).theme}" (${intact ? "intact" : "LEAKED"})`);
+  console.log(
+    `\n4. the caller set name and settings.theme of its result to "MUTATED"; the next hit returns "${next?.name}", theme "${(next?.settings as { theme: string }).theme}" (${intact ? "intact" : "LEAKED"})`,
+  );
 }
 
 /** A write through the cached client invalidates what it changed before it resolves; so does the tag API. */
@@ -128,7 +161,13 @@ async function writesInvalidate(app: App, userId: number): Promise<void> {
   console.log(`   app.user.update(...) of it:  invalidations +${bumped} (tags r:User:<id> and m:User)`);
   console.log(`   same read:                   ${`"${after.result?.name}"`.padEnd(32)} ${after.source}`);
 
-  const frontPage = () => app.post.findMany({ where: { published: true }, orderBy: { views: "desc" }, take: 3, cache: { tags: ["front-page"] } });
+  const frontPage = () =>
+    app.post.findMany({
+      where: { published: true },
+      orderBy: { views: "desc" },
+      take: 3,
+      cache: { tags: ["front-page"] },
+    });
   await frontPage();
   const cached = await traced(app, frontPage);
   const cleared = await invalidationsBy(app, () => app.$cache.invalidate({ tags: ["front-page"] }));
@@ -137,7 +176,10 @@ async function writesInvalidate(app: App, userId: number): Promise<void> {
   console.log(`   $cache.invalidate({ tags: ["front-page"] }): invalidations +${cleared}; same read: ${fresh.source}`);
 }
 
-/** A write behind the cache's back (the base client): the cached read keeps the old row until its TTL, a transaction sees the new one. */
+/**
+ * A write behind the cache's back (the base client): the cached read keeps the old row until its TTL, a transaction
+ * sees the new one.
+ */
 async function transactionsBypass(app: App, base: PrismaClient, userId: number): Promise<void> {
   await base.user.update({ where: { id: userId }, data: { name: "Renamed behind the cache" } });
   const cached = await app.user.findUnique({ where: { id: userId }, cache: true });
@@ -148,21 +190,37 @@ async function transactionsBypass(app: App, base: PrismaClient, userId: number):
   console.log("\n6. after a write behind the cache's back (base client: no invalidation), the same read:");
   console.log(`   cached read:                 "${cached?.name}" (old until its TTL)`);
   console.log(`   in $transaction(async tx):   "${interactive?.name}"`);
-  console.log(`   in $transaction([...]):      "${batch?.name}"   (cache hits +${after.l1Hits + after.l2Hits - before.l1Hits - before.l2Hits}, misses +${after.misses - before.misses})`);
+  console.log(
+    `   in $transaction([...]):      "${batch?.name}"   (cache hits +${after.l1Hits + after.l2Hits - before.l1Hits - before.l2Hits}, misses +${after.misses - before.misses})`,
+  );
 }
 
 /** Concurrent misses of one key share one database query; a request scope dedupes even uncached reads. */
 async function noHerd(app: App, userId: number): Promise<void> {
-  const cold = () => app.user.findMany({ where: { id: { in: [userId] } }, select: { id: true, name: true }, cache: { ttl: 30, swr: 300 } });
+  const cold = () =>
+    app.user.findMany({
+      where: { id: { in: [userId] } },
+      select: { id: true, name: true },
+      cache: { ttl: 30, swr: 300 },
+    });
   const before = app.$cache.stats();
   await Promise.all(Array.from({ length: 100 }, cold));
   const after = app.$cache.stats();
   const joined = after.coalesced - before.coalesced;
   console.log("\n7. expiry is a ramp, and a miss is never a herd:");
-  console.log(`   100 concurrent cold reads of one key: ${after.misses - before.misses - joined} database query, ${joined} joined it (single-flight; with Redis, one across processes)`);
-  console.log("   cache: { ttl: 30, swr: 300 }: fresh for 30 s, then served at once for 5 min while one background refresh runs");
-  const equal = await app.$cache.scope(async () => (await app.post.count({ where: { published: true } })) === (await app.post.count({ where: { published: true } })));
-  console.log(`   in $cache.scope(...), the same uncached count twice: one database query (scopeHits +${app.$cache.stats().scopeHits - after.scopeHits}, equal: ${equal})`);
+  console.log(
+    `   100 concurrent cold reads of one key: ${after.misses - before.misses - joined} database query, ${joined} joined it (single-flight; with Redis, one across processes)`,
+  );
+  console.log(
+    "   cache: { ttl: 30, swr: 300 }: fresh for 30 s, then served at once for 5 min while one background refresh runs",
+  );
+  const equal = await app.$cache.scope(
+    async () =>
+      (await app.post.count({ where: { published: true } })) === (await app.post.count({ where: { published: true } })),
+  );
+  console.log(
+    `   in $cache.scope(...), the same uncached count twice: one database query (scopeHits +${app.$cache.stats().scopeHits - after.scopeHits}, equal: ${equal})`,
+  );
 }
 
 /**
@@ -172,7 +230,9 @@ async function noHerd(app: App, userId: number): Promise<void> {
 async function secondInstance(app: App, other: App, userId: number): Promise<void> {
   await app.$cache.settled(); // the Redis writes happen after the caller has its result
   await other.$cache.ready(); // B's in-process tier is in use once its invalidation bus has subscribed
-  const { micros, source } = await traced(other, () => other.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }));
+  const { micros, source } = await traced(other, () =>
+    other.post.findMany({ where: { published: true }, orderBy: { id: "asc" }, cache: true }),
+  );
   console.log("\n8. a second instance B sharing Redis and prefix (another process, in production):");
   console.log(`   B, same read as in 1:        ${micros.toFixed(1)} us, ${source}`);
   const readOnB = () => other.user.findUnique({ where: { id: userId }, cache: true });
@@ -196,8 +256,12 @@ async function main(): Promise<void> {
     const app = appClient(base, redis);
     clients.push(app);
     await app.$cache.ready(); // with Redis: the in-process tier is used once the invalidation bus has subscribed
-    console.log(`prisma-query-cache demo: SQLite ${relative(process.cwd(), DATABASE_FILE)}, tiers: in-process${redis ? ` + Redis ${process.env.REDIS_URL}` : " only (set REDIS_URL to add Redis)"}`);
-    console.log(`seeded tenants ${PLAN.tenants.map((t) => `${t.slug} (${t.users} users)`).join(" and ")}, ${PLAN.postsPerUser} posts per user`);
+    console.log(
+      `prisma-query-cache demo: SQLite ${relative(process.cwd(), DATABASE_FILE)}, tiers: in-process${redis ? ` + Redis ${process.env.REDIS_URL}` : " only (set REDIS_URL to add Redis)"}`,
+    );
+    console.log(
+      `seeded tenants ${PLAN.tenants.map((t) => `${t.slug} (${t.users} users)`).join(" and ")}, ${PLAN.postsPerUser} posts per user`,
+    );
 
     await asTenant("acme", async () => {
       await firstVersusRepeated(app);
@@ -216,7 +280,9 @@ async function main(): Promise<void> {
       }
     });
     const { l1Hits, l2Hits, misses, bypassed, errors, invalidations, l1Entries, l1Bytes } = app.$cache.stats();
-    console.log(`\nstats(): l1Hits ${l1Hits}, l2Hits ${l2Hits}, misses ${misses}, bypassed ${bypassed}, errors ${errors}, invalidations ${invalidations}, l1Entries ${l1Entries}, l1Bytes ~${l1Bytes}`);
+    console.log(
+      `\nstats(): l1Hits ${l1Hits}, l2Hits ${l2Hits}, misses ${misses}, bypassed ${bypassed}, errors ${errors}, invalidations ${invalidations}, l1Entries ${l1Entries}, l1Bytes ~${l1Bytes}`,
+    );
   } finally {
     // close() leaves the invalidation bus and stops retries; it must come before the Redis client is quit.
     for (const client of clients) await client.$cache.close();

@@ -60,11 +60,16 @@ const EPOCH = Date.UTC(2024, 0, 1);
 export async function seed(prisma: SeedClient, plan: SeedPlan): Promise<SeededTenant[]> {
   const seeded: SeededTenant[] = [];
   for (const { slug, users: count } of plan.tenants) {
-    const tenant = await prisma.tenant.create({ data: { slug, name: `${capitalise(slug)} Inc.` }, select: { id: true } });
+    const tenant = await prisma.tenant.create({
+      data: { slug, name: `${capitalise(slug)} Inc.` },
+      select: { id: true },
+    });
     const users = Array.from({ length: count }, (_, n) => userRow(tenant.id, slug, n));
     const created = await prisma.user.createManyAndReturn({ data: users, select: { id: true } });
     const userIds = created.map((user) => user.id);
-    const posts = userIds.flatMap((authorId, n) => Array.from({ length: plan.postsPerUser }, (_, k) => postRow(tenant.id, slug, authorId, n, k)));
+    const posts = userIds.flatMap((authorId, n) =>
+      Array.from({ length: plan.postsPerUser }, (_, k) => postRow(tenant.id, slug, authorId, n, k)),
+    );
     if (posts.length > 0) await prisma.post.createMany({ data: posts });
     seeded.push({ id: tenant.id, slug, userIds });
   }
@@ -79,9 +84,14 @@ function userRow(tenantId: number, slug: string, n: number): UserRow {
     name: `${name} ${slug.toUpperCase()}-${n}`,
     role: ROLES[n % ROLES.length] as Role,
     createdAt: new Date(EPOCH + n * DAY_MS),
-    balance: ((n * 7919) % 100_000 / 100 + 0.05).toFixed(2),
+    balance: (((n * 7919) % 100_000) / 100 + 0.05).toFixed(2),
     visits: 9_007_199_254_740_993n + BigInt(n), // above 2^53: a number could not hold it
-    settings: { theme: n % 2 ? "dark" : "light", locale: n % 3 ? "en-GB" : "fr-FR", notifications: { email: n % 5 !== 0, digest: "weekly" }, favourites: [n % 7, n % 11, n % 13] },
+    settings: {
+      theme: n % 2 ? "dark" : "light",
+      locale: n % 3 ? "en-GB" : "fr-FR",
+      notifications: { email: n % 5 !== 0, digest: "weekly" },
+      favourites: [n % 7, n % 11, n % 13],
+    },
   };
 }
 

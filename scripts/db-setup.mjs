@@ -24,11 +24,15 @@ writeFileSync(fakeEngine, "#!/bin/sh\nexit 0\n");
 chmodSync(fakeEngine, 0o755);
 
 function generate(schemaPath) {
-  execFileSync(process.execPath, [join(root, "node_modules", "prisma", "build", "index.js"), "generate", "--schema", schemaPath], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: fakeEngine, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "prisma", "build", "index.js"), "generate", "--schema", schemaPath],
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: fakeEngine, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    },
+  );
 }
 
 const schema = readFileSync(join(root, "prisma", "schema.prisma"), "utf8");

@@ -8,7 +8,8 @@
 export const errorCodes = {
   /**
    * An option passed to `cacheExtension()` is invalid: thrown when `$extends` runs. Also the
-   * rejection of a `$cache` call given an invalid option or argument (`getOrSet`'s `fn` or options, `queryRaw`'s `ttl`).
+   * rejection of a `$cache` call given an invalid option or argument (`getOrSet`'s `fn` or options, `queryRaw`'s
+   * `ttl`).
    */
   E_INVALID_OPTION: "E_INVALID_OPTION",
   /**
@@ -41,7 +42,9 @@ export const errorCodes = {
   E_PRISMA_INTERNALS: "E_PRISMA_INTERNALS",
   /** A background refresh of a stale entry failed. Reported; the stale entry is served until its hard expiry. */
   E_REFRESH: "E_REFRESH",
-  /** The cross-process single-flight lock could not be taken, waited on or released. Reported; the read loads directly. */
+  /**
+   * The cross-process single-flight lock could not be taken, waited on or released. Reported; the read loads directly.
+   */
   E_LOCK: "E_LOCK",
   /** A `getOrSet` key is empty or not a string. Thrown (the call rejects). */
   E_INVALID_KEY: "E_INVALID_KEY",

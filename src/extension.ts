@@ -84,14 +84,28 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     } else {
       mirror = new VersionMirror(() => memory?.clear());
       const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
-      const bus = new InvalidationBus(resolved.redis as unknown as BusRedis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
-      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () => (bus.healthy() ? mirror.generation : undefined));
+      const bus = new InvalidationBus(
+        resolved.redis as unknown as BusRedis,
+        scripts,
+        resolved.prefix,
+        resolved.busLeaseMs,
+        mirror,
+        report,
+      );
+      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
+        bus.healthy() ? mirror.generation : undefined,
+      );
       versions = { kind: "redis", store, bus };
       if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
       bus.start();
       void checkEvictionPolicy(resolved.redis, report);
     }
-    const invalidator = new Invalidator(versions.store, mirror, versions.kind === "redis" ? versions.bus : undefined, report);
+    const invalidator = new Invalidator(
+      versions.store,
+      mirror,
+      versions.kind === "redis" ? versions.bus : undefined,
+      report,
+    );
     const invalidate = (tags: Iterable<string>) => invalidator.invalidate(tags);
     const transactions = new TransactionTags(invalidate);
     const stopObserving = observeTransactions(client, transactions);
@@ -99,14 +113,26 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped, lock);
     // A schema change retires every entry written under the old data model; a
     // different global `omit` changes result shapes, so it scopes keys too.
-    const namespace = sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null])));
-    const relationFields = new Map(Object.entries(dataModel.models).map(([model, { fields }]) => [model, fields.filter((f) => f.kind === "object").map((f) => f.name)]));
+    const namespace = sharedNamespace(
+      resolved.prefix,
+      shortHash(canonicalize([dataModel, globalOmit(client) ?? null])),
+    );
+    const relationFields = new Map(
+      Object.entries(dataModel.models).map(([model, { fields }]) => [
+        model,
+        fields.filter((f) => f.kind === "object").map((f) => f.name),
+      ]),
+    );
     // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
     const hearing = versions.kind === "local" ? () => true : versions.bus.healthy.bind(versions.bus);
     const requestScope = new RequestScope({ mirror, hearing }, counters);
     const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields, graph, requestScope);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
-      readPath.call(Prisma.getExtensionContext(self) as unknown as ModelContext, operation, args as Record<string, unknown> | undefined);
+      readPath.call(
+        Prisma.getExtensionContext(self) as unknown as ModelContext,
+        operation,
+        args as Record<string, unknown> | undefined,
+      );
     // Writes pass straight through to the write side below, which strips `cache` and invalidates.
     const write = (self: unknown, operation: WriteOperation, args: unknown) => {
       const context = Prisma.getExtensionContext(self) as unknown as ModelContext;
@@ -114,8 +140,15 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
-    const writeSide: WriteSide = { graph, transactions, invalidate, report, forgetScoped: (tags) => requestScope.forget(tags) };
-    if ([...resolved.models.values()].some((model) => model.writeThrough)) writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
+    const writeSide: WriteSide = {
+      graph,
+      transactions,
+      invalidate,
+      report,
+      forgetScoped: (tags) => requestScope.forget(tags),
+    };
+    if ([...resolved.models.values()].some((model) => model.writeThrough))
+      writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
     const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent(writeSide) });
     const handle: CacheHandle = createCacheHandle({
       graph,
@@ -139,60 +172,125 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       name: "prisma-query-cache",
       model: {
         $allModels: {
-          findUnique<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "findUnique"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "findUnique">> {
+          findUnique<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "findUnique"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "findUnique">> {
             return read(this, "findUnique", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "findUnique">>;
           },
-          findUniqueOrThrow<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "findUniqueOrThrow"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "findUniqueOrThrow">> {
-            return read(this, "findUniqueOrThrow", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "findUniqueOrThrow">>;
+          findUniqueOrThrow<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "findUniqueOrThrow"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "findUniqueOrThrow">> {
+            return read(this, "findUniqueOrThrow", args) as Prisma.PrismaPromise<
+              Prisma.Result<T, A, "findUniqueOrThrow">
+            >;
           },
-          findFirst<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "findFirst"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "findFirst">> {
+          findFirst<T, A>(
+            this: T,
+            args?: Prisma.Exact<A, Prisma.Args<T, "findFirst"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "findFirst">> {
             return read(this, "findFirst", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "findFirst">>;
           },
-          findFirstOrThrow<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "findFirstOrThrow"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "findFirstOrThrow">> {
-            return read(this, "findFirstOrThrow", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "findFirstOrThrow">>;
+          findFirstOrThrow<T, A>(
+            this: T,
+            args?: Prisma.Exact<A, Prisma.Args<T, "findFirstOrThrow"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "findFirstOrThrow">> {
+            return read(this, "findFirstOrThrow", args) as Prisma.PrismaPromise<
+              Prisma.Result<T, A, "findFirstOrThrow">
+            >;
           },
-          findMany<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "findMany"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "findMany">> {
+          findMany<T, A>(
+            this: T,
+            args?: Prisma.Exact<A, Prisma.Args<T, "findMany"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "findMany">> {
             return read(this, "findMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "findMany">>;
           },
-          count<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "count"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "count">> {
+          count<T, A>(
+            this: T,
+            args?: Prisma.Exact<A, Prisma.Args<T, "count"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "count">> {
             return read(this, "count", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "count">>;
           },
-          aggregate<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "aggregate"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "aggregate">> {
+          aggregate<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "aggregate"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "aggregate">> {
             return read(this, "aggregate", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "aggregate">>;
           },
-          groupBy<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "groupBy"> & CacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "groupBy">> {
+          groupBy<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "groupBy"> & CacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "groupBy">> {
             return read(this, "groupBy", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "groupBy">>;
           },
-          create<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "create"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "create">> {
+          create<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "create"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "create">> {
             return write(this, "create", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "create">>;
           },
-          createMany<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "createMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "createMany">> {
+          createMany<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "createMany"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "createMany">> {
             return write(this, "createMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "createMany">>;
           },
-          createManyAndReturn<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "createManyAndReturn"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "createManyAndReturn">> {
-            return write(this, "createManyAndReturn", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "createManyAndReturn">>;
+          createManyAndReturn<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "createManyAndReturn"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "createManyAndReturn">> {
+            return write(this, "createManyAndReturn", args) as Prisma.PrismaPromise<
+              Prisma.Result<T, A, "createManyAndReturn">
+            >;
           },
-          update<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "update"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "update">> {
+          update<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "update"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "update">> {
             return write(this, "update", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "update">>;
           },
-          updateMany<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "updateMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "updateMany">> {
+          updateMany<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "updateMany"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "updateMany">> {
             return write(this, "updateMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "updateMany">>;
           },
-          updateManyAndReturn<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "updateManyAndReturn"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "updateManyAndReturn">> {
-            return write(this, "updateManyAndReturn", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "updateManyAndReturn">>;
+          updateManyAndReturn<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "updateManyAndReturn"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "updateManyAndReturn">> {
+            return write(this, "updateManyAndReturn", args) as Prisma.PrismaPromise<
+              Prisma.Result<T, A, "updateManyAndReturn">
+            >;
           },
-          upsert<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "upsert"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "upsert">> {
+          upsert<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "upsert"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "upsert">> {
             return write(this, "upsert", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "upsert">>;
           },
-          delete<T, A>(this: T, args: Prisma.Exact<A, Prisma.Args<T, "delete"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "delete">> {
+          delete<T, A>(
+            this: T,
+            args: Prisma.Exact<A, Prisma.Args<T, "delete"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "delete">> {
             return write(this, "delete", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "delete">>;
           },
-          deleteMany<T, A>(this: T, args?: Prisma.Exact<A, Prisma.Args<T, "deleteMany"> & WriteCacheArgs>): Prisma.PrismaPromise<Prisma.Result<T, A, "deleteMany">> {
+          deleteMany<T, A>(
+            this: T,
+            args?: Prisma.Exact<A, Prisma.Args<T, "deleteMany"> & WriteCacheArgs>,
+          ): Prisma.PrismaPromise<Prisma.Result<T, A, "deleteMany">> {
             return write(this, "deleteMany", args) as Prisma.PrismaPromise<Prisma.Result<T, A, "deleteMany">>;
           },
         },
       },
-      client: clientComponent(handle, guardedExtends((withWrites as unknown as { $extends: Parameters<typeof guardedExtends>[0] }).$extends, Object.keys(dataModel.models))),
+      client: clientComponent(
+        handle,
+        guardedExtends(
+          (withWrites as unknown as { $extends: Parameters<typeof guardedExtends>[0] }).$extends,
+          Object.keys(dataModel.models),
+        ),
+      ),
     });
   });
 }

@@ -9,7 +9,9 @@ export interface CacheStats {
   l1Hits: number;
   /** Reads answered by the shared (Redis) tier. */
   l2Hits: number;
-  /** Cached reads that no tier answered: they went to the database, or joined a load of the same key (see `coalesced`). */
+  /**
+   * Cached reads that no tier answered: they went to the database, or joined a load of the same key (see `coalesced`).
+   */
   misses: number;
   /** Reads that carried no cache opt-in, ran inside a transaction, or hit a disabled model. */
   bypassed: number;
@@ -26,7 +28,10 @@ export interface CacheStats {
    * They happen only while Redis has rarely held what this instance missed.
    */
   speculativeLoads: number;
-  /** Hits served past their ttl (or invalidated, with `staleIfInvalidated`) while a refresh ran. Counted in l1Hits/l2Hits too. */
+  /**
+   * Hits served past their ttl (or invalidated, with `staleIfInvalidated`) while a refresh ran. Counted in
+   * l1Hits/l2Hits too.
+   */
   staleHits: number;
   /** Background refreshes started (stale entries, early refresh). */
   refreshes: number;

@@ -57,13 +57,21 @@ function newestMtime(dir: string): number {
 function ensureBuilt(): void {
   const outputs = ["index.js", "index.cjs", "index.d.ts", "index.d.cts"].map((file) => join(dist, file));
   const builtAt = outputs.every(existsSync) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
-  const sourcesAt = Math.max(newestMtime(join(root, "src")), ...["package.json", "tsup.config.ts"].map((file) => statSync(join(root, file)).mtimeMs));
-  if (builtAt < sourcesAt) execFileSync(join(root, "node_modules", ".bin", "tsup"), ["--silent"], { cwd: root, stdio: "pipe" });
+  const sourcesAt = Math.max(
+    newestMtime(join(root, "src")),
+    ...["package.json", "tsup.config.ts"].map((file) => statSync(join(root, file)).mtimeMs),
+  );
+  if (builtAt < sourcesAt)
+    execFileSync(join(root, "node_modules", ".bin", "tsup"), ["--silent"], { cwd: root, stdio: "pipe" });
 }
 
 function probe(inputType: keyof typeof PROBES): { result: Probe; stderr: string } {
-  const child = spawnSync(process.execPath, [`--input-type=${inputType}`, "-e", PROBES[inputType]], { cwd: root, encoding: "utf8" });
-  if (child.status !== 0) throw new Error(`node --input-type=${inputType} exited with ${child.status}:\n${child.stderr}`);
+  const child = spawnSync(process.execPath, [`--input-type=${inputType}`, "-e", PROBES[inputType]], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  if (child.status !== 0)
+    throw new Error(`node --input-type=${inputType} exited with ${child.status}:\n${child.stderr}`);
   return { result: JSON.parse(child.stdout) as Probe, stderr: child.stderr };
 }
 
@@ -82,12 +90,16 @@ describe("the built package", () => {
     });
 
     it(`resolves the package name to dist/${entry} through the exports map`, () => {
-      const resolved = loaded.result.resolved.startsWith("file:") ? fileURLToPath(loaded.result.resolved) : loaded.result.resolved;
+      const resolved = loaded.result.resolved.startsWith("file:")
+        ? fileURLToPath(loaded.result.resolved)
+        : loaded.result.resolved;
       expect(resolved).toBe(join(dist, entry));
     });
 
     it("exposes the public runtime API", () => {
-      expect(loaded.result.exports).toEqual(expect.arrayContaining(["CacheError", "KEY_FORMAT_VERSION", "cacheExtension", "errorCodes"]));
+      expect(loaded.result.exports).toEqual(
+        expect.arrayContaining(["CacheError", "KEY_FORMAT_VERSION", "cacheExtension", "errorCodes"]),
+      );
     });
 
     it("exposes cacheExtension as a function that builds a Prisma extension", () => {
@@ -96,9 +108,22 @@ describe("the built package", () => {
     });
 
     it("exposes CacheError as an Error subclass with a code, and every error code", () => {
-      expect(loaded.result.error).toEqual({ isError: true, name: "CacheError", code: "E_REDIS", message: "prisma-query-cache [E_REDIS]: probe" });
+      expect(loaded.result.error).toEqual({
+        isError: true,
+        name: "CacheError",
+        code: "E_REDIS",
+        message: "prisma-query-cache [E_REDIS]: probe",
+      });
       expect(Object.keys(loaded.result.errorCodes)).toEqual(
-        expect.arrayContaining(["E_INVALID_OPTION", "E_INVALID_QUERY_OPTION", "E_CONTEXT", "E_REDIS", "E_CORRUPT_ENTRY", "E_SERIALIZE", "E_PRISMA_INTERNALS"]),
+        expect.arrayContaining([
+          "E_INVALID_OPTION",
+          "E_INVALID_QUERY_OPTION",
+          "E_CONTEXT",
+          "E_REDIS",
+          "E_CORRUPT_ENTRY",
+          "E_SERIALIZE",
+          "E_PRISMA_INTERNALS",
+        ]),
       );
       for (const [key, value] of Object.entries(loaded.result.errorCodes)) expect(value).toBe(key);
       expect(loaded.result.keyFormatVersion).toBeTypeOf("number");
@@ -112,14 +137,29 @@ describe("the built package", () => {
   it("has a declaration file for each build, declaring the public API", () => {
     for (const file of ["index.d.ts", "index.d.cts"]) {
       const text = readFileSync(join(dist, file), "utf8");
-      for (const name of ["cacheExtension", "CacheError", "errorCodes", "CacheExtensionOptions", "CacheStats", "QueryCacheOption"]) {
+      for (const name of [
+        "cacheExtension",
+        "CacheError",
+        "errorCodes",
+        "CacheExtensionOptions",
+        "CacheStats",
+        "QueryCacheOption",
+      ]) {
         expect(text, `${file} declares ${name}`).toMatch(new RegExp(`\\b${name}\\b`));
       }
     }
   });
 
   it("exposes package.json through the exports map", () => {
-    const name = execFileSync(process.execPath, ["--input-type=commonjs", "-e", `process.stdout.write(require(${JSON.stringify(`${pkg.name}/package.json`)}).name)`], { cwd: root, encoding: "utf8" });
+    const name = execFileSync(
+      process.execPath,
+      [
+        "--input-type=commonjs",
+        "-e",
+        `process.stdout.write(require(${JSON.stringify(`${pkg.name}/package.json`)}).name)`,
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
     expect(name).toBe(pkg.name);
   });
 });

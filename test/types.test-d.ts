@@ -7,7 +7,13 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { Redis } from "ioredis";
 import { describe, expectTypeOf, test } from "vitest";
-import { cacheExtension, type CacheExtensionOptions, type CacheStats, type GetOrSetOptions, type QueryCacheOption } from "../src/index.ts";
+import {
+  cacheExtension,
+  type CacheExtensionOptions,
+  type CacheStats,
+  type GetOrSetOptions,
+  type QueryCacheOption,
+} from "../src/index.ts";
 import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
 
 /**
@@ -23,7 +29,7 @@ declare const redis: Redis;
 const { base, prisma } = clients;
 
 describe("`cache` on every read method of every model", () => {
-  test("true / false / { ttl: 30 } / { ttl: \"5m\", negativeTtl: 0 } each compile, written literally", () => {
+  test('true / false / { ttl: 30 } / { ttl: "5m", negativeTtl: 0 } each compile, written literally', () => {
     prisma.user.findUnique({ where: { id: 1 }, cache: true });
     prisma.user.findUnique({ where: { id: 1 }, cache: false });
     prisma.user.findUnique({ where: { id: 1 }, cache: { ttl: 30 } });
@@ -182,12 +188,18 @@ describe("result types are those of the client without the extension", () => {
   test("findUnique with select", async () => {
     const result = await prisma.user.findUnique({ where: { id: 1 }, select: { id: true, email: true }, cache: true });
     expectTypeOf(result).toEqualTypeOf<{ id: number; email: string } | null>();
-    expectTypeOf(result).toEqualTypeOf(await base.user.findUnique({ where: { id: 1 }, select: { id: true, email: true } }));
+    expectTypeOf(result).toEqualTypeOf(
+      await base.user.findUnique({ where: { id: 1 }, select: { id: true, email: true } }),
+    );
   });
 
   test("findUniqueOrThrow and findFirstOrThrow are not nullable", async () => {
-    expectTypeOf(await prisma.user.findUniqueOrThrow({ where: { id: 1 }, select: { email: true }, cache: { ttl: 30 } })).toEqualTypeOf<{ email: string }>();
-    expectTypeOf(await prisma.post.findFirstOrThrow({ select: { title: true, rating: true }, cache: true })).toEqualTypeOf<{ title: string; rating: number | null }>();
+    expectTypeOf(
+      await prisma.user.findUniqueOrThrow({ where: { id: 1 }, select: { email: true }, cache: { ttl: 30 } }),
+    ).toEqualTypeOf<{ email: string }>();
+    expectTypeOf(
+      await prisma.post.findFirstOrThrow({ select: { title: true, rating: true }, cache: true }),
+    ).toEqualTypeOf<{ title: string; rating: number | null }>();
   });
 
   test("findMany with include gives the relation as an array", async () => {
@@ -198,8 +210,15 @@ describe("result types are those of the client without the extension", () => {
   });
 
   test("nested include and select", async () => {
-    const result = await prisma.post.findFirst({ select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } }, cache: true });
-    expectTypeOf(result).toEqualTypeOf(await base.post.findFirst({ select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } } }));
+    const result = await prisma.post.findFirst({
+      select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } },
+      cache: true,
+    });
+    expectTypeOf(result).toEqualTypeOf(
+      await base.post.findFirst({
+        select: { id: true, author: { select: { name: true, profile: true } }, tags: { select: { name: true } } },
+      }),
+    );
     expectTypeOf(result!.tags).toEqualTypeOf<{ name: string }[]>();
   });
 
@@ -223,14 +242,19 @@ describe("result types are those of the client without the extension", () => {
 
   test("count returns a number, or the per-field counts with select", async () => {
     expectTypeOf(await prisma.user.count({ where: { role: "ADMIN" }, cache: true })).toEqualTypeOf<number>();
-    expectTypeOf(await prisma.user.count({ select: { _all: true, name: true }, cache: true })).toEqualTypeOf<{ _all: number; name: number }>();
+    expectTypeOf(await prisma.user.count({ select: { _all: true, name: true }, cache: true })).toEqualTypeOf<{
+      _all: number;
+      name: number;
+    }>();
   });
 
   test("aggregate and groupBy", async () => {
     const aggregate = await prisma.user.aggregate({ _sum: { balance: true }, _max: { createdAt: true }, cache: true });
     expectTypeOf(aggregate._sum.balance).toEqualTypeOf<Prisma.Decimal | null>();
     expectTypeOf(aggregate._max.createdAt).toEqualTypeOf<Date | null>();
-    expectTypeOf(aggregate).toEqualTypeOf(await base.user.aggregate({ _sum: { balance: true }, _max: { createdAt: true } }));
+    expectTypeOf(aggregate).toEqualTypeOf(
+      await base.user.aggregate({ _sum: { balance: true }, _max: { createdAt: true } }),
+    );
 
     const groups = await prisma.post.groupBy({ by: ["published"], _count: { _all: true }, cache: true });
     expectTypeOf(groups[0]!.published).toEqualTypeOf<boolean>();
@@ -239,7 +263,10 @@ describe("result types are those of the client without the extension", () => {
 
   test("a read method returns a PrismaPromise, so it can go into $transaction([...])", async () => {
     expectTypeOf(prisma.user.findMany({ cache: true })).toExtend<Prisma.PrismaPromise<unknown>>();
-    const batch = await prisma.$transaction([prisma.user.count({ cache: true }), prisma.post.findFirst({ select: { id: true }, cache: true })]);
+    const batch = await prisma.$transaction([
+      prisma.user.count({ cache: true }),
+      prisma.post.findFirst({ select: { id: true }, cache: true }),
+    ]);
     expectTypeOf(batch).toEqualTypeOf<[number, { id: number } | null]>();
   });
 });
@@ -253,13 +280,23 @@ describe("$cache", () => {
   });
 
   test("getOrSet returns Promise<T> for fn: () => Promise<T> and for fn: () => T", () => {
-    expectTypeOf(prisma.$cache.getOrSet("report:1", async () => ({ total: 1, at: new Date() }))).toEqualTypeOf<Promise<{ total: number; at: Date }>>();
+    expectTypeOf(prisma.$cache.getOrSet("report:1", async () => ({ total: 1, at: new Date() }))).toEqualTypeOf<
+      Promise<{ total: number; at: Date }>
+    >();
     expectTypeOf(prisma.$cache.getOrSet("answer", () => 42n)).toEqualTypeOf<Promise<bigint>>();
-    expectTypeOf(prisma.$cache.getOrSet("maybe", async (): Promise<string | null> => null, { negativeTtl: 5 })).toEqualTypeOf<Promise<string | null>>();
+    expectTypeOf(
+      prisma.$cache.getOrSet("maybe", async (): Promise<string | null> => null, { negativeTtl: 5 }),
+    ).toEqualTypeOf<Promise<string | null>>();
   });
 
   test("getOrSet options: expiry, dependencies and context compile; misspellings and wrong types do not", () => {
-    const options: GetOrSetOptions = { ttl: "5m", negativeTtl: 0, tags: ["app:report"], models: ["User"], context: { locale: "fr" } };
+    const options: GetOrSetOptions = {
+      ttl: "5m",
+      negativeTtl: 0,
+      tags: ["app:report"],
+      models: ["User"],
+      context: { locale: "fr" },
+    };
     prisma.$cache.getOrSet("k", () => 1, options);
     prisma.$cache.getOrSet("k", () => 1, { context: false });
     // @ts-expect-error `tll` is not an option
@@ -272,7 +309,9 @@ describe("$cache", () => {
 
   test("scope() resolves with what its function returns, a lazy Prisma query included; scopeHits is counted", () => {
     expectTypeOf(prisma.$cache.scope(() => prisma.user.count())).toEqualTypeOf<Promise<number>>();
-    expectTypeOf(prisma.$cache.scope(async () => (await prisma.post.findFirst({ select: { id: true } }))?.id)).toEqualTypeOf<Promise<number | undefined>>();
+    expectTypeOf(
+      prisma.$cache.scope(async () => (await prisma.post.findFirst({ select: { id: true } }))?.id),
+    ).toEqualTypeOf<Promise<number | undefined>>();
     expectTypeOf(prisma.$cache.scope(() => "sync")).toEqualTypeOf<Promise<string>>();
     expectTypeOf(prisma.$cache.stats().scopeHits).toEqualTypeOf<number>();
   });
@@ -305,10 +344,15 @@ describe("cacheExtension options", () => {
     cacheExtension({ l1: { maxEntries: 1_000 } });
     cacheExtension({ l1: { maxEntries: 1_000, maxSize: 1_048_576 } });
     cacheExtension({ l1: { maxSize: "512KB" } });
-    // Without `redis` it would cache nothing: refused when $extends runs (a union type for it would cost every option its plain interface).
+    // Without `redis` it would cache nothing: refused when $extends runs (a union type for it would cost every option
+    // its plain interface).
     cacheExtension({ redis, l1: false });
     cacheExtension();
-    cacheExtension({ defaults: { ttl: 30, swr: "5m", jitter: 0.2, earlyRefresh: 1 }, models: { User: { staleWhileRevalidate: 60 } }, lock: { lease: "5s", wait: "1s" } });
+    cacheExtension({
+      defaults: { ttl: 30, swr: "5m", jitter: 0.2, earlyRefresh: 1 },
+      models: { User: { staleWhileRevalidate: 60 } },
+      lock: { lease: "5s", wait: "1s" },
+    });
     cacheExtension({ lock: false });
   });
 

@@ -131,7 +131,14 @@ export class InvalidationBus {
   /** Resolves at the first lease: from then on in-process entries are used. */
   readonly ready = new Promise<void>((resolve) => (this.#markReady = resolve));
 
-  constructor(redis: BusRedis, scripts: ScriptRunner, prefix: string, leaseMs: number, mirror: VersionMirror, report: (error: CacheError) => void) {
+  constructor(
+    redis: BusRedis,
+    scripts: ScriptRunner,
+    prefix: string,
+    leaseMs: number,
+    mirror: VersionMirror,
+    report: (error: CacheError) => void,
+  ) {
     this.#redis = redis;
     this.#scripts = scripts;
     this.#channel = `${prefix}bus`;
@@ -155,7 +162,9 @@ export class InvalidationBus {
       if (!this.#subscribed && !this.#subscribing) this.#subscribe(subscriber);
     });
     subscriber.on("close", () => (this.#leaseUntil = 0));
-    subscriber.on("error", (error) => this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)));
+    subscriber.on("error", (error) =>
+      this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)),
+    );
     subscriber.on("message", (channel, text) => this.#receive(channel, text));
     this.#subscribe(subscriber);
     // Heartbeats run from the start; each is sent only while the subscriber is ready.
@@ -173,7 +182,13 @@ export class InvalidationBus {
       },
       (error: unknown) => {
         this.#subscribing = false;
-        this.#report(new CacheError("E_REDIS", "could not subscribe to the invalidation bus; in-process entries will not be served until it works (retried on reconnect).", error));
+        this.#report(
+          new CacheError(
+            "E_REDIS",
+            "could not subscribe to the invalidation bus; in-process entries will not be served until it works (retried on reconnect).",
+            error,
+          ),
+        );
       },
     );
   }
@@ -184,7 +199,9 @@ export class InvalidationBus {
   }
 
   /** What a bump must publish for this bus; pass it to `VersionStore.bump`, then what it returned to `wait`. */
-  announcement(): Announcement & { wait(bumped: Pick<Bumped, "members" | "leaseLeftMs" | "youngList">): Promise<void> } {
+  announcement(): Announcement & {
+    wait(bumped: Pick<Bumped, "members" | "leaseLeftMs" | "youngList">): Promise<void>;
+  } {
     const id = randomUUID();
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -196,7 +213,8 @@ export class InvalidationBus {
       heard: new Set(),
       receivers: 0,
       check: () => {
-        if (pending.waiting !== undefined && pending.waiting.size === 0 && pending.heard.size >= pending.receivers) pending.done();
+        if (pending.waiting !== undefined && pending.waiting.size === 0 && pending.heard.size >= pending.receivers)
+          pending.done();
       },
       done: () => {
         for (const timer of timers) clearTimeout(timer);
@@ -264,22 +282,38 @@ export class InvalidationBus {
     // another instance serve what they changed after they resolved.
     if (clientEnding(this.#redis)) {
       // Writing now would fail with EPIPE, which ioredis prints as an unhandled error of the owner's client.
-      this.#report(new CacheError("E_REDIS", "close(): the Redis client had already ended (quit, disconnected, or given up reconnecting), so this instance could not leave the invalidation bus; other instances' writes may wait for it until its lease ends (busLease). Call prisma.$cache.close() before quitting the client."));
+      this.#report(
+        new CacheError(
+          "E_REDIS",
+          "close(): the Redis client had already ended (quit, disconnected, or given up reconnecting), so this instance could not leave the invalidation bus; other instances' writes may wait for it until its lease ends (busLease). Call prisma.$cache.close() before quitting the client.",
+        ),
+      );
       return;
     }
     const bye = JSON.stringify({ t: "bye", from: this.instanceId } satisfies Message);
-    await Promise.all([this.#redis.zrem(this.#membersKey, this.instanceId), this.#redis.publish(this.#channel, bye)]).catch(() => undefined);
+    await Promise.all([
+      this.#redis.zrem(this.#membersKey, this.instanceId),
+      this.#redis.publish(this.#channel, bye),
+    ]).catch(() => undefined);
   }
 
   #sendHeartbeat(): void {
-    // Not on a client its owner is quitting: the app is shutting down, and a write could fail with EPIPE (see clientEnding).
+    // Not on a client its owner is quitting: the app is shutting down, and a write could fail with EPIPE (see
+    // clientEnding).
     if (this.#closed || !this.#subscribed || this.#subscriber?.status !== "ready" || clientEnding(this.#redis)) return;
     const beat = ++this.#heartbeatSeq;
     this.#heartbeatsSent.set(beat, performance.now());
-    this.#scripts.run(HEARTBEAT_SCRIPT, [this.#membersKey], [this.instanceId, String(this.#leaseMs), this.#channel, String(beat), String(this.#database)], "a bus heartbeat").catch((error: unknown) => {
-      this.#heartbeatsSent.delete(beat);
-      this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
-    });
+    this.#scripts
+      .run(
+        HEARTBEAT_SCRIPT,
+        [this.#membersKey],
+        [this.instanceId, String(this.#leaseMs), this.#channel, String(beat), String(this.#database)],
+        "a bus heartbeat",
+      )
+      .catch((error: unknown) => {
+        this.#heartbeatsSent.delete(beat);
+        this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
+      });
   }
 
   #receive(channel: string, text: string): void {
@@ -298,7 +332,8 @@ export class InvalidationBus {
       if (message.db !== undefined && message.db !== this.#database) {
         // Another database's bus: its versions and sequence are not ours. An invalidation is still acknowledged
         // (nothing here can serve what it changed), so its writer, counting receivers, does not wait for us.
-        if (message.t === "inv") this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
+        if (message.t === "inv")
+          this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
       }
       this.#sequenced(message.seq);
@@ -395,7 +430,11 @@ function isMessage(value: unknown): value is Message {
   if (typeof message.from !== "string") return false;
   switch (message.t) {
     case "hb":
-      return typeof message.beat === "number" && typeof message.seq === "number" && (message.db === undefined || typeof message.db === "number");
+      return (
+        typeof message.beat === "number" &&
+        typeof message.seq === "number" &&
+        (message.db === undefined || typeof message.db === "number")
+      );
     case "inv":
       return (
         typeof message.id === "string" &&

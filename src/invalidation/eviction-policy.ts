@@ -33,7 +33,11 @@ const DEFAULT_BOUNDS: PolicyCheckBounds = { readyMs: 10_000, commandMs: 5_000 };
 const REFUSED = /unknown command|NOPERM|no permissions|not allowed|disabled/i;
 
 /** Reports `E_REDIS_POLICY` when the policy will stop the cache from filling; says so, and why, when it cannot tell. */
-export async function checkEvictionPolicy(redis: unknown, report: (error: CacheError) => void, bounds: PolicyCheckBounds = DEFAULT_BOUNDS): Promise<void> {
+export async function checkEvictionPolicy(
+  redis: unknown,
+  report: (error: CacheError) => void,
+  bounds: PolicyCheckBounds = DEFAULT_BOUNDS,
+): Promise<void> {
   const client = redis as Partial<ConfigRedis>;
   if (typeof client.config !== "function") return;
   const configGet = client.config.bind(client);
@@ -43,11 +47,21 @@ export async function checkEvictionPolicy(redis: unknown, report: (error: CacheE
   // Quit by its owner before it connected: nothing to check, and nobody to tell.
   if (readiness === "ended") return;
   if (readiness === "timeout") {
-    report(new CacheError("E_REDIS_POLICY", `could not read the Redis eviction policy: Redis was not connected after ${bounds.readyMs} ms (status ${String(client.status)}); skipping the check. volatile-lru or allkeys-lru is recommended.`));
+    report(
+      new CacheError(
+        "E_REDIS_POLICY",
+        `could not read the Redis eviction policy: Redis was not connected after ${bounds.readyMs} ms (status ${String(client.status)}); skipping the check. volatile-lru or allkeys-lru is recommended.`,
+      ),
+    );
     return;
   }
   try {
-    const config = (parameter: string) => bounded(configGet("GET", parameter), bounds.commandMs, `CONFIG GET ${parameter} got no answer within ${bounds.commandMs} ms`);
+    const config = (parameter: string) =>
+      bounded(
+        configGet("GET", parameter),
+        bounds.commandMs,
+        `CONFIG GET ${parameter} got no answer within ${bounds.commandMs} ms`,
+      );
     const policy = pairValue(await config("maxmemory-policy"));
     const maxmemory = Number(pairValue(await config("maxmemory")) ?? 0);
     if (policy === "noeviction" && maxmemory > 0) {
@@ -61,8 +75,16 @@ export async function checkEvictionPolicy(redis: unknown, report: (error: CacheE
   } catch (error) {
     const reply = error instanceof Error ? error.message : String(error);
     // Managed services often disable CONFIG; the check is advisory. Any other failure is said as it is.
-    const why = REFUSED.test(reply) ? `this Redis does not allow CONFIG GET (${reply})` : `CONFIG GET failed (${reply})`;
-    report(new CacheError("E_REDIS_POLICY", `could not read the Redis eviction policy: ${why}; skipping the check. volatile-lru or allkeys-lru is recommended.`, error));
+    const why = REFUSED.test(reply)
+      ? `this Redis does not allow CONFIG GET (${reply})`
+      : `CONFIG GET failed (${reply})`;
+    report(
+      new CacheError(
+        "E_REDIS_POLICY",
+        `could not read the Redis eviction policy: ${why}; skipping the check. volatile-lru or allkeys-lru is recommended.`,
+        error,
+      ),
+    );
   }
 }
 
@@ -94,7 +116,10 @@ async function untilReady(client: ConfigRedis, ms: number | undefined): Promise<
   }
 }
 
-/** `operation`, or a rejection with `message` after `ms`. Once per start-up: a timer of its own (unreferenced) is cheap here. */
+/**
+ * `operation`, or a rejection with `message` after `ms`. Once per start-up: a timer of its own (unreferenced) is cheap
+ * here.
+ */
 function bounded<T>(operation: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

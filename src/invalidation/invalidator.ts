@@ -34,7 +34,12 @@ export class Invalidator {
   /** Number of bumps done (each tag counts once); read by stats(). */
   bumps = 0;
 
-  constructor(store: VersionStore, mirror: VersionMirror, bus: InvalidationBus | undefined, report: (error: CacheError) => void) {
+  constructor(
+    store: VersionStore,
+    mirror: VersionMirror,
+    bus: InvalidationBus | undefined,
+    report: (error: CacheError) => void,
+  ) {
     this.#store = store;
     this.#mirror = mirror;
     this.#bus = bus;
@@ -58,7 +63,13 @@ export class Invalidator {
       await announcement?.wait(bumped);
     } catch (error) {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);
-      this.#report(new CacheError("E_INVALIDATION", `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`, error));
+      this.#report(
+        new CacheError(
+          "E_INVALIDATION",
+          `could not bump ${unique.length} tag version(s) in Redis (${unique.slice(0, 3).join(", ")}${unique.length > 3 ? ", ..." : ""}); retrying in the background. Other instances may serve these until it succeeds or their entries expire.`,
+          error,
+        ),
+      );
       this.#mirror.suspend(unique);
       this.#retryLater(unique);
       return undefined;

@@ -46,7 +46,10 @@ export interface Bumped {
 
 /** What a writer knows when the member list may be incomplete; see {@link Bumped.youngList}. */
 export interface YoungList {
-  /** How long until the list is one lease old (ms, server clock): by then, every instance missing from it has lost its lease. */
+  /**
+   * How long until the list is one lease old (ms, server clock): by then, every instance missing from it has lost its
+   * lease.
+   */
   leftMs: number;
   /**
    * How many subscribers received the invalidation (`PUBSUB NUMSUB` of the channel, the
@@ -170,7 +173,13 @@ export class RedisVersionStore implements VersionStore {
    *   while it does not, or answered after a reset, would put versions in the
    *   mirror that a missed invalidation has already superseded.
    */
-  constructor(scripts: ScriptRunner, prefix: string, mirror: VersionMirror, tagTtlMs: number, observeToken: () => number | undefined) {
+  constructor(
+    scripts: ScriptRunner,
+    prefix: string,
+    mirror: VersionMirror,
+    tagTtlMs: number,
+    observeToken: () => number | undefined,
+  ) {
     this.#observeToken = observeToken;
     this.#scripts = scripts;
     this.#prefix = `${prefix}t:`;
@@ -197,7 +206,12 @@ export class RedisVersionStore implements VersionStore {
       const all = withEntry ? [entryName, ...keys] : keys;
       reply = await withTimeout(redis.mget(...all), this.#scripts.timeoutMs, "MGET of an entry and its tag versions");
       if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
-        reply = (await this.#scripts.run(READ_SCRIPT, all, [withEntry ? "1" : "0", this.#tagTtl], "reading tag versions")) as (string | null | false)[];
+        reply = (await this.#scripts.run(
+          READ_SCRIPT,
+          all,
+          [withEntry ? "1" : "0", this.#tagTtl],
+          "reading tag versions",
+        )) as (string | null | false)[];
       }
     }
     const offset = withEntry ? 1 : 0;
@@ -207,7 +221,7 @@ export class RedisVersionStore implements VersionStore {
       if (record) this.#mirror.observe(tag, version);
       return version;
     });
-    return { entry: withEntry ? (reply[0] || null) : null, versions };
+    return { entry: withEntry ? reply[0] || null : null, versions };
   }
 
   async bump(tags: readonly string[], announce?: Announcement): Promise<Bumped> {
@@ -219,17 +233,42 @@ export class RedisVersionStore implements VersionStore {
     let youngLeft = "0";
     let receivers: number | undefined;
     if (this.#scripts.redis.isCluster === true) {
-      versions = (await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))).map(
-        (reply) => (reply as [string[], string[], string])[0][0] as string,
-      );
+      versions = (
+        await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))
+      ).map((reply) => (reply as [string[], string[], string])[0][0] as string);
       if (announce !== undefined) {
-        const message = JSON.stringify({ t: "inv", from: announce.from, id: announce.id, tags, versions, db: announce.database });
+        const message = JSON.stringify({
+          t: "inv",
+          from: announce.from,
+          id: announce.id,
+          tags,
+          versions,
+          db: announce.database,
+        });
         const args = [announce.channel, message, String(announce.leaseMs)];
-        [members, leaseLeft, youngLeft] = (await this.#scripts.run(ANNOUNCE_SCRIPT, [announce.membersKey], args, "announcing an invalidation")) as [string[], string, string];
+        [members, leaseLeft, youngLeft] = (await this.#scripts.run(
+          ANNOUNCE_SCRIPT,
+          [announce.membersKey],
+          args,
+          "announcing an invalidation",
+        )) as [string[], string, string];
       }
     } else {
-      const args = [String(tags.length), announce?.channel ?? "", announce?.id ?? "", announce?.from ?? "", String(announce?.leaseMs ?? 0), String(announce?.database ?? 0), ...tags];
-      const reply = (await this.#scripts.run(BUMP_SCRIPT, announce === undefined ? keys : [...keys, announce.membersKey], args, "bumping tag versions")) as [string[], string[], string, string, number];
+      const args = [
+        String(tags.length),
+        announce?.channel ?? "",
+        announce?.id ?? "",
+        announce?.from ?? "",
+        String(announce?.leaseMs ?? 0),
+        String(announce?.database ?? 0),
+        ...tags,
+      ];
+      const reply = (await this.#scripts.run(
+        BUMP_SCRIPT,
+        announce === undefined ? keys : [...keys, announce.membersKey],
+        args,
+        "bumping tag versions",
+      )) as [string[], string[], string, string, number];
       [versions, members, leaseLeft, youngLeft, receivers] = reply;
     }
     const record = token !== undefined && token === this.#mirror.generation;

@@ -21,7 +21,10 @@
 import { Decimal, skip } from "@prisma/client/runtime/client";
 import { CacheError } from "../errors.js";
 
-/** The canonical text of `value`. Throws `E_INVALID_QUERY_OPTION` for values that cannot be keyed (functions, symbols, unknown class instances). */
+/**
+ * The canonical text of `value`. Throws `E_INVALID_QUERY_OPTION` for values that cannot be keyed (functions, symbols,
+ * unknown class instances).
+ */
 export function canonicalize(value: unknown): string {
   switch (typeof value) {
     case "string":
@@ -36,7 +39,10 @@ export function canonicalize(value: unknown): string {
     case "object":
       return value === null ? "null" : canonicalizeObject(value);
     default:
-      throw new CacheError("E_INVALID_QUERY_OPTION", `query arguments hold a ${typeof value}, which cannot be part of a cache key. Pass plain data in cached queries.`);
+      throw new CacheError(
+        "E_INVALID_QUERY_OPTION",
+        `query arguments hold a ${typeof value}, which cannot be part of a cache key. Pass plain data in cached queries.`,
+      );
   }
 }
 
@@ -56,7 +62,8 @@ type KeyOrder = "sorted" | "own" | "selections";
 function canonicalizeObject(value: object, omitKey?: string, order: KeyOrder = "sorted"): string {
   // Plain objects are by far the most common value in arguments: test for them first.
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === Object.prototype || proto === null) return canonicalizePlain(value as Record<string, unknown>, omitKey, order);
+  if (proto === Object.prototype || proto === null)
+    return canonicalizePlain(value as Record<string, unknown>, omitKey, order);
   if (Array.isArray(value)) {
     let text = "[";
     for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + canonicalize(value[i]);
@@ -64,7 +71,8 @@ function canonicalizeObject(value: object, omitKey?: string, order: KeyOrder = "
   }
   if (value instanceof Date) return `#d:${Number.isNaN(value.getTime()) ? "invalid" : value.toISOString()}`;
   if (Decimal.isDecimal(value)) return `#m:${(value as Decimal).toString()}`;
-  if (value instanceof Uint8Array) return `#y:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")}`;
+  if (value instanceof Uint8Array)
+    return `#y:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")}`;
   return canonicalizeInstance(value);
 }
 
@@ -72,7 +80,11 @@ function canonicalizePlain(value: Record<string, unknown>, omitKey: string | und
   let keys = Object.keys(value);
   // Sorting is what makes property order irrelevant; a single key needs none.
   if (order === "sorted" && keys.length > 1) keys.sort();
-  if (order === "selections") keys = [...keys.filter((key) => !AGGREGATE_SELECTIONS.has(key)).sort(), ...keys.filter((key) => AGGREGATE_SELECTIONS.has(key))];
+  if (order === "selections")
+    keys = [
+      ...keys.filter((key) => !AGGREGATE_SELECTIONS.has(key)).sort(),
+      ...keys.filter((key) => AGGREGATE_SELECTIONS.has(key)),
+    ];
   let text = "{";
   let first = true;
   for (let i = 0; i < keys.length; i++) {
@@ -80,13 +92,18 @@ function canonicalizePlain(value: Record<string, unknown>, omitKey: string | und
     const child = value[key];
     if (child === undefined || key === omitKey || isSkip(child)) continue;
     const orderedChild = typeof child === "object" && child !== null && RESULT_ORDER_KEYS.has(key);
-    text += (first ? "" : ",") + quoted(key) + (orderedChild ? canonicalizeObject(child, undefined, "own") : canonicalize(child));
+    text +=
+      (first ? "" : ",") +
+      quoted(key) +
+      (orderedChild ? canonicalizeObject(child, undefined, "own") : canonicalize(child));
     first = false;
   }
   return text + "}";
 }
 
-/** Argument keys repeat (`where`, `id`, `select`...): their quoted form is kept rather than re-encoded on every read. */
+/**
+ * Argument keys repeat (`where`, `id`, `select`...): their quoted form is kept rather than re-encoded on every read.
+ */
 const quotedKeys = new Map<string, string>();
 const MAX_QUOTED_KEYS = 10_000;
 
@@ -126,7 +143,11 @@ function canonicalizeInstance(value: object): string {
   }
   const decimalLike = value as { toFixed?: unknown; d?: unknown; e?: unknown; s?: unknown };
   // Another copy of decimal.js: its digits are an array, or null for NaN and ±Infinity.
-  if (typeof decimalLike.toFixed === "function" && (Array.isArray(decimalLike.d) || (decimalLike.d === null && "e" in decimalLike && "s" in decimalLike))) return `#m:${String(value)}`;
+  if (
+    typeof decimalLike.toFixed === "function" &&
+    (Array.isArray(decimalLike.d) || (decimalLike.d === null && "e" in decimalLike && "s" in decimalLike))
+  )
+    return `#m:${String(value)}`;
   throw new CacheError(
     "E_INVALID_QUERY_OPTION",
     `query arguments hold an instance of ${value.constructor?.name ?? "an unknown class"}, which cannot be part of a cache key. Pass plain data, Date, BigInt, Decimal or Uint8Array in cached queries.`,

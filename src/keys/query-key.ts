@@ -75,8 +75,12 @@ export function sharedNamespace(prefix: string, dataModelHash: string): string {
   return `${prefix}v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
 }
 
-/** A JSON string (kept when it is an object key, i.e. followed by `:`), a tagged value (`#d:...`), a number, or a literal. */
-const VALUE_TOKEN = /"(?:[^"\\]|\\.)*"(:?)|#[a-z]:[^,}\]|]*|(?<![\w#])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\b(?:true|false|null)\b/g;
+/**
+ * A JSON string (kept when it is an object key, i.e. followed by `:`), a tagged value (`#d:...`), a number, or a
+ * literal.
+ */
+const VALUE_TOKEN =
+  /"(?:[^"\\]|\\.)*"(:?)|#[a-z]:[^,}\]|]*|(?<![\w#])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\b(?:true|false|null)\b/g;
 
 /**
  * The shape of a key's local text: model, operation and the structure of the
@@ -86,5 +90,7 @@ const VALUE_TOKEN = /"(?:[^"\\]|\\.)*"(:?)|#[a-z]:[^,}\]|]*|(?<![\w#])-?\d+(?:\.
  * once rather than once per key; it never carries argument values.
  */
 export function keyShape(local: string): string {
-  return local.replace(VALUE_TOKEN, (token: string, colon: string | undefined) => (colon === ":" ? token : "?")).replace(/\?(?:,\?)+/g, "?");
+  return local
+    .replace(VALUE_TOKEN, (token: string, colon: string | undefined) => (colon === ":" ? token : "?"))
+    .replace(/\?(?:,\?)+/g, "?");
 }

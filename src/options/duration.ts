@@ -23,14 +23,26 @@ export function parseDuration(value: unknown, option: string, allowZero = false)
   } else if (typeof value === "string") {
     const match = PATTERN.exec(value);
     if (!match) {
-      throw invalidOption(option, `is ${JSON.stringify(value)}, which is not a duration`, 'Use seconds as a number (60) or a string with a unit: "500ms", "30s", "5m", "2h", "1d".');
+      throw invalidOption(
+        option,
+        `is ${JSON.stringify(value)}, which is not a duration`,
+        'Use seconds as a number (60) or a string with a unit: "500ms", "30s", "5m", "2h", "1d".',
+      );
     }
     ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
   } else {
-    throw invalidOption(option, `is ${typeof value}`, 'Use seconds as a number (60) or a string with a unit: "500ms", "30s", "5m".');
+    throw invalidOption(
+      option,
+      `is ${typeof value}`,
+      'Use seconds as a number (60) or a string with a unit: "500ms", "30s", "5m".',
+    );
   }
   if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !allowZero)) {
-    throw invalidOption(option, `is ${String(value)}`, allowZero ? "Use 0 (off) or a positive, finite duration." : "Use a positive, finite duration such as 60 or \"5m\".");
+    throw invalidOption(
+      option,
+      `is ${String(value)}`,
+      allowZero ? "Use 0 (off) or a positive, finite duration." : 'Use a positive, finite duration such as 60 or "5m".',
+    );
   }
   // Redis PX takes whole milliseconds; below 1 ms a TTL means nothing.
   return Math.max(allowZero && ms === 0 ? 0 : 1, Math.round(ms));

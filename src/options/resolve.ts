@@ -60,7 +60,19 @@ const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
-const KNOWN_TOP_LEVEL = new Set(["redis", "l1", "defaults", "models", "context", "prefix", "redisTimeout", "onError", "clock", "busLease", "lock"]);
+const KNOWN_TOP_LEVEL = new Set([
+  "redis",
+  "l1",
+  "defaults",
+  "models",
+  "context",
+  "prefix",
+  "redisTimeout",
+  "onError",
+  "clock",
+  "busLease",
+  "lock",
+]);
 const KNOWN_EXPIRY = ["ttl", "negativeTtl", "swr", "staleWhileRevalidate", "jitter", "earlyRefresh"];
 const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
 
@@ -70,7 +82,8 @@ const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
  */
 export function resolveOptions(raw: CacheExtensionOptions | undefined, modelNames: readonly string[]): ResolvedOptions {
   const options = raw ?? {};
-  if (typeof options !== "object") throw invalidOption("cacheExtension(options)", `is ${typeof options}`, "Pass an options object, or nothing.");
+  if (typeof options !== "object")
+    throw invalidOption("cacheExtension(options)", `is ${typeof options}`, "Pass an options object, or nothing.");
   rejectUnknownKeys(options, KNOWN_TOP_LEVEL, "cacheExtension(options)");
 
   if (typeof options.defaults === "object" && options.defaults !== null) {
@@ -78,7 +91,18 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
   }
   const base: ResolvedModel = {
-    ...layerExpiry({ ttlMs: DEFAULT_TTL_S * 1000, negativeTtlMs: 0, swrMs: 0, jitter: DEFAULT_JITTER, earlyRefresh: 0, staleIfInvalidated: false }, options.defaults, "defaults"),
+    ...layerExpiry(
+      {
+        ttlMs: DEFAULT_TTL_S * 1000,
+        negativeTtlMs: 0,
+        swrMs: 0,
+        jitter: DEFAULT_JITTER,
+        earlyRefresh: 0,
+        staleIfInvalidated: false,
+      },
+      options.defaults,
+      "defaults",
+    ),
     enabled: true,
     cacheByDefault: false,
     writeThrough: false,
@@ -94,7 +118,10 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     models,
     context: resolveContext(options.context),
     prefix: resolvePrefix(options.prefix),
-    redisTimeoutMs: options.redisTimeout === undefined ? DEFAULT_REDIS_TIMEOUT_MS : parseDuration(options.redisTimeout, "redisTimeout"),
+    redisTimeoutMs:
+      options.redisTimeout === undefined
+        ? DEFAULT_REDIS_TIMEOUT_MS
+        : parseDuration(options.redisTimeout, "redisTimeout"),
     onError: resolveOnError(options.onError),
     clock: resolveClock(options.clock),
     busLeaseMs: options.busLease === undefined ? DEFAULT_BUS_LEASE_MS : parseDuration(options.busLease, "busLease"),
@@ -110,17 +137,35 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
  */
 export function layerExpiry(base: ResolvedExpiry, layer: ExpiryOptions | undefined, path: string): ResolvedExpiry {
   if (layer === undefined) return base;
-  if (typeof layer !== "object" || layer === null) throw invalidOption(path, `is ${layer === null ? "null" : typeof layer}`, "Pass an object such as { ttl: 60 }.");
+  if (typeof layer !== "object" || layer === null)
+    throw invalidOption(path, `is ${layer === null ? "null" : typeof layer}`, "Pass an object such as { ttl: 60 }.");
   if (layer.swr !== undefined && layer.staleWhileRevalidate !== undefined) {
     throw invalidOption(`${path}.staleWhileRevalidate`, "is given together with `swr`, its alias", "Give one of them.");
   }
   const swr = layer.swr !== undefined ? layer.swr : layer.staleWhileRevalidate;
   return {
     ttlMs: layer.ttl === undefined ? base.ttlMs : parseDuration(layer.ttl, `${path}.ttl`),
-    negativeTtlMs: layer.negativeTtl === undefined ? base.negativeTtlMs : parseDuration(layer.negativeTtl, `${path}.negativeTtl`, true),
-    swrMs: swr === undefined ? base.swrMs : parseDuration(swr, `${path}.${layer.swr === undefined ? "staleWhileRevalidate" : "swr"}`, true),
-    jitter: layer.jitter === undefined ? base.jitter : fraction(layer.jitter, `${path}.jitter`, 1, "Use a fraction between 0 (off) and 1, such as 0.1."),
-    earlyRefresh: layer.earlyRefresh === undefined ? base.earlyRefresh : fraction(layer.earlyRefresh, `${path}.earlyRefresh`, 100, "Use 0 (off) or a factor up to 100, such as 1 (larger refreshes earlier)."),
+    negativeTtlMs:
+      layer.negativeTtl === undefined
+        ? base.negativeTtlMs
+        : parseDuration(layer.negativeTtl, `${path}.negativeTtl`, true),
+    swrMs:
+      swr === undefined
+        ? base.swrMs
+        : parseDuration(swr, `${path}.${layer.swr === undefined ? "staleWhileRevalidate" : "swr"}`, true),
+    jitter:
+      layer.jitter === undefined
+        ? base.jitter
+        : fraction(layer.jitter, `${path}.jitter`, 1, "Use a fraction between 0 (off) and 1, such as 0.1."),
+    earlyRefresh:
+      layer.earlyRefresh === undefined
+        ? base.earlyRefresh
+        : fraction(
+            layer.earlyRefresh,
+            `${path}.earlyRefresh`,
+            100,
+            "Use 0 (off) or a factor up to 100, such as 1 (larger refreshes earlier).",
+          ),
     staleIfInvalidated: base.staleIfInvalidated,
   };
 }
@@ -128,45 +173,72 @@ export function layerExpiry(base: ResolvedExpiry, layer: ExpiryOptions | undefin
 /** `staleIfInvalidated` gives up read-your-writes: it is accepted per query only, never as a default. */
 function rejectPerQueryOnly(layer: object, path: string): void {
   if ("staleIfInvalidated" in layer) {
-    throw invalidOption(`${path}.staleIfInvalidated`, "is set here, but it is a per-query option only", "Serving invalidated entries gives up read-your-writes: opt in on the queries that accept it, with cache: { staleIfInvalidated: true }.");
+    throw invalidOption(
+      `${path}.staleIfInvalidated`,
+      "is set here, but it is a per-query option only",
+      "Serving invalidated entries gives up read-your-writes: opt in on the queries that accept it, with cache: { staleIfInvalidated: true }.",
+    );
   }
 }
 
 /** A finite number in [0, max], or an error naming `option`. */
 function fraction(value: unknown, option: string, max: number, fix: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max) throw invalidOption(option, `is ${typeof value === "string" ? JSON.stringify(value) : String(value)}`, fix);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max)
+    throw invalidOption(option, `is ${typeof value === "string" ? JSON.stringify(value) : String(value)}`, fix);
   return value;
 }
 
 function resolveLock(lock: CacheExtensionOptions["lock"]): ResolvedLock | undefined {
   if (lock === false) return undefined;
   if (lock === undefined) return { leaseMs: DEFAULT_LOCK.lease, waitMs: DEFAULT_LOCK.wait };
-  if (typeof lock !== "object" || lock === null || Array.isArray(lock)) throw invalidOption("lock", `is ${String(lock)}`, 'Pass { lease: "5s", wait: "1s" }, or false to turn the cross-process lock off.');
+  if (typeof lock !== "object" || lock === null || Array.isArray(lock))
+    throw invalidOption(
+      "lock",
+      `is ${String(lock)}`,
+      'Pass { lease: "5s", wait: "1s" }, or false to turn the cross-process lock off.',
+    );
   rejectUnknownKeys(lock, new Set(["lease", "wait"]), "lock");
   const leaseMs = lock.lease === undefined ? DEFAULT_LOCK.lease : parseDuration(lock.lease, "lock.lease");
   const waitMs = lock.wait === undefined ? DEFAULT_LOCK.wait : parseDuration(lock.wait, "lock.wait", true);
   return { leaseMs, waitMs };
 }
 
-function resolveModels(raw: CacheExtensionOptions["models"], base: ResolvedModel, modelNames: readonly string[]): Map<string, ResolvedModel> {
+function resolveModels(
+  raw: CacheExtensionOptions["models"],
+  base: ResolvedModel,
+  modelNames: readonly string[],
+): Map<string, ResolvedModel> {
   const resolved = new Map<string, ResolvedModel>();
   if (raw === undefined) return resolved;
-  if (typeof raw !== "object" || raw === null) throw invalidOption("models", `is ${typeof raw}`, "Pass an object keyed by model name, such as { User: { ttl: 300 } }.");
+  if (typeof raw !== "object" || raw === null)
+    throw invalidOption(
+      "models",
+      `is ${typeof raw}`,
+      "Pass an object keyed by model name, such as { User: { ttl: 300 } }.",
+    );
   const known = new Set(modelNames);
   for (const [name, settings] of Object.entries(raw)) {
     if (!known.has(name)) {
       const hint = modelNames.find((m) => m.toLowerCase() === name.toLowerCase());
-      throw invalidOption(`models.${name}`, "names no model of this Prisma client", hint ? `Did you mean \`${hint}\`? Model names are written as in the schema.` : `Known models: ${modelNames.join(", ")}.`);
+      throw invalidOption(
+        `models.${name}`,
+        "names no model of this Prisma client",
+        hint
+          ? `Did you mean \`${hint}\`? Model names are written as in the schema.`
+          : `Known models: ${modelNames.join(", ")}.`,
+      );
     }
     if (settings === false) {
       resolved.set(name, { ...base, enabled: false });
       continue;
     }
-    if (typeof settings !== "object" || settings === null) throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
+    if (typeof settings !== "object" || settings === null)
+      throw invalidOption(`models.${name}`, `is ${String(settings)}`, "Pass false, or an object such as { ttl: 300 }.");
     rejectPerQueryOnly(settings, `models.${name}`);
     rejectUnknownKeys(settings, new Set(KNOWN_MODEL), `models.${name}`);
     for (const flag of ["cacheByDefault", "writeThrough"] as const) {
-      if (settings[flag] !== undefined && typeof settings[flag] !== "boolean") throw invalidOption(`models.${name}.${flag}`, `is ${typeof settings[flag]}`, "Use true or false.");
+      if (settings[flag] !== undefined && typeof settings[flag] !== "boolean")
+        throw invalidOption(`models.${name}.${flag}`, `is ${typeof settings[flag]}`, "Use true or false.");
     }
     resolved.set(name, {
       ...layerExpiry(base, settings, `models.${name}`),
@@ -182,9 +254,18 @@ function resolveRedis(redis: unknown): RedisClientLike | undefined {
   if (redis === undefined) return undefined;
   // Checks exactly the surface RedisClientLike declares, so what type-checks also passes here.
   const candidate = redis as Partial<Record<keyof RedisClientLike, unknown>> | null;
-  const looksLikeIoredis = typeof candidate === "object" && candidate !== null && typeof candidate.get === "function" && typeof candidate.set === "function" && typeof candidate.status === "string";
+  const looksLikeIoredis =
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.get === "function" &&
+    typeof candidate.set === "function" &&
+    typeof candidate.status === "string";
   if (!looksLikeIoredis) {
-    throw invalidOption("redis", "is not an ioredis client", "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.");
+    throw invalidOption(
+      "redis",
+      "is not an ioredis client",
+      "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.",
+    );
   }
   return redis as RedisClientLike;
 }
@@ -192,14 +273,28 @@ function resolveRedis(redis: unknown): RedisClientLike | undefined {
 function resolveL1(l1: CacheExtensionOptions["l1"], redis: RedisClientLike | undefined): ResolvedOptions["l1"] {
   if (l1 === false) {
     // Without either tier every read would go to the database, and nothing would say so.
-    if (redis === undefined) throw invalidOption("l1", "is false and no `redis` is given, so nothing would ever be cached", "Pass `redis` to use the shared tier only, or leave `l1` out (or bound it, such as { maxSize: \"64mb\" }) to cache in-process.");
+    if (redis === undefined)
+      throw invalidOption(
+        "l1",
+        "is false and no `redis` is given, so nothing would ever be cached",
+        'Pass `redis` to use the shared tier only, or leave `l1` out (or bound it, such as { maxSize: "64mb" }) to cache in-process.',
+      );
     return undefined;
   }
   if (l1 === undefined) return { maxSize: DEFAULT_L1_MAX_SIZE, maxEntries: undefined };
-  if (typeof l1 !== "object" || l1 === null) throw invalidOption("l1", `is ${String(l1)}`, 'Pass { maxSize: "64mb" }, { maxEntries: 10000 }, or false to disable the in-process tier.');
+  if (typeof l1 !== "object" || l1 === null)
+    throw invalidOption(
+      "l1",
+      `is ${String(l1)}`,
+      'Pass { maxSize: "64mb" }, { maxEntries: 10000 }, or false to disable the in-process tier.',
+    );
   rejectUnknownKeys(l1, new Set(["maxSize", "maxEntries"]), "l1");
   if (l1.maxSize === undefined && l1.maxEntries === undefined) {
-    throw invalidOption("l1", "has no bound", 'An unbounded in-process cache grows until the process dies. Set l1.maxSize (such as "64mb") and/or l1.maxEntries.');
+    throw invalidOption(
+      "l1",
+      "has no bound",
+      'An unbounded in-process cache grows until the process dies. Set l1.maxSize (such as "64mb") and/or l1.maxEntries.',
+    );
   }
   const maxEntries = l1.maxEntries;
   if (maxEntries !== undefined && (!Number.isInteger(maxEntries) || maxEntries < 1)) {
@@ -212,12 +307,21 @@ function resolveL1(l1: CacheExtensionOptions["l1"], redis: RedisClientLike | und
 
 function resolveContext(context: unknown): ResolvedOptions["context"] {
   if (context === undefined) return undefined;
-  if (typeof context !== "function") throw invalidOption("context", `is ${typeof context}`, "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).");
+  if (typeof context !== "function")
+    throw invalidOption(
+      "context",
+      `is ${typeof context}`,
+      "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).",
+    );
   // An async function returns a Promise, which no read can key by: refused here rather than at every read.
   // A transpiled one is a plain function; its Promise is caught at the first read (read/key-failures.ts).
   const kind = (context as { constructor?: { name?: unknown } }).constructor?.name;
   if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
-    throw invalidOption("context", "is an async function", "It is called synchronously on every cached read, and a Promise cannot be part of a key: return the dimensions themselves, read synchronously, e.g. from AsyncLocalStorage: () => ({ tenantId: als.getStore()?.tenantId }).");
+    throw invalidOption(
+      "context",
+      "is an async function",
+      "It is called synchronously on every cached read, and a Promise cannot be part of a key: return the dimensions themselves, read synchronously, e.g. from AsyncLocalStorage: () => ({ tenantId: als.getStore()?.tenantId }).",
+    );
   }
   return context as ResolvedOptions["context"];
 }
@@ -225,21 +329,30 @@ function resolveContext(context: unknown): ResolvedOptions["context"] {
 function resolvePrefix(prefix: unknown): string {
   if (prefix === undefined) return "pqc:";
   if (typeof prefix !== "string" || prefix.length === 0 || /\s/.test(prefix)) {
-    throw invalidOption("prefix", `is ${JSON.stringify(prefix)}`, 'Use a non-empty string without spaces, such as "myapp:".');
+    throw invalidOption(
+      "prefix",
+      `is ${JSON.stringify(prefix)}`,
+      'Use a non-empty string without spaces, such as "myapp:".',
+    );
   }
   return prefix;
 }
 
 function resolveOnError(onError: unknown): ResolvedOptions["onError"] {
   if (onError === undefined) return rateLimitedWarn();
-  if (typeof onError !== "function") throw invalidOption("onError", `is ${typeof onError}`, "Pass a function (error) => void.");
+  if (typeof onError !== "function")
+    throw invalidOption("onError", `is ${typeof onError}`, "Pass a function (error) => void.");
   return onError as ResolvedOptions["onError"];
 }
 
 function resolveClock(clock: unknown): Clock {
   if (clock === undefined) return { now: Date.now };
   if (typeof clock !== "object" || clock === null || typeof (clock as Clock).now !== "function") {
-    throw invalidOption("clock", "has no now() method", "Pass an object with a now() method returning milliseconds, or leave it out.");
+    throw invalidOption(
+      "clock",
+      "has no now() method",
+      "Pass an object with a now() method returning milliseconds, or leave it out.",
+    );
   }
   return clock as Clock;
 }
@@ -256,7 +369,12 @@ function rateLimitedWarn(): (error: CacheError) => void {
 }
 
 /** Throws for any key of `value` not in `known`: a misspelt option must not be silently ignored. */
-export function rejectUnknownKeys(value: object, known: ReadonlySet<string>, path: string, code: "option" | "query" = "option"): void {
+export function rejectUnknownKeys(
+  value: object,
+  known: ReadonlySet<string>,
+  path: string,
+  code: "option" | "query" = "option",
+): void {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) {
       const message = `\`${path}.${key}\` is not an option. Known: ${[...known].join(", ")}.`;

@@ -17,7 +17,11 @@ export function parseByteSize(value: unknown, option: string): number {
     if (match) bytes = Number(match[1]) * (UNIT_BYTES[(match[2] as string).toLowerCase()] as number);
   }
   if (!Number.isFinite(bytes) || bytes < 1024) {
-    throw invalidOption(option, `is ${JSON.stringify(value)}`, 'Use a number of bytes of at least 1024, or a string such as "64mb".');
+    throw invalidOption(
+      option,
+      `is ${JSON.stringify(value)}`,
+      'Use a number of bytes of at least 1024, or a string such as "64mb".',
+    );
   }
   return Math.floor(bytes);
 }

@@ -19,7 +19,10 @@ export interface RedisClientLike {
   /** Set on an ioredis `Cluster`. */
   readonly isCluster?: boolean;
   /** ioredis pipelines: fills are sent in batches when available. */
-  pipeline?(): { set(key: string, value: string, mode: "PX", ttlMs: number): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
+  pipeline?(): {
+    set(key: string, value: string, mode: "PX", ttlMs: number): unknown;
+    exec(): Promise<Array<[Error | null, unknown]> | null>;
+  };
 }
 
 /** A value a context dimension may take. `undefined` means "missing" and is an error. */

@@ -57,7 +57,10 @@ export function guardedExtends(original: Extends, models: readonly string[]): Ex
     if (problem !== undefined) {
       const name = (extension as { name?: unknown }).name;
       if (typeof name === "string" && name.startsWith("prisma-query-cache")) {
-        throw new CacheError("E_EXTENSION_ORDER", "cacheExtension was applied to a client that already has it. Apply it once, last.");
+        throw new CacheError(
+          "E_EXTENSION_ORDER",
+          "cacheExtension was applied to a client that already has it. Apply it once, last.",
+        );
       }
       throw new CacheError(
         "E_EXTENSION_ORDER",
@@ -77,7 +80,8 @@ export function guardedExtends(original: Extends, models: readonly string[]): Ex
 function bypassedComponent(extension: unknown, modelKeys: readonly string[]): string | undefined {
   if (typeof extension !== "object" || extension === null) return undefined; // The function form reaches us again with its object.
   const { query, result } = extension as { query?: unknown; result?: unknown };
-  if (holdsAny(query, ["$allModels", "$allOperations", ...modelKeys, ...MODEL_OPERATIONS])) return "`query` hooks on model operations would never run";
+  if (holdsAny(query, ["$allModels", "$allOperations", ...modelKeys, ...MODEL_OPERATIONS]))
+    return "`query` hooks on model operations would never run";
   if (holdsAny(result, ["$allModels", ...modelKeys])) return "`result` fields would never be computed";
   return undefined;
 }

@@ -37,7 +37,10 @@ export function isTransactionClient(client: unknown): boolean {
 
 /** The runtime data model as the client carries it: models with their fields, enums, types. */
 export interface RuntimeDataModel {
-  models: Record<string, { fields: ReadonlyArray<{ name: string; kind: string; type: string; relationName?: string }> }>;
+  models: Record<
+    string,
+    { fields: ReadonlyArray<{ name: string; kind: string; type: string; relationName?: string }> }
+  >;
   enums: Record<string, unknown>;
   types: Record<string, unknown>;
 }
@@ -67,7 +70,8 @@ export interface QueryTransaction {
 
 /** The transaction of a `query` component call, or undefined outside transactions. */
 export function transactionOf(params: unknown): QueryTransaction | undefined {
-  const transaction = (params as { __internalParams?: { transaction?: QueryTransaction } } | undefined)?.__internalParams?.transaction;
+  const transaction = (params as { __internalParams?: { transaction?: QueryTransaction } } | undefined)
+    ?.__internalParams?.transaction;
   return transaction === undefined || transaction === null ? undefined : transaction;
 }
 
@@ -96,7 +100,10 @@ export function fluentPathOf(call: unknown): readonly string[] {
 export function queryWithoutFluentPath(call: unknown, args: unknown): Promise<unknown> {
   const { __internalParams: params, query } = call as InternalQueryCall;
   if (typeof params !== "object" || params === null) {
-    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client passes no `__internalParams` to query extensions, needed to see which row a fluent write changed. prisma-query-cache supports @prisma/client 7.");
+    throw new CacheError(
+      "E_PRISMA_INTERNALS",
+      "this Prisma Client passes no `__internalParams` to query extensions, needed to see which row a fluent write changed. prisma-query-cache supports @prisma/client 7.",
+    );
   }
   return query(args, { ...params, dataPath: [] });
 }
@@ -127,17 +134,24 @@ export type CommitFailure = "rolled-back" | "unknown";
  * leaves the outcome unknown.
  */
 export function commitFailure(error: unknown): CommitFailure {
-  const known = error as { code?: unknown; meta?: { timeout?: unknown; operation?: unknown }; message?: unknown } | null | undefined;
+  const known = error as
+    { code?: unknown; meta?: { timeout?: unknown; operation?: unknown }; message?: unknown } | null | undefined;
   if (known?.code !== "P2028") return "unknown";
   if (typeof known.meta?.timeout === "number" && known.meta.operation === "commit") return "rolled-back";
-  return typeof known.message === "string" && known.message.includes("transaction that was rolled back") ? "rolled-back" : "unknown";
+  return typeof known.message === "string" && known.message.includes("transaction that was rolled back")
+    ? "rolled-back"
+    : "unknown";
 }
 
 /** The Prisma schema text the client was generated from (Prisma 7 carries it for its query compiler). */
 export function inlineSchema(client: unknown): string {
-  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null | undefined)?._engineConfig?.inlineSchema;
+  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null | undefined)?._engineConfig
+    ?.inlineSchema;
   if (typeof schema !== "string" || schema.length === 0) {
-    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client carries no schema text (`_engineConfig.inlineSchema`), which dependency tags are derived from. prisma-query-cache supports @prisma/client 7.");
+    throw new CacheError(
+      "E_PRISMA_INTERNALS",
+      "this Prisma Client carries no schema text (`_engineConfig.inlineSchema`), which dependency tags are derived from. prisma-query-cache supports @prisma/client 7.",
+    );
   }
   return schema;
 }
@@ -169,7 +183,10 @@ const observers = new WeakMap<object, Set<TransactionObserver>>();
 export function observeTransactions(client: unknown, observer: TransactionObserver): () => void {
   const engine = (client as { _engine?: { transaction?: EngineTransaction } } | null | undefined)?._engine;
   if (typeof engine !== "object" || engine === null || typeof engine.transaction !== "function") {
-    throw new CacheError("E_PRISMA_INTERNALS", "this Prisma Client has no engine with a `transaction` method (`_engine.transaction`), needed to invalidate after commit. prisma-query-cache supports @prisma/client 7.");
+    throw new CacheError(
+      "E_PRISMA_INTERNALS",
+      "this Prisma Client has no engine with a `transaction` method (`_engine.transaction`), needed to invalidate after commit. prisma-query-cache supports @prisma/client 7.",
+    );
   }
   let set = observers.get(engine);
   if (set === undefined) {

@@ -28,7 +28,8 @@ import { HitRate } from "./hit-rate.js";
 import { freshnessOf, type Freshness } from "./freshness.js";
 
 /** How tag versions are kept: in Redis (with a mirror and a bus), or in this process only. */
-export type VersionSource = { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
+export type VersionSource =
+  { kind: "redis"; store: VersionStore; bus: InvalidationBus } | { kind: "local"; store: LocalVersionStore };
 
 /** Bound on remembered tag lists (one per query text); past it they are derived again. */
 const MAX_CACHED_TAG_LISTS = 10_000;
@@ -67,14 +68,25 @@ export class CacheStack {
   readonly #filler: Filler;
   /** Keys whose background refresh is being set up (before its flight exists). */
   readonly #refreshing = new Set<string>();
-  /** Keys not to refresh again before a time (clock ms): their last refresh failed, or another process was loading them. */
+  /**
+   * Keys not to refresh again before a time (clock ms): their last refresh failed, or another process was loading them.
+   */
   readonly #refreshPaused = new Map<string, number>();
 
   /**
    * @param unbumped tags whose invalidation Redis has not taken yet (their reads go to the database)
    * @param lock the cross-process single-flight lock, when on (with Redis)
    */
-  constructor(options: ResolvedOptions, counters: Counters, memory: MemoryTier | undefined, mirror: VersionMirror, versions: VersionSource, report: (error: CacheError) => void, unbumped: ReadonlySet<string>, lock?: RedisLock) {
+  constructor(
+    options: ResolvedOptions,
+    counters: Counters,
+    memory: MemoryTier | undefined,
+    mirror: VersionMirror,
+    versions: VersionSource,
+    report: (error: CacheError) => void,
+    unbumped: ReadonlySet<string>,
+    lock?: RedisLock,
+  ) {
     this.#unbumped = unbumped;
     this.#lock = lock;
     this.#options = options;
@@ -179,7 +191,10 @@ export class CacheStack {
       return early;
     }
     const { captured, shared } = await this.#lookup(key, tags, mirrored, early === undefined);
-    const freshness = shared === undefined || captured === undefined ? "dead" : freshnessOf(shared, sameVersions(shared.versions, captured), this.#options.clock.now(), expiry);
+    const freshness =
+      shared === undefined || captured === undefined
+        ? "dead"
+        : freshnessOf(shared, sameVersions(shared.versions, captured), this.#options.clock.now(), expiry);
     if (shared !== undefined && freshness !== "dead") {
       this.#sharedHitRate.record(true);
       if (early !== undefined) {
@@ -215,7 +230,15 @@ export class CacheStack {
    * asked for the entry yet (the lock's first take then reads it, and this
    * read is counted as a hit or a miss there).
    */
-  #joinOrLoad(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, lookedUp = true): Promise<unknown> {
+  #joinOrLoad(
+    key: QueryKey,
+    tags: readonly string[],
+    captured: readonly number[],
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+    lookedUp = true,
+  ): Promise<unknown> {
     const joined = this.#join(key, captured);
     if (joined !== undefined) return joined;
     // A load of this key may have landed while this read waited for its lookup: its entry, if current, answers it.
@@ -228,7 +251,10 @@ export class CacheStack {
         return Promise.resolve((landed.clone ?? cloneResult)(landed.value));
       }
     }
-    const load = this.#lock === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadUnderLock(key, tags, captured, expiry, source, memory, lookedUp);
+    const load =
+      this.#lock === undefined
+        ? this.#loadAndFill(key, tags, captured, expiry, source, memory)
+        : this.#loadUnderLock(key, tags, captured, expiry, source, memory, lookedUp);
     return this.#flights.start(key.local, captured, load);
   }
 
@@ -239,7 +265,12 @@ export class CacheStack {
    * whether an entry newer than them is worth a second round trip (not
    * while an early load, which used them, is already running).
    */
-  async #lookup(key: QueryKey, tags: readonly string[], mirrored: number[] | undefined, reread = true): Promise<{ captured: number[] | undefined; shared: Entry | undefined }> {
+  async #lookup(
+    key: QueryKey,
+    tags: readonly string[],
+    mirrored: number[] | undefined,
+    reread = true,
+  ): Promise<{ captured: number[] | undefined; shared: Entry | undefined }> {
     let { captured, text } = await this.#capture(key, tags, mirrored);
     let shared = text === null || captured === undefined ? undefined : this.#decode(key, text, tags);
     if (reread && shared !== undefined && mirrored !== undefined && anyNewer(shared.versions, mirrored)) {
@@ -252,8 +283,17 @@ export class CacheStack {
     return { captured, shared };
   }
 
-  /** Serves a live shared entry: it becomes the in-process copy, the caller gets its own, and a stale one is refreshed. */
-  #serveShared(key: QueryKey, shared: Entry, freshness: Freshness, expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): unknown {
+  /**
+   * Serves a live shared entry: it becomes the in-process copy, the caller gets its own, and a stale one is refreshed.
+   */
+  #serveShared(
+    key: QueryKey,
+    shared: Entry,
+    freshness: Freshness,
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+  ): unknown {
     this.#counters.l2Hits++;
     if (freshness !== "fresh") this.#refreshLater(key, expiry, source, freshness, shared);
     if (memory === undefined) return shared.value;
@@ -262,7 +302,14 @@ export class CacheStack {
   }
 
   /** Loads from the database and fills the tiers under `versions` (captured before this call). */
-  async #loadAndFill(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> {
+  async #loadAndFill(
+    key: QueryKey,
+    tags: readonly string[],
+    versions: readonly number[],
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+  ): Promise<unknown> {
     const started = performance.now();
     const value = await source[LOAD]();
     this.#filler.fill(memory, key, tags, versions, expiry, value, performance.now() - started);
@@ -276,7 +323,15 @@ export class CacheStack {
    * `lock.wait` has passed or Redis fails (they load without it). A waiter
    * only ever returns what an ordinary read would: each look is one.
    */
-  async #loadUnderLock(key: QueryKey, tags: readonly string[], captured: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, lookedUp: boolean): Promise<unknown> {
+  async #loadUnderLock(
+    key: QueryKey,
+    tags: readonly string[],
+    captured: readonly number[],
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+    lookedUp: boolean,
+  ): Promise<unknown> {
     const lock = this.#lock as RedisLock;
     const name = key.shared().name;
     let versions = captured;
@@ -302,9 +357,13 @@ export class CacheStack {
       if (taken.token !== undefined) {
         // The previous holder may have stored the entry and released the lock since our lookup: use it.
         const stored = taken.entry === null ? undefined : this.#decode(key, taken.entry, tags, !counted);
-        const freshness = stored === undefined ? "dead" : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
+        const freshness =
+          stored === undefined
+            ? "dead"
+            : freshnessOf(stored, sameVersions(stored.versions, versions), this.#options.clock.now(), expiry);
         count(stored !== undefined && freshness !== "dead");
-        if (stored === undefined || freshness === "dead") return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
+        if (stored === undefined || freshness === "dead")
+          return this.#loadHolding(key, tags, versions, expiry, source, memory, taken.token);
         this.#filler.release(name, taken.token);
         return this.#serveShared(key, stored, freshness, expiry, source, memory);
       }
@@ -321,15 +380,29 @@ export class CacheStack {
       if (anyNewer(versions, look.captured)) continue;
       versions = look.captured;
       if (look.shared !== undefined) {
-        const freshness = freshnessOf(look.shared, sameVersions(look.shared.versions, look.captured), this.#options.clock.now(), expiry);
-        if (freshness !== "dead") return this.#serveShared(key, look.shared, freshness, expiry, source, hearing ? this.memory : undefined);
+        const freshness = freshnessOf(
+          look.shared,
+          sameVersions(look.shared.versions, look.captured),
+          this.#options.clock.now(),
+          expiry,
+        );
+        if (freshness !== "dead")
+          return this.#serveShared(key, look.shared, freshness, expiry, source, hearing ? this.memory : undefined);
       }
     }
     return this.#loadAndFill(key, tags, versions, expiry, source, memory);
   }
 
   /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
-  async #loadHolding(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined, token: string): Promise<unknown> {
+  async #loadHolding(
+    key: QueryKey,
+    tags: readonly string[],
+    versions: readonly number[],
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+    token: string,
+  ): Promise<unknown> {
     let value: unknown;
     const started = performance.now();
     try {
@@ -385,7 +458,9 @@ export class CacheStack {
     // Versions captured before the load, as for any fill: a refresh racing a write stores a dead entry.
     let captured: readonly number[] | undefined;
     if (this.#versions.kind === "local") captured = this.#versions.store.readNow(tags);
-    else captured = (hearing ? this.#mirror.versionsOf(tags) : undefined) ?? (await this.#capture(key, tags, undefined)).captured;
+    else
+      captured =
+        (hearing ? this.#mirror.versionsOf(tags) : undefined) ?? (await this.#capture(key, tags, undefined)).captured;
     if (captured === undefined) return;
     let token: string | undefined;
     if (this.#lock !== undefined) {
@@ -411,13 +486,22 @@ export class CacheStack {
     }
     this.#counters.refreshes++;
     const memory = hearing ? this.memory : undefined;
-    const load = token === undefined ? this.#loadAndFill(key, tags, captured, expiry, source, memory) : this.#loadHolding(key, tags, captured, expiry, source, memory, token);
+    const load =
+      token === undefined
+        ? this.#loadAndFill(key, tags, captured, expiry, source, memory)
+        : this.#loadHolding(key, tags, captured, expiry, source, memory, token);
     try {
       await this.#flights.start(key.local, captured, load);
     } catch (error) {
       this.#counters.refreshFailures++;
       this.#pauseRefresh(key, REFRESH_RETRY_MS);
-      this.report(new CacheError("E_REFRESH", `refreshing ${key.shared().name} failed; its stale entry is served until it expires.`, error));
+      this.report(
+        new CacheError(
+          "E_REFRESH",
+          `refreshing ${key.shared().name} failed; its stale entry is served until it expires.`,
+          error,
+        ),
+      );
     }
   }
 
@@ -425,16 +509,28 @@ export class CacheStack {
    * When Redis has rarely held what this instance missed lately, the
    * database read starts at once instead of after a Redis lookup; Redis is
    * then asked alongside it on one miss in PROBE_EVERY only, to learn when it
-   * starts holding entries again. The miss costs about a database read. It needs versions captured before the database read without
+   * starts holding entries again. The miss costs about a database read. It needs versions captured before the database
+   * read without
    * a round trip, so only when the mirror knows every tag and the bus is
    * healthy: mirror versions are never ahead of Redis, so an entry stored
    * with them can only be born dead, never stale (docs/invalidation.md).
    */
-  #earlyLoad(key: QueryKey, tags: readonly string[], versions: number[], expiry: ResolvedExpiry, source: ReadSource, memory: MemoryTier | undefined): Promise<unknown> | undefined {
+  #earlyLoad(
+    key: QueryKey,
+    tags: readonly string[],
+    versions: number[],
+    expiry: ResolvedExpiry,
+    source: ReadSource,
+    memory: MemoryTier | undefined,
+  ): Promise<unknown> | undefined {
     // With the cross-process lock on, a load must take it first: early loads would query once per process.
     if (this.#lock !== undefined || !this.#sharedHitRate.low()) return undefined;
     // Filled even if Redis then answers first: the result is as current as that entry (born dead at worst).
-    const value = this.#flights.start(key.local, versions, this.#loadAndFill(key, tags, versions, expiry, source, memory));
+    const value = this.#flights.start(
+      key.local,
+      versions,
+      this.#loadAndFill(key, tags, versions, expiry, source, memory),
+    );
     // Marks a failure as handled while the Redis lookup is still out: the await that follows still receives it.
     value.catch(() => undefined);
     return value;
@@ -452,11 +548,17 @@ export class CacheStack {
    * instance's acknowledgement). A shared entry is then checked against them
    * too, and the round trip reads only the entry.
    */
-  async #capture(key: QueryKey, tags: readonly string[], mirrored: number[] | undefined): Promise<{ captured: number[] | undefined; text: string | null }> {
+  async #capture(
+    key: QueryKey,
+    tags: readonly string[],
+    mirrored: number[] | undefined,
+  ): Promise<{ captured: number[] | undefined; text: string | null }> {
     if (this.#versions.kind === "local") return { captured: this.#versions.store.readNow(tags), text: null };
     const redis = this.#redis as RedisTier;
     if (!redis.ready) {
-      this.report(new CacheError("E_REDIS", `Redis is not connected; ${key.shared().name} is read from the database, uncached.`));
+      this.report(
+        new CacheError("E_REDIS", `Redis is not connected; ${key.shared().name} is read from the database, uncached.`),
+      );
       return { captured: undefined, text: null };
     }
     try {
@@ -464,7 +566,11 @@ export class CacheStack {
       const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
       return { captured: versions, text: entry };
     } catch (error) {
-      this.report(error instanceof CacheError ? error : new CacheError("E_REDIS", "reading an entry and its tag versions failed.", error));
+      this.report(
+        error instanceof CacheError
+          ? error
+          : new CacheError("E_REDIS", "reading an entry and its tag versions failed.", error),
+      );
       return { captured: undefined, text: null };
     }
   }
@@ -475,12 +581,19 @@ export class CacheStack {
     try {
       const decoded = decodeEntry(text, fingerprint, tags);
       if (typeof decoded === "string") {
-        if (reportDamage) this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`));
+        if (reportDamage)
+          this.report(
+            new CacheError(
+              "E_CORRUPT_ENTRY",
+              `entry ${name} was ignored: ${decoded === "fingerprint" ? "its fingerprint does not match the query (a key collision or a foreign writer)" : "it is not in this library's format"}.`,
+            ),
+          );
         return undefined;
       }
       return decoded.expiresAt > this.#options.clock.now() ? decoded : undefined;
     } catch (error) {
-      if (reportDamage) this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} could not be decoded and was ignored.`, error));
+      if (reportDamage)
+        this.report(new CacheError("E_CORRUPT_ENTRY", `entry ${name} could not be decoded and was ignored.`, error));
       return undefined;
     }
   }
@@ -489,7 +602,13 @@ export class CacheStack {
    * Stores a value known to be current under `versions` (write-through).
    * Same rules as a fill after a miss.
    */
-  store(key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown): void {
+  store(
+    key: QueryKey,
+    tags: readonly string[],
+    versions: readonly number[],
+    expiry: ResolvedExpiry,
+    value: unknown,
+  ): void {
     this.#filler.fill(this.#memoryUsable() ? this.memory : undefined, key, tags, versions, expiry, value, 0);
   }
 

@@ -80,7 +80,15 @@ export class CachedQuery implements ReadSource {
   /** What this read is. */
   readonly [DESCRIPTION]: QueryDescription;
 
-  constructor(runner: CachedReadRunner, model: string, operation: ReadOperation, args: Record<string, unknown> | undefined, plan: ReadPlan, delegate: unknown, method: DelegateMethod) {
+  constructor(
+    runner: CachedReadRunner,
+    model: string,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+    plan: ReadPlan,
+    delegate: unknown,
+    method: DelegateMethod,
+  ) {
     this.#runner = runner;
     this.#delegate = delegate;
     this.#method = method;
@@ -106,7 +114,8 @@ export class CachedQuery implements ReadSource {
    */
   [DETACH](): ReadSource {
     const { model, operation, args, plan } = this[DESCRIPTION];
-    // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are made.
+    // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are
+    // made.
     return new CachedQuery(this.#runner, model, operation, cloneResult(args), plan, this.#delegate, this.#method);
   }
 
@@ -114,7 +123,10 @@ export class CachedQuery implements ReadSource {
     return (this.#result ??= this.#runner.run(this));
   }
 
-  then<R1 = unknown, R2 = never>(onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
+  then<R1 = unknown, R2 = never>(
+    onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
     return this.#execute().then(onFulfilled, onRejected);
   }
 

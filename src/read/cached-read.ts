@@ -14,7 +14,19 @@ import { isTransactionClient } from "../prisma/internals.js";
 import { modelProperty } from "../prisma/model-property.js";
 import type { Counters } from "../stats.js";
 import { queryTag, type CacheStack } from "./cache-stack.js";
-import { CachedQuery, cachedQueryClassFor, DESCRIPTION, DETACH, LOAD, TAGS, withoutCacheOption, type CachedReadRunner, type DelegateMethod, type QueryDescription, type ReadSource } from "./cached-query.js";
+import {
+  CachedQuery,
+  cachedQueryClassFor,
+  DESCRIPTION,
+  DETACH,
+  LOAD,
+  TAGS,
+  withoutCacheOption,
+  type CachedReadRunner,
+  type DelegateMethod,
+  type QueryDescription,
+  type ReadSource,
+} from "./cached-query.js";
 import { planRead, type ReadPlan } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
@@ -71,14 +83,19 @@ export class ReadPath implements CachedReadRunner {
   readonly #scopeOnlyPlan: ReadPlan;
 
   /** Runs one read method call: from the cache when it opted in, from the original method otherwise. */
-  call(context: ModelContext, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
+  call(
+    context: ModelContext,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+  ): Prisma.PrismaPromise<unknown> {
     const binding = this.#bind(context);
     const delegate = binding.delegate;
     const method = delegate[operation] as DelegateMethod;
     const cacheOption = args?.cache;
     if (cacheOption === undefined && !binding.cacheByDefault) {
       // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
-      if (binding.scopable && this.scope.current() !== undefined) return this.#scopeOnly(binding, context.$name, operation, args);
+      if (binding.scopable && this.scope.current() !== undefined)
+        return this.#scopeOnly(binding, context.$name, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
@@ -91,12 +108,21 @@ export class ReadPath implements CachedReadRunner {
     }
     if (plan === undefined || binding.inTransaction) {
       // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
-      if (plan === undefined && binding.scopable && this.scope.current() !== undefined) return this.#scopeOnly(binding, context.$name, operation, args);
+      if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
+        return this.#scopeOnly(binding, context.$name, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, withoutCacheOption(args));
     }
     // The arguments still hold `cache`: the key leaves it out, and it is stripped only if the database is asked.
-    return new binding.queryClass(this, context.$name, operation, args, plan, delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    return new binding.queryClass(
+      this,
+      context.$name,
+      operation,
+      args,
+      plan,
+      delegate,
+      method,
+    ) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   /**
@@ -104,9 +130,22 @@ export class ReadPath implements CachedReadRunner {
    * cached read (so `$transaction([...])` still runs it uncached), answered
    * by the scope or the database, never by the tiers.
    */
-  #scopeOnly(binding: ModelBinding, model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): Prisma.PrismaPromise<unknown> {
+  #scopeOnly(
+    binding: ModelBinding,
+    model: string,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+  ): Prisma.PrismaPromise<unknown> {
     const method = binding.delegate[operation] as DelegateMethod;
-    return new binding.queryClass(this, model, operation, args, this.#scopeOnlyPlan, binding.delegate, method) as unknown as Prisma.PrismaPromise<unknown>;
+    return new binding.queryClass(
+      this,
+      model,
+      operation,
+      args,
+      this.#scopeOnlyPlan,
+      binding.delegate,
+      method,
+    ) as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -147,7 +186,8 @@ export class ReadPath implements CachedReadRunner {
     const scope = this.scope.current();
     // Scope-only, awaited after its scope ended: as if it had been called outside one.
     if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query);
-    // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at all.
+    // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at
+    // all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
     if (key === undefined) return this.#database(query);
     // The tiers copy the arguments on an in-process miss; a hit needs no copy.
@@ -166,7 +206,8 @@ export class ReadPath implements CachedReadRunner {
    */
   #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
     const tagsOf = () => [queryTag(key), ...query[TAGS]()];
-    if (plan.scopeOnly === true) return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
+    if (plan.scopeOnly === true)
+      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.stack.read(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
@@ -193,9 +234,19 @@ export class ReadPath implements CachedReadRunner {
    * A cached raw query: keyed by its SQL and values, depending on the tags
    * the caller named (raw SQL cannot be analysed).
    */
-  readRaw(query: { sql: string; values: readonly unknown[] }, tags: readonly string[], ttlMs: number | undefined, load: () => Promise<unknown>): Promise<unknown> {
+  readRaw(
+    query: { sql: string; values: readonly unknown[] },
+    tags: readonly string[],
+    ttlMs: number | undefined,
+    load: () => Promise<unknown>,
+  ): Promise<unknown> {
     const expiry = ttlMs === undefined ? this.options.defaults : { ...this.options.defaults, ttlMs };
-    return this.readDeclared({ model: "$raw", operation: "queryRaw", args: { sql: query.sql, values: [...query.values] } }, tags, expiry, load);
+    return this.readDeclared(
+      { model: "$raw", operation: "queryRaw", args: { sql: query.sql, values: [...query.values] } },
+      tags,
+      expiry,
+      load,
+    );
   }
 
   /**
@@ -205,12 +256,24 @@ export class ReadPath implements CachedReadRunner {
    * only. When it cannot be keyed (a missing context dimension, reported),
    * `load` runs uncached.
    *
-   * @param what   a pseudo-model (`$raw`, `$computation`), never a model name, so it cannot share a key with a model read
+   * @param what   a pseudo-model (`$raw`, `$computation`), never a model name, so it cannot share a key with a model
+   * read
    * @param withContext false keys it without the `context` dimensions: one entry shared by every context
    */
-  readDeclared(what: { model: string; operation: string; args: Record<string, unknown> }, tags: readonly string[], expiry: ResolvedExpiry, load: () => Promise<unknown>, withContext = true): Promise<unknown> {
-    // The declared tags are part of the key: the same SQL or computation declared with other dependencies is another entry.
-    const key = this.#key({ ...what, operation: what.operation as ReadOperation, plan: { expiry, customTags: tags } }, true, withContext);
+  readDeclared(
+    what: { model: string; operation: string; args: Record<string, unknown> },
+    tags: readonly string[],
+    expiry: ResolvedExpiry,
+    load: () => Promise<unknown>,
+    withContext = true,
+  ): Promise<unknown> {
+    // The declared tags are part of the key: the same SQL or computation declared with other dependencies is another
+    // entry.
+    const key = this.#key(
+      { ...what, operation: what.operation as ReadOperation, plan: { expiry, customTags: tags } },
+      true,
+      withContext,
+    );
     if (key === undefined) return load();
     return this.stack.read(key, expiry, { [TAGS]: () => tags, [LOAD]: load });
   }
@@ -219,7 +282,14 @@ export class ReadPath implements CachedReadRunner {
   keyOf(model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): QueryKey | undefined {
     // The arguments may carry the read's `cache` option: its custom tags are part of the key.
     const customTags = (args?.cache as { tags?: unknown } | undefined)?.tags;
-    return this.#key({ model, operation, args, plan: Array.isArray(customTags) ? { expiry: this.options.defaults, customTags: customTags as string[] } : undefined });
+    return this.#key({
+      model,
+      operation,
+      args,
+      plan: Array.isArray(customTags)
+        ? { expiry: this.options.defaults, customTags: customTags as string[] }
+        : undefined,
+    });
   }
 
   /**
@@ -228,13 +298,24 @@ export class ReadPath implements CachedReadRunner {
    * is false. `withContext: false` leaves the context dimensions out (a
    * declared read shared by every context).
    */
-  #key(query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan }, reportFailure = true, withContext = true): QueryKey | undefined {
+  #key(
+    query: Pick<QueryDescription, "model" | "operation" | "args"> & { plan?: ReadPlan },
+    reportFailure = true,
+    withContext = true,
+  ): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (withContext && this.options.context !== undefined) {
       try {
         dimensions = this.options.context();
       } catch (error) {
-        if (reportFailure) this.stack.report(new CacheError("E_CONTEXT", `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`, error));
+        if (reportFailure)
+          this.stack.report(
+            new CacheError(
+              "E_CONTEXT",
+              `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`,
+              error,
+            ),
+          );
         return undefined;
       }
       if (typeof dimensions !== "object" || dimensions === null) {
@@ -257,9 +338,17 @@ export class ReadPath implements CachedReadRunner {
     try {
       // Custom tags change what an entry depends on, so reads with different ones must not share it.
       const customTags = query.plan?.customTags;
-      return queryKey(this.namespace, query.model, query.operation, query.args, dimensions, customTags !== undefined && customTags.length > 0 ? customTags : undefined);
+      return queryKey(
+        this.namespace,
+        query.model,
+        query.operation,
+        query.args,
+        dimensions,
+        customTags !== undefined && customTags.length > 0 ? customTags : undefined,
+      );
     } catch (error) {
-      // A Promise has no enumerable keys, so it passes the checks above and fails only here: the failure path tells it apart.
+      // A Promise has no enumerable keys, so it passes the checks above and fails only here: the failure path tells it
+      // apart.
       if (isThenable(dimensions)) return this.#thenableContext(query, dimensions, reportFailure);
       if (reportFailure) this.stack.report(keyFailure(query, dimensions, error));
       return undefined;
@@ -284,7 +373,10 @@ export class ReadPath implements CachedReadRunner {
 
 function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>): Prisma.PrismaPromise<unknown> {
   const runner: CachedReadRunner = { run: () => Promise.reject(error), countBypass: () => undefined, tagsOf: () => [] };
-  const plan = { expiry: { ttlMs: 0, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false }, customTags: [] };
+  const plan = {
+    expiry: { ttlMs: 0, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false },
+    customTags: [],
+  };
   const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }

@@ -18,7 +18,10 @@ import { findUnrepresentable, type Unrepresentable } from "../serialize/serializ
 import { missingDimension, type ReadPath } from "./cached-read.js";
 import { Uncacheable } from "./filler.js";
 
-/** Options of `prisma.$cache.getOrSet`: the expiry options of a cached read, plus the computation's dependencies and context. */
+/**
+ * Options of `prisma.$cache.getOrSet`: the expiry options of a cached read, plus the computation's dependencies and
+ * context.
+ */
 export interface GetOrSetOptions extends ExpiryOptions {
   /**
    * Custom tags the value depends on: `prisma.$cache.invalidate({ tags })`,
@@ -104,16 +107,35 @@ export class Computations {
     const load = async (): Promise<unknown> => {
       const value = await fn();
       // The tiers never store `undefined` (filler.ts #entryOf); say why nothing was cached.
-      if (value === undefined) this.#parts.report(new CacheError("E_UNCACHEABLE", `getOrSet(${quote(key)}): the function returned undefined, which is returned as is but never cached. Return null to cache "nothing".`));
+      if (value === undefined)
+        this.#parts.report(
+          new CacheError(
+            "E_UNCACHEABLE",
+            `getOrSet(${quote(key)}): the function returned undefined, which is returned as is but never cached. Return null to cache "nothing".`,
+          ),
+        );
       return this.#storable(key, value);
     };
     const missing = call.extra === undefined ? undefined : missingDimension(call.extra);
     if (missing !== undefined) {
-      this.#parts.report(new CacheError("E_CONTEXT", `getOrSet(${quote(key)}): context dimension \`${missing}\` is undefined; the function ran uncached rather than under a key shared across contexts. Give every dimension a value (or null).`));
+      this.#parts.report(
+        new CacheError(
+          "E_CONTEXT",
+          `getOrSet(${quote(key)}): context dimension \`${missing}\` is undefined; the function ran uncached rather than under a key shared across contexts. Give every dimension a value (or null).`,
+        ),
+      );
       return unwrap(await load()) as T;
     }
     const args = call.extra === undefined ? { key } : { key, context: call.extra };
-    return unwrap(await this.#parts.readPath.readDeclared({ model: MODEL, operation: "getOrSet", args }, call.tags, call.expiry, load, call.withContext)) as T;
+    return unwrap(
+      await this.#parts.readPath.readDeclared(
+        { model: MODEL, operation: "getOrSet", args },
+        call.tags,
+        call.expiry,
+        load,
+        call.withContext,
+      ),
+    ) as T;
   }
 
   /**
@@ -147,42 +169,76 @@ export class Computations {
   #plan(key: unknown, fn: unknown, options: GetOrSetOptions | undefined): CallPlan {
     if (typeof key !== "string" || key.length === 0) {
       const got = typeof key === "string" ? "an empty string" : key === null ? "null" : typeof key;
-      throw new CacheError("E_INVALID_KEY", `getOrSet(key, fn): the key is ${got}. Use a non-empty string that names the value, such as "report:" + reportId.`);
+      throw new CacheError(
+        "E_INVALID_KEY",
+        `getOrSet(key, fn): the key is ${got}. Use a non-empty string that names the value, such as "report:" + reportId.`,
+      );
     }
     if (typeof fn !== "function") {
-      throw new CacheError("E_INVALID_OPTION", `getOrSet(${quote(key)}, fn): fn is ${fn === null ? "null" : typeof fn}. Pass the function that computes the value, such as () => buildReport(reportId).`);
+      throw new CacheError(
+        "E_INVALID_OPTION",
+        `getOrSet(${quote(key)}, fn): fn is ${fn === null ? "null" : typeof fn}. Pass the function that computes the value, such as () => buildReport(reportId).`,
+      );
     }
     if (options === undefined) return { tags: [], expiry: this.#parts.defaults, withContext: true, extra: undefined };
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new CacheError("E_INVALID_OPTION", `getOrSet(${quote(key)}, fn, options): options is ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}. Pass an object such as { ttl: 60, models: ["User"] }, or leave it out.`);
+      throw new CacheError(
+        "E_INVALID_OPTION",
+        `getOrSet(${quote(key)}, fn, options): options is ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}. Pass an object such as { ttl: 60, models: ["User"] }, or leave it out.`,
+      );
     }
     rejectUnknownKeys(options, KNOWN_KEYS, "getOrSet");
     const { tags, models, context, ...expiry } = options;
     const declared = this.#parts.declaredTags({ tags, models }, "getOrSet");
     // Everything left is an expiry option (the unknown-key check above): layered as a query's `cache` settings are.
     const layered = layerExpiry(this.#parts.defaults, expiry, "getOrSet");
-    if (context === undefined || typeof context === "boolean") return { tags: declared, expiry: layered, withContext: context !== false, extra: undefined };
+    if (context === undefined || typeof context === "boolean")
+      return { tags: declared, expiry: layered, withContext: context !== false, extra: undefined };
     const extra = extraDimensions(context);
     // No extra dimension is the default context: the same entry as `context: true`.
-    return { tags: declared, expiry: layered, withContext: true, extra: Object.keys(extra).length === 0 ? undefined : extra };
+    return {
+      tags: declared,
+      expiry: layered,
+      withContext: true,
+      extra: Object.keys(extra).length === 0 ? undefined : extra,
+    };
   }
 }
 
-/** The value a caller gets: an uncacheable one unwrapped (shared by the callers of one load: it cannot be copied faithfully either). */
+/**
+ * The value a caller gets: an uncacheable one unwrapped (shared by the callers of one load: it cannot be copied
+ * faithfully either).
+ */
 function unwrap(result: unknown): unknown {
   return result instanceof Uncacheable ? result.value : result;
 }
 
-/** Validates `context: { ... }`: a plain object of dimension values (`undefined` is allowed: a missing dimension, reported per call). */
+/**
+ * Validates `context: { ... }`: a plain object of dimension values (`undefined` is allowed: a missing dimension,
+ * reported per call).
+ */
 function extraDimensions(context: unknown): Record<string, ContextValue | undefined> {
-  const proto = typeof context === "object" && context !== null ? (Object.getPrototypeOf(context) as unknown) : undefined;
+  const proto =
+    typeof context === "object" && context !== null ? (Object.getPrototypeOf(context) as unknown) : undefined;
   if (proto !== Object.prototype && proto !== null) {
-    throw new CacheError("E_INVALID_OPTION", `option \`getOrSet.context\` is ${context === null ? "null" : Array.isArray(context) ? "an array" : typeof context}. Use true (the extension's dimensions), false (shared by every context) or an object of extra dimensions such as { locale: "fr" }.`);
+    throw new CacheError(
+      "E_INVALID_OPTION",
+      `option \`getOrSet.context\` is ${context === null ? "null" : Array.isArray(context) ? "an array" : typeof context}. Use true (the extension's dimensions), false (shared by every context) or an object of extra dimensions such as { locale: "fr" }.`,
+    );
   }
   const dimensions = context as Record<string, unknown>;
   for (const [name, value] of Object.entries(dimensions)) {
-    if (value !== undefined && value !== null && typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
-      throw new CacheError("E_INVALID_OPTION", `option \`getOrSet.context.${name}\` is ${Array.isArray(value) ? "an array" : typeof value}. A dimension is a string, number, boolean or null.`);
+    if (
+      value !== undefined &&
+      value !== null &&
+      typeof value !== "string" &&
+      typeof value !== "number" &&
+      typeof value !== "boolean"
+    ) {
+      throw new CacheError(
+        "E_INVALID_OPTION",
+        `option \`getOrSet.context.${name}\` is ${Array.isArray(value) ? "an array" : typeof value}. A dimension is a string, number, boolean or null.`,
+      );
     }
   }
   return dimensions as Record<string, ContextValue | undefined>;

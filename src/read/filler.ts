@@ -45,7 +45,12 @@ export class Filler {
    * @param redis the shared tier, when there is one
    * @param lock the cross-process single-flight lock, when on
    */
-  constructor(clock: Clock, redis: RedisTier | undefined, lock: RedisLock | undefined, report: (error: CacheError) => void) {
+  constructor(
+    clock: Clock,
+    redis: RedisTier | undefined,
+    lock: RedisLock | undefined,
+    report: (error: CacheError) => void,
+  ) {
     this.#clock = clock;
     this.#redis = redis;
     this.#lock = lock;
@@ -57,7 +62,16 @@ export class Filler {
    * load): in `memory` now, in Redis soon. `holding`: the lock token of a
    * holder, released once the entry is stored (or at once if it is not).
    */
-  fill(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number, holding?: string): void {
+  fill(
+    memory: MemoryTier | undefined,
+    key: QueryKey,
+    tags: readonly string[],
+    versions: readonly number[],
+    expiry: ResolvedExpiry,
+    value: unknown,
+    loadMs: number,
+    holding?: string,
+  ): void {
     const entry = this.#entryOf(memory, key, tags, versions, expiry, value, loadMs);
     if (this.#redis === undefined) return;
     if (entry === undefined) {
@@ -78,7 +92,9 @@ export class Filler {
 
   /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */
   release(name: string, token: string): void {
-    this.track((this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.#report(error as CacheError)));
+    this.track(
+      (this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.#report(error as CacheError)),
+    );
   }
 
   /** Tracks background work for settled(). Its failures must be handled by the caller; this only observes the end. */
@@ -98,14 +114,29 @@ export class Filler {
    * tier), or undefined when it is not stored: `undefined` results, an
    * {@link Uncacheable} value, a ttl of 0, or a value that cannot be copied (reported).
    */
-  #entryOf(memory: MemoryTier | undefined, key: QueryKey, tags: readonly string[], versions: readonly number[], expiry: ResolvedExpiry, value: unknown, loadMs: number): Entry | undefined {
+  #entryOf(
+    memory: MemoryTier | undefined,
+    key: QueryKey,
+    tags: readonly string[],
+    versions: readonly number[],
+    expiry: ResolvedExpiry,
+    value: unknown,
+    loadMs: number,
+  ): Entry | undefined {
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
     if (value === undefined || value instanceof Uncacheable) return undefined;
     const storedAt = this.#clock.now();
     const lifetime = lifetimeOf(expiry, isNegativeResult(value), storedAt);
     if (lifetime === undefined) return undefined;
     try {
-      const entry: Entry = { value: cloneResult(value), storedAt, ...lifetime, loadMs: Math.round(loadMs), tags, versions };
+      const entry: Entry = {
+        value: cloneResult(value),
+        storedAt,
+        ...lifetime,
+        loadMs: Math.round(loadMs),
+        tags,
+        versions,
+      };
       if (memory !== undefined) {
         const bytes = estimateSize(entry.value);
         if (!memory.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, memory.maxSize);
@@ -113,7 +144,13 @@ export class Filler {
       return entry;
     } catch (error) {
       // A value that cannot be copied (a cycle, say) is returned, not stored; the message carries the cause's.
-      this.#report(new CacheError("E_SERIALIZE", `the result for ${key.shared().name} could not be copied for the cache (${error instanceof Error ? error.message : String(error)}); it was returned uncached.`, error));
+      this.#report(
+        new CacheError(
+          "E_SERIALIZE",
+          `the result for ${key.shared().name} could not be copied for the cache (${error instanceof Error ? error.message : String(error)}); it was returned uncached.`,
+          error,
+        ),
+      );
       return undefined;
     }
   }
@@ -129,7 +166,10 @@ export class Filler {
     // Bounded: past the bound, shapes are forgotten and may be reported again.
     if (this.#oversizeShapes.size >= MAX_REPORTED_SHAPES) this.#oversizeShapes.clear();
     this.#oversizeShapes.add(shape);
-    const where = this.#redis === undefined ? "so it is never cached" : "so it is kept in Redis only, and every hit costs a round trip";
+    const where =
+      this.#redis === undefined
+        ? "so it is never cached"
+        : "so it is kept in Redis only, and every hit costs a round trip";
     this.#report(
       new CacheError(
         "E_UNCACHEABLE",
@@ -153,13 +193,21 @@ export class Filler {
     }
   }
 
-  /** The shared-tier text of `entry`, or undefined when its value cannot be serialised (reported: it stays in-process). */
+  /**
+   * The shared-tier text of `entry`, or undefined when its value cannot be serialised (reported: it stays in-process).
+   */
   #encode(key: QueryKey, entry: Entry): string | undefined {
     const { name, fingerprint } = key.shared();
     try {
       return encodeEntry(fingerprint, entry, serialize(entry.value));
     } catch (error) {
-      this.#report(new CacheError("E_SERIALIZE", `the result for ${name} could not be serialised for Redis; it stays in-process only.`, error));
+      this.#report(
+        new CacheError(
+          "E_SERIALIZE",
+          `the result for ${name} could not be serialised for Redis; it stays in-process only.`,
+          error,
+        ),
+      );
       return undefined;
     }
   }

@@ -45,7 +45,11 @@ function refreshEarly(entry: Entry, now: number, beta: number): boolean {
  * below `jitter`, never lengthened: a configured ttl bounds how long a
  * write the library did not see can go unnoticed (contract item 5).
  */
-export function lifetimeOf(expiry: ResolvedExpiry, negative: boolean, now: number): { staleAt: number; expiresAt: number } | undefined {
+export function lifetimeOf(
+  expiry: ResolvedExpiry,
+  negative: boolean,
+  now: number,
+): { staleAt: number; expiresAt: number } | undefined {
   const ttlMs = negative ? expiry.negativeTtlMs : expiry.ttlMs;
   if (ttlMs <= 0) return undefined;
   const freshMs = expiry.jitter > 0 ? Math.max(1, Math.round(ttlMs * (1 - expiry.jitter * Math.random()))) : ttlMs;

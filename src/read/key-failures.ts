@@ -20,11 +20,16 @@ export interface KeyedRead {
 const SERVED_UNCACHED = "was served uncached (from the database, or for a computation from its function)";
 
 /** The fix for a context that returned something other than an object of dimensions. */
-const CONTEXT_SHAPE_FIX = "Make `context` return an object of dimensions, such as () => ({ tenantId: currentTenant() }), with a string, number, boolean or null for each.";
+const CONTEXT_SHAPE_FIX =
+  "Make `context` return an object of dimensions, such as () => ({ tenantId: currentTenant() }), with a string, number, boolean or null for each.";
 
 /** True for a Promise or any other thenable: what an `async` context (or one that forgot to await nothing) returns. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 /** `context` returned a Promise: the dimensions cannot be awaited on the read path. */
@@ -38,8 +43,14 @@ export function thenableContext(read: KeyedRead): CacheError {
 /** `context` returned no object at all (undefined, a string, a function, a symbol...). */
 export function contextNotAnObject(read: KeyedRead, dimensions: unknown): CacheError {
   // A block body without `return` (`() => { tenantId }`) is the usual way to return undefined by mistake.
-  const hint = dimensions === undefined ? " A block body needs `return`; an object literal needs parentheses: () => ({ tenantId })." : "";
-  return new CacheError("E_CONTEXT", `\`context\` returned ${describe(dimensions)}, not an object of dimensions; ${read.model}.${read.operation} ${SERVED_UNCACHED}. ${CONTEXT_SHAPE_FIX}${hint}`);
+  const hint =
+    dimensions === undefined
+      ? " A block body needs `return`; an object literal needs parentheses: () => ({ tenantId })."
+      : "";
+  return new CacheError(
+    "E_CONTEXT",
+    `\`context\` returned ${describe(dimensions)}, not an object of dimensions; ${read.model}.${read.operation} ${SERVED_UNCACHED}. ${CONTEXT_SHAPE_FIX}${hint}`,
+  );
 }
 
 /**
@@ -47,19 +58,36 @@ export function contextNotAnObject(read: KeyedRead, dimensions: unknown): CacheE
  * builder threw), blaming the context when one of its values is the cause,
  * the query arguments otherwise.
  */
-export function keyFailure(read: KeyedRead, dimensions: Record<string, unknown> | undefined, error: unknown): CacheError {
+export function keyFailure(
+  read: KeyedRead,
+  dimensions: Record<string, unknown> | undefined,
+  error: unknown,
+): CacheError {
   if (dimensions !== undefined) {
     for (const name in dimensions) {
       const bad = unkeyable(dimensions[name]);
       if (bad !== undefined) {
-        return new CacheError("E_CONTEXT", `context dimension \`${name}\` holds ${bad.what}, which cannot be part of a key; ${read.model}.${read.operation} ${SERVED_UNCACHED}. A dimension is a string, number, boolean or null.`, bad.cause);
+        return new CacheError(
+          "E_CONTEXT",
+          `context dimension \`${name}\` holds ${bad.what}, which cannot be part of a key; ${read.model}.${read.operation} ${SERVED_UNCACHED}. A dimension is a string, number, boolean or null.`,
+          bad.cause,
+        );
       }
     }
     const whole = unkeyable(dimensions);
-    if (whole !== undefined) return new CacheError("E_CONTEXT", `\`context\` returned ${whole.what}, which cannot be part of a key; ${read.model}.${read.operation} ${SERVED_UNCACHED}. ${CONTEXT_SHAPE_FIX}`, whole.cause);
+    if (whole !== undefined)
+      return new CacheError(
+        "E_CONTEXT",
+        `\`context\` returned ${whole.what}, which cannot be part of a key; ${read.model}.${read.operation} ${SERVED_UNCACHED}. ${CONTEXT_SHAPE_FIX}`,
+        whole.cause,
+      );
   }
   if (error instanceof CacheError) return error;
-  return new CacheError("E_INVALID_QUERY_OPTION", `the query arguments of ${read.model}.${read.operation} hold ${whatFailed(error)}, which cannot be part of a key; it ${SERVED_UNCACHED}. Pass plain, acyclic data in cached queries.`, error);
+  return new CacheError(
+    "E_INVALID_QUERY_OPTION",
+    `the query arguments of ${read.model}.${read.operation} hold ${whatFailed(error)}, which cannot be part of a key; it ${SERVED_UNCACHED}. Pass plain, acyclic data in cached queries.`,
+    error,
+  );
 }
 
 /** What in `value` cannot be keyed, with the key builder's error; undefined when it can be keyed. */

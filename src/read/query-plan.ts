@@ -3,7 +3,14 @@
  * global defaults -> model settings -> the query's own `cache` option.
  */
 import { CacheError } from "../errors.js";
-import { layerExpiry, QUERY_OPTION_KEYS, rejectUnknownKeys, type ResolvedExpiry, type ResolvedModel, type ResolvedOptions } from "../options/resolve.js";
+import {
+  layerExpiry,
+  QUERY_OPTION_KEYS,
+  rejectUnknownKeys,
+  type ResolvedExpiry,
+  type ResolvedModel,
+  type ResolvedOptions,
+} from "../options/resolve.js";
 import type { QueryCacheSettings } from "../options/types.js";
 import { validateTags } from "../tags/tag-names.js";
 
@@ -42,7 +49,10 @@ export function planRead(options: ResolvedOptions, model: string, cacheOption: u
 
 function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPlan {
   if (typeof cacheOption !== "object" || cacheOption === null || Array.isArray(cacheOption)) {
-    throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache\` is ${JSON.stringify(cacheOption)}. Use true, false, or an object such as { ttl: 30 }.`);
+    throw new CacheError(
+      "E_INVALID_QUERY_OPTION",
+      `\`cache\` is ${JSON.stringify(cacheOption)}. Use true, false, or an object such as { ttl: 30 }.`,
+    );
   }
   rejectUnknownKeys(cacheOption, QUERY_OPTION_KEYS, "cache", "query");
   const { tags, staleIfInvalidated, ...expiry } = cacheOption as QueryCacheSettings;
@@ -50,10 +60,17 @@ function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPl
   try {
     layered = layerExpiry(settings, expiry, "cache");
   } catch (error) {
-    throw new CacheError("E_INVALID_QUERY_OPTION", (error as CacheError).message.replace(/^prisma-query-cache \[\w+\]: /, ""));
+    throw new CacheError(
+      "E_INVALID_QUERY_OPTION",
+      (error as CacheError).message.replace(/^prisma-query-cache \[\w+\]: /, ""),
+    );
   }
   if (staleIfInvalidated !== undefined) {
-    if (typeof staleIfInvalidated !== "boolean") throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache.staleIfInvalidated\` is ${JSON.stringify(staleIfInvalidated)}. Use true or false.`);
+    if (typeof staleIfInvalidated !== "boolean")
+      throw new CacheError(
+        "E_INVALID_QUERY_OPTION",
+        `\`cache.staleIfInvalidated\` is ${JSON.stringify(staleIfInvalidated)}. Use true or false.`,
+      );
     layered = { ...layered, staleIfInvalidated };
   }
   return { expiry: layered, customTags: tags === undefined ? NO_TAGS : validateTags(tags, "cache.tags") };

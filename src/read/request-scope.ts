@@ -55,7 +55,10 @@ export interface ScopeInvalidations {
   hearing(): boolean;
 }
 
-/** A middleware that runs the rest of a request in a fresh scope: Express (`req, res, next`) or a Fastify `onRequest` hook (`request, reply, done`). */
+/**
+ * A middleware that runs the rest of a request in a fresh scope: Express (`req, res, next`) or a Fastify `onRequest`
+ * hook (`request, reply, done`).
+ */
 export type ScopeMiddleware = (request: unknown, response: unknown, next: () => void) => void;
 
 /** The request scopes of one extension instance. */
@@ -107,7 +110,13 @@ export class RequestScope {
    * @param direct true when `load` goes straight to the database; a direct read reuses only direct entries
    * @param tagsOf the read's dependency tags (called only when a new entry is kept)
    */
-  read(scope: Scope, key: string, direct: boolean, tagsOf: () => readonly string[], load: () => PromiseLike<unknown>): Promise<unknown> {
+  read(
+    scope: Scope,
+    key: string,
+    direct: boolean,
+    tagsOf: () => readonly string[],
+    load: () => PromiseLike<unknown>,
+  ): Promise<unknown> {
     const existing = scope.get(key);
     if (existing !== undefined) {
       if ((existing.direct || !direct) && this.#live(existing)) {
@@ -120,8 +129,15 @@ export class RequestScope {
     if (scope.size >= MAX_SCOPE_ENTRIES || !this.#hearing()) return loaded;
     const tags = tagsOf();
     if (this.#anySuspended(tags)) return loaded;
-    // Registered before the caller's own continuation, so the kept copy is taken before the caller can mutate the value.
-    const entry: ScopeEntry = { result: loaded.then(cloneResult), tags, versions: this.#mirror.versionsOf(tags), invalidations: this.#mirror.invalidations, direct };
+    // Registered before the caller's own continuation, so the kept copy is taken before the caller can mutate the
+    // value.
+    const entry: ScopeEntry = {
+      result: loaded.then(cloneResult),
+      tags,
+      versions: this.#mirror.versionsOf(tags),
+      invalidations: this.#mirror.invalidations,
+      direct,
+    };
     scope.set(key, entry);
     // Errors are never kept; this handler also keeps an unjoined failure from being reported as unhandled.
     entry.result.catch(() => {

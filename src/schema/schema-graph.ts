@@ -106,7 +106,13 @@ export interface SchemaGraph {
   readonly provider: string | undefined;
 }
 
-const REFERENTIAL_ACTIONS: ReadonlySet<string> = new Set<ReferentialAction>(["Cascade", "SetNull", "Restrict", "NoAction", "SetDefault"]);
+const REFERENTIAL_ACTIONS: ReadonlySet<string> = new Set<ReferentialAction>([
+  "Cascade",
+  "SetNull",
+  "Restrict",
+  "NoAction",
+  "SetDefault",
+]);
 
 /**
  * Parses the Prisma schema source text into a {@link SchemaGraph}.
@@ -129,12 +135,20 @@ export function parseSchemaGraph(schemaText: string): SchemaGraph {
 }
 
 /** The relation on the other side of `relation` (same relation name, pointing back), if the schema declares it. */
-export function oppositeRelation(graph: SchemaGraph, model: string, relation: RelationField): RelationField | undefined {
+export function oppositeRelation(
+  graph: SchemaGraph,
+  model: string,
+  relation: RelationField,
+): RelationField | undefined {
   const target = graph.models.get(relation.target);
   if (target === undefined) return undefined;
   for (const candidate of target.relations.values()) {
     // A self relation has both sides in one model: skip the field itself.
-    if (candidate.relationName === relation.relationName && candidate.target === model && !(relation.target === model && candidate.name === relation.name)) {
+    if (
+      candidate.relationName === relation.relationName &&
+      candidate.target === model &&
+      !(relation.target === model && candidate.name === relation.name)
+    ) {
       return candidate;
     }
   }
@@ -149,7 +163,8 @@ export function oppositeRelation(graph: SchemaGraph, model: string, relation: Re
  */
 export function referencedFields(graph: SchemaGraph, model: string): ReadonlySet<string> {
   const fields = new Set<string>();
-  for (const incoming of indexOf(graph).incoming.get(model) ?? []) for (const field of incoming.relation.references) fields.add(field);
+  for (const incoming of indexOf(graph).incoming.get(model) ?? [])
+    for (const field of incoming.relation.references) fields.add(field);
   const own = graph.models.get(model);
   if (own?.primaryKey !== undefined) {
     for (const relation of own.relations.values()) {
@@ -173,7 +188,12 @@ export function referencedFields(graph: SchemaGraph, model: string): ReadonlySet
  * deleting a row deletes its join rows, which changes what the other side's
  * relation returns.
  */
-export function referentialReach(graph: SchemaGraph, model: string, kind: "delete" | "update", changedFields?: Iterable<string>): ReadonlySet<string> {
+export function referentialReach(
+  graph: SchemaGraph,
+  model: string,
+  kind: "delete" | "update",
+  changedFields?: Iterable<string>,
+): ReadonlySet<string> {
   const useMemo = changedFields === undefined;
   const memoKey = `${kind}\u0000${model}`;
   const index = indexOf(graph);
@@ -199,7 +219,8 @@ export function referentialReach(graph: SchemaGraph, model: string, kind: "delet
       }
     }
     // The join rows of an implicit many-to-many go with the row.
-    for (const relation of graph.models.get(name)?.relations.values() ?? []) if (relation.implicitManyToMany) reach.add(relation.target);
+    for (const relation of graph.models.get(name)?.relations.values() ?? [])
+      if (relation.implicitManyToMany) reach.add(relation.target);
   };
 
   const onUpdate = (name: string, fields: Iterable<string>): void => {
@@ -359,9 +380,13 @@ function readBlocks(tokens: readonly Token[]): Block[] {
       i++;
       continue;
     }
-    if (token.kind === "punct" && token.text === "}") throw parseError(token.line, "unbalanced braces: `}` without a block to close");
+    if (token.kind === "punct" && token.text === "}")
+      throw parseError(token.line, "unbalanced braces: `}` without a block to close");
     if (token.kind !== "word" || !BLOCK_KEYWORDS.has(token.text)) {
-      throw parseError(token.line, `expected a block (model, view, enum, type, generator, datasource), found ${JSON.stringify(token.text)}`);
+      throw parseError(
+        token.line,
+        `expected a block (model, view, enum, type, generator, datasource), found ${JSON.stringify(token.text)}`,
+      );
     }
     const name = tokens[i + 1];
     if (name?.kind !== "word") throw parseError(token.line, `\`${token.text}\` without a name`);
@@ -376,7 +401,8 @@ function readBlocks(tokens: readonly Token[]): Block[] {
     let closed = false;
     for (; i < tokens.length; i++) {
       const t = tokens[i] as Token;
-      if (t.kind === "punct" && t.text === "{") throw parseError(t.line, `unbalanced braces: \`{\` inside \`${token.text} ${name.text}\``);
+      if (t.kind === "punct" && t.text === "{")
+        throw parseError(t.line, `unbalanced braces: \`{\` inside \`${token.text} ${name.text}\``);
       if (t.kind === "punct" && t.text === "}") {
         if (depth !== 0) throw parseError(t.line, "unbalanced brackets or parentheses before `}`");
         closed = true;
@@ -503,7 +529,8 @@ class ArgReader {
 function readAttributes(reader: ArgReader, marker: "@" | "@@", line: number): Attribute[] {
   const attributes: Attribute[] = [];
   for (let token = reader.peek(); token !== undefined; token = reader.peek()) {
-    if (token.text !== marker) throw reader.error(`expected an attribute (\`${marker}...\`), found ${JSON.stringify(token.text)}`);
+    if (token.text !== marker)
+      throw reader.error(`expected an attribute (\`${marker}...\`), found ${JSON.stringify(token.text)}`);
     reader.pos++;
     const name = reader.peek();
     if (name?.kind !== "word") throw reader.error("attribute without a name");
@@ -601,7 +628,8 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
   const blockAttributes: Attribute[] = [];
   for (const statement of block.statements) {
     const first = statement[0] as Token;
-    if (first.text === "@@") blockAttributes.push(...readAttributes(new ArgReader(statement, first.line), "@@", first.line));
+    if (first.text === "@@")
+      blockAttributes.push(...readAttributes(new ArgReader(statement, first.line), "@@", first.line));
     else fields.push(readField(statement, first.line));
   }
 
@@ -626,7 +654,11 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
   for (const attribute of blockAttributes) {
     if (attribute.name !== "id" && attribute.name !== "unique") continue;
     const args = attribute.args;
-    const keyFields = fieldList(args?.named.get("fields") ?? args?.positional[0], attribute.line, `@@${attribute.name} fields`);
+    const keyFields = fieldList(
+      args?.named.get("fields") ?? args?.positional[0],
+      attribute.line,
+      `@@${attribute.name} fields`,
+    );
     if (keyFields.length === 0) throw parseError(attribute.line, `@@${attribute.name} without fields`);
     const name = stringArg(args?.named.get("name"), attribute.line, `@@${attribute.name} name`);
     if (attribute.name === "id") primaryKey ??= { fields: keyFields, name };
@@ -651,7 +683,9 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
   };
 }
 
-/** The `where` input name Prisma generates for a key: the field for one field, else `name:` or the fields joined by `_`. */
+/**
+ * The `where` input name Prisma generates for a key: the field for one field, else `name:` or the fields joined by `_`.
+ */
 function whereNameOf(fields: readonly string[], name: string | undefined): string {
   return fields.length === 1 ? (fields[0] as string) : (name ?? fields.join("_"));
 }
@@ -690,7 +724,10 @@ function keyKindOf(field: FieldDraft | undefined, provider: string | undefined):
       return "exact";
     case "String": {
       // A native type is an attribute named `<datasource>.<Type>`.
-      const native = field.attributes.find((attribute) => attribute.name.includes("."))?.name.split(".").pop();
+      const native = field.attributes
+        .find((attribute) => attribute.name.includes("."))
+        ?.name.split(".")
+        .pop();
       if (native !== undefined && UUID_NATIVE_TYPES.has(native)) return "uuid";
       if (provider === undefined || !EXACT_STRING_PROVIDERS.has(provider)) return "inexact";
       return native === undefined || EXACT_STRING_NATIVE_TYPES.has(native) ? "exact" : "inexact";
@@ -713,12 +750,18 @@ function keyKindOf(field: FieldDraft | undefined, provider: string | undefined):
 
 function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaModel> {
   const draftsByName = new Map(drafts.map((draft) => [draft.name, draft]));
-  const relationName = (model: string, relation: RelationDraft): string => relation.explicitName ?? [model, relation.target].sort().join("To");
+  const relationName = (model: string, relation: RelationDraft): string =>
+    relation.explicitName ?? [model, relation.target].sort().join("To");
   const opposite = (model: string, relation: RelationDraft): RelationDraft | undefined => {
     const name = relationName(model, relation);
     return draftsByName
       .get(relation.target)
-      ?.relations.find((candidate) => candidate.target === model && relationName(relation.target, candidate) === name && !(relation.target === model && candidate.name === relation.name));
+      ?.relations.find(
+        (candidate) =>
+          candidate.target === model &&
+          relationName(relation.target, candidate) === name &&
+          !(relation.target === model && candidate.name === relation.name),
+      );
   };
 
   const models = new Map<string, SchemaModel>();
@@ -727,7 +770,8 @@ function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaMode
     for (const relation of draft.relations) {
       const other = opposite(draft.name, relation);
       const holdsForeignKey = relation.fields.length > 0;
-      const implicitManyToMany = relation.list && !holdsForeignKey && other !== undefined && other.list && other.fields.length === 0;
+      const implicitManyToMany =
+        relation.list && !holdsForeignKey && other !== undefined && other.list && other.fields.length === 0;
       let onDelete: ReferentialAction;
       let onUpdate: ReferentialAction;
       if (holdsForeignKey) {
@@ -757,7 +801,13 @@ function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaMode
         implicitManyToMany,
       });
     }
-    models.set(draft.name, { name: draft.name, scalarFields: draft.scalarFields, primaryKey: draft.primaryKey, uniques: draft.uniques, relations });
+    models.set(draft.name, {
+      name: draft.name,
+      scalarFields: draft.scalarFields,
+      primaryKey: draft.primaryKey,
+      uniques: draft.uniques,
+      relations,
+    });
   }
   return models;
 }
@@ -767,7 +817,13 @@ function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaMode
  * (`onDelete`: SetNull when every foreign-key field is optional, else
  * Restrict; `onUpdate`: Cascade).
  */
-function actionsOf(relation: RelationDraft, owner: ModelDraft): { onDelete: ReferentialAction; onUpdate: ReferentialAction } {
+function actionsOf(
+  relation: RelationDraft,
+  owner: ModelDraft,
+): { onDelete: ReferentialAction; onUpdate: ReferentialAction } {
   const allOptional = relation.fields.every((field) => owner.optionalScalars.has(field));
-  return { onDelete: relation.onDelete ?? (allOptional ? "SetNull" : "Restrict"), onUpdate: relation.onUpdate ?? "Cascade" };
+  return {
+    onDelete: relation.onDelete ?? (allOptional ? "SetNull" : "Restrict"),
+    onUpdate: relation.onUpdate ?? "Cascade",
+  };
 }

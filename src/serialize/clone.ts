@@ -7,7 +7,10 @@
  * `structuredClone` turns a `Decimal` into a plain object.
  */
 
-/** Deep copy of a query result: plain objects, arrays, Date, Uint8Array; Decimal (immutable) and other instances are shared. */
+/**
+ * Deep copy of a query result: plain objects, arrays, Date, Uint8Array; Decimal (immutable) and other instances are
+ * shared.
+ */
 export function cloneResult<T>(value: T): T {
   if (typeof value !== "object" || value === null) return value;
   // Most values are rows (plain objects); test for them first.
@@ -38,7 +41,8 @@ function clonePlainObject(value: Record<string, unknown>): Record<string, unknow
   for (const key in value) {
     const child = cloneResult(value[key]);
     // A Json column may hold an own "__proto__" key; assignment would set the prototype instead.
-    if (key === "__proto__") Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
+    if (key === "__proto__")
+      Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
     else copy[key] = child;
   }
   return copy;
@@ -85,11 +89,15 @@ function shapeOfValue(value: unknown, depth: number): string {
   if (value instanceof Uint8Array) return "y";
   if (Array.isArray(value)) return value.every((item) => typeof item !== "object" || item === null) ? "a" : "g";
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === Object.prototype) return depth < MAX_DEPTH ? (objectShape(value as Record<string, unknown>, depth + 1) ?? "g") : "g";
+  if (proto === Object.prototype)
+    return depth < MAX_DEPTH ? (objectShape(value as Record<string, unknown>, depth + 1) ?? "g") : "g";
   return proto === null ? "g" : "m";
 }
 
-/** `{"k":shape,...}` of a plain object; undefined when it has an own `__proto__` key (a literal would set the prototype). */
+/**
+ * `{"k":shape,...}` of a plain object; undefined when it has an own `__proto__` key (a literal would set the
+ * prototype).
+ */
 function objectShape(value: Record<string, unknown>, depth: number): string | undefined {
   let signature = "{";
   for (const key in value) {
@@ -112,7 +120,8 @@ function shapeOf(value: unknown): string | undefined {
 }
 
 function rowShape(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return undefined;
   return objectShape(value as Record<string, unknown>, 1);
 }
 
@@ -129,14 +138,18 @@ function copyExpression(at: string, sample: unknown, depth: number): string {
 
 function objectLiteral(at: string, sample: Record<string, unknown>, depth: number): string {
   const fields: string[] = [];
-  for (const key in sample) fields.push(`${JSON.stringify(key)}: ${copyExpression(`${at}[${JSON.stringify(key)}]`, sample[key], depth)}`);
+  for (const key in sample)
+    fields.push(`${JSON.stringify(key)}: ${copyExpression(`${at}[${JSON.stringify(key)}]`, sample[key], depth)}`);
   return `{ ${fields.join(", ")} }`;
 }
 
 function compile(value: unknown): Cloner {
   const row = (Array.isArray(value) ? value[0] : value) as Record<string, unknown>;
   // Keys are JSON-quoted and `__proto__` keys excluded by the shape, so the generated literal is exact.
-  const copyRow = new Function("g", "y", `return function copyRow(v) { return ${objectLiteral("v", row, 1)}; };`)(cloneResult, copyBytes) as (row: unknown) => unknown;
+  const copyRow = new Function("g", "y", `return function copyRow(v) { return ${objectLiteral("v", row, 1)}; };`)(
+    cloneResult,
+    copyBytes,
+  ) as (row: unknown) => unknown;
   if (!Array.isArray(value)) return copyRow as Cloner;
   return ((list: unknown[]) => {
     const copy = new Array<unknown>(list.length);

@@ -71,7 +71,8 @@ function walk(value: unknown): { what: string; path: string[] } | undefined {
     }
     return undefined;
   }
-  if (value instanceof Date || Decimal.isDecimal(value) || value instanceof RegExp || value instanceof URL) return undefined;
+  if (value instanceof Date || Decimal.isDecimal(value) || value instanceof RegExp || value instanceof URL)
+    return undefined;
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return undefined;
   if (value instanceof Map || value instanceof Set) {
     for (const [key, item] of value instanceof Map ? value : [...value].entries()) {
@@ -139,7 +140,12 @@ function renameKeys(value: unknown, rename: (key: string) => string): unknown {
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     // defineProperty: assigning "__proto__" would set the prototype instead of a key.
-    Object.defineProperty(copy, rename(key), { value: renameKeys((value as Record<string, unknown>)[key], rename), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(copy, rename(key), {
+      value: renameKeys((value as Record<string, unknown>)[key], rename),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return copy;
 }

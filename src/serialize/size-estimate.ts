@@ -25,7 +25,8 @@ export function estimateSize(value: unknown): number {
       if (value instanceof Date) return OBJECT_BYTES;
       if (Decimal.isDecimal(value)) return OBJECT_BYTES + 8 * decimalDigits(value as Decimal);
       let total = OBJECT_BYTES;
-      for (const key in value) total += SLOT_BYTES + 2 * key.length + estimateSize((value as Record<string, unknown>)[key]);
+      for (const key in value)
+        total += SLOT_BYTES + 2 * key.length + estimateSize((value as Record<string, unknown>)[key]);
       return total;
     }
     default:

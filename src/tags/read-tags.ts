@@ -16,7 +16,10 @@ import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import { isPlainObject, modelTag, recordTagFromWhere, rowsTag } from "./tag-names.js";
 
 const UNIQUE_READS = new Set(["findUnique", "findUniqueOrThrow"]);
-/** Reads whose arguments are `where` + `orderBy` (+ scalar-only selections): no `include`, and `_count` means rows, not relations. */
+/**
+ * Reads whose arguments are `where` + `orderBy` (+ scalar-only selections): no `include`, and `_count` means rows, not
+ * relations.
+ */
 const AGGREGATE_READS = new Set(["count", "aggregate", "groupBy"]);
 
 /**
@@ -29,7 +32,8 @@ export function readTags(graph: SchemaGraph, model: string, operation: string, a
   const schemaModel = graph.models.get(model);
   if (schemaModel === undefined) return [modelTag(model)];
 
-  const record = UNIQUE_READS.has(operation) && isPlainObject(args) ? recordTagFromWhere(schemaModel, args.where) : undefined;
+  const record =
+    UNIQUE_READS.has(operation) && isPlainObject(args) ? recordTagFromWhere(schemaModel, args.where) : undefined;
   if (record !== undefined) {
     tags.add(record);
     tags.add(rowsTag(model));
@@ -41,7 +45,8 @@ export function readTags(graph: SchemaGraph, model: string, operation: string, a
   if (AGGREGATE_READS.has(operation)) {
     if (isPlainObject(args)) {
       walker.where(schemaModel, args.where);
-      // count and aggregate order by relations too (`...OrderByWithRelationInput`); groupBy cannot, but walking is harmless.
+      // count and aggregate order by relations too (`...OrderByWithRelationInput`); groupBy cannot, but walking is
+      // harmless.
       walker.orderBy(schemaModel, args.orderBy);
     }
   } else {
@@ -57,7 +62,10 @@ class ReadWalker {
     private readonly tags: Set<string>,
   ) {}
 
-  /** Arguments of a find, or of a relation inside `include`/`select`: where, include, select, orderBy. `cursor` and `distinct` name fields of the same model only. */
+  /**
+   * Arguments of a find, or of a relation inside `include`/`select`: where, include, select, orderBy. `cursor` and
+   * `distinct` name fields of the same model only.
+   */
   args(model: SchemaModel, args: unknown): void {
     if (!isPlainObject(args)) return;
     this.where(model, args.where);
@@ -96,7 +104,10 @@ class ReadWalker {
     }
   }
 
-  /** A `where` at any depth: AND/OR/NOT, list filters (some/every/none), to-one filters (is/isNot, or the target's own where). */
+  /**
+   * A `where` at any depth: AND/OR/NOT, list filters (some/every/none), to-one filters (is/isNot, or the target's own
+   * where).
+   */
   where(model: SchemaModel, where: unknown): void {
     if (!isPlainObject(where)) return;
     for (const [key, value] of Object.entries(where)) {
@@ -122,7 +133,10 @@ class ReadWalker {
     }
   }
 
-  /** `orderBy` (an object or a list of them): `{ author: { name: "asc" } }` follows the to-one relation; `{ posts: { _count: "desc" } }` reaches the list. */
+  /**
+   * `orderBy` (an object or a list of them): `{ author: { name: "asc" } }` follows the to-one relation; `{ posts: {
+   * _count: "desc" } }` reaches the list.
+   */
   orderBy(model: SchemaModel, orderBy: unknown): void {
     for (const item of Array.isArray(orderBy) ? orderBy : [orderBy]) {
       if (!isPlainObject(item)) continue;

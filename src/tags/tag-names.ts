@@ -154,19 +154,26 @@ export function validateTag(tag: unknown, where: string): string {
  * or the tag API), throwing `E_INVALID_TAG` for the first bad one.
  */
 export function validateTags(tags: unknown, where: string): string[] {
-  if (!Array.isArray(tags)) throw new CacheError("E_INVALID_TAG", `${where} must be an array of tags, such as ["ranking"]; got ${describe(tags)}.`);
+  if (!Array.isArray(tags))
+    throw new CacheError(
+      "E_INVALID_TAG",
+      `${where} must be an array of tags, such as ["ranking"]; got ${describe(tags)}.`,
+    );
   return tags.map((tag, i) => validateTag(tag, `${where}[${i}]`));
 }
 
 const FORBIDDEN_CHARACTERS = /[\s\p{Cc}\p{Cs}]/u;
 
 function tagProblem(tag: unknown): string | undefined {
-  if (typeof tag !== "string") return "is not a string. Use a non-empty string such as \"user:42\"";
-  if (tag.length === 0) return "is empty. Use a non-empty string such as \"user:42\"";
-  if (tag.length > MAX_TAG_LENGTH) return `is ${tag.length} characters long; the maximum is ${MAX_TAG_LENGTH}. Use a shorter tag (hash long values)`;
-  if (FORBIDDEN_CHARACTERS.test(tag)) return "contains whitespace, a control character or a lone surrogate. Remove it (tags become Redis key names)";
+  if (typeof tag !== "string") return 'is not a string. Use a non-empty string such as "user:42"';
+  if (tag.length === 0) return 'is empty. Use a non-empty string such as "user:42"';
+  if (tag.length > MAX_TAG_LENGTH)
+    return `is ${tag.length} characters long; the maximum is ${MAX_TAG_LENGTH}. Use a shorter tag (hash long values)`;
+  if (FORBIDDEN_CHARACTERS.test(tag))
+    return "contains whitespace, a control character or a lone surrogate. Remove it (tags become Redis key names)";
   const reserved = RESERVED_TAG_PREFIXES.find((prefix) => tag.startsWith(prefix));
-  if (reserved !== undefined) return `starts with "${reserved}", which is reserved for the library's own tags (${RESERVED_TAG_PREFIXES.join(", ")}). Use another prefix, e.g. "app:"`;
+  if (reserved !== undefined)
+    return `starts with "${reserved}", which is reserved for the library's own tags (${RESERVED_TAG_PREFIXES.join(", ")}). Use another prefix, e.g. "app:"`;
   return undefined;
 }
 

@@ -14,11 +14,30 @@
  * Like the read side, the walk errs towards more tags: a needless bump costs
  * a miss, a missing one serves stale data.
  */
-import { referencedFields, referentialReach, oppositeRelation, type RelationField, type SchemaGraph, type SchemaModel } from "../schema/schema-graph.js";
+import {
+  referencedFields,
+  referentialReach,
+  oppositeRelation,
+  type RelationField,
+  type SchemaGraph,
+  type SchemaModel,
+} from "../schema/schema-graph.js";
 import { isPlainObject, modelTag, recordTagFromRow, recordTagFromWhere, rowsTag } from "./tag-names.js";
 
 /** Nested write operations Prisma accepts on a relation field inside `data`. */
-const NESTED_OPERATIONS: ReadonlySet<string> = new Set(["create", "createMany", "connect", "connectOrCreate", "set", "disconnect", "update", "updateMany", "upsert", "delete", "deleteMany"]);
+const NESTED_OPERATIONS: ReadonlySet<string> = new Set([
+  "create",
+  "createMany",
+  "connect",
+  "connectOrCreate",
+  "set",
+  "disconnect",
+  "update",
+  "updateMany",
+  "upsert",
+  "delete",
+  "deleteMany",
+]);
 
 /**
  * The tags a write to `model` bumps: deduplicated and sorted.
@@ -31,7 +50,13 @@ const NESTED_OPERATIONS: ReadonlySet<string> = new Set(["create", "createMany", 
  *   a `{ count }` object, `null` or `undefined`. Rows that hold every
  *   primary-key field name their record tags.
  */
-export function writeTags(graph: SchemaGraph, model: string, operation: string, args: unknown, result: unknown): string[] {
+export function writeTags(
+  graph: SchemaGraph,
+  model: string,
+  operation: string,
+  args: unknown,
+  result: unknown,
+): string[] {
   const schemaModel = graph.models.get(model);
   if (schemaModel === undefined) return [modelTag(model), rowsTag(model)].sort();
   const writer = new WriteWalker(graph);
@@ -72,7 +97,8 @@ export function writeTags(graph: SchemaGraph, model: string, operation: string, 
       writer.createData(schemaModel, input.create);
       const changed = writer.updateData(schemaModel, input.update);
       writer.recordFromWhere(schemaModel, input.where);
-      // The where's key alone is not enough: when the upsert creates, the new row's key comes from `create` or a default.
+      // The where's key alone is not enough: when the upsert creates, the new row's key comes from `create` or a
+      // default.
       writer.rowsFromResult(schemaModel, result);
       writer.afterUpdate(schemaModel, changed);
       break;
@@ -171,7 +197,11 @@ class WriteWalker {
       const relation = model.relations.get(key);
       if (relation === undefined) continue;
       // A nested write other than update/updateMany on the foreign-key side moves our foreign key.
-      if (relation.holdsForeignKey && isPlainObject(value) && Object.keys(value).some((op) => NESTED_OPERATIONS.has(op) && op !== "update" && op !== "updateMany")) {
+      if (
+        relation.holdsForeignKey &&
+        isPlainObject(value) &&
+        Object.keys(value).some((op) => NESTED_OPERATIONS.has(op) && op !== "update" && op !== "updateMany")
+      ) {
         for (const field of relation.fields) changed.add(field);
       }
       this.nested(model, relation, value);
@@ -179,7 +209,10 @@ class WriteWalker {
     return changed;
   }
 
-  /** One relation field in `data` with its nested operations: `m:` + `rs:` of the target, then each operation's own effects. */
+  /**
+   * One relation field in `data` with its nested operations: `m:` + `rs:` of the target, then each operation's own
+   * effects.
+   */
   private nested(model: SchemaModel, relation: RelationField, value: unknown): void {
     if (!isPlainObject(value)) return;
     const operations = Object.keys(value).filter((op) => NESTED_OPERATIONS.has(op) && value[op] !== undefined);
@@ -241,14 +274,21 @@ class WriteWalker {
     }
   }
 
-  /** connect/disconnect/set from the side without the foreign key moves the target's foreign key, which may itself be referenced. */
+  /**
+   * connect/disconnect/set from the side without the foreign key moves the target's foreign key, which may itself be
+   * referenced.
+   */
   private foreignKeyOnTargetMoves(model: SchemaModel, relation: RelationField): void {
     if (relation.holdsForeignKey) return; // our own foreign key: counted by updateData
     const opposite = oppositeRelation(this.graph, model.name, relation);
-    if (opposite !== undefined && opposite.holdsForeignKey) this.referencedChange(relation.target, new Set(opposite.fields));
+    if (opposite !== undefined && opposite.holdsForeignKey)
+      this.referencedChange(relation.target, new Set(opposite.fields));
   }
 
-  /** When `changed` fields of `model` are referenced by other rows, the database's onUpdate actions reach further models. */
+  /**
+   * When `changed` fields of `model` are referenced by other rows, the database's onUpdate actions reach further
+   * models.
+   */
   private referencedChange(model: string, changed: ReadonlySet<string>): void {
     const referenced = referencedFields(this.graph, model);
     const hit = [...changed].filter((field) => referenced.has(field));

@@ -59,10 +59,25 @@ export function decodeEntry<T>(text: string, fingerprint: string, tags: readonly
     bounds.push(at);
   }
   if (text.slice(0, bounds[0]) !== fingerprint) return "fingerprint";
-  const [storedAt, staleAt, expiresAt, loadMs] = [0, 1, 2, 3].map((i) => Number(text.slice((bounds[i] as number) + 1, bounds[i + 1])));
+  const [storedAt, staleAt, expiresAt, loadMs] = [0, 1, 2, 3].map((i) =>
+    Number(text.slice((bounds[i] as number) + 1, bounds[i + 1])),
+  );
   const versionText = text.slice((bounds[4] as number) + 1, bounds[5]);
   const versions = versionText === "" ? [] : versionText.split(",").map(Number);
   const times = [storedAt, staleAt, expiresAt, loadMs] as number[];
-  if (times.some((t) => !Number.isFinite(t)) || versions.length !== tags.length || versions.some((v) => !Number.isFinite(v))) return "malformed";
-  return { value: deserialize<T>(text.slice((bounds[5] as number) + 1)), storedAt: storedAt as number, staleAt: staleAt as number, expiresAt: expiresAt as number, loadMs: loadMs as number, tags, versions };
+  if (
+    times.some((t) => !Number.isFinite(t)) ||
+    versions.length !== tags.length ||
+    versions.some((v) => !Number.isFinite(v))
+  )
+    return "malformed";
+  return {
+    value: deserialize<T>(text.slice((bounds[5] as number) + 1)),
+    storedAt: storedAt as number,
+    staleAt: staleAt as number,
+    expiresAt: expiresAt as number,
+    loadMs: loadMs as number,
+    tags,
+    versions,
+  };
 }

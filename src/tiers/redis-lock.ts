@@ -30,7 +30,9 @@ const TAKE_SCRIPT = `
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
 return 0`;
 
-/** Stores the entry (KEYS[1]) and releases the lock (KEYS[2]) if still this holder's: one command for a holder's fill. */
+/**
+ * Stores the entry (KEYS[1]) and releases the lock (KEYS[2]) if still this holder's: one command for a holder's fill.
+ */
 const STORE_AND_RELEASE_SCRIPT = `
 redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
 if redis.call("GET", KEYS[2]) == ARGV[3] then redis.call("DEL", KEYS[2]) end
@@ -76,19 +78,37 @@ export class RedisLock {
     const lockName = RedisLock.nameFor(entryName);
     try {
       if (this.#scripts.redis.isCluster === true) {
-        const taken = Number(await this.#scripts.run(TAKE_SCRIPT, [lockName], [token, this.#leaseMs], "taking a single-flight lock")) === 1;
+        const taken =
+          Number(
+            await this.#scripts.run(TAKE_SCRIPT, [lockName], [token, this.#leaseMs], "taking a single-flight lock"),
+          ) === 1;
         if (!taken) return { token: undefined, entry: null };
         // Taken: whatever happens to this read, the token must reach the caller (else the lock is held for its lease).
-        const entry = await withTimeout(this.#scripts.redis.mget(entryName), this.#scripts.timeoutMs, `GET ${entryName}`).then(
+        const entry = await withTimeout(
+          this.#scripts.redis.mget(entryName),
+          this.#scripts.timeoutMs,
+          `GET ${entryName}`,
+        ).then(
           ([text]) => text ?? null,
           () => null,
         );
         return { token, entry };
       }
-      const [taken, entry] = (await this.#scripts.run(TAKE_AND_READ_SCRIPT, [lockName, entryName], [token, this.#leaseMs], "taking a single-flight lock")) as [number, string | false | null];
-      return Number(taken) === 1 ? { token, entry: typeof entry === "string" ? entry : null } : { token: undefined, entry: null };
+      const [taken, entry] = (await this.#scripts.run(
+        TAKE_AND_READ_SCRIPT,
+        [lockName, entryName],
+        [token, this.#leaseMs],
+        "taking a single-flight lock",
+      )) as [number, string | false | null];
+      return Number(taken) === 1
+        ? { token, entry: typeof entry === "string" ? entry : null }
+        : { token: undefined, entry: null };
     } catch (error) {
-      throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be taken; loading directly.`, error);
+      throw new CacheError(
+        "E_LOCK",
+        `the single-flight lock of ${entryName} could not be taken; loading directly.`,
+        error,
+      );
     }
   }
 
@@ -104,7 +124,12 @@ export class RedisLock {
    */
   async storeAndRelease(entryName: string, text: string, ttlMs: number, token: string): Promise<void> {
     try {
-      await this.#scripts.run(STORE_AND_RELEASE_SCRIPT, [entryName, RedisLock.nameFor(entryName)], [text, String(Math.max(1, Math.round(ttlMs))), token], `storing ${entryName}`);
+      await this.#scripts.run(
+        STORE_AND_RELEASE_SCRIPT,
+        [entryName, RedisLock.nameFor(entryName)],
+        [text, String(Math.max(1, Math.round(ttlMs))), token],
+        `storing ${entryName}`,
+      );
     } catch (error) {
       throw new CacheError("E_REDIS", `SET ${entryName} (with the release of its single-flight lock) failed.`, error);
     }
@@ -113,9 +138,18 @@ export class RedisLock {
   /** Releases a lock taken with `token`. Rejects with `E_LOCK` when Redis cannot answer (the lease then runs out). */
   async release(entryName: string, token: string): Promise<void> {
     try {
-      await this.#scripts.run(RELEASE_SCRIPT, [RedisLock.nameFor(entryName)], [token], "releasing a single-flight lock");
+      await this.#scripts.run(
+        RELEASE_SCRIPT,
+        [RedisLock.nameFor(entryName)],
+        [token],
+        "releasing a single-flight lock",
+      );
     } catch (error) {
-      throw new CacheError("E_LOCK", `the single-flight lock of ${entryName} could not be released; it expires with its lease.`, error);
+      throw new CacheError(
+        "E_LOCK",
+        `the single-flight lock of ${entryName} could not be released; it expires with its lease.`,
+        error,
+      );
     }
   }
 }

@@ -78,25 +78,30 @@ export class RedisTier {
     });
     if (writes.length === 0) return;
     if (!this.ready) {
-      for (const write of writes) write.reject(new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${write.name}.`));
+      for (const write of writes)
+        write.reject(new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${write.name}.`));
       return;
     }
     const pipeline = this.#redis.isCluster === true ? undefined : this.#redis.pipeline?.();
     if (pipeline === undefined) {
       // A Cluster pipeline must stay within one slot: write one by one.
-      for (const write of writes) withTimeout(this.#redis.set(write.name, write.text, "PX", write.ttlMs), this.#timeoutMs, `SET ${write.name}`).then(() => write.resolve(), write.reject);
+      for (const write of writes)
+        withTimeout(
+          this.#redis.set(write.name, write.text, "PX", write.ttlMs),
+          this.#timeoutMs,
+          `SET ${write.name}`,
+        ).then(() => write.resolve(), write.reject);
       return;
     }
     for (const write of writes) pipeline.set(write.name, write.text, "PX", write.ttlMs);
     withTimeout(pipeline.exec(), this.#timeoutMs, `a pipeline of ${writes.length} SET`).then(
-      (results) => writes.forEach((write, i) => {
-        const error = results?.[i]?.[0];
-        if (error) write.reject(new CacheError("E_REDIS", `SET ${write.name} failed: ${error.message}`, error));
-        else write.resolve();
-      }),
+      (results) =>
+        writes.forEach((write, i) => {
+          const error = results?.[i]?.[0];
+          if (error) write.reject(new CacheError("E_REDIS", `SET ${write.name} failed: ${error.message}`, error));
+          else write.resolve();
+        }),
       (error: unknown) => writes.forEach((write) => write.reject(error)),
     );
   }
-
-
 }

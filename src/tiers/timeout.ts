@@ -64,7 +64,9 @@ export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: s
   }
   const bound = watch;
   return new Promise<T>((resolve, reject) => {
-    const pending = bound.add(() => reject(new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`)));
+    const pending = bound.add(() =>
+      reject(new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`)),
+    );
     operation.then(
       (value) => {
         bound.delete(pending);
@@ -72,7 +74,11 @@ export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: s
       },
       (error: unknown) => {
         bound.delete(pending);
-        reject(error instanceof CacheError ? error : new CacheError("E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`, error));
+        reject(
+          error instanceof CacheError
+            ? error
+            : new CacheError("E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`, error),
+        );
       },
     );
   });

@@ -70,14 +70,18 @@ export interface CacheHandle {
    * the tags and models you name (at least one); writes to those models, or
    * invalidation of those tags, invalidate it.
    */
-  queryRaw<T = unknown>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }): Promise<T>;
+  queryRaw<T = unknown>(
+    query: { sql: string; values: readonly unknown[] },
+    options: InvalidationTarget & { ttl?: Duration },
+  ): Promise<T>;
   /**
    * Computation caching: the value cached under `key`, or, when there is
    * none, what `fn` returns (then cached on the same tiers as reads, with the
    * same rules). `fn` runs only on a miss:
    *
    * ```ts
-   * const report = await prisma.$cache.getOrSet(`report:${id}`, () => buildReport(id), { ttl: "5m", models: ["Order"] });
+   * const report = await prisma.$cache.getOrSet(`report:${id}`, () => buildReport(id), { ttl: "5m", models: ["Order"]
+   * });
    * ```
    *
    * - The key is `key` with, by default, the extension's `context`
@@ -169,11 +173,15 @@ export interface HandleParts {
 export function createCacheHandle(parts: HandleParts): CacheHandle {
   const { graph, counters, stack, readPath, invalidator } = parts;
   const tagsOf = (target: InvalidationTarget, where: string): string[] => {
-    if (typeof target !== "object" || target === null) throw new CacheError("E_INVALID_TAG", `${where} takes { tags?, models? }.`);
+    if (typeof target !== "object" || target === null)
+      throw new CacheError("E_INVALID_TAG", `${where} takes { tags?, models? }.`);
     const tags = target.tags === undefined ? [] : validateTags(target.tags, `${where}.tags`);
     for (const model of target.models ?? []) {
       if (!graph.models.has(model)) {
-        throw new CacheError("E_INVALID_TAG", `${where}.models names \`${String(model)}\`, which is no model of this Prisma client. Known models: ${[...graph.models.keys()].join(", ")}.`);
+        throw new CacheError(
+          "E_INVALID_TAG",
+          `${where}.models names \`${String(model)}\`, which is no model of this Prisma client. Known models: ${[...graph.models.keys()].join(", ")}.`,
+        );
       }
       tags.push(modelTag(model), rowsTag(model));
     }
@@ -187,33 +195,62 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
   const targetTags = (target: InvalidationTarget, where: string): string[] => {
     if (typeof target === "object" && target !== null) {
       const unknown = Object.keys(target).find((key) => !TARGET_KEYS.has(key));
-      if (unknown !== undefined) throw new CacheError("E_INVALID_TAG", `${where}: \`${unknown}\` is not a key of the target, which takes { tags?, models? }.`);
+      if (unknown !== undefined)
+        throw new CacheError(
+          "E_INVALID_TAG",
+          `${where}: \`${unknown}\` is not a key of the target, which takes { tags?, models? }.`,
+        );
       if (target.tags === undefined && target.models === undefined) {
-        throw new CacheError("E_INVALID_TAG", `${where}({}) names no tags and no models, so it would invalidate nothing. Pass { tags: ["..."] } and/or { models: ["User"] }; to drop this instance's in-process entries, call clearLocal().`);
+        throw new CacheError(
+          "E_INVALID_TAG",
+          `${where}({}) names no tags and no models, so it would invalidate nothing. Pass { tags: ["..."] } and/or { models: ["User"] }; to drop this instance's in-process entries, call clearLocal().`,
+        );
       }
     }
     return tagsOf(target, where);
   };
-  const computations = new Computations({ readPath, defaults: parts.defaults, declaredTags: tagsOf, report: stack.report });
+  const computations = new Computations({
+    readPath,
+    defaults: parts.defaults,
+    declaredTags: tagsOf,
+    report: stack.report,
+  });
   const handle: CacheHandle = {
-    stats: () => ({ ...counters, invalidations: invalidator.bumps, l1Entries: stack.memory?.size ?? 0, l1Bytes: stack.memory?.bytes ?? 0 }),
+    stats: () => ({
+      ...counters,
+      invalidations: invalidator.bumps,
+      l1Entries: stack.memory?.size ?? 0,
+      l1Bytes: stack.memory?.bytes ?? 0,
+    }),
     clearLocal: () => stack.memory?.clear(),
     settled: () => stack.settled(),
     ready: () => stack.ready(),
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
-      if (!graph.models.has(model)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
-      if (!READ_OPERATIONS.includes(operation)) throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`);
+      if (!graph.models.has(model))
+        throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
+      if (!READ_OPERATIONS.includes(operation))
+        throw new CacheError(
+          "E_INVALID_TAG",
+          `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`,
+        );
       const key = readPath.keyOf(model, operation, args);
       if (key !== undefined) await invalidator.invalidate([queryTag(key)]);
     },
     // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
     // which would otherwise run after the declared tags went out of scope.
     rawWrites: async (target, fn) => declaredRawTags.run(targetTags(target, "rawWrites"), async () => await fn()),
-    queryRaw: async <T>(query: { sql: string; values: readonly unknown[] }, options: InvalidationTarget & { ttl?: Duration }) => {
+    queryRaw: async <T>(
+      query: { sql: string; values: readonly unknown[] },
+      options: InvalidationTarget & { ttl?: Duration },
+    ) => {
       const tags = tagsOf(options, "queryRaw");
-      if (tags.length === 0) throw new CacheError("E_INVALID_TAG", "queryRaw needs at least one tag or model: raw SQL cannot be analysed, so its dependencies must be named.");
+      if (tags.length === 0)
+        throw new CacheError(
+          "E_INVALID_TAG",
+          "queryRaw needs at least one tag or model: raw SQL cannot be analysed, so its dependencies must be named.",
+        );
       const ttlMs = options.ttl === undefined ? undefined : parseDuration(options.ttl, "queryRaw.ttl");
       return readPath.readRaw(query, tags, ttlMs, () => parts.rawQuery(query)) as Promise<T>;
     },

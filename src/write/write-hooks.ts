@@ -22,7 +22,17 @@ import type { TransactionTags } from "./transaction-tags.js";
 import type { WriteThrough } from "./write-through.js";
 
 /** Every mutation the write side observes. */
-export const WRITE_OPERATIONS = ["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"] as const;
+export const WRITE_OPERATIONS = [
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+] as const;
 
 /** One of {@link WRITE_OPERATIONS}. */
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
@@ -59,9 +69,15 @@ export function writeQueryComponent(side: WriteSide) {
     const fluentPath = fluentPathOf(call);
     if (fluentPath.length > 0) return fluentWrite(side, call, model, args, extraTags, fluentPath);
     // Write-through never runs inside a transaction: its row is not committed yet.
-    const pending = transactionOf(call) === undefined ? await side.writeThrough?.prepare(model, call.operation, args).catch(() => undefined) : undefined;
+    const pending =
+      transactionOf(call) === undefined
+        ? await side.writeThrough?.prepare(model, call.operation, args).catch(() => undefined)
+        : undefined;
     const result = await call.query(args);
-    const bumped = await afterWrite(side, call, [...tagsOfWrite(side, model, call.operation, args, result), ...extraTags]);
+    const bumped = await afterWrite(side, call, [
+      ...tagsOfWrite(side, model, call.operation, args, result),
+      ...extraTags,
+    ]);
     await pending?.complete(result, bumped);
     return result;
   };
@@ -82,7 +98,14 @@ export function writeQueryComponent(side: WriteSide) {
  * from the row it wrote, exactly as without the fluent call, and the caller
  * gets the related rows unpacked from it as Prisma would have.
  */
-async function fluentWrite(side: WriteSide, call: QueryCall, model: string, args: unknown, extraTags: readonly string[], path: readonly string[]): Promise<unknown> {
+async function fluentWrite(
+  side: WriteSide,
+  call: QueryCall,
+  model: string,
+  args: unknown,
+  extraTags: readonly string[],
+  path: readonly string[],
+): Promise<unknown> {
   const row = await queryWithoutFluentPath(call, withPrimaryKeySelected(side.graph, model, args));
   await afterWrite(side, call, [...tagsOfWrite(side, model, call.operation, args, row), ...extraTags]);
   return unpackFluentPath(row, path);
@@ -105,13 +128,26 @@ function tagsOfWrite(side: WriteSide, model: string, operation: string, args: un
     return writeTags(side.graph, model, operation, args, result);
   } catch (error) {
     // Never let a tag-derivation bug serve stale data: fall back to everything the model can reach.
-    side.report(new CacheError("E_INVALIDATION", `could not derive the tags of ${model}.${operation}; invalidating every model instead.`, error));
+    side.report(
+      new CacheError(
+        "E_INVALIDATION",
+        `could not derive the tags of ${model}.${operation}; invalidating every model instead.`,
+        error,
+      ),
+    );
     return everyModelTag(side.graph);
   }
 }
 
-/** Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when bumped now. */
-async function afterWrite(side: WriteSide, call: QueryCall, tags: readonly string[]): Promise<ReadonlyMap<string, number> | undefined> {
+/**
+ * Invalidates now, or at the commit of the interactive transaction the write ran in. Returns the new versions when
+ * bumped now.
+ */
+async function afterWrite(
+  side: WriteSide,
+  call: QueryCall,
+  tags: readonly string[],
+): Promise<ReadonlyMap<string, number> | undefined> {
   // At once, even inside a transaction: the scope's next read goes to the database (its commit invalidates again).
   side.forgetScoped(tags);
   const transaction = transactionOf(call);
@@ -125,7 +161,10 @@ function splitWriteOption(args: unknown): { args: unknown; extraTags: readonly s
   const { cache, ...rest } = args as { cache?: unknown };
   if (cache === undefined) return { args: rest, extraTags: [] };
   if (typeof cache !== "object" || cache === null || Array.isArray(cache)) {
-    throw new CacheError("E_INVALID_QUERY_OPTION", `\`cache\` on a write is ${JSON.stringify(cache)}. Use { invalidates: ["tag", ...] }.`);
+    throw new CacheError(
+      "E_INVALID_QUERY_OPTION",
+      `\`cache\` on a write is ${JSON.stringify(cache)}. Use { invalidates: ["tag", ...] }.`,
+    );
   }
   rejectUnknownKeys(cache, WRITE_OPTION_KEYS, "cache", "query");
   const invalidates = (cache as { invalidates?: readonly string[] }).invalidates;

@@ -38,7 +38,13 @@ export class WriteThrough {
   readonly #stack: CacheStack;
   readonly #versions: VersionSource;
 
-  constructor(graph: SchemaGraph, options: ResolvedOptions, readPath: ReadPath, stack: CacheStack, versions: VersionSource) {
+  constructor(
+    graph: SchemaGraph,
+    options: ResolvedOptions,
+    readPath: ReadPath,
+    stack: CacheStack,
+    versions: VersionSource,
+  ) {
     this.#graph = graph;
     this.#options = options;
     this.#readPath = readPath;
@@ -71,7 +77,15 @@ export class WriteThrough {
     };
   }
 
-  async #complete(model: string, key: QueryKey, lookup: Record<string, unknown>, tags: string[], captured: number[], row: unknown, bumped: ReadonlyMap<string, number> | undefined): Promise<void> {
+  async #complete(
+    model: string,
+    key: QueryKey,
+    lookup: Record<string, unknown>,
+    tags: string[],
+    captured: number[],
+    row: unknown,
+    bumped: ReadonlyMap<string, number> | undefined,
+  ): Promise<void> {
     if (bumped === undefined || !isPlainObject(row)) return;
     // The row must still be the one the lookup names (an update can change its primary key).
     const rowLookup = this.#primaryKeyWhere(model, row);
@@ -102,14 +116,19 @@ export class WriteThrough {
     return (await this.#versions.store.read(tags)).versions;
   }
 
-  /** `{ id: 5 }` or `{ userId_groupId: { userId, groupId } }` from a where or a row, when it holds the whole primary key. */
+  /**
+   * `{ id: 5 }` or `{ userId_groupId: { userId, groupId } }` from a where or a row, when it holds the whole primary
+   * key.
+   */
   #primaryKeyWhere(model: string, source: unknown): Record<string, unknown> | undefined {
     const key = this.#graph.models.get(model)?.primaryKey;
     if (key === undefined || !isPlainObject(source)) return undefined;
     if (key.fields.length === 1) {
       const field = key.fields[0] as string;
       const value = source[field];
-      return typeof value === "number" || typeof value === "string" || typeof value === "bigint" ? { [field]: value } : undefined;
+      return typeof value === "number" || typeof value === "string" || typeof value === "bigint"
+        ? { [field]: value }
+        : undefined;
     }
     const compound = isPlainObject(source[key.whereName]) ? (source[key.whereName] as Record<string, unknown>) : source;
     const values: Record<string, unknown> = {};

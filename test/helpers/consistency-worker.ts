@@ -59,7 +59,9 @@ export interface Violation {
   worker: number;
   kind: ReadKind;
   postId: number | null;
-  /** The version (`views`; for "aggregate", the sum of them) known to be committed and resolved before the read began. */
+  /**
+   * The version (`views`; for "aggregate", the sum of them) known to be committed and resolved before the read began.
+   */
   known: number;
   /** What the cached read returned. */
   got: number | null;
@@ -141,10 +143,28 @@ function openInstance(settings: WorkerSettings, errorCodes: Record<string, numbe
 
 type Instance = ReturnType<typeof openInstance>;
 
-const ZERO_STATS: CacheStats = { l1Hits: 0, l2Hits: 0, misses: 0, bypassed: 0, errors: 0, invalidations: 0, speculativeLoads: 0, staleHits: 0, refreshes: 0, refreshFailures: 0, coalesced: 0, lockWaits: 0, scopeHits: 0, l1Entries: 0, l1Bytes: 0 };
+const ZERO_STATS: CacheStats = {
+  l1Hits: 0,
+  l2Hits: 0,
+  misses: 0,
+  bypassed: 0,
+  errors: 0,
+  invalidations: 0,
+  speculativeLoads: 0,
+  staleHits: 0,
+  refreshes: 0,
+  refreshFailures: 0,
+  coalesced: 0,
+  lockWaits: 0,
+  scopeHits: 0,
+  l1Entries: 0,
+  l1Bytes: 0,
+};
 
 function addStats(a: CacheStats, b: CacheStats): CacheStats {
-  return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, value + b[name as keyof CacheStats]])) as unknown as CacheStats;
+  return Object.fromEntries(
+    Object.entries(a).map(([name, value]) => [name, value + b[name as keyof CacheStats]]),
+  ) as unknown as CacheStats;
 }
 
 async function main(): Promise<void> {
@@ -180,14 +200,22 @@ async function main(): Promise<void> {
     const { l1Hits, l2Hits, misses } = prisma.$cache.stats();
     return { l1Hits, l2Hits, misses };
   };
-  const violation = (prisma: Instance["prisma"], v: Omit<Violation, "worker" | "tier" | "endedAt">, before: ReturnType<typeof counters>) => {
+  const violation = (
+    prisma: Instance["prisma"],
+    v: Omit<Violation, "worker" | "tier" | "endedAt">,
+    before: ReturnType<typeof counters>,
+  ) => {
     violationCount++;
     if (violations.length >= MAX_VIOLATIONS_KEPT) return;
     const after = counters(prisma);
     violations.push({
       worker: index,
       ...v,
-      tier: { l1Hits: after.l1Hits - before.l1Hits, l2Hits: after.l2Hits - before.l2Hits, misses: after.misses - before.misses },
+      tier: {
+        l1Hits: after.l1Hits - before.l1Hits,
+        l2Hits: after.l2Hits - before.l2Hits,
+        misses: after.misses - before.misses,
+      },
       endedAt: now(),
     });
   };
@@ -208,20 +236,27 @@ async function main(): Promise<void> {
     const row = await prisma.post.findUnique({ where: { id }, cache: { ttl: 60 } });
     readsByKind.findUnique++;
     const got = row?.views ?? null;
-    if (got === null || got < known) violation(prisma, { kind: "findUnique", postId: id, known, got, startedAt }, before);
+    if (got === null || got < known)
+      violation(prisma, { kind: "findUnique", postId: id, known, got, startedAt }, before);
   };
 
   const readAll = async ({ prisma }: Instance) => {
     const known = (await control.mget(...doneKeys)).map((value) => Number(value ?? 0));
     const before = counters(prisma);
     const startedAt = now();
-    const rows = await prisma.post.findMany({ where: { tenantId }, orderBy: { id: "asc" }, select: { id: true, views: true }, cache: { ttl: 60 } });
+    const rows = await prisma.post.findMany({
+      where: { tenantId },
+      orderBy: { id: "asc" },
+      select: { id: true, views: true },
+      cache: { ttl: 60 },
+    });
     readsByKind.findMany++;
     const byId = new Map(rows.map((row) => [row.id, row.views]));
     postIds.forEach((id, i) => {
       const got = byId.get(id) ?? null;
       const k = known[i] as number;
-      if (got === null || got < k) violation(prisma, { kind: "findMany", postId: id, known: k, got, startedAt }, before);
+      if (got === null || got < k)
+        violation(prisma, { kind: "findMany", postId: id, known: k, got, startedAt }, before);
     });
   };
 
@@ -291,7 +326,11 @@ async function main(): Promise<void> {
         await instance.bare.post.count({ where: { tenantId } });
         await instance.prisma.$cache.ready();
         const windowEnds = performance.now() + settings.freshWindowMs;
-        await runLoops(1, () => write(instance), () => performance.now() >= windowEnds);
+        await runLoops(
+          1,
+          () => write(instance),
+          () => performance.now() >= windowEnds,
+        );
         stats = addStats(stats, instance.prisma.$cache.stats());
         open.pop();
         await instance.close();
@@ -301,7 +340,21 @@ async function main(): Promise<void> {
     failures.push(describe(error));
   }
   try {
-    await send({ type: "result", index, role: settings.role, reads, writes, readsByKind, instances, elapsedMs: now(), stats, violationCount, violations, errorCodes, failures });
+    await send({
+      type: "result",
+      index,
+      role: settings.role,
+      reads,
+      writes,
+      readsByKind,
+      instances,
+      elapsedMs: now(),
+      stats,
+      violationCount,
+      violations,
+      errorCodes,
+      failures,
+    });
   } finally {
     for (const instance of open) await instance.close();
     await control.quit().catch(() => undefined);

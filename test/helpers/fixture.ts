@@ -60,7 +60,15 @@ export async function seedFixture(db: BareClient, label: string, aliceBalance: s
     data: { ...ALICE, tenantId, balance: new Prisma.Decimal(aliceBalance), avatar: new Uint8Array(ALICE.avatar) },
   });
   const bob = await db.user.create({
-    data: { tenantId, email: "bob@example.test", role: "MEMBER", balance: new Prisma.Decimal("10.5"), visits: 3n, managerId: alice.id, profile: { create: { bio: null, birthday: null } } },
+    data: {
+      tenantId,
+      email: "bob@example.test",
+      role: "MEMBER",
+      balance: new Prisma.Decimal("10.5"),
+      visits: 3n,
+      managerId: alice.id,
+      profile: { create: { bio: null, birthday: null } },
+    },
   });
   const carol = await db.user.create({
     data: {
@@ -72,7 +80,9 @@ export async function seedFixture(db: BareClient, label: string, aliceBalance: s
       profile: { create: { bio: "Writes about caches.", birthday: new Date("1990-05-17T00:00:00.000Z") } },
     },
   });
-  await db.user.create({ data: { tenantId: other.id, email: ALICE.email, name: "Alice of the other tenant", role: "MEMBER" } });
+  await db.user.create({
+    data: { tenantId: other.id, email: ALICE.email, name: "Alice of the other tenant", role: "MEMBER" },
+  });
 
   const red = `red-${suffix}`;
   const blue = `blue-${suffix}`;
@@ -90,9 +100,32 @@ export async function seedFixture(db: BareClient, label: string, aliceBalance: s
       tags: { create: [{ name: red }, { name: blue }] },
     },
   });
-  const draft = await db.post.create({ data: { tenantId, authorId: alice.id, slug: "draft", title: "Draft", views: 0, rating: null, tags: { connect: [{ name: red }] } } });
-  const bobs = await db.post.create({ data: { tenantId, authorId: bob.id, slug: "bobs", title: "Bob's post", published: true, views: 7, rating: 0.1, tags: { connect: [{ name: blue }] } } });
-  const orphan = await db.post.create({ data: { tenantId, authorId: null, slug: "orphan", title: "Orphan", published: true, views: 7, rating: 2.5 } });
+  const draft = await db.post.create({
+    data: {
+      tenantId,
+      authorId: alice.id,
+      slug: "draft",
+      title: "Draft",
+      views: 0,
+      rating: null,
+      tags: { connect: [{ name: red }] },
+    },
+  });
+  const bobs = await db.post.create({
+    data: {
+      tenantId,
+      authorId: bob.id,
+      slug: "bobs",
+      title: "Bob's post",
+      published: true,
+      views: 7,
+      rating: 0.1,
+      tags: { connect: [{ name: blue }] },
+    },
+  });
+  const orphan = await db.post.create({
+    data: { tenantId, authorId: null, slug: "orphan", title: "Orphan", published: true, views: 7, rating: 2.5 },
+  });
   await db.comment.createMany({
     data: [
       { postId: welcome.id, authorId: bob.id, body: "Nice", createdAt: new Date("2024-03-02T00:00:00.000Z") },
@@ -125,8 +158,19 @@ export async function seedFixture(db: BareClient, label: string, aliceBalance: s
 }
 
 /** Creates a user of the fixture's tenant for a test that changes rows. */
-export function createScratchUser(db: BareClient, fixture: Fixture, label: string, data: { name?: string | null } = {}) {
-  return db.user.create({ data: { tenantId: fixture.tenantId, email: `${label}-${randomUUID().slice(0, 8)}@scratch.test`, name: data.name ?? null } });
+export function createScratchUser(
+  db: BareClient,
+  fixture: Fixture,
+  label: string,
+  data: { name?: string | null } = {},
+) {
+  return db.user.create({
+    data: {
+      tenantId: fixture.tenantId,
+      email: `${label}-${randomUUID().slice(0, 8)}@scratch.test`,
+      name: data.name ?? null,
+    },
+  });
 }
 
 /** Deletes a fixture's rows: its tenants (cascading to users, posts, comments, memberships), tags and groups. */

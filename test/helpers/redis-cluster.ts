@@ -66,14 +66,25 @@ export class RedisCluster {
       const ports = await distinctFreePorts(MASTERS * 2);
       for (let i = 0; i < MASTERS; i++) {
         const [port, busPort] = [ports[2 * i]!, ports[2 * i + 1]!];
-        const args = ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--cluster-port", String(busPort)];
+        const args = [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(dir, `nodes-${port}.conf`),
+          "--cluster-port",
+          String(busPort),
+        ];
         nodes.push(await RedisServer.start({ port, dir, args }));
       }
       const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-      await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], { timeout: 30_000 });
+      await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], {
+        timeout: 30_000,
+      });
       await cluster.#waitUntilOk();
       // No resharding happens in tests: the slot map read now stays true.
-      cluster.#slots = await withNode(nodes[0]!.port, async (node) => (await node.cluster("SLOTS")).map(([first, last, master]) => [first, last, Number(master?.[1])]));
+      cluster.#slots = await withNode(nodes[0]!.port, async (node) =>
+        (await node.cluster("SLOTS")).map(([first, last, master]) => [first, last, Number(master?.[1])]),
+      );
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -141,7 +152,10 @@ export class RedisCluster {
     return perNode.flat().sort();
   }
 
-  /** Forgets every Lua script on every master (SCRIPT FLUSH), as a restart or a failover does: clients must load them again. */
+  /**
+   * Forgets every Lua script on every master (SCRIPT FLUSH), as a restart or a failover does: clients must load them
+   * again.
+   */
   async flushScripts(): Promise<void> {
     await Promise.all(this.nodes.map((server) => withNode(server.port, (node) => node.script("FLUSH"))));
   }
@@ -156,7 +170,8 @@ export class RedisCluster {
   }
 
   async #waitUntilOk(): Promise<void> {
-    // `redis-cli --cluster create` returns once the slots are assigned; the nodes agree on it a moment later, by gossip.
+    // `redis-cli --cluster create` returns once the slots are assigned; the nodes agree on it a moment later, by
+    // gossip.
     for (let attempt = 0; attempt < 200; attempt++) {
       const states = await Promise.all(this.nodes.map((node) => clusterState(node.port)));
       if (states.every((state) => state === "ok")) return;
@@ -187,10 +202,15 @@ export function keySlot(key: string): number {
 
 /** `cluster_state` from CLUSTER INFO of the node on `port` (undefined if it does not answer). */
 function clusterState(port: number): Promise<string | undefined> {
-  return withNode(port, async (node) => /cluster_state:(\w+)/.exec(String(await node.cluster("INFO")))?.[1]).catch(() => undefined);
+  return withNode(port, async (node) => /cluster_state:(\w+)/.exec(String(await node.cluster("INFO")))?.[1]).catch(
+    () => undefined,
+  );
 }
 
-/** Runs `use` on a plain connection to one node (not a Cluster client: these commands are about that node), then closes it. */
+/**
+ * Runs `use` on a plain connection to one node (not a Cluster client: these commands are about that node), then closes
+ * it.
+ */
 async function withNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
   const node = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   node.on("error", () => undefined);

@@ -42,7 +42,19 @@ export class RedisServer {
   /** Starts a server and resolves once it answers PING (a Cluster node answers it before it has slots). */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir ?? tmpdir(), ...(options.args ?? [])];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      options.dir ?? tmpdir(),
+      ...(options.args ?? []),
+    ];
     const child = spawn("redis-server", args, { stdio: "ignore" });
     const server = new RedisServer(port, child);
     try {

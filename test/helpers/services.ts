@@ -41,7 +41,12 @@ export async function postgresReachable(url = DATABASE_URL): Promise<boolean> {
 
 /** True when Redis at `url` answers PING. */
 export async function redisReachable(url = REDIS_URL): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on("error", () => undefined);
   try {
     await redis.connect();
@@ -71,7 +76,9 @@ export function redactUrl(url: string): string {
 export function skipWithoutService(service: string, available: boolean): boolean {
   if (available) return false;
   if (process.env.CI === "true") {
-    throw new Error(`${service} is required in CI but is not available. Start it (docs/development.md, "Set-up") or set DATABASE_URL / REDIS_URL.`);
+    throw new Error(
+      `${service} is required in CI but is not available. Start it (docs/development.md, "Set-up") or set DATABASE_URL / REDIS_URL.`,
+    );
   }
   console.warn(`[integration] ${service} is not available: skipping the tests that need it (in CI they would fail).`);
   return true;
@@ -87,7 +94,9 @@ export async function ensurePostgresSchema(url = DATABASE_URL): Promise<void> {
   let present = false;
   try {
     await client.connect();
-    const result = await client.query<{ present: boolean }>(`SELECT to_regclass('public."Membership"') IS NOT NULL AS present`);
+    const result = await client.query<{ present: boolean }>(
+      `SELECT to_regclass('public."Membership"') IS NOT NULL AS present`,
+    );
     present = result.rows[0]?.present === true;
   } catch {
     // The database itself may not exist yet; resetPostgres creates it.
@@ -104,12 +113,20 @@ export async function connectRedis(url = REDIS_URL): Promise<Redis> {
   return redis;
 }
 
-/** Names of the keys under `prefix`, found with SCAN (never KEYS on a shared Redis); shared with the demo and benchmarks. */
+/**
+ * Names of the keys under `prefix`, found with SCAN (never KEYS on a shared Redis); shared with the demo and
+ * benchmarks.
+ */
 export { keysUnder } from "../../examples/redis.js";
 
-/** Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership (`<prefix>bus:`). */
+/**
+ * Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership
+ * (`<prefix>bus:`).
+ */
 export async function entryKeysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  return (await keysUnderPrefix(redis, prefix)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
+  return (await keysUnderPrefix(redis, prefix)).filter(
+    (key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`),
+  );
 }
 
 /** Deletes every key under `prefix` (never FLUSHDB on a shared Redis). */

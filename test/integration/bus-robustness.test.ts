@@ -8,12 +8,21 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheExtension } from "../../src/index.ts";
 import { postgresClient, type BareClient } from "../helpers/clients.ts";
-import { deleteKeysUnder, ensurePostgresSchema, postgresReachable, redisReachable, REDIS_URL, skipWithoutService } from "../helpers/services.ts";
+import {
+  deleteKeysUnder,
+  ensurePostgresSchema,
+  postgresReachable,
+  redisReachable,
+  REDIS_URL,
+  skipWithoutService,
+} from "../helpers/services.ts";
 import { createScratchUser } from "../helpers/fixture.ts";
 import { InvalidationEnv, observe } from "../helpers/invalidation/harness.ts";
 import { postgresTarget } from "../helpers/targets.ts";
 
-const missing = skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) || skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+const missing =
+  skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) ||
+  skipWithoutService("Redis (REDIS_URL)", await redisReachable());
 
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
 describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => {
@@ -48,7 +57,16 @@ describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => 
       const user = await bare.user.create({ data: { tenantId, email: `bus-${Date.now()}@test`, name: "before" } });
       const read = () => reader.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       expect(await read()).toEqual({ name: "before" });
-      for (const junk of ["null", "42", "not json", '{"t":"inv"}', '{"t":"inv","from":"x","id":"y","tags":["m:User"]}', '{"t":"ack"}', '{"t":"hb","from":1}', "[]"]) {
+      for (const junk of [
+        "null",
+        "42",
+        "not json",
+        '{"t":"inv"}',
+        '{"t":"inv","from":"x","id":"y","tags":["m:User"]}',
+        '{"t":"ack"}',
+        '{"t":"hb","from":1}',
+        "[]",
+      ]) {
         await redis.publish(`${prefix}bus`, junk);
       }
       await writer.user.update({ where: { id: user.id }, data: { name: "after" } });
@@ -60,7 +78,10 @@ describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => 
       expect(await read()).toEqual({ name: "after" });
       expect(reader.$cache.stats().l1Entries).toBeGreaterThan(0);
       const last = -Number(await redis.zscore(`${prefix}bus:members`, "#seq"));
-      await redis.publish(`${prefix}bus`, JSON.stringify({ t: "hb", from: "a-member-that-does-not-exist", beat: 1, seq: last + 5 }));
+      await redis.publish(
+        `${prefix}bus`,
+        JSON.stringify({ t: "hb", from: "a-member-that-does-not-exist", beat: 1, seq: last + 5 }),
+      );
       await expect.poll(() => reader.$cache.stats().l1Entries).toBe(0);
       expect(await read()).toEqual({ name: "after" });
     } finally {

@@ -14,7 +14,17 @@ import type { Redis } from "ioredis";
 import { CacheError, type CacheExtensionOptions } from "../../src/index.js";
 import { Prisma } from "../generated/postgres/client.ts";
 import { cachedClient, ErrorLog, FakeClock, postgresClient, type BareClient } from "../helpers/clients.js";
-import { connectRedis, DATABASE_URL, deleteKeysUnder, ensurePostgresSchema, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  connectRedis,
+  DATABASE_URL,
+  deleteKeysUnder,
+  ensurePostgresSchema,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { expectCacheError } from "../helpers/cache-errors.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -43,7 +53,9 @@ class Env {
   async start(): Promise<void> {
     await ensurePostgresSchema();
     this.bare = postgresClient();
-    this.tenantId = (await this.bare.tenant.create({ data: { slug: `computation-${process.pid}-${Date.now()}`, name: "computation" } })).id;
+    this.tenantId = (
+      await this.bare.tenant.create({ data: { slug: `computation-${process.pid}-${Date.now()}`, name: "computation" } })
+    ).id;
   }
 
   async stop(): Promise<void> {
@@ -67,7 +79,11 @@ class Env {
    * A cached client (with its own Redis connection when `redis` is set) with
    * a fake clock, an error log and a mutable `tenant` context dimension.
    */
-  async client(redis: boolean, options: Partial<CacheExtensionOptions> = {}, prefix = redis ? this.prefix() : undefined) {
+  async client(
+    redis: boolean,
+    options: Partial<CacheExtensionOptions> = {},
+    prefix = redis ? this.prefix() : undefined,
+  ) {
     const log = new ErrorLog();
     const clock = new FakeClock();
     const scope = { tenant: 1 as number | undefined };
@@ -90,7 +106,11 @@ class Env {
 
   /** A user of the test's tenant, created behind the cache. */
   async user(name: string): Promise<number> {
-    return (await this.bare.user.create({ data: { tenantId: this.tenantId, email: `${name}-${Math.random()}@computation.test`, name } })).id;
+    return (
+      await this.bare.user.create({
+        data: { tenantId: this.tenantId, email: `${name}-${Math.random()}@computation.test`, name },
+      })
+    ).id;
   }
 }
 
@@ -266,7 +286,11 @@ function describeComputations(env: Env, redis: boolean): void {
       expect(await prisma.$cache.getOrSet("tagged", fn, { tags: ["app:x"] })).toBe(3);
       expect(await prisma.$cache.getOrSet("other-tag", fn, { tags: ["app:y"] })).toBe(2);
       // A write naming the tag does the same.
-      await prisma.tenant.update({ where: { id: env.tenantId }, data: { name: "computation" }, cache: { invalidates: ["app:x"] } });
+      await prisma.tenant.update({
+        where: { id: env.tenantId },
+        data: { name: "computation" },
+        cache: { invalidates: ["app:x"] },
+      });
       expect(await prisma.$cache.getOrSet("tagged", fn, { tags: ["app:x"] })).toBe(4);
     });
 
@@ -282,7 +306,12 @@ function describeComputations(env: Env, redis: boolean): void {
     it("models: a write to User through the client kills an entry declaring User; writes to other models do not", async () => {
       const { prisma } = await client();
       const id = await env.user("before");
-      const name = (p: typeof prisma) => p.$cache.getOrSet("user-name", async () => ({ name: (await env.bare.user.findUnique({ where: { id } }))?.name }), { models: ["User"] });
+      const name = (p: typeof prisma) =>
+        p.$cache.getOrSet(
+          "user-name",
+          async () => ({ name: (await env.bare.user.findUnique({ where: { id } }))?.name }),
+          { models: ["User"] },
+        );
       expect(await name(prisma)).toEqual({ name: "before" });
 
       await prisma.tenant.update({ where: { id: env.tenantId }, data: { name: "computation" } });
@@ -358,16 +387,36 @@ function describeComputations(env: Env, redis: boolean): void {
         [prisma.$cache.getOrSet("", fn), "E_INVALID_KEY", /key is an empty string.*non-empty string/],
         [prisma.$cache.getOrSet(42 as unknown as string, fn), "E_INVALID_KEY", /key is number/],
         [prisma.$cache.getOrSet(undefined as unknown as string, fn), "E_INVALID_KEY", /key is undefined/],
-        [prisma.$cache.getOrSet("k", "not a function" as unknown as () => number), "E_INVALID_OPTION", /fn is string.*Pass the function/],
-        [prisma.$cache.getOrSet("k", fn, { tll: 5 } as never), "E_INVALID_OPTION", /`getOrSet\.tll` is not an option\. Known: ttl, negativeTtl, swr, staleWhileRevalidate, jitter, earlyRefresh, tags, models, context/],
+        [
+          prisma.$cache.getOrSet("k", "not a function" as unknown as () => number),
+          "E_INVALID_OPTION",
+          /fn is string.*Pass the function/,
+        ],
+        [
+          prisma.$cache.getOrSet("k", fn, { tll: 5 } as never),
+          "E_INVALID_OPTION",
+          /`getOrSet\.tll` is not an option\. Known: ttl, negativeTtl, swr, staleWhileRevalidate, jitter, earlyRefresh, tags, models, context/,
+        ],
         [prisma.$cache.getOrSet("k", fn, { ttl: -1 }), "E_INVALID_OPTION", /`getOrSet\.ttl` is -1/],
-        [prisma.$cache.getOrSet("k", fn, { negativeTtl: "soon" as never }), "E_INVALID_OPTION", /`getOrSet\.negativeTtl`/],
+        [
+          prisma.$cache.getOrSet("k", fn, { negativeTtl: "soon" as never }),
+          "E_INVALID_OPTION",
+          /`getOrSet\.negativeTtl`/,
+        ],
         [prisma.$cache.getOrSet("k", fn, "fast" as never), "E_INVALID_OPTION", /options is string/],
         [prisma.$cache.getOrSet("k", fn, { tags: ["has space"] }), "E_INVALID_TAG", /getOrSet\.tags\[0\]/],
         [prisma.$cache.getOrSet("k", fn, { tags: ["m:User"] }), "E_INVALID_TAG", /reserved/],
         [prisma.$cache.getOrSet("k", fn, { models: ["Nope"] }), "E_INVALID_TAG", /`Nope`.*Known models/],
-        [prisma.$cache.getOrSet("k", fn, { context: ["fr"] as never }), "E_INVALID_OPTION", /`getOrSet\.context` is an array/],
-        [prisma.$cache.getOrSet("k", fn, { context: { locale: { code: "fr" } } as never }), "E_INVALID_OPTION", /`getOrSet\.context\.locale` is object/],
+        [
+          prisma.$cache.getOrSet("k", fn, { context: ["fr"] as never }),
+          "E_INVALID_OPTION",
+          /`getOrSet\.context` is an array/,
+        ],
+        [
+          prisma.$cache.getOrSet("k", fn, { context: { locale: { code: "fr" } } as never }),
+          "E_INVALID_OPTION",
+          /`getOrSet\.context\.locale` is object/,
+        ],
       ];
       for (const [promise, code, message] of cases) await expectCacheError(promise, code, message);
       expect(fn.calls).toBe(0);
@@ -417,7 +466,13 @@ describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", (
     it("Date, BigInt, Decimal and bytes come back from Redis with their types and values", async () => {
       const a = await env.client(true);
       const b = await env.client(true, {}, a.prefix);
-      const value = { at: new Date("2024-02-29T12:34:56.789Z"), big: 9_007_199_254_740_993_123n, price: new Prisma.Decimal("12345678901234567890.123456789"), bytes: new Uint8Array([0, 255]), nested: [{ when: new Date(0) }] };
+      const value = {
+        at: new Date("2024-02-29T12:34:56.789Z"),
+        big: 9_007_199_254_740_993_123n,
+        price: new Prisma.Decimal("12345678901234567890.123456789"),
+        bytes: new Uint8Array([0, 255]),
+        nested: [{ when: new Date(0) }],
+      };
       await a.prisma.$cache.getOrSet("typed", () => value);
       await a.prisma.$cache.settled();
       const fn = counted(() => value);

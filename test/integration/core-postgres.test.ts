@@ -1,7 +1,14 @@
 /** The core suite on Postgres (`@prisma/adapter-pg`) with the Redis tier. */
 import { describe } from "vitest";
 import { coreSuite } from "../helpers/core-suite/index.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());

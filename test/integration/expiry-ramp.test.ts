@@ -20,10 +20,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BareClient, CachedPrisma } from "../helpers/clients.js";
 import { FakeClock } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
-import { InvalidationEnv, observe, ReadGate, unusedId, type Instance, type InstanceOptions } from "../helpers/invalidation/harness.js";
+import {
+  InvalidationEnv,
+  observe,
+  ReadGate,
+  unusedId,
+  type Instance,
+  type InstanceOptions,
+} from "../helpers/invalidation/harness.js";
 import { pollUntil } from "../helpers/poll.js";
 import { driveHitRateLow, tracedLab } from "../helpers/read-modes/traced.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -68,7 +82,11 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
   /** An instance on a fake clock with ttl 10 s, swr 20 s, no jitter, unless `options` say otherwise. */
   async function instance(options: InstanceOptions = {}): Promise<Instance & { clock: FakeClock }> {
     const clock = (options.clock as FakeClock | undefined) ?? new FakeClock();
-    const made = await env.instance({ ...options, clock, defaults: { ttl: TTL / 1000, swr: SWR / 1000, jitter: 0, ...options.defaults } });
+    const made = await env.instance({
+      ...options,
+      clock,
+      defaults: { ttl: TTL / 1000, swr: SWR / 1000, jitter: 0, ...options.defaults },
+    });
     return { ...made, clock };
   }
 
@@ -77,8 +95,10 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
     return (await createScratchUser(env.bare, world, label, { name })).id;
   }
 
-  const nameOf = (id: number, cache: Record<string, unknown> = {}) => (p: CachedPrisma) =>
-    p.user.findUnique({ where: { id }, select: { name: true }, cache: { ...cache } });
+  const nameOf =
+    (id: number, cache: Record<string, unknown> = {}) =>
+    (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id }, select: { name: true }, cache: { ...cache } });
 
   describe.skipIf(skip)("the states of an entry", () => {
     it("fresh -> stale (served at once, one refresh in the background) -> refreshed; a new ttl runs from the refresh", async () => {
@@ -98,9 +118,15 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       await a.prisma.$cache.settled();
       expect(a.database.queries, "one background refresh").toBe(before + 1);
       expect(a.prisma.$cache.stats()).toMatchObject({ staleHits: 1, refreshes: 1, refreshFailures: 0 });
-      expect(await observe(a, read), "the refreshed entry, fresh").toEqual({ value: { name: "v2" }, fromDatabase: false });
+      expect(await observe(a, read), "the refreshed entry, fresh").toEqual({
+        value: { name: "v2" },
+        fromDatabase: false,
+      });
       a.clock.advance(TTL - 1);
-      expect(await observe(a, read), "its ttl runs from the refresh").toEqual({ value: { name: "v2" }, fromDatabase: false });
+      expect(await observe(a, read), "its ttl runs from the refresh").toEqual({
+        value: { name: "v2" },
+        fromDatabase: false,
+      });
       expect(a.prisma.$cache.stats().staleHits).toBe(1);
       expect(a.log.codes()).toEqual([]);
     });
@@ -130,7 +156,8 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       const before = a.database.queries;
       expect(await read(a.prisma)).toEqual({ name: "v1" });
       await held.arrived; // the refresh's database read is held open
-      for (let i = 0; i < 20; i++) expect(await read(a.prisma), "still the stale value, at once").toEqual({ name: "v1" });
+      for (let i = 0; i < 20; i++)
+        expect(await read(a.prisma), "still the stale value, at once").toEqual({ name: "v1" });
       held.release();
       await a.prisma.$cache.settled();
       expect(a.database.queries, "one refresh for 21 stale reads").toBe(before + 1);
@@ -188,7 +215,9 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       await a.prisma.$cache.settled();
       expect(attempts.n, "retried after it").toBe(before + 2);
       a.clock.advance(SWR); // past the hard ttl
-      await expect(Promise.resolve(read(a.prisma)), "expired: the caller gets the database's error").rejects.toThrow("injected: the database is down");
+      await expect(Promise.resolve(read(a.prisma)), "expired: the caller gets the database's error").rejects.toThrow(
+        "injected: the database is down",
+      );
       failing.on = false;
       expect(await read(a.prisma), "errors were never cached").toEqual({ name: "v1" });
     });
@@ -208,7 +237,10 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       mutable.where.id = second; // the caller reuses its object at once
       await a.prisma.$cache.settled();
       expect(a.prisma.$cache.stats().refreshes).toBe(1);
-      expect(await a.prisma.user.findUnique({ where: { id: first }, select: { name: true }, cache: true }), "the key of row 1 holds row 1").toEqual({ name: "one" });
+      expect(
+        await a.prisma.user.findUnique({ where: { id: first }, select: { name: true }, cache: true }),
+        "the key of row 1 holds row 1",
+      ).toEqual({ name: "one" });
     });
 
     it("an entry filled with a long swr is not served stale to a read of the same key without swr", async () => {
@@ -218,7 +250,10 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       await a.prisma.$cache.settled();
       await env.bare.user.update({ where: { id }, data: { name: "v2" } });
       a.clock.advance(TTL + 1);
-      expect(await observe(a, nameOf(id)), "past its ttl, for a reader without swr: expired").toEqual({ value: { name: "v2" }, fromDatabase: true });
+      expect(await observe(a, nameOf(id)), "past its ttl, for a reader without swr: expired").toEqual({
+        value: { name: "v2" },
+        fromDatabase: true,
+      });
     });
 
     it("in a request scope, a staleIfInvalidated read's old value is never handed to a read of the same key that did not opt in", async () => {
@@ -238,7 +273,10 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
     it("jitter shortens each entry's ttl by a random fraction below it, never lengthens it", async () => {
       const a = await instance({ defaults: { ttl: 10, swr: 0, jitter: 0.5 } });
       const ids = Array.from({ length: 40 }, () => unusedId());
-      const reads = ids.map((id) => (p: CachedPrisma) => p.user.findMany({ where: { id }, select: { id: true }, cache: { negativeTtl: 10 } }));
+      const reads = ids.map(
+        (id) => (p: CachedPrisma) =>
+          p.user.findMany({ where: { id }, select: { id: true }, cache: { negativeTtl: 10 } }),
+      );
       for (const read of reads) await read(a.prisma);
       await a.prisma.$cache.settled();
       const cached = async () => {
@@ -330,7 +368,9 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       expect(second, "the read after the write sees it").toEqual({ name: "v2" });
       expect(a.database.queries, "by its own database read").toBe(before + 1);
       held.release();
-      expect(await first, "the earlier read may return the old row: it started before the write").toEqual({ name: "v1" });
+      expect(await first, "the earlier read may return the old row: it started before the write").toEqual({
+        name: "v1",
+      });
       await a.prisma.$cache.settled();
       expect(await read(a.prisma), "and the old row was not stored as current").toEqual({ name: "v2" });
     });
@@ -344,7 +384,10 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
       const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
       const first = Promise.resolve(nameOf(id)(a.prisma));
       await held.arrived;
-      expect(await observe(b, nameOf(id)), "b did not join a's load").toEqual({ value: { name: "v1" }, fromDatabase: true });
+      expect(await observe(b, nameOf(id)), "b did not join a's load").toEqual({
+        value: { name: "v1" },
+        fromDatabase: true,
+      });
       held.release();
       expect(await first).toEqual({ name: "v1" });
     });
@@ -354,27 +397,46 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
     it("null is cached for negativeTtl (a hit, not a miss); *OrThrow not-found errors are never cached", async () => {
       const a = await instance({ defaults: { ttl: 10, negativeTtl: 5, swr: 0, jitter: 0 } });
       const id = unusedId();
-      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({ value: null, fromDatabase: true });
-      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({ value: null, fromDatabase: false });
+      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({
+        value: null,
+        fromDatabase: true,
+      });
+      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({
+        value: null,
+        fromDatabase: false,
+      });
       const uncached = await env.bare.user.findUniqueOrThrow({ where: { id } }).catch((error: unknown) => error);
       for (let i = 0; i < 2; i++) {
         const before = a.database.queries;
-        const error = await Promise.resolve(a.prisma.user.findUniqueOrThrow({ where: { id }, cache: true })).catch((e: unknown) => e);
+        const error = await Promise.resolve(a.prisma.user.findUniqueOrThrow({ where: { id }, cache: true })).catch(
+          (e: unknown) => e,
+        );
         expect(a.database.queries, "every *OrThrow miss reaches the database").toBe(before + 1);
         expect((error as { code?: string }).code).toBe((uncached as { code?: string }).code);
         expect((error as Error).constructor).toBe((uncached as Error).constructor);
       }
       a.clock.advance(5_000);
-      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({ value: null, fromDatabase: true });
+      expect(await observe(a, (p) => p.user.findUnique({ where: { id }, cache: true }))).toEqual({
+        value: null,
+        fromDatabase: true,
+      });
     });
   });
 
   describe.skipIf(skip)("bad per-query input", () => {
     it("rejects a negative swr, swr with its alias, a bad jitter and a non-boolean staleIfInvalidated with E_INVALID_QUERY_OPTION", async () => {
       const a = await instance();
-      const bad: Array<Record<string, unknown>> = [{ swr: -1 }, { swr: 1, staleWhileRevalidate: 1 }, { jitter: 2 }, { earlyRefresh: -1 }, { staleIfInvalidated: "yes" }];
+      const bad: Array<Record<string, unknown>> = [
+        { swr: -1 },
+        { swr: 1, staleWhileRevalidate: 1 },
+        { jitter: 2 },
+        { earlyRefresh: -1 },
+        { staleIfInvalidated: "yes" },
+      ];
       for (const cache of bad) {
-        const error = await Promise.resolve(a.prisma.user.findUnique({ where: { id: 1 }, cache: cache as never })).catch((e: unknown) => e);
+        const error = await Promise.resolve(
+          a.prisma.user.findUnique({ where: { id: 1 }, cache: cache as never }),
+        ).catch((e: unknown) => e);
         expect((error as { code?: string }).code, JSON.stringify(cache)).toBe("E_INVALID_QUERY_OPTION");
       }
     });
@@ -382,151 +444,172 @@ describe.each(targets)("expiry ramp: $name", ({ redis }) => {
 });
 
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("single-flight across instances sharing Redis (the lease lock)", () => {
-  const { env, lab } = tracedLab();
+describe.skipIf(missingPostgres || missingRedis)(
+  "single-flight across instances sharing Redis (the lease lock)",
+  () => {
+    const { env, lab } = tracedLab();
 
-  /** `count` instances, each its own PrismaClient and Redis connection, sharing one prefix; the first with a gate. */
-  async function fleet(count: number, options: Omit<InstanceOptions, "redis"> = {}): Promise<{ instances: Instance[]; gate: ReadGate }> {
-    const prefix = env.newPrefix();
-    const gate = new ReadGate();
-    const instances: Instance[] = [];
-    for (let i = 0; i < count; i++) instances.push(await env.instance({ ...options, prefix, over: env.connect(), ...(i === 0 ? { gate } : {}) }));
-    return { instances, gate };
-  }
+    /** `count` instances, each its own PrismaClient and Redis connection, sharing one prefix; the first with a gate. */
+    async function fleet(
+      count: number,
+      options: Omit<InstanceOptions, "redis"> = {},
+    ): Promise<{ instances: Instance[]; gate: ReadGate }> {
+      const prefix = env.newPrefix();
+      const gate = new ReadGate();
+      const instances: Instance[] = [];
+      for (let i = 0; i < count; i++)
+        instances.push(await env.instance({ ...options, prefix, over: env.connect(), ...(i === 0 ? { gate } : {}) }));
+      return { instances, gate };
+    }
 
-  async function user(label: string, name: string): Promise<number> {
-    const world = await env.world(label);
-    return (await createScratchUser(env.bare, world, label, { name })).id;
-  }
+    async function user(label: string, name: string): Promise<number> {
+      const world = await env.world(label);
+      return (await createScratchUser(env.bare, world, label, { name })).id;
+    }
 
-  const read = (id: number) => (p: CachedPrisma) => p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
+    const read = (id: number) => (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
 
-  /** Starts `holder`'s read of `id` and resolves once its database read is held at `gate` (it holds the lock). */
-  async function holdLoad(gate: ReadGate, holder: Instance, id: number): Promise<{ first: Promise<unknown>; release(): void }> {
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = read(id)(holder.prisma).then((value) => value);
-    await held.arrived;
-    return { first, release: held.release };
-  }
-  const total = (instances: Instance[]) => instances.reduce((sum, i) => sum + i.database.queries, 0);
+    /** Starts `holder`'s read of `id` and resolves once its database read is held at `gate` (it holds the lock). */
+    async function holdLoad(
+      gate: ReadGate,
+      holder: Instance,
+      id: number,
+    ): Promise<{ first: Promise<unknown>; release(): void }> {
+      const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+      const first = read(id)(holder.prisma).then((value) => value);
+      await held.arrived;
+      return { first, release: held.release };
+    }
+    const total = (instances: Instance[]) => instances.reduce((sum, i) => sum + i.database.queries, 0);
 
-  it("4 instances x 25 concurrent cold reads: 1 database query in total; the others wait for its entry", async () => {
-    const { instances, gate } = await fleet(4, { lock: { wait: "10s" } });
-    const id = await user("lock", "v1");
-    const before = total(instances);
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const [holder, ...others] = instances as [Instance, ...Instance[]];
-    const first = Promise.all(Array.from({ length: 25 }, () => read(id)(holder.prisma)));
-    await held.arrived; // the holder has the lock and is loading
-    const rest = others.map((instance) => Promise.all(Array.from({ length: 25 }, () => read(id)(instance.prisma))));
-    await pollUntil(
-      async () => others.map((i) => i.prisma.$cache.stats().lockWaits),
-      (waits) => waits.every((w) => w === 1),
-    );
-    held.release();
-    const results = [...(await first), ...(await Promise.all(rest)).flat()];
-    expect(results).toHaveLength(100);
-    for (const result of results) expect(result).toEqual({ name: "v1" });
-    expect(total(instances) - before, "one database query for 100 reads over 4 instances").toBe(1);
-    for (const other of others) expect(other.prisma.$cache.stats()).toMatchObject({ lockWaits: 1, coalesced: 24, misses: 25 });
-  });
+    it("4 instances x 25 concurrent cold reads: 1 database query in total; the others wait for its entry", async () => {
+      const { instances, gate } = await fleet(4, { lock: { wait: "10s" } });
+      const id = await user("lock", "v1");
+      const before = total(instances);
+      const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+      const [holder, ...others] = instances as [Instance, ...Instance[]];
+      const first = Promise.all(Array.from({ length: 25 }, () => read(id)(holder.prisma)));
+      await held.arrived; // the holder has the lock and is loading
+      const rest = others.map((instance) => Promise.all(Array.from({ length: 25 }, () => read(id)(instance.prisma))));
+      await pollUntil(
+        async () => others.map((i) => i.prisma.$cache.stats().lockWaits),
+        (waits) => waits.every((w) => w === 1),
+      );
+      held.release();
+      const results = [...(await first), ...(await Promise.all(rest)).flat()];
+      expect(results).toHaveLength(100);
+      for (const result of results) expect(result).toEqual({ name: "v1" });
+      expect(total(instances) - before, "one database query for 100 reads over 4 instances").toBe(1);
+      for (const other of others)
+        expect(other.prisma.$cache.stats()).toMatchObject({ lockWaits: 1, coalesced: 24, misses: 25 });
+    });
 
-  it("a waiter stops waiting after lock.wait and loads itself", async () => {
-    const { instances, gate } = await fleet(2, { lock: { wait: "30ms", lease: "10s" } });
-    const [holder, waiter] = instances as [Instance, Instance];
-    const id = await user("lock-wait", "v1");
-    const held = await holdLoad(gate, holder, id);
-    expect(await observe(waiter, read(id)), "loaded itself once the wait ran out").toEqual({ value: { name: "v1" }, fromDatabase: true });
-    expect(waiter.prisma.$cache.stats().lockWaits).toBe(1);
-    held.release();
-    expect(await held.first).toEqual({ name: "v1" });
-  });
+    it("a waiter stops waiting after lock.wait and loads itself", async () => {
+      const { instances, gate } = await fleet(2, { lock: { wait: "30ms", lease: "10s" } });
+      const [holder, waiter] = instances as [Instance, Instance];
+      const id = await user("lock-wait", "v1");
+      const held = await holdLoad(gate, holder, id);
+      expect(await observe(waiter, read(id)), "loaded itself once the wait ran out").toEqual({
+        value: { name: "v1" },
+        fromDatabase: true,
+      });
+      expect(waiter.prisma.$cache.stats().lockWaits).toBe(1);
+      held.release();
+      expect(await held.first).toEqual({ name: "v1" });
+    });
 
-  it("a lock whose holder never releases it (a crashed process) expires with its lease; a waiter then takes it and loads", async () => {
-    const { instances, gate } = await fleet(2, { lock: { wait: "10s", lease: "100ms" } });
-    const [holder, waiter] = instances as [Instance, Instance];
-    const id = await user("lock-lease", "v1");
-    const held = await holdLoad(gate, holder, id);
-    expect(await observe(waiter, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
-    held.release();
-    expect(await held.first).toEqual({ name: "v1" });
-  });
+    it("a lock whose holder never releases it (a crashed process) expires with its lease; a waiter then takes it and loads", async () => {
+      const { instances, gate } = await fleet(2, { lock: { wait: "10s", lease: "100ms" } });
+      const [holder, waiter] = instances as [Instance, Instance];
+      const id = await user("lock-lease", "v1");
+      const held = await holdLoad(gate, holder, id);
+      expect(await observe(waiter, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
+      held.release();
+      expect(await held.first).toEqual({ name: "v1" });
+    });
 
-  it("lock: false turns the cross-process lock off: each instance loads", async () => {
-    const { instances, gate } = await fleet(2, { lock: false });
-    const [a, b] = instances as [Instance, Instance];
-    const id = await user("lock-off", "v1");
-    const held = await holdLoad(gate, a, id);
-    expect(await observe(b, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
-    expect(b.prisma.$cache.stats().lockWaits).toBe(0);
-    held.release();
-    expect(await held.first).toEqual({ name: "v1" });
-  });
+    it("lock: false turns the cross-process lock off: each instance loads", async () => {
+      const { instances, gate } = await fleet(2, { lock: false });
+      const [a, b] = instances as [Instance, Instance];
+      const id = await user("lock-off", "v1");
+      const held = await holdLoad(gate, a, id);
+      expect(await observe(b, read(id))).toEqual({ value: { name: "v1" }, fromDatabase: true });
+      expect(b.prisma.$cache.stats().lockWaits).toBe(0);
+      held.release();
+      expect(await held.first).toEqual({ name: "v1" });
+    });
 
-  it("a write resolved while others wait: a waiter never returns the holder's pre-write entry", async () => {
-    const { instances, gate } = await fleet(2, { lock: { wait: "10s" } });
-    const [holder, waiter] = instances as [Instance, Instance];
-    const id = await user("lock-write", "v1");
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = Promise.resolve(read(id)(holder.prisma));
-    await held.arrived; // the holder read v1
-    await holder.prisma.user.update({ where: { id }, data: { name: "v2" } });
-    // The waiter starts after the write resolved: it must see v2, whatever the holder stores.
-    const second = Promise.resolve(read(id)(waiter.prisma));
-    await pollUntil(async () => waiter.prisma.$cache.stats().lockWaits, (w) => w === 1);
-    held.release();
-    expect(await first).toEqual({ name: "v1" });
-    expect(await second).toEqual({ name: "v2" });
-  });
+    it("a write resolved while others wait: a waiter never returns the holder's pre-write entry", async () => {
+      const { instances, gate } = await fleet(2, { lock: { wait: "10s" } });
+      const [holder, waiter] = instances as [Instance, Instance];
+      const id = await user("lock-write", "v1");
+      const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+      const first = Promise.resolve(read(id)(holder.prisma));
+      await held.arrived; // the holder read v1
+      await holder.prisma.user.update({ where: { id }, data: { name: "v2" } });
+      // The waiter starts after the write resolved: it must see v2, whatever the holder stores.
+      const second = Promise.resolve(read(id)(waiter.prisma));
+      await pollUntil(
+        async () => waiter.prisma.$cache.stats().lockWaits,
+        (w) => w === 1,
+      );
+      held.release();
+      expect(await first).toEqual({ name: "v1" });
+      expect(await second).toEqual({ name: "v2" });
+    });
 
-  it("a miss whose lookup was answered before the holder's fill, and handled after its release, takes the free lock and finds the entry: no second query", async () => {
-    const prefix = env.newPrefix();
-    const holder = await lab.instance({ prefix, lock: { wait: "10s" } });
-    const late = await lab.instance({ prefix, lock: { wait: "10s" } });
-    const id = await user("lock-late-reply", "v1");
-    late.faults.replyDelayMs = 150; // its lookup runs now (no entry yet), its reply is handled 150 ms later
-    const lateRead = read(id)(late.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
-    late.faults.replyDelayMs = 0;
-    expect(await read(id)(holder.prisma)).toEqual({ name: "v1" });
-    await holder.prisma.$cache.settled(); // the entry is stored and the lock released
-    expect(await lateRead).toEqual({ name: "v1" });
-    expect(late.database.queries, "the late reader took the free lock and found the holder's entry").toBe(0);
-    expect(holder.database.queries).toBe(1);
-  });
+    it("a miss whose lookup was answered before the holder's fill, and handled after its release, takes the free lock and finds the entry: no second query", async () => {
+      const prefix = env.newPrefix();
+      const holder = await lab.instance({ prefix, lock: { wait: "10s" } });
+      const late = await lab.instance({ prefix, lock: { wait: "10s" } });
+      const id = await user("lock-late-reply", "v1");
+      late.faults.replyDelayMs = 150; // its lookup runs now (no entry yet), its reply is handled 150 ms later
+      const lateRead = read(id)(late.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
+      late.faults.replyDelayMs = 0;
+      expect(await read(id)(holder.prisma)).toEqual({ name: "v1" });
+      await holder.prisma.$cache.settled(); // the entry is stored and the lock released
+      expect(await lateRead).toEqual({ name: "v1" });
+      expect(late.database.queries, "the late reader took the free lock and found the holder's entry").toBe(0);
+      expect(holder.database.queries).toBe(1);
+    });
 
-  it("in one process, a miss handled after the same key's load landed uses what it stored (lock off): one query", async () => {
-    const prefix = env.newPrefix();
-    const a = await lab.instance({ prefix, lock: false });
-    const id = await user("landed", "v1");
-    a.faults.replyDelayMs = 150;
-    const lateRead = read(id)(a.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
-    a.faults.replyDelayMs = 0;
-    expect(await read(id)(a.prisma)).toEqual({ name: "v1" });
-    expect(await lateRead).toEqual({ name: "v1" });
-    expect(a.database.queries, "the late read joined the landed load").toBe(1);
-  });
+    it("in one process, a miss handled after the same key's load landed uses what it stored (lock off): one query", async () => {
+      const prefix = env.newPrefix();
+      const a = await lab.instance({ prefix, lock: false });
+      const id = await user("landed", "v1");
+      a.faults.replyDelayMs = 150;
+      const lateRead = read(id)(a.prisma).then((value) => value); // then() now: Promise.resolve would start it a tick later
+      a.faults.replyDelayMs = 0;
+      expect(await read(id)(a.prisma)).toEqual({ name: "v1" });
+      expect(await lateRead).toEqual({ name: "v1" });
+      expect(a.database.queries, "the late read joined the landed load").toBe(1);
+    });
 
-  it("with the lock on, instances that rarely hit Redis still share one load across processes (no early loads)", async () => {
-    const prefix = env.newPrefix();
-    const gate = new ReadGate();
-    const a = await lab.instance({ prefix, lock: { wait: "10s" }, gate });
-    const b = await lab.instance({ prefix, lock: { wait: "10s" } });
-    await driveHitRateLow(a);
-    await driveHitRateLow(b);
-    const id = await user("no-early", "v1");
-    await read(id)(a.prisma); // both mirrors learn the tags
-    await read(id)(b.prisma);
-    await a.prisma.user.update({ where: { id }, data: { name: "v2" } });
-    const before = a.database.queries + b.database.queries;
-    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
-    const first = read(id)(a.prisma).then((value) => value);
-    await held.arrived; // a holds the lock and is loading
-    const second = read(id)(b.prisma).then((value) => value);
-    await pollUntil(async () => b.prisma.$cache.stats().lockWaits, (waits) => waits === 1);
-    held.release();
-    expect(await first).toEqual({ name: "v2" });
-    expect(await second).toEqual({ name: "v2" });
-    expect(a.database.queries + b.database.queries - before, "one load for both").toBe(1);
-  });
-
-});
+    it("with the lock on, instances that rarely hit Redis still share one load across processes (no early loads)", async () => {
+      const prefix = env.newPrefix();
+      const gate = new ReadGate();
+      const a = await lab.instance({ prefix, lock: { wait: "10s" }, gate });
+      const b = await lab.instance({ prefix, lock: { wait: "10s" } });
+      await driveHitRateLow(a);
+      await driveHitRateLow(b);
+      const id = await user("no-early", "v1");
+      await read(id)(a.prisma); // both mirrors learn the tags
+      await read(id)(b.prisma);
+      await a.prisma.user.update({ where: { id }, data: { name: "v2" } });
+      const before = a.database.queries + b.database.queries;
+      const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+      const first = read(id)(a.prisma).then((value) => value);
+      await held.arrived; // a holds the lock and is loading
+      const second = read(id)(b.prisma).then((value) => value);
+      await pollUntil(
+        async () => b.prisma.$cache.stats().lockWaits,
+        (waits) => waits === 1,
+      );
+      held.release();
+      expect(await first).toEqual({ name: "v2" });
+      expect(await second).toEqual({ name: "v2" });
+      expect(a.database.queries + b.database.queries - before, "one load for both").toBe(1);
+    });
+  },
+);

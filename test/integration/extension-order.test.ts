@@ -17,7 +17,10 @@ let bare: BareClient;
 const tenants: number[] = [];
 let current = 0;
 
-/** A query extension that scopes every User operation to the current tenant by rewriting `where`, as a row-level-security extension would. */
+/**
+ * A query extension that scopes every User operation to the current tenant by rewriting `where`, as a
+ * row-level-security extension would.
+ */
 const tenantFilter = Prisma.defineExtension({
   name: "tenant-filter",
   query: {
@@ -73,22 +76,39 @@ describe("an extension applied after the cache", () => {
   it("with query hooks on models: refused by $extends with E_EXTENSION_ORDER, naming the extension and the fix", () => {
     const error = catchCacheError(() => cached().$extends(tenantFilter), "E_EXTENSION_ORDER");
     expect(error.message).toContain('"tenant-filter"');
-    expect(error.message).toContain("Apply cacheExtension last: prisma.$extends(yourExtension).$extends(cacheExtension(options))");
+    expect(error.message).toContain(
+      "Apply cacheExtension last: prisma.$extends(yourExtension).$extends(cacheExtension(options))",
+    );
   });
 
   it("refused in every form: object, the function form, $allModels, a top-level $allOperations, result fields, after another extension", () => {
     const hook = ({ args, query }: { args: unknown; query: (args: unknown) => Promise<unknown> }) => query(args);
     const forms: Record<string, (client: ReturnType<typeof cached>) => unknown> = {
-      "function form": (client) => client.$extends(Prisma.defineExtension((inner) => inner.$extends({ query: { $allModels: { findMany: hook } } }))),
+      "function form": (client) =>
+        client.$extends(
+          Prisma.defineExtension((inner) => inner.$extends({ query: { $allModels: { findMany: hook } } })),
+        ),
       "$allModels.$allOperations": (client) => client.$extends({ query: { $allModels: { $allOperations: hook } } }),
       "top-level $allOperations": (client) => client.$extends({ query: { $allOperations: hook } }),
-      "result fields": (client) => client.$extends({ result: { user: { shout: { needs: { name: true }, compute: (user) => user.name?.toUpperCase() } } } }),
-      "after a model extension": (client) => client.$extends({ model: { user: { hello: () => "hello" } } }).$extends({ query: { user: { findMany: hook } } }),
+      "result fields": (client) =>
+        client.$extends({
+          result: { user: { shout: { needs: { name: true }, compute: (user) => user.name?.toUpperCase() } } },
+        }),
+      "after a model extension": (client) =>
+        client
+          .$extends({ model: { user: { hello: () => "hello" } } })
+          .$extends({ query: { user: { findMany: hook } } }),
       "a second cacheExtension": (client) => client.$extends(cacheExtension()),
-      "a top-level operation hook (runs for every model)": (client) => client.$extends({ query: { findMany: hook } as object }),
-      "hooks inherited from a prototype": (client) => client.$extends({ query: Object.create({ $allModels: { $allOperations: hook } }) as object }),
-      "hooks behind a getter": (client) => client.$extends({ query: Object.defineProperty({}, "user", { get: () => ({ findMany: hook }) }) }),
-      "result fields inherited from a prototype": (client) => client.$extends({ result: Object.create({ user: { shout: { needs: { name: true }, compute: () => "!" } } }) as object }),
+      "a top-level operation hook (runs for every model)": (client) =>
+        client.$extends({ query: { findMany: hook } as object }),
+      "hooks inherited from a prototype": (client) =>
+        client.$extends({ query: Object.create({ $allModels: { $allOperations: hook } }) as object }),
+      "hooks behind a getter": (client) =>
+        client.$extends({ query: Object.defineProperty({}, "user", { get: () => ({ findMany: hook }) }) }),
+      "result fields inherited from a prototype": (client) =>
+        client.$extends({
+          result: Object.create({ user: { shout: { needs: { name: true }, compute: () => "!" } } }) as object,
+        }),
     };
     for (const [form, extend] of Object.entries(forms)) {
       expect(catchCacheError(() => extend(cached()), "E_EXTENSION_ORDER").message, form).toMatch(/cacheExtension/);

@@ -19,7 +19,16 @@ import { ErrorLog } from "../helpers/clients.js";
 import { CoreHarness, readThroughTiers } from "../helpers/core-suite/harness.js";
 import { pollUntil } from "../helpers/poll.js";
 import { freePort, RedisServer } from "../helpers/redis-server.js";
-import { DATABASE_URL, entryKeysUnder, postgresReachable, redactUrl, REDIS_URL, redisReachable, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  entryKeysUnder,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  redisServerInstalled,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -52,7 +61,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
 
   /** A user of the fixture's tenant whose balance is set by raw SQL (Prisma would refuse to write NaN). */
   async function userWithBalance(balance: string): Promise<number> {
-    const user = await h.bare.user.create({ data: { tenantId: h.fixture.tenantId, email: `balance-${randomUUID()}@example.test` } });
+    const user = await h.bare.user.create({
+      data: { tenantId: h.fixture.tenantId, email: `balance-${randomUUID()}@example.test` },
+    });
     await h.bare.$executeRaw`UPDATE "User" SET balance = ${balance}::numeric WHERE id = ${user.id}`;
     return user.id;
   }
@@ -60,7 +71,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
   describe("Decimal NaN and ±Infinity (Postgres numeric allows them) are cached through both tiers", () => {
     it("a row whose Decimal is NaN is served from the database, the in-process tier and Redis, as a Decimal NaN, unreported", async () => {
       const id = await userWithBalance("NaN");
-      const answers = await readThroughTiers(h, (prisma) => prisma.user.findUnique({ where: { id }, select: { id: true, balance: true }, cache: true }));
+      const answers = await readThroughTiers(h, (prisma) =>
+        prisma.user.findUnique({ where: { id }, select: { id: true, balance: true }, cache: true }),
+      );
       expect(answers.map((answer) => answer.tier)).toEqual(["database", "in-process tier", "redis"]);
       for (const { value } of answers) {
         expect(Prisma.Decimal.isDecimal(value?.balance)).toBe(true);
@@ -70,8 +83,13 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
 
     it("NaN, Infinity and -Infinity from a cached raw query come back from each tier with their values", async () => {
       const { prisma, log } = await h.client();
-      const read = () => prisma.$cache.queryRaw<Array<Record<string, Prisma.Decimal>>>(Prisma.sql`SELECT 'NaN'::numeric AS nan, 'Infinity'::numeric AS up, '-Infinity'::numeric AS down`, { tags: ["numeric-specials"] });
-      const texts = (rows: Array<Record<string, Prisma.Decimal>>) => Object.values(rows[0] ?? {}).map((d) => `${Prisma.Decimal.isDecimal(d)}:${d.toString()}`);
+      const read = () =>
+        prisma.$cache.queryRaw<Array<Record<string, Prisma.Decimal>>>(
+          Prisma.sql`SELECT 'NaN'::numeric AS nan, 'Infinity'::numeric AS up, '-Infinity'::numeric AS down`,
+          { tags: ["numeric-specials"] },
+        );
+      const texts = (rows: Array<Record<string, Prisma.Decimal>>) =>
+        Object.values(rows[0] ?? {}).map((d) => `${Prisma.Decimal.isDecimal(d)}:${d.toString()}`);
       const expected = ["true:NaN", "true:Infinity", "true:-Infinity"];
       expect(texts(await read())).toEqual(expected);
       expect(texts(await read())).toEqual(expected);
@@ -88,13 +106,20 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
     it("a circular context dimension is reported as E_CONTEXT naming the dimension; the read is answered from the database", async () => {
       const circular: Record<string, unknown> = { id: 1 };
       circular.self = circular;
-      const { prisma, database, log } = await h.client({ context: () => ({ tenantId: h.fixture.tenantId, user: circular }) as never });
+      const { prisma, database, log } = await h.client({
+        context: () => ({ tenantId: h.fixture.tenantId, user: circular }) as never,
+      });
       const id = h.fixture.users.alice;
-      for (let i = 0; i < 2; i++) expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({ email: "alice@example.test" });
+      for (let i = 0; i < 2; i++)
+        expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({
+          email: "alice@example.test",
+        });
       expect(database.queries).toBe(2);
       expectOnlyCacheErrors(log);
       expect(log.codes()).toEqual(["E_CONTEXT", "E_CONTEXT"]);
-      expect(log.errors[0]?.message).toMatch(/context dimension `user` holds a circular \(or far too deeply nested\) value, which cannot be part of a key; User\.findUnique was served uncached/);
+      expect(log.errors[0]?.message).toMatch(
+        /context dimension `user` holds a circular \(or far too deeply nested\) value, which cannot be part of a key; User\.findUnique was served uncached/,
+      );
     });
 
     it("circular query arguments are reported as E_INVALID_QUERY_OPTION naming the arguments; the query goes to Prisma, which answers as without the cache", async () => {
@@ -105,32 +130,65 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
         return value;
       };
       // Prisma cannot send a cycle either: the caller gets Prisma's own error, exactly as without the cache.
-      const uncached = await h.bare.user.findMany({ where: { settings: { equals: circularJson() as Prisma.InputJsonValue } } }).catch((error: unknown) => error);
-      const cached = await prisma.user.findMany({ where: { settings: { equals: circularJson() as Prisma.InputJsonValue } }, cache: true }).catch((error: unknown) => error);
+      const uncached = await h.bare.user
+        .findMany({ where: { settings: { equals: circularJson() as Prisma.InputJsonValue } } })
+        .catch((error: unknown) => error);
+      const cached = await prisma.user
+        .findMany({ where: { settings: { equals: circularJson() as Prisma.InputJsonValue } }, cache: true })
+        .catch((error: unknown) => error);
       expect(cached).not.toBeInstanceOf(CacheError);
       expect((cached as Error).constructor).toBe((uncached as Error).constructor);
       expect((cached as Error).message).toBe((uncached as Error).message);
       expectOnlyCacheErrors(log);
       expect(log.codes()).toEqual(["E_INVALID_QUERY_OPTION"]);
-      expect(log.errors[0]?.message).toMatch(/the query arguments of User\.findMany hold a circular \(or far too deeply nested\) value, which cannot be part of a key/);
+      expect(log.errors[0]?.message).toMatch(
+        /the query arguments of User\.findMany hold a circular \(or far too deeply nested\) value, which cannot be part of a key/,
+      );
       expect(log.errors[0]?.cause).toBeInstanceOf(RangeError);
     });
   });
 
   describe("a context that returns no object of dimensions is reported as a context error, naming the fix", () => {
     const returns: Array<[string, () => unknown, RegExp]> = [
-      ["a string", () => "tenant-1", /`context` returned a string, not an object of dimensions.*Make `context` return an object of dimensions/],
-      ["a function", () => () => ({ tenantId: 1 }), /`context` returned a function, not an object of dimensions.*Make `context` return an object of dimensions/],
-      ["a Symbol", () => Symbol("tenant"), /`context` returned a symbol, not an object of dimensions.*Make `context` return an object of dimensions/],
-      ["undefined (a block body without return)", () => undefined, /`context` returned undefined, not an object of dimensions.*A block body needs `return`/],
-      ["an instance of a class", () => new Map([["tenantId", 1]]), /`context` returned an instance of Map, which cannot be part of a key.*Make `context` return an object of dimensions/],
-      ["a dimension holding a function", () => ({ tenantId: () => 1 }), /context dimension `tenantId` holds a function, which cannot be part of a key.*A dimension is a string, number, boolean or null/],
+      [
+        "a string",
+        () => "tenant-1",
+        /`context` returned a string, not an object of dimensions.*Make `context` return an object of dimensions/,
+      ],
+      [
+        "a function",
+        () => () => ({ tenantId: 1 }),
+        /`context` returned a function, not an object of dimensions.*Make `context` return an object of dimensions/,
+      ],
+      [
+        "a Symbol",
+        () => Symbol("tenant"),
+        /`context` returned a symbol, not an object of dimensions.*Make `context` return an object of dimensions/,
+      ],
+      [
+        "undefined (a block body without return)",
+        () => undefined,
+        /`context` returned undefined, not an object of dimensions.*A block body needs `return`/,
+      ],
+      [
+        "an instance of a class",
+        () => new Map([["tenantId", 1]]),
+        /`context` returned an instance of Map, which cannot be part of a key.*Make `context` return an object of dimensions/,
+      ],
+      [
+        "a dimension holding a function",
+        () => ({ tenantId: () => 1 }),
+        /context dimension `tenantId` holds a function, which cannot be part of a key.*A dimension is a string, number, boolean or null/,
+      ],
     ];
     for (const [what, context, message] of returns) {
       it(`${what}: E_CONTEXT, and the read is served from the database`, async () => {
         const { prisma, database, log } = await h.client({ context: context as never });
         const id = h.fixture.users.bob;
-        for (let i = 0; i < 2; i++) expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({ email: "bob@example.test" });
+        for (let i = 0; i < 2; i++)
+          expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({
+            email: "bob@example.test",
+          });
         expect(database.queries).toBe(2);
         expectOnlyCacheErrors(log);
         expect(log.codes()).toEqual(["E_CONTEXT", "E_CONTEXT"]);
@@ -145,15 +203,23 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       try {
         let call = 0;
         // A plain function returning a Promise: what a transpiled `async` context is. Every other one rejects.
-        const context = () => (++call % 2 === 0 ? Promise.reject(new Error("no tenant")) : Promise.resolve({ tenantId: 1 }));
+        const context = () =>
+          ++call % 2 === 0 ? Promise.reject(new Error("no tenant")) : Promise.resolve({ tenantId: 1 });
         const { prisma, database, log } = await h.client({ context: context as never });
         const id = h.fixture.users.carol;
-        for (let i = 0; i < 4; i++) expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({ email: "carol@example.test" });
+        for (let i = 0; i < 4; i++)
+          expect(await prisma.user.findUnique({ where: { id }, select: { email: true }, cache: true })).toEqual({
+            email: "carol@example.test",
+          });
         expect(database.queries).toBe(4);
         expect(prisma.$cache.stats()).toMatchObject({ l1Hits: 0, l2Hits: 0, l1Entries: 0 });
         expect(log.codes()).toEqual(["E_CONTEXT"]);
-        expect(log.errors[0]?.message).toMatch(/`context` returned a Promise \(or another thenable\), which cannot be part of a key; User\.findUnique was served uncached .*\(reported once\)/);
-        expect(log.errors[0]?.message).toMatch(/return the dimensions themselves, read synchronously, e\.g\. from AsyncLocalStorage/);
+        expect(log.errors[0]?.message).toMatch(
+          /`context` returned a Promise \(or another thenable\), which cannot be part of a key; User\.findUnique was served uncached .*\(reported once\)/,
+        );
+        expect(log.errors[0]?.message).toMatch(
+          /return the dimensions themselves, read synchronously, e\.g\. from AsyncLocalStorage/,
+        );
         await new Promise((resolve) => setTimeout(resolve, 20)); // unhandledRejection fires after a macrotask
         expect(unhandled).toEqual([]);
       } finally {
@@ -165,12 +231,16 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       const error = extendError(h, { context: async () => ({ tenantId: 1 }) });
       expect(error).toBeInstanceOf(CacheError);
       expect(error).toMatchObject({ code: "E_INVALID_OPTION" });
-      expect((error as Error).message).toMatch(/option `context` is an async function\. .*return the dimensions themselves, read synchronously/);
+      expect((error as Error).message).toMatch(
+        /option `context` is an async function\. .*return the dimensions themselves, read synchronously/,
+      );
     });
   });
 
   describe("getOrSet with a value the shared tier cannot hold: both tiers agree (neither stores it), E_SERIALIZE reported", () => {
-    /** Values superjson would not throw for, but would drop or flatten: the in-process tier and Redis would disagree. */
+    /**
+     * Values superjson would not throw for, but would drop or flatten: the in-process tier and Redis would disagree.
+     */
     class Report {
       constructor(readonly total: number) {}
     }
@@ -205,7 +275,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
         expectOnlyCacheErrors(a.log);
         expect(a.log.codes()).toEqual(["E_SERIALIZE", "E_SERIALIZE"]);
         expect(a.log.errors[0]?.message).toMatch(message);
-        expect(a.log.errors[0]?.message).toMatch(/getOrSet\("report:3"\): .*which the shared tier \(Redis\) cannot hold; it was returned uncached, in neither tier/);
+        expect(a.log.errors[0]?.message).toMatch(
+          /getOrSet\("report:3"\): .*which the shared tier \(Redis\) cannot hold; it was returned uncached, in neither tier/,
+        );
       });
     }
 
@@ -220,10 +292,13 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
     it("l1: false without redis is refused at $extends with E_INVALID_OPTION naming `l1` and the fix", () => {
       const error = extendError(h, { l1: false });
       expect(error).toMatchObject({ code: "E_INVALID_OPTION" });
-      expect((error as Error).message).toMatch(/option `l1` is false and no `redis` is given, so nothing would ever be cached\. Pass `redis` to use the shared tier only, or leave `l1` out/);
+      expect((error as Error).message).toMatch(
+        /option `l1` is false and no `redis` is given, so nothing would ever be cached\. Pass `redis` to use the shared tier only, or leave `l1` out/,
+      );
     });
 
-    const bigRead = (tenantId: number, not: string) => ({ where: { tenantId, email: { not } }, include: { posts: true, memberships: true }, cache: true }) as const;
+    const bigRead = (tenantId: number, not: string) =>
+      ({ where: { tenantId, email: { not } }, include: { posts: true, memberships: true }, cache: true }) as const;
 
     it("in-process only: a result larger than l1.maxSize is reported once per query shape (E_UNCACHEABLE), never per value", async () => {
       const { prisma, database, log } = await h.client({ redis: undefined, l1: { maxSize: "1kb" } });
@@ -236,7 +311,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       expectOnlyCacheErrors(log);
       expect(log.codes()).toEqual(["E_UNCACHEABLE"]);
       const [report] = log.errors;
-      expect(report?.message).toMatch(/a result of User\|findMany\|\{"include":\{"posts":\?,"memberships":\?\},"where":\{"email":\{"not":\?\},"tenantId":\?\}\}\| is about \d+ bytes \(estimated\), more than l1\.maxSize \(1024 bytes\): the in-process tier cannot hold it, so it is never cached\. Raise l1\.maxSize, or narrow the query/);
+      expect(report?.message).toMatch(
+        /a result of User\|findMany\|\{"include":\{"posts":\?,"memberships":\?\},"where":\{"email":\{"not":\?\},"tenantId":\?\}\}\| is about \d+ bytes \(estimated\), more than l1\.maxSize \(1024 bytes\): the in-process tier cannot hold it, so it is never cached\. Raise l1\.maxSize, or narrow the query/,
+      );
       expect(report?.message).not.toContain("a@example.test");
 
       await prisma.user.findMany({ ...bigRead(tenantId, "a@example.test"), take: 10 }); // another shape
@@ -259,9 +336,21 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
   describe("$cache.invalidate and rawWrites given nothing to invalidate reject (they would resolve having done nothing)", () => {
     it("{}, a misspelt key, or invalidateModels() without models: E_INVALID_TAG naming the problem; explicit empty lists are accepted", async () => {
       const { prisma } = await h.client();
-      await expectCacheError(prisma.$cache.invalidate({}), "E_INVALID_TAG", /invalidate\(\{\}\) names no tags and no models, so it would invalidate nothing\. Pass \{ tags: \["\.\.\."\] \} and\/or \{ models: \["User"\] \}; to drop this instance's in-process entries, call clearLocal\(\)/);
-      await expectCacheError(prisma.$cache.invalidate({ tag: ["front-page"] } as never), "E_INVALID_TAG", /invalidate: `tag` is not a key of the target, which takes \{ tags\?, models\? \}/);
-      await expectCacheError(prisma.$cache.invalidateModels(undefined as never), "E_INVALID_TAG", /names no tags and no models/);
+      await expectCacheError(
+        prisma.$cache.invalidate({}),
+        "E_INVALID_TAG",
+        /invalidate\(\{\}\) names no tags and no models, so it would invalidate nothing\. Pass \{ tags: \["\.\.\."\] \} and\/or \{ models: \["User"\] \}; to drop this instance's in-process entries, call clearLocal\(\)/,
+      );
+      await expectCacheError(
+        prisma.$cache.invalidate({ tag: ["front-page"] } as never),
+        "E_INVALID_TAG",
+        /invalidate: `tag` is not a key of the target, which takes \{ tags\?, models\? \}/,
+      );
+      await expectCacheError(
+        prisma.$cache.invalidateModels(undefined as never),
+        "E_INVALID_TAG",
+        /names no tags and no models/,
+      );
       let ran = false;
       await expectCacheError(
         prisma.$cache.rawWrites({}, async () => {
@@ -303,8 +392,15 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       const log = new ErrorLog();
       const prisma = h.bare.$extends(cacheExtension({ redis, prefix: h.newPrefix(), onError: log.onError }));
       try {
-        const reports = await pollUntil(async () => log.errors.filter((error) => error.code === "E_REDIS_POLICY"), (found) => found.length > 0);
-        expect(reports.map((error) => error.message)).toEqual([expect.stringMatching(/Redis has maxmemory 1048576 with maxmemory-policy noeviction: once full it refuses every write/)]);
+        const reports = await pollUntil(
+          async () => log.errors.filter((error) => error.code === "E_REDIS_POLICY"),
+          (found) => found.length > 0,
+        );
+        expect(reports.map((error) => error.message)).toEqual([
+          expect.stringMatching(
+            /Redis has maxmemory 1048576 with maxmemory-policy noeviction: once full it refuses every write/,
+          ),
+        ]);
       } finally {
         await prisma.$cache.close();
       }
@@ -318,7 +414,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       const log = new ErrorLog();
       await checkEvictionPolicy(redis, log.onError);
       expect(log.codes()).toEqual(["E_REDIS_POLICY"]);
-      expect(log.errors[0]?.message).toMatch(/could not read the Redis eviction policy: this Redis does not allow CONFIG GET \(NOPERM this user has no permissions to run the 'config\|get' command\); skipping the check/);
+      expect(log.errors[0]?.message).toMatch(
+        /could not read the Redis eviction policy: this Redis does not allow CONFIG GET \(NOPERM this user has no permissions to run the 'config\|get' command\); skipping the check/,
+      );
     });
 
     it("a client that never connects: after the bounded wait, reported as not connected, naming its status", async () => {
@@ -326,7 +424,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       const log = new ErrorLog();
       await checkEvictionPolicy(redis, log.onError, { readyMs: 300, commandMs: 100 });
       expect(log.codes()).toEqual(["E_REDIS_POLICY"]);
-      expect(log.errors[0]?.message).toMatch(/could not read the Redis eviction policy: Redis was not connected after 300 ms \(status (connecting|reconnecting)\); skipping the check/);
+      expect(log.errors[0]?.message).toMatch(
+        /could not read the Redis eviction policy: Redis was not connected after 300 ms \(status (connecting|reconnecting)\); skipping the check/,
+      );
     });
 
     it("a client its owner quits before it connected: nothing to check, nothing reported", async () => {
@@ -372,7 +472,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
         expect(printed).toEqual([]);
         expectOnlyCacheErrors(log);
         expect(log.codes()).toEqual(["E_REDIS"]);
-        expect(log.errors[0]?.message).toMatch(/close\(\): the Redis client had already ended \(quit, disconnected, or given up reconnecting\), so this instance could not leave the invalidation bus.*Call prisma\.\$cache\.close\(\) before quitting the client/);
+        expect(log.errors[0]?.message).toMatch(
+          /close\(\): the Redis client had already ended \(quit, disconnected, or given up reconnecting\), so this instance could not leave the invalidation bus.*Call prisma\.\$cache\.close\(\) before quitting the client/,
+        );
       });
     }
 
@@ -395,7 +497,9 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
       const printed = await printedByIoredis(async () => {
         await prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
         // Invalidations in flight to this instance's subscriber while it closes and its owner quits the client.
-        const burst = Promise.all(Array.from({ length: 40 }, (_, i) => writer.prisma.$cache.invalidate({ tags: [`burst-${i}`] })));
+        const burst = Promise.all(
+          Array.from({ length: 40 }, (_, i) => writer.prisma.$cache.invalidate({ tags: [`burst-${i}`] })),
+        );
         await new Promise((resolve) => setTimeout(resolve, 5));
         await prisma.$cache.close();
         await redis.quit();

@@ -8,8 +8,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CachedPrisma } from "../helpers/clients.js";
 import type { Fixture } from "../helpers/fixture.js";
-import { expectFresh, expectStillCached, InvalidationEnv, observe, unique, warm, type Read, type Scene } from "../helpers/invalidation/harness.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  expectFresh,
+  expectStillCached,
+  InvalidationEnv,
+  observe,
+  unique,
+  warm,
+  type Read,
+  type Scene,
+} from "../helpers/invalidation/harness.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { expectCacheError } from "../helpers/cache-errors.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { Prisma } from "../generated/postgres/client.ts";
@@ -30,20 +46,44 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
     const tag = unique("app:front-page");
     const reads = {
       /** Tagged with `tag`. */
-      frontPage: ((p: CachedPrisma) => p.post.findMany({ where: { tenantId: w.tenantId, published: true }, select: { title: true }, orderBy: { id: "asc" }, cache: { tags: [tag] } })) as Read<unknown>,
-      post: ((p: CachedPrisma) => p.post.findUnique({ where: { id: w.posts.welcome }, select: { views: true }, cache: true })) as Read<unknown>,
-      user: ((p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.alice }, select: { name: true }, cache: true })) as Read<unknown>,
-      users: ((p: CachedPrisma) => p.user.findMany({ where: { tenantId: w.tenantId }, select: { name: true }, orderBy: { id: "asc" }, cache: true })) as Read<unknown>,
-      userWithPosts: ((p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.bob }, select: { posts: { select: { views: true } } }, cache: true })) as Read<unknown>,
-      comments: ((p: CachedPrisma) => p.comment.count({ where: { postId: w.posts.welcome }, cache: true })) as Read<unknown>,
-      group: ((p: CachedPrisma) => p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true })) as Read<unknown>,
+      frontPage: ((p: CachedPrisma) =>
+        p.post.findMany({
+          where: { tenantId: w.tenantId, published: true },
+          select: { title: true },
+          orderBy: { id: "asc" },
+          cache: { tags: [tag] },
+        })) as Read<unknown>,
+      post: ((p: CachedPrisma) =>
+        p.post.findUnique({ where: { id: w.posts.welcome }, select: { views: true }, cache: true })) as Read<unknown>,
+      user: ((p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: w.users.alice }, select: { name: true }, cache: true })) as Read<unknown>,
+      users: ((p: CachedPrisma) =>
+        p.user.findMany({
+          where: { tenantId: w.tenantId },
+          select: { name: true },
+          orderBy: { id: "asc" },
+          cache: true,
+        })) as Read<unknown>,
+      userWithPosts: ((p: CachedPrisma) =>
+        p.user.findUnique({
+          where: { id: w.users.bob },
+          select: { posts: { select: { views: true } } },
+          cache: true,
+        })) as Read<unknown>,
+      comments: ((p: CachedPrisma) =>
+        p.comment.count({ where: { postId: w.posts.welcome }, cache: true })) as Read<unknown>,
+      group: ((p: CachedPrisma) =>
+        p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true })) as Read<unknown>,
     };
     const values = {} as Record<keyof typeof reads, unknown>;
     for (const [name, read] of Object.entries(reads)) values[name as keyof typeof reads] = await warm(scene, read);
     return { w, scene, tag, reads, values, prisma: scene.main.prisma };
   }
 
-  /** Changes rows behind the cache's back (as another service would): only an invalidation can make a cached read see it. */
+  /**
+   * Changes rows behind the cache's back (as another service would): only an invalidation can make a cached read see
+   * it.
+   */
   async function changeBehindTheCache(w: Fixture): Promise<void> {
     await env.bare.post.updateMany({ where: { tenantId: w.tenantId }, data: { views: { increment: 1000 } } });
     await env.bare.post.update({ where: { id: w.posts.orphan }, data: { published: false } });
@@ -65,7 +105,13 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
   }
 
   /** The reads named in `fresh` re-read the changed data (`now`); every other read still serves its cached value. */
-  async function expectOnly(scene: Scene, reads: Record<string, Read<unknown>>, values: Record<string, unknown>, fresh: string[], now: Record<string, unknown> = changed(values)): Promise<void> {
+  async function expectOnly(
+    scene: Scene,
+    reads: Record<string, Read<unknown>>,
+    values: Record<string, unknown>,
+    fresh: string[],
+    now: Record<string, unknown> = changed(values),
+  ): Promise<void> {
     for (const [name, read] of Object.entries(reads)) {
       if (fresh.includes(name)) await expectFresh(scene, read, now[name]);
       else await expectStillCached(scene, read, values[name]);
@@ -97,7 +143,10 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
     it("invalidateQuery re-reads that query's entry only; another query on the same model stays a hit", async () => {
       const { w, scene, reads, values, prisma } = await warmed("api-query");
       await changeBehindTheCache(w);
-      await prisma.$cache.invalidateQuery("User", "findUnique", { where: { id: w.users.alice }, select: { name: true } });
+      await prisma.$cache.invalidateQuery("User", "findUnique", {
+        where: { id: w.users.alice },
+        select: { name: true },
+      });
       await expectOnly(scene, reads, values, ["user"]);
     });
 
@@ -105,8 +154,15 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       const { w, scene, tag, reads, values, prisma } = await warmed("api-write-invalidates");
       await changeBehindTheCache(w);
       // A write to Group: on its own it would invalidate no read here but the group's.
-      await prisma.group.update({ where: { id: w.groups.admins }, data: { name: `renamed-${w.suffix}` }, cache: { invalidates: [tag] } });
-      await expectOnly(scene, reads, values, ["frontPage", "group"], { ...changed(values), group: { name: `renamed-${w.suffix}` } });
+      await prisma.group.update({
+        where: { id: w.groups.admins },
+        data: { name: `renamed-${w.suffix}` },
+        cache: { invalidates: [tag] },
+      });
+      await expectOnly(scene, reads, values, ["frontPage", "group"], {
+        ...changed(values),
+        group: { name: `renamed-${w.suffix}` },
+      });
     });
   });
 
@@ -124,22 +180,46 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
         const { prisma } = await env.instance();
         await expectCacheError(prisma.$cache.invalidate({ tags: [tag as string] }), "E_INVALID_TAG", message);
         await expectCacheError(prisma.user.findMany({ cache: { tags: [tag as string] } }), "E_INVALID_TAG", message);
-        await expectCacheError(prisma.user.updateMany({ where: { id: -1 }, data: { name: "x" }, cache: { invalidates: [tag as string] } }), "E_INVALID_TAG", message);
+        await expectCacheError(
+          prisma.user.updateMany({ where: { id: -1 }, data: { name: "x" }, cache: { invalidates: [tag as string] } }),
+          "E_INVALID_TAG",
+          message,
+        );
       });
     }
 
     it("an unknown model in invalidateModels, invalidate({ models }) and invalidateQuery", async () => {
       const { prisma } = await env.instance();
       await expectCacheError(prisma.$cache.invalidateModels(["Nope"]), "E_INVALID_TAG", /`Nope`, which is no model/);
-      await expectCacheError(prisma.$cache.invalidate({ models: ["user"] }), "E_INVALID_TAG", /`user`, which is no model.*Known models: .*User/);
-      await expectCacheError(prisma.$cache.invalidateQuery("Nope", "findMany", {}), "E_INVALID_TAG", /`Nope` is no model/);
-      await expectCacheError(prisma.$cache.invalidateQuery("User", "update" as "findMany", {}), "E_INVALID_TAG", /`update` is not a cacheable operation/);
+      await expectCacheError(
+        prisma.$cache.invalidate({ models: ["user"] }),
+        "E_INVALID_TAG",
+        /`user`, which is no model.*Known models: .*User/,
+      );
+      await expectCacheError(
+        prisma.$cache.invalidateQuery("Nope", "findMany", {}),
+        "E_INVALID_TAG",
+        /`Nope` is no model/,
+      );
+      await expectCacheError(
+        prisma.$cache.invalidateQuery("User", "update" as "findMany", {}),
+        "E_INVALID_TAG",
+        /`update` is not a cacheable operation/,
+      );
     });
 
     it("cache.tags that is not an array", async () => {
       const { prisma } = await env.instance();
-      await expectCacheError(prisma.user.findMany({ cache: { tags: "front-page" as unknown as string[] } }), "E_INVALID_TAG", /cache\.tags must be an array/);
-      await expectCacheError(prisma.$cache.invalidate({ tags: "front-page" as unknown as string[] }), "E_INVALID_TAG", /must be an array/);
+      await expectCacheError(
+        prisma.user.findMany({ cache: { tags: "front-page" as unknown as string[] } }),
+        "E_INVALID_TAG",
+        /cache\.tags must be an array/,
+      );
+      await expectCacheError(
+        prisma.$cache.invalidate({ tags: "front-page" as unknown as string[] }),
+        "E_INVALID_TAG",
+        /must be an array/,
+      );
     });
 
     it("an invalid `cache` on a write rejects with E_INVALID_QUERY_OPTION (or E_INVALID_TAG) and does not perform the write", async () => {
@@ -152,10 +232,29 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
         [{ invalidates: [""] }, "E_INVALID_TAG", /is empty/],
       ];
       for (const [cache, code, message] of invalid) {
-        await expectCacheError(instance.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Written" }, cache: cache as { invalidates: string[] } }), code, message);
-        await expectCacheError(instance.prisma.user.deleteMany({ where: { tenantId: w.tenantId }, cache: cache as { invalidates: string[] } }), code, message);
-        // Checked in the database itself: the instance's counter sits above the write side, so it sees the call either way.
-        expect(await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } }), `cache: ${JSON.stringify(cache)}`).toMatchObject({ name: "Carol" });
+        await expectCacheError(
+          instance.prisma.user.update({
+            where: { id: w.users.carol },
+            data: { name: "Written" },
+            cache: cache as { invalidates: string[] },
+          }),
+          code,
+          message,
+        );
+        await expectCacheError(
+          instance.prisma.user.deleteMany({
+            where: { tenantId: w.tenantId },
+            cache: cache as { invalidates: string[] },
+          }),
+          code,
+          message,
+        );
+        // Checked in the database itself: the instance's counter sits above the write side, so it sees the call either
+        // way.
+        expect(
+          await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } }),
+          `cache: ${JSON.stringify(cache)}`,
+        ).toMatchObject({ name: "Carol" });
         expect(await env.bare.user.count({ where: { tenantId: w.tenantId } })).toBe(3);
       }
     });
@@ -190,7 +289,10 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
 
     it("inside $cache.rawWrites({ models: [Post] }, () => prisma.$executeRaw`...`), as the docs write it, only Post reads are invalidated", async () => {
       const { w, scene, reads, values, prisma } = await warmed("raw-declared-lazy");
-      await prisma.$cache.rawWrites({ models: ["Post"] }, () => prisma.$executeRaw`UPDATE "Post" SET views = views + 1 WHERE id = ${w.posts.welcome}`);
+      await prisma.$cache.rawWrites(
+        { models: ["Post"] },
+        () => prisma.$executeRaw`UPDATE "Post" SET views = views + 1 WHERE id = ${w.posts.welcome}`,
+      );
       await expectFresh(scene, reads.post, { views: 43 });
       await expectStillCached(scene, reads.user, values.user);
     });
@@ -198,7 +300,11 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
     it("$cache.queryRaw is cached (the repeat reaches no database), and a write to a model it names invalidates it", async () => {
       const w = await env.world("query-raw");
       const scene = await env.scene();
-      const count = (p: CachedPrisma) => p.$cache.queryRaw<Array<{ n: number }>>(Prisma.sql`SELECT count(*)::int AS n FROM "Post" WHERE "tenantId" = ${w.tenantId}`, { models: ["Post"] });
+      const count = (p: CachedPrisma) =>
+        p.$cache.queryRaw<Array<{ n: number }>>(
+          Prisma.sql`SELECT count(*)::int AS n FROM "Post" WHERE "tenantId" = ${w.tenantId}`,
+          { models: ["Post"] },
+        );
       expect(await warm(scene, count)).toEqual([{ n: 4 }]);
 
       await scene.main.prisma.user.update({ where: { id: w.users.alice }, data: { name: "Other model" } });
@@ -212,7 +318,11 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       const w = await env.world("query-raw-tags");
       const scene = await env.scene();
       const tag = unique("app:stats");
-      const views = (p: CachedPrisma) => p.$cache.queryRaw<Array<{ v: number }>>(Prisma.sql`SELECT sum(views)::int AS v FROM "Post" WHERE "tenantId" = ${w.tenantId}`, { tags: [tag], ttl: "1m" });
+      const views = (p: CachedPrisma) =>
+        p.$cache.queryRaw<Array<{ v: number }>>(
+          Prisma.sql`SELECT sum(views)::int AS v FROM "Post" WHERE "tenantId" = ${w.tenantId}`,
+          { tags: [tag], ttl: "1m" },
+        );
       expect(await warm(scene, views)).toEqual([{ v: 56 }]);
       await env.bare.post.update({ where: { id: w.posts.welcome }, data: { views: 0 } });
       await scene.main.prisma.$cache.invalidate({ tags: [tag] });
@@ -221,16 +331,31 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
 
     it("$cache.queryRaw without tags or models rejects with E_INVALID_TAG", async () => {
       const { prisma, database } = await env.instance();
-      await expectCacheError(prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, {}), "E_INVALID_TAG", /needs at least one tag or model/);
-      await expectCacheError(prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, { tags: [], models: [] }), "E_INVALID_TAG", /needs at least one tag or model/);
-      await expectCacheError(prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, { models: ["Nope"] }), "E_INVALID_TAG", /`Nope`/);
+      await expectCacheError(
+        prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, {}),
+        "E_INVALID_TAG",
+        /needs at least one tag or model/,
+      );
+      await expectCacheError(
+        prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, { tags: [], models: [] }),
+        "E_INVALID_TAG",
+        /needs at least one tag or model/,
+      );
+      await expectCacheError(
+        prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, { models: ["Nope"] }),
+        "E_INVALID_TAG",
+        /`Nope`/,
+      );
       expect(database.queries).toBe(0);
     });
 
     it("$queryRaw by itself is never cached", async () => {
       const instance = await env.instance();
       await instance.prisma.$queryRaw`SELECT 1 AS one`;
-      expect(await observe(instance, (p) => p.$queryRaw`SELECT 1 AS one`)).toEqual({ value: [{ one: 1 }], fromDatabase: true });
+      expect(await observe(instance, (p) => p.$queryRaw`SELECT 1 AS one`)).toEqual({
+        value: [{ one: 1 }],
+        fromDatabase: true,
+      });
     });
   });
 });

@@ -11,7 +11,15 @@ import type { CachedPrisma } from "../helpers/clients.js";
 import { describeFillRace } from "../helpers/invalidation/fill-race.js";
 import { InvalidationEnv, observe, unique, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
 import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
-import { DATABASE_URL, deleteKeysUnder, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  deleteKeysUnder,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -36,9 +44,13 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     const [aBus, bBus] = [holdableBus(aRedis), holdableBus(bRedis)];
     const a = await env.instance({ ...options, over: env.connect(), prefix, redis: aRedis });
     const b = await env.instance({ ...options, over: env.connect(), prefix, redis: bRedis });
-    const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+    const read: Read<unknown> = (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
     await read(b.prisma);
-    expect(await observe(b, read), "precondition: an in-process hit on B").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+    expect(await observe(b, read), "precondition: an in-process hit on B").toEqual({
+      value: { name: "Carol" },
+      fromDatabase: false,
+    });
     return { w, prefix, a, b, aBus, bBus, read };
   }
 
@@ -51,7 +63,10 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     }
 
     /** Reads `read` on `instance` until its in-process tier answers it; returns the value. */
-    async function cacheInProcess<T>(instance: Awaited<ReturnType<typeof instances>>[number], read: Read<T>): Promise<T> {
+    async function cacheInProcess<T>(
+      instance: Awaited<ReturnType<typeof instances>>[number],
+      read: Read<T>,
+    ): Promise<T> {
       await read(instance.prisma);
       const hits = instance.prisma.$cache.stats().l1Hits;
       const { value, fromDatabase } = await observe(instance, read);
@@ -63,21 +78,32 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     it("a write through A resolves only when B's in-process tier no longer serves the old row: B's next read is new, from the database", async () => {
       const w = await env.world("instances");
       const [a, b] = await instances(2);
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      const list: Read<unknown> = (p: CachedPrisma) => p.user.findMany({ where: { tenantId: w.tenantId }, select: { name: true }, orderBy: { id: "asc" }, cache: true });
+      const read: Read<unknown> = (p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const list: Read<unknown> = (p: CachedPrisma) =>
+        p.user.findMany({
+          where: { tenantId: w.tenantId },
+          select: { name: true },
+          orderBy: { id: "asc" },
+          cache: true,
+        });
       expect(await cacheInProcess(b!, read)).toEqual({ name: "Carol" });
       await cacheInProcess(b!, list);
 
       await a!.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
 
       expect(await observe(b!, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
-      expect(await observe(b!, list)).toEqual({ value: [{ name: "Alice" }, { name: null }, { name: "Renamed" }], fromDatabase: true });
+      expect(await observe(b!, list)).toEqual({
+        value: [{ name: "Alice" }, { name: null }, { name: "Renamed" }],
+        fromDatabase: true,
+      });
     });
 
     it("with three instances, a write through one invalidates both others' in-process tiers", async () => {
       const w = await env.world("three");
       const [a, b, c] = await instances(3);
-      const read: Read<unknown> = (p: CachedPrisma) => p.post.findUnique({ where: { id: w.posts.welcome }, select: { views: true }, cache: true });
+      const read: Read<unknown> = (p: CachedPrisma) =>
+        p.post.findUnique({ where: { id: w.posts.welcome }, select: { views: true }, cache: true });
       for (const instance of [a!, b!, c!]) await cacheInProcess(instance, read);
 
       // A is the oldest instance: it heard B and C announce themselves when they started.
@@ -89,7 +115,9 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     it("a write through A waits for a slow instance B to apply it: it resolves only after B's bus delivered it", async () => {
       const { w, a, b, aBus, bBus, read } = await holdablePair("slow-peer");
 
-      const waited = await resolvesOnlyAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }));
+      const waited = await resolvesOnlyAfter(aBus, bBus, () =>
+        a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+      );
       expect(waited, "the write resolved before B had applied it").toBe(true);
 
       expect(await observe(b, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
@@ -99,20 +127,34 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       const w = await env.world("instances-tags");
       const [a, b] = await instances(2);
       const tag = unique("front-page");
-      const frontPage: Read<unknown> = (p: CachedPrisma) => p.post.findMany({ where: { tenantId: w.tenantId, published: true }, select: { title: true }, orderBy: { id: "asc" }, cache: { tags: [tag] } });
-      expect(await cacheInProcess(b!, frontPage)).toEqual([{ title: "Welcome" }, { title: "Bob's post" }, { title: "Orphan" }]);
+      const frontPage: Read<unknown> = (p: CachedPrisma) =>
+        p.post.findMany({
+          where: { tenantId: w.tenantId, published: true },
+          select: { title: true },
+          orderBy: { id: "asc" },
+          cache: { tags: [tag] },
+        });
+      expect(await cacheInProcess(b!, frontPage)).toEqual([
+        { title: "Welcome" },
+        { title: "Bob's post" },
+        { title: "Orphan" },
+      ]);
       // Behind the cache's back, as another service would: only the explicit invalidation can tell B.
       await env.bare.post.update({ where: { id: w.posts.orphan }, data: { published: false } });
 
       await a!.prisma.$cache.invalidate({ tags: [tag] });
 
-      expect(await observe(b!, frontPage)).toEqual({ value: [{ title: "Welcome" }, { title: "Bob's post" }], fromDatabase: true });
+      expect(await observe(b!, frontPage)).toEqual({
+        value: [{ title: "Welcome" }, { title: "Bob's post" }],
+        fromDatabase: true,
+      });
     });
 
     it("invalidateModels on A reaches B's in-process tier", async () => {
       const w = await env.world("instances-models");
       const [a, b] = await instances(2);
-      const read: Read<unknown> = (p: CachedPrisma) => p.comment.count({ where: { postId: w.posts.welcome }, cache: true });
+      const read: Read<unknown> = (p: CachedPrisma) =>
+        p.comment.count({ where: { postId: w.posts.welcome }, cache: true });
       expect(await cacheInProcess(b!, read)).toBe(2);
       await env.bare.comment.deleteMany({ where: { postId: w.posts.welcome } });
 
@@ -129,7 +171,8 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       const redis = await env.connectRedis();
       const bus = holdableBus(redis);
       const b = await env.instance({ over: env.connect(), prefix, redis, busLease });
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const read: Read<unknown> = (p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
       await cacheInProcess(b, read);
       const a = await env.instance({ over: env.connect(), prefix, busLease });
 
@@ -159,21 +202,35 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       await b.prisma.$cache.settled();
       const admin = await env.connectRedis();
       const membersKey = `${prefix}bus:members`;
-      expect(await admin.zrangebyscore(membersKey, "(0", "+inf"), "precondition: both instances are listed").toHaveLength(2);
+      expect(
+        await admin.zrangebyscore(membersKey, "(0", "+inf"),
+        "precondition: both instances are listed",
+      ).toHaveLength(2);
       return { w, prefix, a, b, aBus, bBus, read, admin, membersKey };
     }
 
     it.each([
       ["the members key alone is deleted (DEL)", (admin: Redis, prefix: string) => admin.del(`${prefix}bus:members`)],
-      ["every key of the prefix is deleted, as by FLUSHDB (members, tag versions, entries)", (admin: Redis, prefix: string) => deleteKeysUnder(admin, prefix)],
-    ])("read-your-writes on every instance (contract item 1) when %s: B's read right after A's write resolved returns the new row", async (_, lose) => {
-      const { prefix, a, b, aBus, bBus, read, admin, membersKey, w } = await pairWithCachedRow("lost-members");
-      await lose(admin, prefix);
-      expect(await admin.exists(membersKey), "precondition: the member list is gone").toBe(0);
+      [
+        "every key of the prefix is deleted, as by FLUSHDB (members, tag versions, entries)",
+        (admin: Redis, prefix: string) => deleteKeysUnder(admin, prefix),
+      ],
+    ])(
+      "read-your-writes on every instance (contract item 1) when %s: B's read right after A's write resolved returns the new row",
+      async (_, lose) => {
+        const { prefix, a, b, aBus, bBus, read, admin, membersKey, w } = await pairWithCachedRow("lost-members");
+        await lose(admin, prefix);
+        expect(await admin.exists(membersKey), "precondition: the member list is gone").toBe(0);
 
-      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read));
-      expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
-    });
+        const after = await readRightAfter(
+          aBus,
+          bBus,
+          () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+          () => observe(b, read),
+        );
+        expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
+      },
+    );
 
     it("read-your-writes on every instance (contract item 1): members still listed that no longer listen (crashed) do not stand in for a live one the lost list forgot", async () => {
       const { a, b, aBus, bBus, read, admin, membersKey, w } = await pairWithCachedRow("ghost-members");
@@ -185,7 +242,13 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       await admin.zadd(membersKey, now + 500, "crashed-1", now + 500, "crashed-2");
 
-      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read), 1_000);
+      const after = await readRightAfter(
+        aBus,
+        bBus,
+        () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+        () => observe(b, read),
+        1_000,
+      );
       expect(after.value, "B's read right after the write resolved").toEqual({ name: "Renamed" });
     });
 
@@ -206,12 +269,18 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     /** {@link holdablePair}, and a write through A renaming Carol. */
     async function pair(label: string) {
       const paired = await holdablePair(label);
-      const rename = (name: string) => paired.a.prisma.user.update({ where: { id: paired.w.users.carol }, data: { name } });
+      const rename = (name: string) =>
+        paired.a.prisma.user.update({ where: { id: paired.w.users.carol }, data: { name } });
       return { ...paired, rename };
     }
 
     /** Runs `write` with B's bus held for `holdMs`, then reads on B the moment the write resolved. */
-    async function readOnBRightAfter<T>(bBus: HeldBus, write: () => PromiseLike<unknown>, read: () => PromiseLike<T>, holdMs = 200): Promise<T> {
+    async function readOnBRightAfter<T>(
+      bBus: HeldBus,
+      write: () => PromiseLike<unknown>,
+      read: () => PromiseLike<T>,
+      holdMs = 200,
+    ): Promise<T> {
       bBus.hold();
       const reading = Promise.resolve(write()).then(read);
       setTimeout(() => bBus.release(), holdMs);
@@ -240,7 +309,11 @@ describe.skipIf(missingPostgres || missingRedis)("invalidation across instances:
     it("a write made after close() resolves only once B applied it (waiting out B's lease: acknowledgements are no longer heard)", async () => {
       const { a, b, bBus, read, rename } = await pair("write-after-close");
       await a.prisma.$cache.close();
-      const after = await readOnBRightAfter(bBus, () => rename("After close"), () => observe(b, read));
+      const after = await readOnBRightAfter(
+        bBus,
+        () => rename("After close"),
+        () => observe(b, read),
+      );
       expect(after.value, "B's read right after the write resolved").toEqual({ name: "After close" });
     });
   });

@@ -12,7 +12,14 @@ import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
 import { describeTransactions } from "../helpers/invalidation/transactions.js";
 import { describeWrites } from "../helpers/invalidation/writes.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());

@@ -25,7 +25,17 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { postgresClient, type BareClient } from "../helpers/clients.js";
 import type { ParentMessage, WorkerMessage, WorkerResult, WorkerSettings } from "../helpers/consistency-worker.js";
-import { connectRedis, DATABASE_URL, deleteKeysUnder, ensurePostgresSchema, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  connectRedis,
+  DATABASE_URL,
+  deleteKeysUnder,
+  ensurePostgresSchema,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
@@ -145,7 +155,11 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
 
   /** Exit codes, or "still running" for a worker that has not exited 10 s after its result. */
   function exits(workers: Worker[]) {
-    return Promise.all(workers.map((w) => Promise.race([w.exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 10_000))])));
+    return Promise.all(
+      workers.map((w) =>
+        Promise.race([w.exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 10_000))]),
+      ),
+    );
   }
 
   /** Prints per-worker lines and returns the totals. */
@@ -179,61 +193,55 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
     rows.forEach((row, i) => expect(row.views).toBe(done[i]));
   }
 
-  it(
-    `${WORKERS} long-lived processes, ${Math.round(WRITE_RATIO * 100)}% writes on ${HOT_ROWS} hot rows: no cached read returns a version older than a resolved write`,
-    async () => {
-      const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed"));
-      const started = await go(workers);
-      const results = await Promise.all(workers.map((w) => w.result));
-      const elapsedS = (performance.now() - started) / 1000;
-      const exitCodes = await exits(workers);
-      const total = summarise(results);
-      const ops = total.reads + total.writes;
-      console.log(
-        `[consistency] total: ${ops} ops (${total.reads} reads, ${total.writes} writes) in ${elapsedS.toFixed(1)} s = ${Math.round(ops / elapsedS)} ops/s;` +
-          ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}; violations ${total.violations}; worker exits ${JSON.stringify(exitCodes)}`,
-      );
+  it(`${WORKERS} long-lived processes, ${Math.round(WRITE_RATIO * 100)}% writes on ${HOT_ROWS} hot rows: no cached read returns a version older than a resolved write`, async () => {
+    const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed"));
+    const started = await go(workers);
+    const results = await Promise.all(workers.map((w) => w.result));
+    const elapsedS = (performance.now() - started) / 1000;
+    const exitCodes = await exits(workers);
+    const total = summarise(results);
+    const ops = total.reads + total.writes;
+    console.log(
+      `[consistency] total: ${ops} ops (${total.reads} reads, ${total.writes} writes) in ${elapsedS.toFixed(1)} s = ${Math.round(ops / elapsedS)} ops/s;` +
+        ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}; violations ${total.violations}; worker exits ${JSON.stringify(exitCodes)}`,
+    );
 
-      expect(results.flatMap((r) => r.failures)).toEqual([]);
-      expect(total.violations).toBe(0);
-      expect(ops).toBeGreaterThanOrEqual(MIN_TOTAL_OPERATIONS);
-      expect(total.l1Hits).toBeGreaterThan(0);
-      expect(total.l2Hits).toBeGreaterThan(0);
-      expect(total.misses).toBeGreaterThan(0);
-      await checkDatabase(total.writes);
-      expect(exitCodes).toEqual(Array(WORKERS).fill(0));
-    },
-    120_000,
-  );
+    expect(results.flatMap((r) => r.failures)).toEqual([]);
+    expect(total.violations).toBe(0);
+    expect(ops).toBeGreaterThanOrEqual(MIN_TOTAL_OPERATIONS);
+    expect(total.l1Hits).toBeGreaterThan(0);
+    expect(total.l2Hits).toBeGreaterThan(0);
+    expect(total.misses).toBeGreaterThan(0);
+    await checkDatabase(total.writes);
+    expect(exitCodes).toEqual(Array(WORKERS).fill(0));
+  }, 120_000);
 
-  it(
-    `a process that has just started: its writes, from its first on, are seen by ${FRESH_READERS} long-lived readers`,
-    async () => {
-      // The writer starts a new instance (client, Redis connection, extension) ${FRESH_INSTANCES} times, and
-      // writes through each from its $cache.ready() on: a deploy, a scale-out, a cron job or a script.
-      const readers = Array.from({ length: FRESH_READERS }, (_, i) => startWorker(i, "mixed", { writeRatio: 0, operations: 1e9, loops: FRESH_READER_LOOPS }));
-      const writer = startWorker(FRESH_READERS, "fresh-writer");
-      const workers = [...readers, writer];
-      const started = await go(workers);
-      const written = await writer.result;
-      for (const r of readers) r.tell({ type: "stop" });
-      const results = [...(await Promise.all(readers.map((w) => w.result))), written];
-      const elapsedS = (performance.now() - started) / 1000;
-      const exitCodes = await exits(workers);
-      const total = summarise(results);
-      console.log(
-        `[consistency] total: ${total.reads} reads, ${total.writes} writes by ${written.instances} fresh instances in ${elapsedS.toFixed(1)} s;` +
-          ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}; violations ${total.violations}; worker exits ${JSON.stringify(exitCodes)}`,
-      );
+  it(`a process that has just started: its writes, from its first on, are seen by ${FRESH_READERS} long-lived readers`, async () => {
+    // The writer starts a new instance (client, Redis connection, extension) ${FRESH_INSTANCES} times, and
+    // writes through each from its $cache.ready() on: a deploy, a scale-out, a cron job or a script.
+    const readers = Array.from({ length: FRESH_READERS }, (_, i) =>
+      startWorker(i, "mixed", { writeRatio: 0, operations: 1e9, loops: FRESH_READER_LOOPS }),
+    );
+    const writer = startWorker(FRESH_READERS, "fresh-writer");
+    const workers = [...readers, writer];
+    const started = await go(workers);
+    const written = await writer.result;
+    for (const r of readers) r.tell({ type: "stop" });
+    const results = [...(await Promise.all(readers.map((w) => w.result))), written];
+    const elapsedS = (performance.now() - started) / 1000;
+    const exitCodes = await exits(workers);
+    const total = summarise(results);
+    console.log(
+      `[consistency] total: ${total.reads} reads, ${total.writes} writes by ${written.instances} fresh instances in ${elapsedS.toFixed(1)} s;` +
+        ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}; violations ${total.violations}; worker exits ${JSON.stringify(exitCodes)}`,
+    );
 
-      expect(results.flatMap((r) => r.failures)).toEqual([]);
-      expect(total.violations).toBe(0);
-      expect(written.instances).toBe(FRESH_INSTANCES);
-      expect(total.writes).toBeGreaterThan(0);
-      expect(total.l1Hits).toBeGreaterThan(0);
-      await checkDatabase(total.writes);
-      expect(exitCodes).toEqual(Array(workers.length).fill(0));
-    },
-    120_000,
-  );
+    expect(results.flatMap((r) => r.failures)).toEqual([]);
+    expect(total.violations).toBe(0);
+    expect(written.instances).toBe(FRESH_INSTANCES);
+    expect(total.writes).toBeGreaterThan(0);
+    expect(total.l1Hits).toBeGreaterThan(0);
+    await checkDatabase(total.writes);
+    expect(exitCodes).toEqual(Array(workers.length).fill(0));
+  }, 120_000);
 });

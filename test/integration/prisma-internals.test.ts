@@ -9,7 +9,14 @@
 import { Prisma as PrismaExtension } from "@prisma/client/extension";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheError } from "../../src/index.js";
-import { commitFailure, fluentPathOf, isTransactionClient, queryWithoutFluentPath, runtimeDataModel, unpackFluentPath } from "../../src/prisma/internals.js";
+import {
+  commitFailure,
+  fluentPathOf,
+  isTransactionClient,
+  queryWithoutFluentPath,
+  runtimeDataModel,
+  unpackFluentPath,
+} from "../../src/prisma/internals.js";
 import { createSqliteDatabase, sqliteClient, type BareClient } from "../helpers/clients.js";
 
 let database: Awaited<ReturnType<typeof createSqliteDatabase>>;
@@ -67,9 +74,33 @@ describe("isTransactionClient", () => {
 describe("runtimeDataModel", () => {
   it("lists the schema's models with their fields", () => {
     const model = runtimeDataModel(bare);
-    expect(Object.keys(model.models).sort()).toEqual(["Comment", "Group", "Membership", "Post", "Profile", "Tag", "Tenant", "User"]);
+    expect(Object.keys(model.models).sort()).toEqual([
+      "Comment",
+      "Group",
+      "Membership",
+      "Post",
+      "Profile",
+      "Tag",
+      "Tenant",
+      "User",
+    ]);
     const userFields = model.models.User?.fields ?? [];
-    expect(userFields.map((field) => field.name)).toEqual(expect.arrayContaining(["id", "tenantId", "email", "balance", "visits", "avatar", "settings", "role", "posts", "memberships", "manager", "reports"]));
+    expect(userFields.map((field) => field.name)).toEqual(
+      expect.arrayContaining([
+        "id",
+        "tenantId",
+        "email",
+        "balance",
+        "visits",
+        "avatar",
+        "settings",
+        "role",
+        "posts",
+        "memberships",
+        "manager",
+        "reports",
+      ]),
+    );
     const field = (name: string) => userFields.find((f) => f.name === name);
     expect(field("balance")).toMatchObject({ kind: "scalar", type: "Decimal" });
     expect(field("visits")).toMatchObject({ kind: "scalar", type: "BigInt" });
@@ -120,7 +151,9 @@ describe("fluent writes: dataPath and query(args, params)", () => {
   it("a fluent write reaches the query component with its relation path, and can be run for the written row itself", async () => {
     const { probed, seen } = fluentProbe(bare);
     const tenant = await bare.tenant.create({ data: { slug: `fluent-${Date.now()}`, name: "Fluent" } });
-    const user = await bare.user.create({ data: { tenantId: tenant.id, email: "fluent@example.test", name: "Before" } });
+    const user = await bare.user.create({
+      data: { tenantId: tenant.id, email: "fluent@example.test", name: "Before" },
+    });
     await bare.profile.create({ data: { userId: user.id, bio: "bio" } });
 
     const profile = await probed.user.update({ where: { id: user.id }, data: { name: "After" } }).profile();
@@ -130,7 +163,10 @@ describe("fluent writes: dataPath and query(args, params)", () => {
     expect(seen[0]?.whole).toMatchObject({ profile: { userId: user.id } });
 
     // A chain of two relations: the path has both, and a null link ends it as Prisma does.
-    const posts = await probed.user.update({ where: { id: user.id }, data: { name: "Again" } }).manager().posts();
+    const posts = await probed.user
+      .update({ where: { id: user.id }, data: { name: "Again" } })
+      .manager()
+      .posts();
     expect(posts).toBeNull();
     expect(seen[1]?.path).toEqual(["select", "manager", "select", "posts"]);
   });
@@ -146,10 +182,13 @@ describe("commitFailure: a commit Prisma refused after the timeout rolled the tr
   it("classifies the real error of an expired interactive transaction as rolled back", async () => {
     let error: unknown;
     try {
-      await bare.$transaction(async (tx) => {
-        await tx.tenant.count();
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }, { timeout: 100 });
+      await bare.$transaction(
+        async (tx) => {
+          await tx.tenant.count();
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        },
+        { timeout: 100 },
+      );
     } catch (caught) {
       error = caught;
     }
@@ -181,6 +220,8 @@ describe("a client member named $extends takes the place of the client's own", (
     derived.$extends(PrismaExtension.defineExtension((client) => client.$extends({ name: "inner" })));
     expect(seen).toEqual(["model-only", "function", "inner"]);
     expect(derived.user.hello()).toBe("hello");
-    expect(await guarded.$transaction(async (tx) => (tx as unknown as { $extends?: unknown }).$extends)).toBeUndefined();
+    expect(
+      await guarded.$transaction(async (tx) => (tx as unknown as { $extends?: unknown }).$extends),
+    ).toBeUndefined();
   });
 });

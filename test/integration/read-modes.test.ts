@@ -32,9 +32,25 @@ import type { CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, ReadGate, unique, unusedId, type Read } from "../helpers/invalidation/harness.js";
 import { holdableBus } from "../helpers/invalidation/held-bus.js";
-import { driveHitRateLow, startedEarly, traced, tracedLab, TracedInstances, unhandledRejectionsDuring, type TracedInstance } from "../helpers/read-modes/traced.js";
+import {
+  driveHitRateLow,
+  startedEarly,
+  traced,
+  tracedLab,
+  TracedInstances,
+  unhandledRejectionsDuring,
+  type TracedInstance,
+} from "../helpers/read-modes/traced.js";
 import { RedisServer } from "../helpers/redis-server.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, redisServerInstalled, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  redisServerInstalled,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { pollUntil } from "../helpers/poll.js";
 
@@ -80,9 +96,16 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       const queries = b.database.queries;
       const miss = await traced(b, read);
       expect(miss.value, "a miss: the database row").toEqual({ name: "First" });
-      expect(startedEarly(miss.mode), `precondition: the database read did not wait for Redis (it was ${miss.mode})`).toBe(true);
+      expect(
+        startedEarly(miss.mode),
+        `precondition: the database read did not wait for Redis (it was ${miss.mode})`,
+      ).toBe(true);
       expect(b.database.queries).toBe(queries + 1);
-      expect(b.prisma.$cache.stats()).toMatchObject({ misses: before.misses + 1, l2Hits: before.l2Hits, speculativeLoads: 0 });
+      expect(b.prisma.$cache.stats()).toMatchObject({
+        misses: before.misses + 1,
+        l2Hits: before.l2Hits,
+        speculativeLoads: 0,
+      });
 
       // An early load may skip Redis (then it returns the database row and fills Redis with it); so each
       // attempt starts over, until one asks Redis alongside the database read.
@@ -103,11 +126,19 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
         expect(b.database.queries, "the database is read either way").toBe(wasted + 1);
         if (mode === "database-only") {
           expect(value, "without asking Redis: the database row").toEqual({ name: "Behind" });
-          expect(b.prisma.$cache.stats()).toMatchObject({ misses: stats.misses + 1, l2Hits: stats.l2Hits, speculativeLoads: 0 });
+          expect(b.prisma.$cache.stats()).toMatchObject({
+            misses: stats.misses + 1,
+            l2Hits: stats.l2Hits,
+            speculativeLoads: 0,
+          });
         } else {
           probed = true;
           expect(value, "Redis asked alongside: its live entry wins over the database read").toEqual({ name });
-          expect(b.prisma.$cache.stats()).toMatchObject({ l2Hits: stats.l2Hits + 1, misses: stats.misses, speculativeLoads: 1 });
+          expect(b.prisma.$cache.stats()).toMatchObject({
+            l2Hits: stats.l2Hits + 1,
+            misses: stats.misses,
+            speculativeLoads: 1,
+          });
         }
         await b.prisma.$cache.settled();
       }
@@ -145,17 +176,29 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       paused.release();
       // It started before the write resolved: returning the row it read is fine.
       expect(await reading).toEqual({ name: "First" });
-      expect(startedEarly(reader.trace.mode()), `precondition: the paused read was an early load (it was ${reader.trace.mode()})`).toBe(true);
+      expect(
+        startedEarly(reader.trace.mode()),
+        `precondition: the paused read was an early load (it was ${reader.trace.mode()})`,
+      ).toBe(true);
       await reader.prisma.$cache.settled();
-      expect(reader.prisma.$cache.stats().l1Entries, "precondition: the late fill was stored in-process").toBeGreaterThan(0);
+      expect(
+        reader.prisma.$cache.stats().l1Entries,
+        "precondition: the late fill was stored in-process",
+      ).toBeGreaterThan(0);
 
       const next = await traced(reader, read);
       expect(next.value, "the reader's next read (its in-process entry is dead)").toEqual({ name: "Second" });
       expect(next.mode).not.toBe("in-process");
       expect((await traced(writer, read)).value, "the writer's next read").toEqual({ name: "Second" });
-      expect(await traced(checker, read), "an instance checking Redis entries against its mirror").toEqual({ value: { name: "Second" }, mode: "mirror-checked" });
+      expect(await traced(checker, read), "an instance checking Redis entries against its mirror").toEqual({
+        value: { name: "Second" },
+        mode: "mirror-checked",
+      });
       const fresh = await lab.instance({ prefix, l1: false });
-      expect(await traced(fresh, read), "an instance reading Redis's versions").toEqual({ value: { name: "Second" }, mode: "redis-versions" });
+      expect(await traced(fresh, read), "an instance reading Redis's versions").toEqual({
+        value: { name: "Second" },
+        mode: "redis-versions",
+      });
     });
 
     it("the fill race, with the late fill reaching Redis only (no in-process tier): no other instance takes it as live", async () => {
@@ -179,12 +222,21 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       await writer.prisma.user.update({ where: { id }, data: { name: "Second" } });
       paused.release();
       expect(await reading).toEqual({ name: "First" });
-      expect(startedEarly(reader.trace.mode()), `precondition: the paused read was an early load (it was ${reader.trace.mode()})`).toBe(true);
+      expect(
+        startedEarly(reader.trace.mode()),
+        `precondition: the paused read was an early load (it was ${reader.trace.mode()})`,
+      ).toBe(true);
       await reader.prisma.$cache.settled();
 
-      expect(await traced(checker, read), "an instance checking Redis entries against its mirror").toEqual({ value: { name: "Second" }, mode: "mirror-checked" });
+      expect(await traced(checker, read), "an instance checking Redis entries against its mirror").toEqual({
+        value: { name: "Second" },
+        mode: "mirror-checked",
+      });
       const fresh = await lab.instance({ prefix, l1: false });
-      expect(await traced(fresh, read), "an instance reading Redis's versions").toEqual({ value: { name: "Second" }, mode: "redis-versions" });
+      expect(await traced(fresh, read), "an instance reading Redis's versions").toEqual({
+        value: { name: "Second" },
+        mode: "redis-versions",
+      });
       expect((await traced(reader, read)).value).toEqual({ name: "Second" });
     });
 
@@ -202,7 +254,8 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       const prefix = env.newPrefix();
       const b = await lab.instance({ prefix, l1: false });
       const absent = unusedId();
-      const read = (p: CachedPrisma) => p.user.findUniqueOrThrow({ where: { id: absent }, select: { name: true }, cache: true });
+      const read = (p: CachedPrisma) =>
+        p.user.findUniqueOrThrow({ where: { id: absent }, select: { name: true }, cache: true });
       await driveHitRateLow(b);
       // Errors are never cached; the read still teaches the mirror its tags.
       await expect(traced(b, read)).rejects.toMatchObject({ code: "P2025" });
@@ -212,7 +265,9 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       const unhandled = await unhandledRejectionsDuring(async () => {
         for (let attempt = 0; attempt < PROBE_ATTEMPTS && !probed; attempt++) {
           b.trace.clear();
-          await expect(Promise.resolve(read(b.prisma)), "the caller gets the database's error").rejects.toMatchObject({ code: "P2025" });
+          await expect(Promise.resolve(read(b.prisma)), "the caller gets the database's error").rejects.toMatchObject({
+            code: "P2025",
+          });
           expect(startedEarly(b.trace.mode()), `precondition: an early load (it was ${b.trace.mode()})`).toBe(true);
           probed = b.trace.mode() === "early";
         }
@@ -258,14 +313,18 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
         return traced(b, nameOf(id));
       };
       // The mirrors learn every tag (from Redis, with the entries), and Redis holds an entry for every row.
-      for (const id of ids) for (const b of readers) expect((await readShared(b, id)).value).toEqual({ name: names.get(id) });
+      for (const id of ids)
+        for (const b of readers) expect((await readShared(b, id)).value).toEqual({ name: names.get(id) });
 
       for (let round = 0; round < ROUNDS; round++) {
         const id = pick(ids);
         for (const b of readers) await b.prisma.$cache.settled();
         for (const b of readers) {
           const hits = b.prisma.$cache.stats().l2Hits;
-          expect(await readShared(b, id), `round ${round}: precondition: B answers the row from a Redis entry checked against its mirror`).toEqual({ value: { name: names.get(id) }, mode: "mirror-checked" });
+          expect(
+            await readShared(b, id),
+            `round ${round}: precondition: B answers the row from a Redis entry checked against its mirror`,
+          ).toEqual({ value: { name: names.get(id) }, mode: "mirror-checked" });
           expect(b.prisma.$cache.stats().l2Hits).toBe(hits + 1);
         }
 
@@ -274,8 +333,14 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
         names.set(id, name);
         // No await in between: the contract holds from the moment the write resolved.
         const [first, second] = [readShared(b1, id), readShared(b2, id)];
-        expect(await first, `round ${round}: B1's read after A's write`).toEqual({ value: { name }, mode: "mirror-checked" });
-        expect(await second, `round ${round}: B2's read after A's write`).toEqual({ value: { name }, mode: "mirror-checked" });
+        expect(await first, `round ${round}: B1's read after A's write`).toEqual({
+          value: { name },
+          mode: "mirror-checked",
+        });
+        expect(await second, `round ${round}: B2's read after A's write`).toEqual({
+          value: { name },
+          mode: "mirror-checked",
+        });
       }
       for (const b of readers) expect(b.prisma.$cache.stats().speculativeLoads).toBe(0);
       for (const b of [a, ...readers]) expect(b.log.codes()).toEqual([]);
@@ -295,14 +360,17 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       const filler = await lab.instance({ prefix, l1: false });
       await driveHitRateLow(b);
       // B's mirror learns every tag; these are misses too (nothing is in Redis under this prefix yet).
-      for (const id of ids) expect(await traced(b, nameOf(id))).toEqual({ value: { name: names.get(id) }, mode: "redis-versions" });
+      for (const id of ids)
+        expect(await traced(b, nameOf(id))).toEqual({ value: { name: names.get(id) }, mode: "redis-versions" });
       expect(b.prisma.$cache.stats().l2Hits).toBe(0);
 
       let asked = 0;
       for (let round = 0; round < ROUNDS; round++) {
         const id = pick(ids);
         await b.prisma.$cache.settled();
-        expect((await traced(filler, nameOf(id))).value, `round ${round}: the filler reads the current row`).toEqual({ name: names.get(id) });
+        expect((await traced(filler, nameOf(id))).value, `round ${round}: the filler reads the current row`).toEqual({
+          name: names.get(id),
+        });
         await filler.prisma.$cache.settled();
 
         const name = unique("renamed");
@@ -310,7 +378,9 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
         names.set(id, name);
         const { value, mode } = await traced(b, nameOf(id));
         expect(value, `round ${round}: B's read after A's write`).toEqual({ name });
-        expect(startedEarly(mode), `round ${round}: precondition: B's read was an early load (it was ${mode})`).toBe(true);
+        expect(startedEarly(mode), `round ${round}: precondition: B's read was an early load (it was ${mode})`).toBe(
+          true,
+        );
         if (mode === "early") asked++;
       }
       // An early load may skip Redis; those that asked it are the rounds that test something here.
@@ -342,7 +412,10 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       try {
         const started = performance.now();
         await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-        expect(performance.now() - started, "precondition: the write waited for B's acknowledgement until it gave up").toBeGreaterThanOrEqual(250);
+        expect(
+          performance.now() - started,
+          "precondition: the write waited for B's acknowledgement until it gave up",
+        ).toBeGreaterThanOrEqual(250);
         return { b, read, after: await traced(b, read) };
       } finally {
         bBus.release();
@@ -368,106 +441,132 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
   });
 });
 
-
 // Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedisServer)("read modes when the bus is down: postgres + private redis-server", () => {
-  // Every test brings its own server: it kills connections on it.
-  const env = new InvalidationEnv(postgresTarget({ redis: false }));
-  const lab = new TracedInstances(env);
-  const servers: RedisServer[] = [];
-  beforeAll(() => env.start());
-  afterAll(async () => {
-    await lab.close();
-    await env.stop();
-    for (const server of servers) await server.kill();
-  });
+describe.skipIf(missingPostgres || missingRedisServer)(
+  "read modes when the bus is down: postgres + private redis-server",
+  () => {
+    // Every test brings its own server: it kills connections on it.
+    const env = new InvalidationEnv(postgresTarget({ redis: false }));
+    const lab = new TracedInstances(env);
+    const servers: RedisServer[] = [];
+    beforeAll(() => env.start());
+    afterAll(async () => {
+      await lab.close();
+      await env.stop();
+      for (const server of servers) await server.kill();
+    });
 
-  /** Short leases and timeouts, so that a write waiting for an absent instance resolves within the test. */
-  const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
+    /** Short leases and timeouts, so that a write waiting for an absent instance resolves within the test. */
+    const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
 
-  /**
-   * A private server, a writer A and a reader B on one prefix (their own
-   * PrismaClients and connections). B has no in-process tier, so that every
-   * read of B is a shared read; its connections carry a name and wait a
-   * second before reconnecting, so that a write made right after its bus
-   * connection drops lands while it is away.
-   */
-  async function privateScene(label: string) {
-    const server = await RedisServer.start();
-    servers.push(server);
-    const admin = await env.connectRedis(server.url);
-    const prefix = env.newPrefix();
-    const w = await env.world(label);
-    const id = (await createScratchUser(env.bare, w, label, { name: "Original" })).id;
-    const a = await lab.instance({ ...fast, prefix, redis: await env.connectRedis(server.url) });
-    const bName = `b-${randomUUID().slice(0, 8)}`;
-    const bRedis = env.adopt(new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectionName: bName, retryStrategy: () => 1_000 }));
-    bRedis.on("error", () => undefined);
-    await bRedis.connect();
-    const bBus = holdableBus(bRedis);
-    const b = await lab.instance({ ...fast, prefix, redis: bRedis, l1: false });
-    /** True while B's bus subscriber is connected to the server. */
-    const bSubscribed = async () => String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
-    /** Drops every pub/sub connection (B's bus among them) and waits until B has noticed. */
-    const dropBus = async () => {
-      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
-      expect(await pollUntil(async () => bBus.subscriber?.status, (status) => status !== "ready"), "B noticed its bus connection closed").not.toBe("ready");
-    };
-    return { server, w, id, a, b, bSubscribed, dropBus, read: nameOf(id) };
-  }
+    /**
+     * A private server, a writer A and a reader B on one prefix (their own
+     * PrismaClients and connections). B has no in-process tier, so that every
+     * read of B is a shared read; its connections carry a name and wait a
+     * second before reconnecting, so that a write made right after its bus
+     * connection drops lands while it is away.
+     */
+    async function privateScene(label: string) {
+      const server = await RedisServer.start();
+      servers.push(server);
+      const admin = await env.connectRedis(server.url);
+      const prefix = env.newPrefix();
+      const w = await env.world(label);
+      const id = (await createScratchUser(env.bare, w, label, { name: "Original" })).id;
+      const a = await lab.instance({ ...fast, prefix, redis: await env.connectRedis(server.url) });
+      const bName = `b-${randomUUID().slice(0, 8)}`;
+      const bRedis = env.adopt(
+        new Redis(server.url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 1,
+          connectionName: bName,
+          retryStrategy: () => 1_000,
+        }),
+      );
+      bRedis.on("error", () => undefined);
+      await bRedis.connect();
+      const bBus = holdableBus(bRedis);
+      const b = await lab.instance({ ...fast, prefix, redis: bRedis, l1: false });
+      /** True while B's bus subscriber is connected to the server. */
+      const bSubscribed = async () =>
+        String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
+      /** Drops every pub/sub connection (B's bus among them) and waits until B has noticed. */
+      const dropBus = async () => {
+        await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+        expect(
+          await pollUntil(
+            async () => bBus.subscriber?.status,
+            (status) => status !== "ready",
+          ),
+          "B noticed its bus connection closed",
+        ).not.toBe("ready");
+      };
+      return { server, w, id, a, b, bSubscribed, dropBus, read: nameOf(id) };
+    }
 
-  it("mode B: while B's bus is down, a write through A is seen by B's next read (B does not check Redis entries against its mirror)", async () => {
-    const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-b");
-    expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
-    await b.prisma.$cache.settled();
-    expect(await traced(b, read), "precondition: with a healthy bus, B checks the entry against its mirror").toEqual({ value: { name: "Original" }, mode: "mirror-checked" });
+    it("mode B: while B's bus is down, a write through A is seen by B's next read (B does not check Redis entries against its mirror)", async () => {
+      const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-b");
+      expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
+      await b.prisma.$cache.settled();
+      expect(await traced(b, read), "precondition: with a healthy bus, B checks the entry against its mirror").toEqual({
+        value: { name: "Original" },
+        mode: "mirror-checked",
+      });
 
-    await dropBus();
-    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+      await dropBus();
+      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
 
-    const after = await traced(b, read);
-    expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
-    expect(after.mode, "B read the versions from Redis").toBe("redis-versions");
-    await b.prisma.$cache.settled();
-    expect((await traced(b, read)).value, "and the next one").toEqual({ name: "Renamed" });
-    expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
-  });
+      const after = await traced(b, read);
+      expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
+      expect(after.mode, "B read the versions from Redis").toBe("redis-versions");
+      await b.prisma.$cache.settled();
+      expect((await traced(b, read)).value, "and the next one").toEqual({ name: "Renamed" });
+      expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
+    });
 
-  it("mode A: while B's bus is down, B in early mode does not start a read with its mirror's versions; a write through A is seen by B's next read", async () => {
-    const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-a");
-    await driveHitRateLow(b);
-    // A miss: the entry is filled with the versions from before the write, and B's mirror learns them.
-    expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
-    await b.prisma.$cache.settled();
+    it("mode A: while B's bus is down, B in early mode does not start a read with its mirror's versions; a write through A is seen by B's next read", async () => {
+      const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-a");
+      await driveHitRateLow(b);
+      // A miss: the entry is filled with the versions from before the write, and B's mirror learns them.
+      expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
+      await b.prisma.$cache.settled();
 
-    await dropBus();
-    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+      await dropBus();
+      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
 
-    const after = await traced(b, read);
-    expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
-    expect(after.mode, "B read the versions from Redis, after which it read the database").toBe("redis-versions");
-    expect(b.prisma.$cache.stats().speculativeLoads).toBe(0);
-    expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
-  });
+      const after = await traced(b, read);
+      expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
+      expect(after.mode, "B read the versions from Redis, after which it read the database").toBe("redis-versions");
+      expect(b.prisma.$cache.stats().speculativeLoads).toBe(0);
+      expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
+    });
 
-  it("when B's bus is back, B does not check Redis entries against versions it knew before it was away", async () => {
-    const { w, id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-back");
-    expect((await traced(b, read)).mode).toBe("redis-versions");
-    await b.prisma.$cache.settled();
-    expect(await traced(b, read), "precondition").toEqual({ value: { name: "Original" }, mode: "mirror-checked" });
+    it("when B's bus is back, B does not check Redis entries against versions it knew before it was away", async () => {
+      const { w, id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-back");
+      expect((await traced(b, read)).mode).toBe("redis-versions");
+      await b.prisma.$cache.settled();
+      expect(await traced(b, read), "precondition").toEqual({ value: { name: "Original" }, mode: "mirror-checked" });
 
-    await dropBus();
-    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+      await dropBus();
+      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
 
-    // Not reading the row meanwhile (a read through Redis versions would teach B the new ones):
-    // wait until B checks entries against its mirror again, on an unrelated read.
-    const control: Read<unknown> = (p: CachedPrisma) => p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true });
-    expect(await pollUntil(async () => (await traced(b, control)).mode, (mode) => mode === "mirror-checked"), "B's bus came back").toBe("mirror-checked");
-    expect(await bSubscribed()).toBe(true);
+      // Not reading the row meanwhile (a read through Redis versions would teach B the new ones):
+      // wait until B checks entries against its mirror again, on an unrelated read.
+      const control: Read<unknown> = (p: CachedPrisma) =>
+        p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true });
+      expect(
+        await pollUntil(
+          async () => (await traced(b, control)).mode,
+          (mode) => mode === "mirror-checked",
+        ),
+        "B's bus came back",
+      ).toBe("mirror-checked");
+      expect(await bSubscribed()).toBe(true);
 
-    expect((await traced(b, read)).value).toEqual({ name: "Renamed" });
-  });
-});
+      expect((await traced(b, read)).value).toEqual({ name: "Renamed" });
+    });
+  },
+);

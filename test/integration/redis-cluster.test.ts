@@ -26,7 +26,15 @@ import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock, type CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
-import { InvalidationEnv, observe, ReadGate, unique, type Instance, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
+import {
+  InvalidationEnv,
+  observe,
+  ReadGate,
+  unique,
+  type Instance,
+  type InstanceOptions,
+  type Read,
+} from "../helpers/invalidation/harness.js";
 import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
 import { pollUntil } from "../helpers/poll.js";
 import { keySlot, RedisCluster, redisClusterSupported } from "../helpers/redis-cluster.js";
@@ -63,17 +71,32 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
    * its own PrismaClient and its own Cluster client, created in that order;
    * `first` adds options to the first one only (a gate).
    */
-  async function instances(count: number, options: InstanceOptions = {}, first: InstanceOptions = {}): Promise<Instance[]> {
+  async function instances(
+    count: number,
+    options: InstanceOptions = {},
+    first: InstanceOptions = {},
+  ): Promise<Instance[]> {
     const prefix = options.prefix ?? env.newPrefix();
     const made: Instance[] = [];
     for (let i = 0; i < count; i++) {
-      made.push(await env.instance({ over: env.connect(), redis: await nodes().client(), ...options, ...(i === 0 ? first : {}), prefix }));
+      made.push(
+        await env.instance({
+          over: env.connect(),
+          redis: await nodes().client(),
+          ...options,
+          ...(i === 0 ? first : {}),
+          prefix,
+        }),
+      );
     }
     return made;
   }
 
   /** An instance on `prefix` whose bus messages the test can watch and hold (its Cluster client is returned too). */
-  async function watched(prefix: string, options: InstanceOptions = {}): Promise<{ instance: Instance; bus: HeldBus; redis: Cluster }> {
+  async function watched(
+    prefix: string,
+    options: InstanceOptions = {},
+  ): Promise<{ instance: Instance; bus: HeldBus; redis: Cluster }> {
     const redis = await nodes().client();
     const bus = holdableBus(redis);
     return { instance: await env.instance({ over: env.connect(), ...options, prefix, redis }), bus, redis };
@@ -85,7 +108,8 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
    * rather than by the luck of the prefix's hash.
    */
   function prefixSpreading(tags: readonly string[]): string {
-    // Some sets are rarely spread (CRC16 is linear: names of equal length keep a fixed slot distance), hence many tries.
+    // Some sets are rarely spread (CRC16 is linear: names of equal length keep a fixed slot distance), hence many
+    // tries.
     for (let attempt = 0; attempt < 100_000; attempt++) {
       const prefix = env.newPrefix();
       if (new Set(tags.map((tag) => nodes().portOf(`${prefix}t:${tag}`))).size === tags.length) return prefix;
@@ -98,7 +122,9 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     await read(instance.prisma);
     const before = instance.prisma.$cache.stats().l1Hits;
     const again = await observe(instance, read);
-    expect(again.fromDatabase, `the repeat reached the database; reported: ${reports([instance]).join(" | ")}`).toBe(false);
+    expect(again.fromDatabase, `the repeat reached the database; reported: ${reports([instance]).join(" | ")}`).toBe(
+      false,
+    );
     expect(instance.prisma.$cache.stats().l1Hits - before, "the repeat was an in-process hit").toBe(1);
     return again.value;
   }
@@ -107,7 +133,9 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
   function reports(instances: readonly Instance[]): string[] {
     // The cause carries Redis' own words (NOSCRIPT, CROSSSLOT, MOVED...), which say which Cluster path failed.
     const causeOf = (error: Error) => (error.cause instanceof Error ? ` <- ${error.cause.message}` : "");
-    return instances.flatMap((instance) => instance.log.errors.map((error) => `${error.code}: ${error.message}${causeOf(error)}`));
+    return instances.flatMap((instance) =>
+      instance.log.errors.map((error) => `${error.code}: ${error.message}${causeOf(error)}`),
+    );
   }
 
   /** Nothing was absorbed and reported on any of `instances` (a failed Cluster path falls back silently otherwise). */
@@ -117,7 +145,10 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
 
   /** No single-flight lock is left under `prefix`, on any master. */
   async function expectNoLocks(prefix: string, instances: readonly Instance[]): Promise<void> {
-    expect(await nodes().keysMatching(`${prefix}*:lock`), `a lock outlived its holder's fill; reported: ${reports(instances).join(" | ")}`).toEqual([]);
+    expect(
+      await nodes().keysMatching(`${prefix}*:lock`),
+      `a lock outlived its holder's fill; reported: ${reports(instances).join(" | ")}`,
+    ).toEqual([]);
   }
 
   /** A new user named `name`, in a world of its own (removed by `env.stop()`). */
@@ -126,9 +157,13 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     return (await createScratchUser(env.bare, world, label, { name })).id;
   }
 
-  const nameOf = (id: number): Read<unknown> => (p: CachedPrisma) => p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
+  const nameOf =
+    (id: number): Read<unknown> =>
+    (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
   /** Calls that reached the database on any of `fleet` (reads the cache did not answer, and writes). */
-  const databaseCalls = (fleet: readonly Instance[]) => fleet.reduce((sum, instance) => sum + instance.database.queries, 0);
+  const databaseCalls = (fleet: readonly Instance[]) =>
+    fleet.reduce((sum, instance) => sum + instance.database.queries, 0);
 
   it("the fixture is a Cluster of three masters, and the library's keys spread over them", async () => {
     const [a] = await instances(1);
@@ -144,7 +179,8 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     const ports = new Set(keys.map((key) => nodes().portOf(key)));
     expect(ports.size, `keys ${keys.join(", ")} all on one node`).toBeGreaterThan(1);
     // The fixture's own slot computation, which the tests use to place keys, agrees with the server's.
-    for (const key of [...keys, "{user1000}.following", "foo{}{bar}", "{}x"]) expect(keySlot(key), key).toBe(Number(await admin.cluster("KEYSLOT", key)));
+    for (const key of [...keys, "{user1000}.following", "foo{}{bar}", "{}x"])
+      expect(keySlot(key), key).toBe(Number(await admin.cluster("KEYSLOT", key)));
     expectNoReports([a!]);
   });
 
@@ -158,13 +194,20 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       expect(await observe(a!, read)).toEqual({ value: { name: "v1" }, fromDatabase: false });
       expect(a!.prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1, l2Hits: 0 });
       await a!.prisma.$cache.settled();
-      const isEntry = (key: string) => !key.startsWith(`${a!.prefix}t:`) && !key.startsWith(`${a!.prefix}bus:`) && !key.endsWith(":lock");
-      expect((await nodes().keysMatching(`${a!.prefix}*`)).filter(isEntry), "one shared entry, SET on its own node").toHaveLength(1);
+      const isEntry = (key: string) =>
+        !key.startsWith(`${a!.prefix}t:`) && !key.startsWith(`${a!.prefix}bus:`) && !key.endsWith(":lock");
+      expect(
+        (await nodes().keysMatching(`${a!.prefix}*`)).filter(isEntry),
+        "one shared entry, SET on its own node",
+      ).toHaveLength(1);
       await expectNoLocks(a!.prefix, [a!]);
 
       expect(await observe(b!, read), "B: from Redis").toEqual({ value: { name: "v1" }, fromDatabase: false });
       expect(b!.prisma.$cache.stats()).toMatchObject({ misses: 0, l1Hits: 0, l2Hits: 1 });
-      expect(await observe(b!, read), "B: then from its own in-process tier").toEqual({ value: { name: "v1" }, fromDatabase: false });
+      expect(await observe(b!, read), "B: then from its own in-process tier").toEqual({
+        value: { name: "v1" },
+        fromDatabase: false,
+      });
       expect(b!.prisma.$cache.stats()).toMatchObject({ misses: 0, l1Hits: 1, l2Hits: 1 });
       expectNoReports([a!, b!]);
     });
@@ -174,15 +217,28 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     it("B updates a row through its client; once that resolves, A's next findUnique by id and findMany are new", async () => {
       const w = await env.world("cluster-instances");
       const [a, b] = await instances(2);
-      const read: Read<unknown> = (p) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      const list: Read<unknown> = (p) => p.user.findMany({ where: { tenantId: w.tenantId }, select: { name: true }, orderBy: { id: "asc" }, cache: true });
+      const read: Read<unknown> = (p) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const list: Read<unknown> = (p) =>
+        p.user.findMany({
+          where: { tenantId: w.tenantId },
+          select: { name: true },
+          orderBy: { id: "asc" },
+          cache: true,
+        });
       expect(await cacheInProcess(a!, read)).toEqual({ name: "Carol" });
       expect(await cacheInProcess(a!, list)).toEqual([{ name: "Alice" }, { name: null }, { name: "Carol" }]);
 
       await b!.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
 
-      expect(await observe(a!, read), `A's findUnique; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
-      expect(await observe(a!, list), `A's findMany; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ value: [{ name: "Alice" }, { name: null }, { name: "Renamed" }], fromDatabase: true });
+      expect(await observe(a!, read), `A's findUnique; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({
+        value: { name: "Renamed" },
+        fromDatabase: true,
+      });
+      expect(await observe(a!, list), `A's findMany; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({
+        value: [{ name: "Alice" }, { name: null }, { name: "Renamed" }],
+        fromDatabase: true,
+      });
       expectNoReports([a!, b!]);
     });
 
@@ -191,17 +247,33 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       const tags = [unique("front-page"), unique("published-count")];
       const [a, b] = await instances(2, { prefix: prefixSpreading(tags) });
       const frontPage: Read<unknown> = (p) =>
-        p.post.findMany({ where: { tenantId: w.tenantId, published: true }, select: { title: true }, orderBy: { id: "asc" }, cache: { tags: [tags[0]!] } });
-      const published: Read<unknown> = (p) => p.post.count({ where: { tenantId: w.tenantId, published: true }, cache: { tags: [tags[1]!] } });
-      expect(await cacheInProcess(a!, frontPage)).toEqual([{ title: "Welcome" }, { title: "Bob's post" }, { title: "Orphan" }]);
+        p.post.findMany({
+          where: { tenantId: w.tenantId, published: true },
+          select: { title: true },
+          orderBy: { id: "asc" },
+          cache: { tags: [tags[0]!] },
+        });
+      const published: Read<unknown> = (p) =>
+        p.post.count({ where: { tenantId: w.tenantId, published: true }, cache: { tags: [tags[1]!] } });
+      expect(await cacheInProcess(a!, frontPage)).toEqual([
+        { title: "Welcome" },
+        { title: "Bob's post" },
+        { title: "Orphan" },
+      ]);
       expect(await cacheInProcess(a!, published)).toBe(3);
       // Behind the cache's back, as another service would: only the explicit invalidation can tell A.
       await env.bare.post.update({ where: { id: w.posts.orphan }, data: { published: false } });
 
       await b!.prisma.$cache.invalidate({ tags });
 
-      expect(await observe(a!, frontPage), `reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ value: [{ title: "Welcome" }, { title: "Bob's post" }], fromDatabase: true });
-      expect(await observe(a!, published), `reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ value: 2, fromDatabase: true });
+      expect(await observe(a!, frontPage), `reported: ${reports([a!, b!]).join(" | ")}`).toEqual({
+        value: [{ title: "Welcome" }, { title: "Bob's post" }],
+        fromDatabase: true,
+      });
+      expect(await observe(a!, published), `reported: ${reports([a!, b!]).join(" | ")}`).toEqual({
+        value: 2,
+        fromDatabase: true,
+      });
       expectNoReports([a!, b!]);
     });
 
@@ -209,13 +281,27 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       const w = await env.world("cluster-nested");
       const prefix = prefixSpreading(["m:User", "m:Post", "m:Profile"]);
       const [a, b] = await instances(2, { prefix });
-      const id = (await env.bare.user.create({ data: { tenantId: w.tenantId, email: `${unique("nested")}@scratch.test`, name: "v1", profile: { create: { bio: "old" } } } })).id;
+      const id = (
+        await env.bare.user.create({
+          data: {
+            tenantId: w.tenantId,
+            email: `${unique("nested")}@scratch.test`,
+            name: "v1",
+            profile: { create: { bio: "old" } },
+          },
+        })
+      ).id;
       const reads: Record<string, Read<unknown>> = {
         "user by id": (p) => p.user.findUnique({ where: { id }, select: { name: true }, cache: true }),
         "user list": (p) => p.user.findMany({ where: { id }, select: { name: true }, cache: true }),
         "posts by author": (p) => p.post.findMany({ where: { authorId: id }, select: { title: true }, cache: true }),
         "profile by user": (p) => p.profile.findUnique({ where: { userId: id }, select: { bio: true }, cache: true }),
-        "user with relations": (p) => p.user.findUnique({ where: { id }, select: { name: true, posts: { select: { title: true } }, profile: { select: { bio: true } } }, cache: true }),
+        "user with relations": (p) =>
+          p.user.findUnique({
+            where: { id },
+            select: { name: true, posts: { select: { title: true } }, profile: { select: { bio: true } } },
+            cache: true,
+          }),
       };
       for (const read of Object.values(reads)) {
         await cacheInProcess(a!, read);
@@ -223,15 +309,27 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       }
       const versionKeys = ["m:User", "m:Post", "m:Profile"].map((tag) => `${prefix}t:${tag}`);
       const before = await Promise.all(versionKeys.map((key) => admin.get(key)));
-      expect(before.every((version) => version !== null), "the reads initialised every version").toBe(true);
+      expect(
+        before.every((version) => version !== null),
+        "the reads initialised every version",
+      ).toBe(true);
 
       await b!.prisma.user.update({
         where: { id },
-        data: { name: "v2", posts: { create: { tenantId: w.tenantId, slug: "nested", title: "Nested" } }, profile: { update: { bio: "new" } } },
+        data: {
+          name: "v2",
+          posts: { create: { tenantId: w.tenantId, slug: "nested", title: "Nested" } },
+          profile: { update: { bio: "new" } },
+        },
       });
 
       const after = await Promise.all(versionKeys.map((key) => admin.get(key)));
-      after.forEach((version, i) => expect(Number(version), `${versionKeys[i]} was bumped on its node; reported: ${reports([a!, b!]).join(" | ")}`).toBeGreaterThan(Number(before[i])));
+      after.forEach((version, i) =>
+        expect(
+          Number(version),
+          `${versionKeys[i]} was bumped on its node; reported: ${reports([a!, b!]).join(" | ")}`,
+        ).toBeGreaterThan(Number(before[i])),
+      );
       const expected: Record<string, unknown> = {
         "user by id": { name: "v2" },
         "user list": [{ name: "v2" }],
@@ -240,7 +338,10 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
         "user with relations": { name: "v2", posts: [{ title: "Nested" }], profile: { bio: "new" } },
       };
       for (const [name, read] of Object.entries(reads)) {
-        expect(await observe(a!, read), `A: ${name}; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ value: expected[name], fromDatabase: true });
+        expect(await observe(a!, read), `A: ${name}; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({
+          value: expected[name],
+          fromDatabase: true,
+        });
         expect((await observe(b!, read)).value, `B: ${name}`).toEqual(expected[name]);
       }
       expectNoReports([a!, b!]);
@@ -250,18 +351,40 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       const prefix = prefixSpreading(["m:User", "m:Post", "m:Profile"]);
       const [a, b] = await instances(2, { prefix });
       const w = await env.world("cluster-noscript");
-      const id = (await env.bare.user.create({ data: { tenantId: w.tenantId, email: `${unique("noscript")}@scratch.test`, name: "v0", profile: { create: { bio: "b0" } } } })).id;
-      const read: Read<unknown> = (p) => p.user.findUnique({ where: { id }, select: { name: true, posts: { select: { title: true } }, profile: { select: { bio: true } } }, cache: true });
-      // Several rounds: each reloads the scripts, and a round must not pass because a reload happened to hit the right node.
+      const id = (
+        await env.bare.user.create({
+          data: {
+            tenantId: w.tenantId,
+            email: `${unique("noscript")}@scratch.test`,
+            name: "v0",
+            profile: { create: { bio: "b0" } },
+          },
+        })
+      ).id;
+      const read: Read<unknown> = (p) =>
+        p.user.findUnique({
+          where: { id },
+          select: { name: true, posts: { select: { title: true } }, profile: { select: { bio: true } } },
+          cache: true,
+        });
+      // Several rounds: each reloads the scripts, and a round must not pass because a reload happened to hit the right
+      // node.
       for (let round = 1; round <= 5; round++) {
         await cacheInProcess(a!, read);
         await nodes().flushScripts();
         await b!.prisma.user.update({
           where: { id },
-          data: { name: `v${round}`, posts: { create: { tenantId: w.tenantId, slug: `r${round}`, title: `R${round}` } }, profile: { update: { bio: `b${round}` } } },
+          data: {
+            name: `v${round}`,
+            posts: { create: { tenantId: w.tenantId, slug: `r${round}`, title: `R${round}` } },
+            profile: { update: { bio: `b${round}` } },
+          },
         });
         const value = (await observe(a!, read)).value as { name: string; posts: unknown[]; profile: { bio: string } };
-        expect({ name: value.name, posts: value.posts.length, bio: value.profile.bio }, `round ${round}: A's read after B's write; reported: ${reports([a!, b!]).join(" | ")}`).toEqual({ name: `v${round}`, posts: round, bio: `b${round}` });
+        expect(
+          { name: value.name, posts: value.posts.length, bio: value.profile.bio },
+          `round ${round}: A's read after B's write; reported: ${reports([a!, b!]).join(" | ")}`,
+        ).toEqual({ name: `v${round}`, posts: round, bio: `b${round}` });
       }
       expectNoReports([a!, b!]);
     });
@@ -273,12 +396,19 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       const prefix = env.newPrefix();
       const [{ instance: a, bus: aBus }, { instance: b, bus: bBus }] = [await watched(prefix), await watched(prefix)];
       // Positive scores are leases of members that heartbeat; the bus sequence is kept there with a negative score.
-      expect(await admin.zrangebyscore(`${prefix}bus:members`, "(0", "+inf"), "two members with a lease").toHaveLength(2);
-      expect(Number(await admin.zscore(`${prefix}bus:members`, "#seq")), "heartbeats took sequence numbers").toBeLessThan(0);
+      expect(await admin.zrangebyscore(`${prefix}bus:members`, "(0", "+inf"), "two members with a lease").toHaveLength(
+        2,
+      );
+      expect(
+        Number(await admin.zscore(`${prefix}bus:members`, "#seq")),
+        "heartbeats took sequence numbers",
+      ).toBeLessThan(0);
       const read = nameOf(w.users.carol);
       await cacheInProcess(b, read);
 
-      const waited = await resolvesOnlyAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }));
+      const waited = await resolvesOnlyAfter(aBus, bBus, () =>
+        a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+      );
       expect(waited, `the write resolved before B had applied it; reported: ${reports([a, b]).join(" | ")}`).toBe(true);
 
       expect(await observe(b, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
@@ -302,7 +432,10 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       await arrived;
 
       const before = a.prisma.$cache.stats();
-      expect(await observe(a, read), "answered, without the database").toEqual({ value: { name: "Carol" }, fromDatabase: false });
+      expect(await observe(a, read), "answered, without the database").toEqual({
+        value: { name: "Carol" },
+        fromDatabase: false,
+      });
       expect(a.prisma.$cache.stats().l1Hits - before.l1Hits, "not by the in-process tier, which was cleared").toBe(0);
       expect(a.prisma.$cache.stats().l2Hits - before.l2Hits, "by Redis").toBe(1);
       expectNoReports([a]);
@@ -311,9 +444,13 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     it("read-your-writes on every instance (contract item 1) after the member list was deleted: B's read right after A's write resolved returns the new row", async () => {
       const w = await env.world("cluster-lost-members");
       const prefix = env.newPrefix();
-      // A 3 s lease: heartbeats (which list B again) come a second apart, not within the few ms between the loss and the write.
+      // A 3 s lease: heartbeats (which list B again) come a second apart, not within the few ms between the loss and
+      // the write.
       const options = { busLease: "3s" } as const;
-      const [{ instance: a, bus: aBus }, { instance: b, bus: bBus }] = [await watched(prefix, options), await watched(prefix, options)];
+      const [{ instance: a, bus: aBus }, { instance: b, bus: bBus }] = [
+        await watched(prefix, options),
+        await watched(prefix, options),
+      ];
       const read = nameOf(w.users.carol);
       await cacheInProcess(b, read);
       await b.prisma.$cache.settled();
@@ -321,8 +458,15 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
 
       // A Cluster node's PUBLISH counts only its own subscribers, so the writer cannot tell who heard it: it waits
       // until the re-created list is a lease old.
-      const after = await readRightAfter(aBus, bBus, () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), () => observe(b, read));
-      expect(after.value, `B's read right after the write resolved; reported: ${reports([a, b]).join(" | ")}`).toEqual({ name: "Renamed" });
+      const after = await readRightAfter(
+        aBus,
+        bBus,
+        () => a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+        () => observe(b, read),
+      );
+      expect(after.value, `B's read right after the write resolved; reported: ${reports([a, b]).join(" | ")}`).toEqual({
+        name: "Renamed",
+      });
       expectNoReports([a, b]);
     });
 
@@ -366,14 +510,20 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       const results = [...(await first), ...(await Promise.all(rest)).flat()];
       expect(results).toHaveLength(100);
       for (const result of results) expect(result).toEqual({ name: "v1" });
-      expect(databaseCalls(fleet) - before, `one database query for 100 reads over 4 instances; reported: ${reports(fleet).join(" | ")}`).toBe(1);
-      for (const other of others) expect(other.prisma.$cache.stats()).toMatchObject({ lockWaits: 1, coalesced: 24, misses: 25 });
+      expect(
+        databaseCalls(fleet) - before,
+        `one database query for 100 reads over 4 instances; reported: ${reports(fleet).join(" | ")}`,
+      ).toBe(1);
+      for (const other of others)
+        expect(other.prisma.$cache.stats()).toMatchObject({ lockWaits: 1, coalesced: 24, misses: 25 });
       await Promise.all(fleet.map((instance) => instance.prisma.$cache.settled()));
       await expectNoLocks(holder.prefix, fleet);
 
       await others[0]!.prisma.user.update({ where: { id }, data: { name: "v2" } });
       const afterWrite = databaseCalls(fleet);
-      const again = (await Promise.all(fleet.map((instance) => Promise.all(Array.from({ length: 25 }, () => read(instance.prisma)))))).flat();
+      const again = (
+        await Promise.all(fleet.map((instance) => Promise.all(Array.from({ length: 25 }, () => read(instance.prisma)))))
+      ).flat();
       for (const result of again) expect(result).toEqual({ name: "v2" });
       expect(databaseCalls(fleet) - afterWrite, "the lock was free again: one load after the write").toBe(1);
       await Promise.all(fleet.map((instance) => instance.prisma.$cache.settled()));
@@ -405,7 +555,10 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
       expect(a.database.queries, `one background refresh; reported: ${reports([a, b]).join(" | ")}`).toBe(before + 1);
       expect(a.prisma.$cache.stats()).toMatchObject({ staleHits: 1, refreshes: 1, refreshFailures: 0 });
       expect(await observe(a, read), "the refreshed entry").toEqual({ value: { name: "v2" }, fromDatabase: false });
-      expect(await observe(b, read), "B: the refreshed entry, from Redis").toEqual({ value: { name: "v2" }, fromDatabase: false });
+      expect(await observe(b, read), "B: the refreshed entry, from Redis").toEqual({
+        value: { name: "v2" },
+        fromDatabase: false,
+      });
       expect(b.prisma.$cache.stats()).toMatchObject({ l2Hits: 1, staleHits: 0, misses: 0 });
       await expectNoLocks(a.prefix, [a, b]);
       expectNoReports([a, b]);
@@ -434,10 +587,19 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
     it("reports E_REDIS_POLICY when the masters have a maxmemory and noeviction, and nothing with the defaults", async () => {
       const [quiet] = await instances(1);
       const masters = admin.nodes("master");
-      const setting = async (node: (typeof masters)[number], name: string) => String(((await node.config("GET", name)) as string[])[1]);
-      const saved = await Promise.all(masters.map(async (node) => [await setting(node, "maxmemory"), await setting(node, "maxmemory-policy")] as const));
+      const setting = async (node: (typeof masters)[number], name: string) =>
+        String(((await node.config("GET", name)) as string[])[1]);
+      const saved = await Promise.all(
+        masters.map(
+          async (node) => [await setting(node, "maxmemory"), await setting(node, "maxmemory-policy")] as const,
+        ),
+      );
       try {
-        await Promise.all(masters.map((node) => node.config("SET", "maxmemory", "512mb").then(() => node.config("SET", "maxmemory-policy", "noeviction"))));
+        await Promise.all(
+          masters.map((node) =>
+            node.config("SET", "maxmemory", "512mb").then(() => node.config("SET", "maxmemory-policy", "noeviction")),
+          ),
+        );
         const [full] = await instances(1);
         await pollUntil(
           async () => full!.log.codes(),
@@ -445,7 +607,13 @@ describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a 
         );
         expect(full!.log.codes()).toEqual(["E_REDIS_POLICY"]);
       } finally {
-        await Promise.all(masters.map((node, i) => node.config("SET", "maxmemory", saved[i]![0]).then(() => node.config("SET", "maxmemory-policy", saved[i]![1]))));
+        await Promise.all(
+          masters.map((node, i) =>
+            node
+              .config("SET", "maxmemory", saved[i]![0])
+              .then(() => node.config("SET", "maxmemory-policy", saved[i]![1])),
+          ),
+        );
       }
       expectNoReports([quiet!]);
     });

@@ -8,7 +8,14 @@ import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cachedClient, createSqliteDatabase, ErrorLog, sqliteClient, type BareClient, type CachedPrisma } from "../helpers/clients.js";
+import {
+  cachedClient,
+  createSqliteDatabase,
+  ErrorLog,
+  sqliteClient,
+  type BareClient,
+  type CachedPrisma,
+} from "../helpers/clients.js";
 import { seedFixture, type Fixture } from "../helpers/fixture.js";
 import { RedisServer } from "../helpers/redis-server.js";
 import { redisServerInstalled, skipWithoutService } from "../helpers/services.js";
@@ -50,12 +57,20 @@ describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the dat
     await redis.connect();
     const log = new ErrorLog();
     const prefix = "pqc-faults:";
-    const { prisma, database } = await cachedClient(bare, { redis, l1: false, redisTimeout: "100ms", prefix, onError: log.onError });
+    const { prisma, database } = await cachedClient(bare, {
+      redis,
+      l1: false,
+      redisTimeout: "100ms",
+      prefix,
+      onError: log.onError,
+    });
     return { server, redis, prisma, database, log, prefix };
   }
 
-  const readUser = (prisma: CachedPrisma, id = fixture.users.alice) => prisma.user.findUnique({ where: { id }, include: { posts: { orderBy: { id: "asc" } } }, cache: true });
-  const uncachedUser = (id = fixture.users.alice) => bare.user.findUnique({ where: { id }, include: { posts: { orderBy: { id: "asc" } } } });
+  const readUser = (prisma: CachedPrisma, id = fixture.users.alice) =>
+    prisma.user.findUnique({ where: { id }, include: { posts: { orderBy: { id: "asc" } } }, cache: true });
+  const uncachedUser = (id = fixture.users.alice) =>
+    bare.user.findUnique({ where: { id }, include: { posts: { orderBy: { id: "asc" } } } });
 
   it("a frozen Redis (SIGSTOP): reads return the database's answer after about redisTimeout, E_REDIS reported", async () => {
     const { server, prisma, database, log } = await clientOverPrivateRedis();
@@ -107,9 +122,17 @@ describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the dat
 
   describe("a corrupt entry is a miss, reported as E_CORRUPT_ENTRY, and is replaced", () => {
     /** Fills the entry of `read` and returns its key name (found with KEYS, on this private server only). */
-    async function fillAndFindKey(redis: Redis, prisma: CachedPrisma, prefix: string, read: (prisma: CachedPrisma) => PromiseLike<unknown>): Promise<string> {
+    async function fillAndFindKey(
+      redis: Redis,
+      prisma: CachedPrisma,
+      prefix: string,
+      read: (prisma: CachedPrisma) => PromiseLike<unknown>,
+    ): Promise<string> {
       // Entries only: tag versions live under `${prefix}t:`.
-      const entries = async () => (await redis.keys(`${prefix}*`)).filter((key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`));
+      const entries = async () =>
+        (await redis.keys(`${prefix}*`)).filter(
+          (key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`),
+        );
       const before = new Set(await entries());
       await read(prisma);
       await prisma.$cache.settled();

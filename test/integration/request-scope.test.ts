@@ -12,7 +12,14 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchUser } from "../helpers/fixture.js";
 import { InvalidationEnv, observe, unusedId, type Instance } from "../helpers/invalidation/harness.js";
-import { DATABASE_URL, postgresReachable, redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";
+import {
+  DATABASE_URL,
+  postgresReachable,
+  redactUrl,
+  REDIS_URL,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
@@ -38,7 +45,13 @@ function describeScope(env: InvalidationEnv): void {
     const w = await env.world("scope-plain");
     const i = await env.instance();
     const user = () => i.prisma.user.findUnique({ where: { id: w.users.carol }, select: { name: true } });
-    const list = () => i.prisma.post.findMany({ where: { tenantId: w.tenantId }, select: { slug: true }, orderBy: { id: "asc" }, cache: false });
+    const list = () =>
+      i.prisma.post.findMany({
+        where: { tenantId: w.tenantId },
+        select: { slug: true },
+        orderBy: { id: "asc" },
+        cache: false,
+      });
     const before = i.prisma.$cache.stats();
     const queries = await queriesDuring(i, () =>
       i.prisma.$cache.scope(async () => {
@@ -50,14 +63,20 @@ function describeScope(env: InvalidationEnv): void {
       }),
     );
     expect(queries).toBe(2);
-    expect(i.prisma.$cache.stats()).toMatchObject({ scopeHits: before.scopeHits + 4, l1Hits: before.l1Hits, l2Hits: before.l2Hits, misses: before.misses });
+    expect(i.prisma.$cache.stats()).toMatchObject({
+      scopeHits: before.scopeHits + 4,
+      l1Hits: before.l1Hits,
+      l2Hits: before.l2Hits,
+      misses: before.misses,
+    });
     expect(i.log.codes()).toEqual([]);
   });
 
   it("opted-in reads: the first goes through the tiers, identical ones are answered by the scope", async () => {
     const w = await env.world("scope-cached");
     const i = await env.instance();
-    const read = () => i.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
+    const read = () =>
+      i.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
     const before = i.prisma.$cache.stats();
     const queries = await queriesDuring(i, () =>
       i.prisma.$cache.scope(async () => {
@@ -66,7 +85,11 @@ function describeScope(env: InvalidationEnv): void {
       }),
     );
     expect(queries).toBe(1);
-    expect(i.prisma.$cache.stats()).toMatchObject({ misses: before.misses + 1, l1Hits: before.l1Hits, scopeHits: before.scopeHits + 2 });
+    expect(i.prisma.$cache.stats()).toMatchObject({
+      misses: before.misses + 1,
+      l1Hits: before.l1Hits,
+      scopeHits: before.scopeHits + 2,
+    });
   });
 
   it("a read without `cache` is never answered by a tier, in a scope either; an opted-in read may reuse its result", async () => {
@@ -76,8 +99,14 @@ function describeScope(env: InvalidationEnv): void {
     const plain = () => i.prisma.user.findUnique({ where: { id: w.users.bob }, select: { email: true } });
     await cached();
     await i.prisma.$cache.scope(async () => {
-      expect(await observe(i, cached), "an in-process hit").toEqual({ value: { email: "bob@example.test" }, fromDatabase: false });
-      expect(await observe(i, plain), "not from the tier, even through the scope").toEqual({ value: { email: "bob@example.test" }, fromDatabase: true });
+      expect(await observe(i, cached), "an in-process hit").toEqual({
+        value: { email: "bob@example.test" },
+        fromDatabase: false,
+      });
+      expect(await observe(i, plain), "not from the tier, even through the scope").toEqual({
+        value: { email: "bob@example.test" },
+        fromDatabase: true,
+      });
       expect(await observe(i, plain)).toEqual({ value: { email: "bob@example.test" }, fromDatabase: false });
       const hits = i.prisma.$cache.stats().l1Hits;
       expect(await observe(i, cached)).toEqual({ value: { email: "bob@example.test" }, fromDatabase: false });
@@ -148,7 +177,16 @@ function describeScope(env: InvalidationEnv): void {
   it("results are private copies: mutating one never changes what the next caller gets (contract item 7)", async () => {
     const w = await env.world("scope-copies");
     const i = await env.instance();
-    const read = () => i.prisma.user.findUnique({ where: { id: w.users.alice }, select: { name: true, createdAt: true, settings: true, posts: { select: { slug: true }, orderBy: { id: "asc" } } } });
+    const read = () =>
+      i.prisma.user.findUnique({
+        where: { id: w.users.alice },
+        select: {
+          name: true,
+          createdAt: true,
+          settings: true,
+          posts: { select: { slug: true }, orderBy: { id: "asc" } },
+        },
+      });
     const expected = await read();
     await i.prisma.$cache.scope(async () => {
       const [first, joined] = await Promise.all([read(), read()]);
@@ -171,7 +209,10 @@ function describeScope(env: InvalidationEnv): void {
     const queries = await queriesDuring(i, () =>
       i.prisma.$cache.scope(async () => {
         const settled = await Promise.allSettled([read(), read()]);
-        expect(settled.map((outcome) => outcome.status), "both callers of the shared load get its error").toEqual(["rejected", "rejected"]);
+        expect(
+          settled.map((outcome) => outcome.status),
+          "both callers of the shared load get its error",
+        ).toEqual(["rejected", "rejected"]);
         await expect(read()).rejects.toMatchObject({ code: "P2025" });
       }),
     );
@@ -183,8 +224,10 @@ function describeScope(env: InvalidationEnv): void {
     const i = await env.instance();
     const scratch = await createScratchUser(env.bare, w, "scope-write", { name: "Before" });
     const user = () => i.prisma.user.findUnique({ where: { id: scratch.id }, select: { name: true } });
-    const post = () => i.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
-    // Read once outside: the mirror then knows the post's tag versions, so other invalidations cannot kill its scope entry.
+    const post = () =>
+      i.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
+    // Read once outside: the mirror then knows the post's tag versions, so other invalidations cannot kill its scope
+    // entry.
     await post();
     await i.prisma.$cache.scope(async () => {
       await user();
@@ -238,19 +281,26 @@ function describeScope(env: InvalidationEnv): void {
     const w = await env.world("scope-transaction");
     const i = await env.instance();
     const read = () => i.prisma.user.findUnique({ where: { id: w.users.carol }, select: { name: true } });
-    const cached = () => i.prisma.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+    const cached = () =>
+      i.prisma.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
     const before = i.prisma.$cache.stats().scopeHits;
     await i.prisma.$cache.scope(async () => {
       expect(await queriesDuring(i, read)).toBe(1);
       const interactive = await queriesDuring(i, () =>
         i.prisma.$transaction(async (tx) => {
-          expect(await tx.user.findUnique({ where: { id: w.users.carol }, select: { name: true } })).toEqual({ name: "Carol" });
-          expect(await tx.user.findUnique({ where: { id: w.users.carol }, select: { name: true } })).toEqual({ name: "Carol" });
+          expect(await tx.user.findUnique({ where: { id: w.users.carol }, select: { name: true } })).toEqual({
+            name: "Carol",
+          });
+          expect(await tx.user.findUnique({ where: { id: w.users.carol }, select: { name: true } })).toEqual({
+            name: "Carol",
+          });
         }),
       );
       expect(interactive).toBe(2);
       let batch: unknown;
-      expect(await queriesDuring(i, async () => (batch = await i.prisma.$transaction([read(), cached(), read()])))).toBe(3);
+      expect(
+        await queriesDuring(i, async () => (batch = await i.prisma.$transaction([read(), cached(), read()]))),
+      ).toBe(3);
       expect(batch).toEqual([{ name: "Carol" }, { name: "Carol" }, { name: "Carol" }]);
       expect(await queriesDuring(i, read), "the scope still answers outside the transactions").toBe(0);
     });
@@ -260,7 +310,8 @@ function describeScope(env: InvalidationEnv): void {
   it("a model configured `false` is read live in a scope too", async () => {
     const w = await env.world("scope-disabled");
     const i = await env.instance({ models: { Comment: false } });
-    const read = () => i.prisma.comment.findMany({ where: { postId: w.posts.welcome }, select: { body: true }, orderBy: { id: "asc" } });
+    const read = () =>
+      i.prisma.comment.findMany({ where: { postId: w.posts.welcome }, select: { body: true }, orderBy: { id: "asc" } });
     expect(await queriesDuring(i, () => i.prisma.$cache.scope(async () => Promise.all([read(), read()])))).toBe(2);
   });
 
@@ -289,7 +340,10 @@ function describeScope(env: InvalidationEnv): void {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     try {
       let bodies: unknown[] = [];
-      const queries = await queriesDuring(i, async () => (bodies = await Promise.all([fetch(url).then((r) => r.json()), fetch(url).then((r) => r.json())])));
+      const queries = await queriesDuring(
+        i,
+        async () => (bodies = await Promise.all([fetch(url).then((r) => r.json()), fetch(url).then((r) => r.json())])),
+      );
       expect(bodies).toEqual([{ email: "bob@example.test" }, { email: "bob@example.test" }]);
       expect(queries, "one per request: each request deduplicates within itself, never across").toBe(2);
     } finally {
@@ -322,7 +376,8 @@ describe.skipIf(missingPostgres || missingRedis)("request scope: postgres + redi
     const scratch = await createScratchUser(env.bare, w, "scope-instances", { name: "Before" });
     const plain = () => b.prisma.user.findUnique({ where: { id: scratch.id }, select: { name: true } });
     const cached = () => b.prisma.user.findMany({ where: { id: scratch.id }, select: { name: true }, cache: true });
-    const unrelated = () => b.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
+    const unrelated = () =>
+      b.prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
     // Cached in B's in-process tier first: their scope entries start with known tag versions.
     await cached();
     await unrelated();
@@ -334,10 +389,19 @@ describe.skipIf(missingPostgres || missingRedis)("request scope: postgres + redi
 
       await a.prisma.user.update({ where: { id: scratch.id }, data: { name: "After" } });
 
-      expect(await observe(b, plain), "an entry without known versions: any invalidation heard kills it").toEqual({ value: { name: "After" }, fromDatabase: true });
-      expect(await observe(b, cached), "an entry with known versions: killed by its own tags' invalidation").toEqual({ value: [{ name: "After" }], fromDatabase: true });
+      expect(await observe(b, plain), "an entry without known versions: any invalidation heard kills it").toEqual({
+        value: { name: "After" },
+        fromDatabase: true,
+      });
+      expect(await observe(b, cached), "an entry with known versions: killed by its own tags' invalidation").toEqual({
+        value: [{ name: "After" }],
+        fromDatabase: true,
+      });
       const hits = b.prisma.$cache.stats().scopeHits;
-      expect(await observe(b, unrelated), "other tags' invalidation leaves it alive").toEqual({ value: { title: "Welcome" }, fromDatabase: false });
+      expect(await observe(b, unrelated), "other tags' invalidation leaves it alive").toEqual({
+        value: { title: "Welcome" },
+        fromDatabase: false,
+      });
       expect(b.prisma.$cache.stats().scopeHits).toBe(hits + 1);
     });
     expect(a.log.codes()).toEqual([]);

@@ -9,9 +9,18 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheExtension, type CacheExtensionOptions } from "../../src/index.ts";
 import { postgresClient, type BareClient } from "../helpers/clients.ts";
-import { ensurePostgresSchema, deleteKeysUnder, postgresReachable, redisReachable, REDIS_URL, skipWithoutService } from "../helpers/services.ts";
+import {
+  ensurePostgresSchema,
+  deleteKeysUnder,
+  postgresReachable,
+  redisReachable,
+  REDIS_URL,
+  skipWithoutService,
+} from "../helpers/services.ts";
 
-const missing = skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) || skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+const missing =
+  skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) ||
+  skipWithoutService("Redis (REDIS_URL)", await redisReachable());
 
 /** A one-shot gate: `wait()` blocks until `open()`. */
 function gate() {
@@ -32,7 +41,8 @@ describe.skipIf(missing)("write-through", () => {
     await ensurePostgresSchema();
     bare = postgresClient();
     redis = new Redis(REDIS_URL);
-    tenantId = (await bare.tenant.create({ data: { slug: `wt-${process.pid}-${Date.now()}`, name: "write-through" } })).id;
+    tenantId = (await bare.tenant.create({ data: { slug: `wt-${process.pid}-${Date.now()}`, name: "write-through" } }))
+      .id;
   });
 
   afterAll(async () => {
@@ -56,7 +66,9 @@ describe.skipIf(missing)("write-through", () => {
     if (bumpGate !== undefined) {
       const evalsha = connection.evalsha.bind(connection) as (...args: unknown[]) => Promise<unknown>;
       let held = false;
-      (connection as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = async (...args: unknown[]) => {
+      (connection as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = async (
+        ...args: unknown[]
+      ) => {
         // A bump passes only its keys; a version read also passes ARGV.
         const isBump = args.length === 2 + Number(args[1]);
         if (isBump && !held) {
@@ -84,7 +96,8 @@ describe.skipIf(missing)("write-through", () => {
     return { prisma, database };
   }
 
-  const newUser = async (name: string) => (await bare.user.create({ data: { tenantId, email: `${name}-${Math.random()}@wt.test`, name } })).id;
+  const newUser = async (name: string) =>
+    (await bare.user.create({ data: { tenantId, email: `${name}-${Math.random()}@wt.test`, name } })).id;
 
   it("refreshes the cached primary-key lookup with the updated row: the next read needs no database query", async () => {
     const { prisma, database } = await client({ models: { User: { writeThrough: true } } });
@@ -94,7 +107,9 @@ describe.skipIf(missing)("write-through", () => {
     const queries = database.queries;
     expect((await prisma.user.findUnique({ where: { id }, cache: true }))?.name).toBe("after");
     expect(database.queries).toBe(queries);
-    expect(await bare.user.findUnique({ where: { id } })).toStrictEqual(await prisma.user.findUnique({ where: { id }, cache: true }));
+    expect(await bare.user.findUnique({ where: { id } })).toStrictEqual(
+      await prisma.user.findUnique({ where: { id }, cache: true }),
+    );
   });
 
   it("is off by default: the next read after an update goes to the database", async () => {

@@ -19,14 +19,20 @@ describe("cloneResult", () => {
   });
 
   it("deep-copies arrays and the rows in them", () => {
-    const original = [{ id: 1, tags: ["a"] }, { id: 2, tags: [] as string[] }];
+    const original = [
+      { id: 1, tags: ["a"] },
+      { id: 2, tags: [] as string[] },
+    ];
     const copy = cloneResult(original);
     expect(copy).toEqual(original);
     expect(copy).not.toBe(original);
     copy[0]?.tags.push("b");
     copy.pop();
     (copy[0] as { id: number }).id = 99;
-    expect(original).toEqual([{ id: 1, tags: ["a"] }, { id: 2, tags: [] }]);
+    expect(original).toEqual([
+      { id: 1, tags: ["a"] },
+      { id: 2, tags: [] },
+    ]);
   });
 
   it("copies Dates: setting the copy's time leaves the original's", () => {
@@ -49,7 +55,11 @@ describe("cloneResult", () => {
 
   it("copies a Node Buffer (whose own slice() is a view of the same memory), generically and by the compiled copier, and keeps it a Buffer", () => {
     const original = { avatar: Buffer.from([1, 2, 3]) };
-    for (const copy of [cloneResult(original), clonerFor(original)(original), clonerFor([original])([original])[0] as typeof original]) {
+    for (const copy of [
+      cloneResult(original),
+      clonerFor(original)(original),
+      clonerFor([original])([original])[0] as typeof original,
+    ]) {
       expect(Buffer.isBuffer(copy.avatar)).toBe(true);
       copy.avatar[0] = 42;
       expect([...original.avatar]).toEqual([1, 2, 3]);
@@ -62,7 +72,9 @@ describe("cloneResult", () => {
   });
 
   it("copies an own __proto__ key of a JSON-parsed object as a plain own property, without changing the copy's prototype", () => {
-    const original = JSON.parse('{"settings": {"__proto__": {"isAdmin": true}, "theme": "dark"}}') as { settings: Record<string, unknown> };
+    const original = JSON.parse('{"settings": {"__proto__": {"isAdmin": true}, "theme": "dark"}}') as {
+      settings: Record<string, unknown>;
+    };
     const copy = cloneResult(original);
 
     expect(Object.getPrototypeOf(copy.settings)).toBe(Object.prototype);

@@ -6,7 +6,15 @@ import { decodeEntry, encodeEntry, type Entry } from "../../src/tiers/entry.ts";
 const FINGERPRINT = "0123456789abcdefghijkl";
 const TAGS = ["q:abc", "m:User"] as const;
 
-const makeEntry = <T>(value: T): Entry<T> => ({ value, storedAt: 1_000, staleAt: 61_000, expiresAt: 91_000, loadMs: 3, tags: TAGS, versions: [1_700_000_000_000_001, 7] });
+const makeEntry = <T>(value: T): Entry<T> => ({
+  value,
+  storedAt: 1_000,
+  staleAt: 61_000,
+  expiresAt: 91_000,
+  loadMs: 3,
+  tags: TAGS,
+  versions: [1_700_000_000_000_001, 7],
+});
 const roundTrip = <T>(entry: Entry<T>) => decodeEntry<T>(encodeEntry(FINGERPRINT, entry), FINGERPRINT, TAGS);
 
 describe("entry envelope", () => {

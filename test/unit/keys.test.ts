@@ -11,13 +11,32 @@ import { hashKey, shortHash } from "../../src/keys/hash.ts";
 import { keyShape, queryKey, sharedNamespace } from "../../src/keys/query-key.ts";
 import { runtimeDataModel } from "../../src/prisma/internals.ts";
 import { catchCacheError } from "./support/cache-error.ts";
-import { LEAF_KINDS, leafKind, leafPaths, leaves, randomArgs, randomLeaf, Rng, shuffleKeys, withMutatedLeaf, type Tree } from "./support/random.ts";
+import {
+  LEAF_KINDS,
+  leafKind,
+  leafPaths,
+  leaves,
+  randomArgs,
+  randomLeaf,
+  Rng,
+  shuffleKeys,
+  withMutatedLeaf,
+  type Tree,
+} from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
-import { connectRedis, deleteKeysUnder, entryKeysUnder, redisReachable, skipWithoutService } from "../helpers/services.ts";
+import {
+  connectRedis,
+  deleteKeysUnder,
+  entryKeysUnder,
+  redisReachable,
+  skipWithoutService,
+} from "../helpers/services.ts";
 
 // These two tests read the names the extension writes to a real Redis (the shared tier is never faked).
 const noRedis = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
-type CachedSqlite = ReturnType<SqliteFixture["prisma"]["$extends"]> & { user: { count(args: object): Promise<number> } };
+type CachedSqlite = ReturnType<SqliteFixture["prisma"]["$extends"]> & {
+  user: { count(args: object): Promise<number> };
+};
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "../generated/sqlite/client.ts";
 
@@ -25,7 +44,8 @@ const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
 /** 128 bits in unpadded base64url. */
 const BASE64URL_128 = /^[A-Za-z0-9_-]{22}$/;
 
-const keyOf = (args: unknown, context?: Record<string, unknown>) => queryKey(NAMESPACE, "User", "findMany", args as Record<string, unknown> | undefined, context);
+const keyOf = (args: unknown, context?: Record<string, unknown>) =>
+  queryKey(NAMESPACE, "User", "findMany", args as Record<string, unknown> | undefined, context);
 const sameKey = (a: unknown, b: unknown) => expect(keyOf(a).local).toBe(keyOf(b).local);
 const differentKeys = (a: unknown, b: unknown) => {
   expect(keyOf(a).local).not.toBe(keyOf(b).local);
@@ -39,28 +59,52 @@ describe("canonical arguments: same meaning, same key", () => {
 
   it("ignores property order deep inside nested objects and objects inside arrays", () => {
     sameKey(
-      { where: { AND: [{ posts: { some: { title: { contains: "x", mode: "insensitive" }, views: { gt: 1 } } } }] }, orderBy: [{ name: "asc" }] },
-      { orderBy: [{ name: "asc" }], where: { AND: [{ posts: { some: { views: { gt: 1 }, title: { mode: "insensitive", contains: "x" } } } }] } },
+      {
+        where: { AND: [{ posts: { some: { title: { contains: "x", mode: "insensitive" }, views: { gt: 1 } } } }] },
+        orderBy: [{ name: "asc" }],
+      },
+      {
+        orderBy: [{ name: "asc" }],
+        where: { AND: [{ posts: { some: { views: { gt: 1 }, title: { mode: "insensitive", contains: "x" } } } }] },
+      },
     );
   });
 
   it("keeps the order of fields selected, included or aggregated: Prisma returns them in that order (exactness)", () => {
     differentKeys({ select: { id: true, name: true } }, { select: { name: true, id: true } });
     differentKeys({ include: { posts: true, profile: true } }, { include: { profile: true, posts: true } });
-    differentKeys({ select: { posts: { select: { id: true, title: true } } } }, { select: { posts: { select: { title: true, id: true } } } });
-    differentKeys({ select: { _count: { select: { posts: true, comments: true } } } }, { select: { _count: { select: { comments: true, posts: true } } } });
+    differentKeys(
+      { select: { posts: { select: { id: true, title: true } } } },
+      { select: { posts: { select: { title: true, id: true } } } },
+    );
+    differentKeys(
+      { select: { _count: { select: { posts: true, comments: true } } } },
+      { select: { _count: { select: { comments: true, posts: true } } } },
+    );
     differentKeys({ _sum: { views: true, rating: true } }, { _sum: { rating: true, views: true } });
     // What a relation is read with, besides its fields, is not ordered: only the field lists are.
-    sameKey({ select: { posts: { where: { id: 1, title: "t" }, select: { id: true } } } }, { select: { posts: { select: { id: true }, where: { title: "t", id: 1 } } } });
+    sameKey(
+      { select: { posts: { where: { id: 1, title: "t" }, select: { id: true } } } },
+      { select: { posts: { select: { id: true }, where: { title: "t", id: 1 } } } },
+    );
   });
 
   it("keeps the order of aggregate and groupBy selections among their arguments (the order of the result's groups), and nothing else's", () => {
-    const key = (operation: string, args: object) => queryKey(NAMESPACE, "Post", operation, args as Record<string, unknown>, undefined).local;
-    expect(key("aggregate", { _max: { views: true }, _sum: { views: true } })).not.toBe(key("aggregate", { _sum: { views: true }, _max: { views: true } }));
-    expect(key("groupBy", { by: ["id"], _max: { views: true }, _sum: { views: true } })).not.toBe(key("groupBy", { by: ["id"], _sum: { views: true }, _max: { views: true } }));
+    const key = (operation: string, args: object) =>
+      queryKey(NAMESPACE, "Post", operation, args as Record<string, unknown>, undefined).local;
+    expect(key("aggregate", { _max: { views: true }, _sum: { views: true } })).not.toBe(
+      key("aggregate", { _sum: { views: true }, _max: { views: true } }),
+    );
+    expect(key("groupBy", { by: ["id"], _max: { views: true }, _sum: { views: true } })).not.toBe(
+      key("groupBy", { by: ["id"], _sum: { views: true }, _max: { views: true } }),
+    );
     // The other arguments' order means nothing: one entry, and one key for invalidateQuery.
-    expect(key("aggregate", { _count: { id: true }, where: { id: 1 }, take: 5 })).toBe(key("aggregate", { take: 5, where: { id: 1 }, _count: { id: true } }));
-    expect(key("groupBy", { _sum: { views: true }, by: ["id"], where: { id: 1 }, _max: { views: true } })).toBe(key("groupBy", { where: { id: 1 }, by: ["id"], _sum: { views: true }, _max: { views: true } }));
+    expect(key("aggregate", { _count: { id: true }, where: { id: 1 }, take: 5 })).toBe(
+      key("aggregate", { take: 5, where: { id: 1 }, _count: { id: true } }),
+    );
+    expect(key("groupBy", { _sum: { views: true }, by: ["id"], where: { id: 1 }, _max: { views: true } })).toBe(
+      key("groupBy", { where: { id: 1 }, by: ["id"], _sum: { views: true }, _max: { views: true } }),
+    );
     expect(key("findMany", { take: 1, where: { id: 1 } })).toBe(key("findMany", { where: { id: 1 }, take: 1 }));
   });
 
@@ -76,20 +120,40 @@ describe("canonical arguments: same meaning, same key", () => {
 
 describe("canonical arguments: different meaning, different key", () => {
   it.each<[string, unknown, unknown]>([
-    ["1 vs \"1\"", { where: { id: 1 } }, { where: { id: "1" } }],
-    ["true vs \"true\"", { where: { published: true } }, { where: { published: "true" } }],
+    ['1 vs "1"', { where: { id: 1 } }, { where: { id: "1" } }],
+    ['true vs "true"', { where: { published: true } }, { where: { published: "true" } }],
     ["null vs absent", { where: { name: null } }, { where: {} }],
-    ["null vs \"null\"", { where: { name: null } }, { where: { name: "null" } }],
-    ["a Date vs its ISO string", { where: { createdAt: new Date("2024-01-02T03:04:05.000Z") } }, { where: { createdAt: "2024-01-02T03:04:05.000Z" } }],
-    ["two Dates one millisecond apart", { where: { createdAt: new Date(1_000) } }, { where: { createdAt: new Date(1_001) } }],
+    ['null vs "null"', { where: { name: null } }, { where: { name: "null" } }],
+    [
+      "a Date vs its ISO string",
+      { where: { createdAt: new Date("2024-01-02T03:04:05.000Z") } },
+      { where: { createdAt: "2024-01-02T03:04:05.000Z" } },
+    ],
+    [
+      "two Dates one millisecond apart",
+      { where: { createdAt: new Date(1_000) } },
+      { where: { createdAt: new Date(1_001) } },
+    ],
     ["BigInt 1n vs 1", { where: { visits: 1n } }, { where: { visits: 1 } }],
-    ["BigInt 1n vs \"1\"", { where: { visits: 1n } }, { where: { visits: "1" } }],
-    ["Decimal(\"1.5\") vs \"1.5\"", { where: { balance: new Decimal("1.5") } }, { where: { balance: "1.5" } }],
-    ["Decimal(\"1.5\") vs 1.5", { where: { balance: new Decimal("1.5") } }, { where: { balance: 1.5 } }],
-    ["Uint8Array vs its base64 string", { where: { avatar: Uint8Array.from([1, 2, 3]) } }, { where: { avatar: Buffer.from([1, 2, 3]).toString("base64") } }],
-    ["two different byte arrays", { where: { avatar: Uint8Array.from([1, 2, 3]) } }, { where: { avatar: Uint8Array.from([1, 2, 4]) } }],
+    ['BigInt 1n vs "1"', { where: { visits: 1n } }, { where: { visits: "1" } }],
+    ['Decimal("1.5") vs "1.5"', { where: { balance: new Decimal("1.5") } }, { where: { balance: "1.5" } }],
+    ['Decimal("1.5") vs 1.5', { where: { balance: new Decimal("1.5") } }, { where: { balance: 1.5 } }],
+    [
+      "Uint8Array vs its base64 string",
+      { where: { avatar: Uint8Array.from([1, 2, 3]) } },
+      { where: { avatar: Buffer.from([1, 2, 3]).toString("base64") } },
+    ],
+    [
+      "two different byte arrays",
+      { where: { avatar: Uint8Array.from([1, 2, 3]) } },
+      { where: { avatar: Uint8Array.from([1, 2, 4]) } },
+    ],
     ["[1, 2] vs [2, 1]", { where: { id: { in: [1, 2] } } }, { where: { id: { in: [2, 1] } } }],
-    ["orderBy in a different order", { orderBy: [{ name: "asc" }, { id: "desc" }] }, { orderBy: [{ id: "desc" }, { name: "asc" }] }],
+    [
+      "orderBy in a different order",
+      { orderBy: [{ name: "asc" }, { id: "desc" }] },
+      { orderBy: [{ id: "desc" }, { name: "asc" }] },
+    ],
     ["NaN vs null", { take: Number.NaN }, { take: null }],
     ["a value under a different key", { where: { name: "a" } }, { where: { email: "a" } }],
     ["a string holding a separator", { where: { name: "a|b" } }, { where: { name: "a", email: "b" } }],
@@ -134,7 +198,10 @@ describe("canonical arguments: different meaning, different key", () => {
 
   it("keys a Buffer like the Uint8Array of the same bytes", () => {
     sameKey({ where: { avatar: Buffer.from([7, 8, 9]) } }, { where: { avatar: Uint8Array.from([7, 8, 9]) } });
-    sameKey({ where: { avatar: Buffer.from([0, 7, 8, 9, 0]).subarray(1, 4) } }, { where: { avatar: Uint8Array.from([7, 8, 9]) } });
+    sameKey(
+      { where: { avatar: Buffer.from([0, 7, 8, 9, 0]).subarray(1, 4) } },
+      { where: { avatar: Uint8Array.from([7, 8, 9]) } },
+    );
   });
 
   it("gives a different key for a different model or operation", () => {
@@ -150,7 +217,14 @@ describe("canonical arguments: different meaning, different key", () => {
 
   it("gives a different key for a different context, and for no context", () => {
     const args = { where: { id: 1 } };
-    const keys = [keyOf(args, { tenantId: 1 }), keyOf(args, { tenantId: 2 }), keyOf(args, { tenantId: "1" }), keyOf(args, { tenantId: null }), keyOf(args, undefined), keyOf(args, { tenantId: 1, locale: "fr" })];
+    const keys = [
+      keyOf(args, { tenantId: 1 }),
+      keyOf(args, { tenantId: 2 }),
+      keyOf(args, { tenantId: "1" }),
+      keyOf(args, { tenantId: null }),
+      keyOf(args, undefined),
+      keyOf(args, { tenantId: 1, locale: "fr" }),
+    ];
     expect(new Set(keys.map((key) => key.local)).size).toBe(keys.length);
     expect(new Set(keys.map((key) => key.shared().name)).size).toBe(keys.length);
   });
@@ -256,8 +330,14 @@ describe("Redis key names written by the extension", () => {
     await fixture?.dispose();
   });
 
-  /** Entry names the extension wrote to the real Redis under a fresh prefix (tag versions, under `<prefix>t:`, are left out). */
-  async function entryNamesWritten(prisma: object, read: (cached: CachedSqlite) => Promise<unknown>): Promise<string[]> {
+  /**
+   * Entry names the extension wrote to the real Redis under a fresh prefix (tag versions, under `<prefix>t:`, are left
+   * out).
+   */
+  async function entryNamesWritten(
+    prisma: object,
+    read: (cached: CachedSqlite) => Promise<unknown>,
+  ): Promise<string[]> {
     const redis = await connectRedis();
     const prefix = `unit-keys-${process.pid}-${Math.random().toString(36).slice(2)}:`;
     const cached = (prisma as typeof fixture.prisma).$extends(cacheExtension({ redis, prefix, l1: false }));
@@ -273,20 +353,26 @@ describe("Redis key names written by the extension", () => {
   }
 
   // Skipped only outside CI when Redis is unreachable: skipWithoutService warns then; in CI it throws.
-  it.skipIf(noRedis)("differ between clients with different global omit options, whose results differ in shape", async () => {
-    // Typed loosely: a client with a global omit has a different (incompatible) client type.
-    const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
-    const omitting = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${fixture.file}` }), omit: { user: { avatar: true } } });
-    try {
-      const [plain] = await written(fixture.prisma);
-      const [withOmit] = await written(omitting);
-      expect(plain).toBeDefined();
-      expect(withOmit).toBeDefined();
-      expect(withOmit).not.toBe(plain);
-    } finally {
-      await omitting.$disconnect();
-    }
-  });
+  it.skipIf(noRedis)(
+    "differ between clients with different global omit options, whose results differ in shape",
+    async () => {
+      // Typed loosely: a client with a global omit has a different (incompatible) client type.
+      const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
+      const omitting = new PrismaClient({
+        adapter: new PrismaBetterSqlite3({ url: `file:${fixture.file}` }),
+        omit: { user: { avatar: true } },
+      });
+      try {
+        const [plain] = await written(fixture.prisma);
+        const [withOmit] = await written(omitting);
+        expect(plain).toBeDefined();
+        expect(withOmit).toBeDefined();
+        expect(withOmit).not.toBe(plain);
+      } finally {
+        await omitting.$disconnect();
+      }
+    },
+  );
 
   it("key field references (prisma.user.fields.x) by model and field, so reads comparing columns can be cached", () => {
     const byEmail = { where: { name: { equals: fixture.prisma.user.fields.email } } };
@@ -297,16 +383,21 @@ describe("Redis key names written by the extension", () => {
   });
 
   // Skipped only outside CI when Redis is unreachable (see above).
-  it.skipIf(noRedis)("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
-    // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
-    const names = await entryNamesWritten(fixture.prisma, (cached) => cached.user.count({ where: { email: "bob.private@example.com" }, cache: true }));
-    expect(names).toHaveLength(1);
-    const dataModelHash = shortHash(canonicalize([runtimeDataModel(fixture.prisma), null]));
-    const namespace = `v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
-    expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
-    expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);
-    expect(names[0]).not.toContain("bob");
-  });
+  it.skipIf(noRedis)(
+    "are under prefix, format version and the hash of the client's data model, with no argument values",
+    async () => {
+      // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
+      const names = await entryNamesWritten(fixture.prisma, (cached) =>
+        cached.user.count({ where: { email: "bob.private@example.com" }, cache: true }),
+      );
+      expect(names).toHaveLength(1);
+      const dataModelHash = shortHash(canonicalize([runtimeDataModel(fixture.prisma), null]));
+      const namespace = `v${KEY_FORMAT_VERSION}:${dataModelHash}:`;
+      expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
+      expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);
+      expect(names[0]).not.toContain("bob");
+    },
+  );
 });
 
 describe("property: canonical keys over random argument trees", () => {
@@ -319,7 +410,9 @@ describe("property: canonical keys over random argument trees", () => {
     expect([...kinds].sort()).toEqual([...LEAF_KINDS].sort());
     const depths = trees.flatMap((tree) => leafPaths(tree).map((path) => path.length));
     expect(Math.max(...depths)).toBeGreaterThanOrEqual(3);
-    expect(trees.some((tree) => leafPaths(tree).some((path) => path.some((step) => typeof step === "number")))).toBe(true);
+    expect(trees.some((tree) => leafPaths(tree).some((path) => path.some((step) => typeof step === "number")))).toBe(
+      true,
+    );
   });
 
   it(`${RUNS} random trees: shuffled key order gives the same key`, () => {
@@ -339,7 +432,9 @@ describe("property: canonical keys over random argument trees", () => {
       const path = rng.pick(leafPaths(args));
       const mutated = withMutatedLeaf(args, path);
       expect(keyOf(mutated).local, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).local);
-      expect(keyOf(mutated).shared().name, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(keyOf(args).shared().name);
+      expect(keyOf(mutated).shared().name, `run ${run}, leaf ${JSON.stringify(path)}`).not.toBe(
+        keyOf(args).shared().name,
+      );
     }
   });
 
@@ -347,22 +442,30 @@ describe("property: canonical keys over random argument trees", () => {
     const rng = new Rng(0x5a9e);
     const relabel = (tree: Tree, leaf: () => Tree): Tree => {
       if (Array.isArray(tree)) return tree.map((item) => relabel(item, leaf));
-      if (typeof tree === "object" && tree !== null && Object.getPrototypeOf(tree) === Object.prototype) return Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, relabel(value as Tree, leaf)]));
+      if (typeof tree === "object" && tree !== null && Object.getPrototypeOf(tree) === Object.prototype)
+        return Object.fromEntries(Object.entries(tree).map(([key, value]) => [key, relabel(value as Tree, leaf)]));
       return leaf();
     };
     for (let run = 0; run < RUNS; run++) {
       const args = randomArgs(rng);
       const shape = keyShape(keyOf(args).local);
-      expect(keyShape(keyOf(relabel(args, () => randomLeaf(rng)) as Record<string, unknown>).local), `run ${run}`).toBe(shape);
+      expect(keyShape(keyOf(relabel(args, () => randomLeaf(rng)) as Record<string, unknown>).local), `run ${run}`).toBe(
+        shape,
+      );
       // Every value, whatever its kind, is one placeholder: the shape of the tree with every leaf 0.
       expect(keyShape(keyOf(relabel(args, () => 0) as Record<string, unknown>).local), `run ${run}`).toBe(shape);
     }
   });
 
   it("a key's shape keeps model, operation, field names and structure; lists of any length are one placeholder", () => {
-    const shape = (args: Record<string, unknown>) => keyShape(queryKey("pqc:", "User", "findMany", args, { tenantId: 7 }).local);
-    expect(shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 })).toBe('User|findMany|{"take":?,"where":{"email":?,"id":{"in":[?]}}}|{"tenantId":?}');
-    expect(shape({ where: { id: { in: [9] }, email: "x" }, take: 10 })).toBe(shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 }));
+    const shape = (args: Record<string, unknown>) =>
+      keyShape(queryKey("pqc:", "User", "findMany", args, { tenantId: 7 }).local);
+    expect(shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 })).toBe(
+      'User|findMany|{"take":?,"where":{"email":?,"id":{"in":[?]}}}|{"tenantId":?}',
+    );
+    expect(shape({ where: { id: { in: [9] }, email: "x" }, take: 10 })).toBe(
+      shape({ where: { id: { in: [1, 2, 3] }, email: 'a"b:c' }, take: -5 }),
+    );
   });
 
   it(`${RUNS} random trees: adding undefined properties does not change the key`, () => {

@@ -23,7 +23,9 @@ describe("LocalVersionStore", () => {
     const [after] = store.readNow(["r:User:1"]);
 
     expect(versions[0]).toBeGreaterThan(captured as number);
-    expect(after, "a version never issued before: an entry or a load holding an older one is dead").toBeGreaterThan(versions[0] as number);
+    expect(after, "a version never issued before: an entry or a load holding an older one is dead").toBeGreaterThan(
+      versions[0] as number,
+    );
   });
 
   it("versions move forward with the clock, and a bump always moves a tag forward", async () => {

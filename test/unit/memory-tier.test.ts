@@ -8,8 +8,10 @@ import { MemoryTier } from "../../src/tiers/memory-tier.ts";
 const NO_SIZE_BOUND = Number.MAX_SAFE_INTEGER;
 /** The tier reads only `expiresAt` of an entry; the rest of the envelope is the core's. */
 const entry = <T>(value: T, expiresAt = Number.MAX_SAFE_INTEGER) => ({ value, storedAt: 0, expiresAt }) as Entry<T>;
-const put = (tier: MemoryTier, key: string, value: unknown, expiresAt?: number) => tier.set(key, entry(value, expiresAt), estimateSize(value));
-const keysHeld = (tier: MemoryTier, keys: readonly string[], now = 0) => keys.filter((key) => tier.get(key, now) !== undefined);
+const put = (tier: MemoryTier, key: string, value: unknown, expiresAt?: number) =>
+  tier.set(key, entry(value, expiresAt), estimateSize(value));
+const keysHeld = (tier: MemoryTier, keys: readonly string[], now = 0) =>
+  keys.filter((key) => tier.get(key, now) !== undefined);
 
 describe("MemoryTier expiry", () => {
   it("returns an entry until its expiresAt, and never at or after it", () => {
@@ -119,11 +121,14 @@ describe("estimateSize", () => {
     expect(estimateSize([row, row, row])).toBeGreaterThan(estimateSize([row]));
     expect(estimateSize({ ...row, name: "n" })).toBeGreaterThan(estimateSize(row));
     expect(estimateSize(new Uint8Array(4_096))).toBeGreaterThan(estimateSize(new Uint8Array(16)) + 4_000);
-    expect(estimateSize(new Decimal("1234567890123456789012345678901234567890"))).toBeGreaterThan(estimateSize(new Decimal("1")));
+    expect(estimateSize(new Decimal("1234567890123456789012345678901234567890"))).toBeGreaterThan(
+      estimateSize(new Decimal("1")),
+    );
   });
 
   it("gives every value a positive size", () => {
-    for (const value of [null, undefined, 0, true, 1n, "", {}, [], new Date(0)]) expect(estimateSize(value)).toBeGreaterThan(0);
+    for (const value of [null, undefined, 0, true, 1n, "", {}, [], new Date(0)])
+      expect(estimateSize(value)).toBeGreaterThan(0);
   });
 
   it("sizes the Decimals without digits, NaN and ±Infinity (Postgres numeric holds them; decimal.js keeps no digit array for them)", () => {

@@ -14,7 +14,8 @@ import { createSqliteFixture, MODEL_NAMES, type SqliteFixture } from "./support/
 /** Options as a caller could write them without the compiler's help (JavaScript, `any`, config files). */
 type Untyped = Record<string, unknown>;
 
-const resolve = (options: Untyped | undefined): ResolvedOptions => resolveOptions(options as CacheExtensionOptions, MODEL_NAMES);
+const resolve = (options: Untyped | undefined): ResolvedOptions =>
+  resolveOptions(options as CacheExtensionOptions, MODEL_NAMES);
 
 /** [what is wrong, the options, text the message must contain (the option's name)] */
 const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
@@ -24,8 +25,16 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["an infinite ttl", { defaults: { ttl: Number.POSITIVE_INFINITY } }, "`defaults.ttl`"],
   ["a ttl in an unknown unit", { defaults: { ttl: "5 parsecs" } }, "`defaults.ttl`"],
   ["a negative ttl string", { defaults: { ttl: "-5s" } }, "`defaults.ttl`"],
-  ["a duration unit in capitals, which the Duration type does not allow", { defaults: { ttl: "5M" } }, "`defaults.ttl`"],
-  ["a size unit spelt in mixed case, which the ByteSize type does not allow", { l1: { maxSize: "64Mb" } }, "`l1.maxSize`"],
+  [
+    "a duration unit in capitals, which the Duration type does not allow",
+    { defaults: { ttl: "5M" } },
+    "`defaults.ttl`",
+  ],
+  [
+    "a size unit spelt in mixed case, which the ByteSize type does not allow",
+    { l1: { maxSize: "64Mb" } },
+    "`l1.maxSize`",
+  ],
   ["a ttl of the wrong type", { defaults: { ttl: true } }, "`defaults.ttl`"],
   ["a negative negativeTtl", { defaults: { negativeTtl: -1 } }, "`defaults.negativeTtl`"],
   ["a bad model ttl", { models: { User: { ttl: "soon" } } }, "`models.User.ttl`"],
@@ -36,7 +45,11 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["an unknown model", { models: { Invoice: { ttl: 5 } } }, "`models.Invoice`"],
   ["a model name in the client's casing", { models: { user: { ttl: 5 } } }, "`models.user`"],
   ["an unknown key in a model's settings", { models: { User: { ttll: 5 } } }, "models.User.ttll"],
-  ["a model's cacheByDefault that is not a boolean", { models: { User: { cacheByDefault: "yes" } } }, "`models.User.cacheByDefault`"],
+  [
+    "a model's cacheByDefault that is not a boolean",
+    { models: { User: { cacheByDefault: "yes" } } },
+    "`models.User.cacheByDefault`",
+  ],
   ["a model's settings that are neither false nor an object", { models: { User: true } }, "`models.User`"],
   ["models that are not an object", { models: "User" }, "`models`"],
   ["an l1 without a bound", { l1: {} }, "`l1`"],
@@ -49,7 +62,11 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["redis: {}", { redis: {} }, "`redis`"],
   ["a Redis URL instead of a client", { redis: "redis://127.0.0.1:6379" }, "`redis`"],
   ["a context that is not a function", { context: { tenantId: 1 } }, "`context`"],
-  ["an async context (a Promise cannot be part of a key)", { context: async () => ({ tenantId: 1 }) }, "`context` is an async function"],
+  [
+    "an async context (a Promise cannot be part of a key)",
+    { context: async () => ({ tenantId: 1 }) },
+    "`context` is an async function",
+  ],
   ["an async generator as context", { context: async function* () {} }, "`context` is an async function"],
   ["l1: false without redis (nothing would ever be cached)", { l1: false }, "`l1` is false and no `redis` is given"],
   ["an empty prefix", { prefix: "" }, "`prefix`"],
@@ -59,14 +76,22 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["a clock without now()", { clock: {} }, "`clock`"],
   ["a clock whose now is not a function", { clock: { now: 1 } }, "`clock`"],
   ["a negative swr", { defaults: { swr: -1 } }, "`defaults.swr`"],
-  ["an infinite staleWhileRevalidate", { models: { User: { staleWhileRevalidate: Number.POSITIVE_INFINITY } } }, "`models.User.staleWhileRevalidate`"],
+  [
+    "an infinite staleWhileRevalidate",
+    { models: { User: { staleWhileRevalidate: Number.POSITIVE_INFINITY } } },
+    "`models.User.staleWhileRevalidate`",
+  ],
   ["swr and its alias together", { defaults: { swr: 5, staleWhileRevalidate: 5 } }, "`defaults.staleWhileRevalidate`"],
   ["a jitter above 1", { defaults: { jitter: 1.5 } }, "`defaults.jitter`"],
   ["a negative jitter", { models: { User: { jitter: -0.1 } } }, "`models.User.jitter`"],
   ["a jitter given as a string", { defaults: { jitter: "10%" } }, "`defaults.jitter`"],
   ["a NaN earlyRefresh", { defaults: { earlyRefresh: Number.NaN } }, "is NaN"],
   ["a negative earlyRefresh", { defaults: { earlyRefresh: -1 } }, "`defaults.earlyRefresh`"],
-  ["staleIfInvalidated as a model default (it is per query only)", { models: { User: { staleIfInvalidated: true } } }, "models.User.staleIfInvalidated"],
+  [
+    "staleIfInvalidated as a model default (it is per query only)",
+    { models: { User: { staleIfInvalidated: true } } },
+    "models.User.staleIfInvalidated",
+  ],
   ["staleIfInvalidated in defaults", { defaults: { staleIfInvalidated: true } }, "per-query option only"],
   ["a null swr", { defaults: { swr: null } }, "`defaults.swr`"],
   ["a lock given as a list", { lock: [] }, "`lock`"],
@@ -114,9 +139,22 @@ describe("resolveOptions", () => {
 
   it("applies the documented defaults when given no options", () => {
     const resolved = resolve(undefined);
-    expect(resolved.defaults).toEqual({ ttlMs: 60_000, negativeTtlMs: 0, swrMs: 0, jitter: 0.1, earlyRefresh: 0, staleIfInvalidated: false, enabled: true, cacheByDefault: false, writeThrough: false });
+    expect(resolved.defaults).toEqual({
+      ttlMs: 60_000,
+      negativeTtlMs: 0,
+      swrMs: 0,
+      jitter: 0.1,
+      earlyRefresh: 0,
+      staleIfInvalidated: false,
+      enabled: true,
+      cacheByDefault: false,
+      writeThrough: false,
+    });
     expect(resolved.lock).toBeUndefined(); // No Redis, no cross-process lock.
-    expect(resolve({ redis: { status: "wait", get: async () => null, set: async () => "OK" } }).lock).toEqual({ leaseMs: 5_000, waitMs: 1_000 });
+    expect(resolve({ redis: { status: "wait", get: async () => null, set: async () => "OK" } }).lock).toEqual({
+      leaseMs: 5_000,
+      waitMs: 1_000,
+    });
     expect(resolved.l1).toEqual({ maxSize: 64 * 1024 * 1024, maxEntries: undefined });
     expect(resolved.redis).toBeUndefined();
     expect(resolved.prefix).toBe("pqc:");
@@ -143,12 +181,18 @@ describe("resolveOptions", () => {
   it("accepts an entry bound alone, or both bounds, or l1: false with redis", () => {
     expect(resolve({ l1: { maxEntries: 1 } }).l1).toEqual({ maxSize: Number.MAX_SAFE_INTEGER, maxEntries: 1 });
     expect(resolve({ l1: { maxEntries: 500, maxSize: "1mb" } }).l1).toEqual({ maxSize: 1024 * 1024, maxEntries: 500 });
-    expect(resolve({ l1: false, redis: { status: "wait", get: async () => null, set: async () => "OK" } }).l1).toBeUndefined();
+    expect(
+      resolve({ l1: false, redis: { status: "wait", get: async () => null, set: async () => "OK" } }).l1,
+    ).toBeUndefined();
   });
 
   it("names the fixes for l1: false without redis and for an async context", () => {
-    expect(catchCacheError(() => resolve({ l1: false }), "E_INVALID_OPTION").message).toMatch(/Pass `redis` to use the shared tier only, or leave `l1` out/);
-    expect(catchCacheError(() => resolve({ context: async () => ({ tenantId: 1 }) }), "E_INVALID_OPTION").message).toMatch(/return the dimensions themselves, read synchronously, e\.g\. from AsyncLocalStorage/);
+    expect(catchCacheError(() => resolve({ l1: false }), "E_INVALID_OPTION").message).toMatch(
+      /Pass `redis` to use the shared tier only, or leave `l1` out/,
+    );
+    expect(
+      catchCacheError(() => resolve({ context: async () => ({ tenantId: 1 }) }), "E_INVALID_OPTION").message,
+    ).toMatch(/return the dimensions themselves, read synchronously, e\.g\. from AsyncLocalStorage/);
   });
 
   it("accepts an ioredis-shaped client, a context function, a prefix, an onError and a clock as given", () => {
@@ -202,7 +246,13 @@ describe("cacheExtension options at $extends time (real generated client)", () =
   });
 
   it.each(DURATIONS)("accepts the duration %j wherever a duration goes", (duration) => {
-    expect(() => extend({ defaults: { ttl: duration, negativeTtl: duration }, models: { User: { ttl: duration } }, redisTimeout: duration })).not.toThrow();
+    expect(() =>
+      extend({
+        defaults: { ttl: duration, negativeTtl: duration },
+        models: { User: { ttl: duration } },
+        redisTimeout: duration,
+      }),
+    ).not.toThrow();
   });
 
   it.each(SIZES)("accepts the size %j", (maxSize) => {
@@ -242,12 +292,25 @@ describe("expiry layering: query over model over defaults", () => {
     expect(layerExpiry(base, {}, "x")).toEqual(base);
     expect(layerExpiry(base, { ttl: "5s" }, "x")).toEqual({ ...base, ttlMs: 5_000 });
     expect(layerExpiry(base, { negativeTtl: 2 }, "x")).toEqual({ ...base, negativeTtlMs: 2_000 });
-    expect(layerExpiry(base, { swr: 30, jitter: 0, earlyRefresh: 1 }, "x")).toEqual({ ...base, swrMs: 30_000, jitter: 0, earlyRefresh: 1 });
+    expect(layerExpiry(base, { swr: 30, jitter: 0, earlyRefresh: 1 }, "x")).toEqual({
+      ...base,
+      swrMs: 30_000,
+      jitter: 0,
+      earlyRefresh: 1,
+    });
     expect(layerExpiry(base, { staleWhileRevalidate: "2m" }, "x")).toEqual({ ...base, swrMs: 120_000 });
   });
 
   it("layerExpiry names the layer's path in its errors", () => {
-    const error = catchCacheError(() => layerExpiry({ ttlMs: 1, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false }, { ttl: 0 }, "models.Post"), "E_INVALID_OPTION");
+    const error = catchCacheError(
+      () =>
+        layerExpiry(
+          { ttlMs: 1, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false },
+          { ttl: 0 },
+          "models.Post",
+        ),
+      "E_INVALID_OPTION",
+    );
     expect(error.message).toContain("`models.Post.ttl`");
   });
 
@@ -261,12 +324,27 @@ describe("expiry layering: query over model over defaults", () => {
   });
 
   it("a query's settings override the model's field by field", () => {
-    expect(planRead(options, "User", { ttl: 30 })?.expiry).toMatchObject({ ttlMs: 30_000, negativeTtlMs: 1_000, swrMs: 0 });
+    expect(planRead(options, "User", { ttl: 30 })?.expiry).toMatchObject({
+      ttlMs: 30_000,
+      negativeTtlMs: 1_000,
+      swrMs: 0,
+    });
     expect(planRead(options, "User", { negativeTtl: 0 })?.expiry).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 0 });
-    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })?.expiry).toMatchObject({ ttlMs: 300_000, negativeTtlMs: 2_000 });
+    expect(planRead(options, "Comment", { ttl: "5m", negativeTtl: "2s" })?.expiry).toMatchObject({
+      ttlMs: 300_000,
+      negativeTtlMs: 2_000,
+    });
     // `swr` alone extends the inherited ttl; `staleIfInvalidated` is the query's own.
-    expect(planRead(options, "User", { swr: 30 })?.expiry).toMatchObject({ ttlMs: 300_000, swrMs: 30_000, staleIfInvalidated: false });
-    expect(planRead(options, "User", { staleWhileRevalidate: "1m", staleIfInvalidated: true })?.expiry).toMatchObject({ ttlMs: 300_000, swrMs: 60_000, staleIfInvalidated: true });
+    expect(planRead(options, "User", { swr: 30 })?.expiry).toMatchObject({
+      ttlMs: 300_000,
+      swrMs: 30_000,
+      staleIfInvalidated: false,
+    });
+    expect(planRead(options, "User", { staleWhileRevalidate: "1m", staleIfInvalidated: true })?.expiry).toMatchObject({
+      ttlMs: 300_000,
+      swrMs: 60_000,
+      staleIfInvalidated: true,
+    });
   });
 
   it("a read without `cache` is cached only for a cacheByDefault model; `cache: false` always opts out", () => {

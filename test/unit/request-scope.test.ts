@@ -29,7 +29,13 @@ function countingLoad() {
 }
 
 /** Reads `key` through the caller's scope, a direct (database) read by default, depending on `tags`. */
-function read(scopes: RequestScope, key: string, load: () => PromiseLike<unknown>, tags: readonly string[] = ["m:User"], direct = true): Promise<unknown> {
+function read(
+  scopes: RequestScope,
+  key: string,
+  load: () => PromiseLike<unknown>,
+  tags: readonly string[] = ["m:User"],
+  direct = true,
+): Promise<unknown> {
   return scopes.read(scopes.current() as Scope, key, direct, () => tags, load);
 }
 
@@ -41,7 +47,11 @@ describe("RequestScope: sharing", () => {
       const [a, b] = await Promise.all([read(scopes, "k", load), read(scopes, "k", load)]);
       const c = await read(scopes, "k", load);
       expect(load.calls).toBe(1);
-      expect([a, b, c]).toEqual([{ n: 1, list: [1] }, { n: 1, list: [1] }, { n: 1, list: [1] }]);
+      expect([a, b, c]).toEqual([
+        { n: 1, list: [1] },
+        { n: 1, list: [1] },
+        { n: 1, list: [1] },
+      ]);
       expect(a).not.toBe(b);
       expect((a as { list: number[] }).list).not.toBe((c as { list: number[] }).list);
     });

@@ -17,22 +17,26 @@ describe("serializer round trip", () => {
     expect(restored.toFixed()).toBe("12.34");
   });
 
-  it.each(["123456789012345678901234567890.123456789", "-98765432109876543210987654321098765", "0.000000000000000000000000000001"])(
-    "keeps every digit of the Decimal %s",
-    (digits) => {
-      const original = new Decimal(digits);
-      const restored = roundTrip(original);
+  it.each([
+    "123456789012345678901234567890.123456789",
+    "-98765432109876543210987654321098765",
+    "0.000000000000000000000000000001",
+  ])("keeps every digit of the Decimal %s", (digits) => {
+    const original = new Decimal(digits);
+    const restored = roundTrip(original);
+    expect(restored).toBeInstanceOf(Decimal);
+    expect(restored.toFixed()).toBe(digits);
+    expect(restored.equals(original)).toBe(true);
+  });
+
+  it.each(["NaN", "Infinity", "-Infinity"])(
+    "keeps the Decimal %s (Postgres numeric allows it) a Decimal of that value",
+    (text) => {
+      const restored = roundTrip({ balance: new Decimal(text) }).balance;
       expect(restored).toBeInstanceOf(Decimal);
-      expect(restored.toFixed()).toBe(digits);
-      expect(restored.equals(original)).toBe(true);
+      expect(restored.toString()).toBe(text);
     },
   );
-
-  it.each(["NaN", "Infinity", "-Infinity"])("keeps the Decimal %s (Postgres numeric allows it) a Decimal of that value", (text) => {
-    const restored = roundTrip({ balance: new Decimal(text) }).balance;
-    expect(restored).toBeInstanceOf(Decimal);
-    expect(restored.toString()).toBe(text);
-  });
 
   it("keeps a BigInt a BigInt, beyond 2^53", () => {
     const visits = 2n ** 63n - 1n;
@@ -68,7 +72,7 @@ describe("serializer round trip", () => {
       theme: "dark",
       nested: { list: [1, "two", { three: [true, false, null] }], empty: {}, none: [] },
       lookAlikes: ["2024-01-01T00:00:00.000Z", "1n", "12.34", "AQI="],
-      unicode: "é|\"\\\u0000",
+      unicode: 'é|"\\\u0000',
     };
     const restored = roundTrip({ settings }).settings;
     expect(restored).toEqual(settings);
@@ -105,8 +109,12 @@ describe("serializer round trip", () => {
 
   it("round-trips Json values with own __proto__, constructor and prototype keys without polluting prototypes", () => {
     // superjson refuses such keys; the serializer renames them behind a marker and restores them.
-    const settings = JSON.parse('{"__proto__": {"admin": true}, "constructor": "c", "nested": [{"prototype": 1}], "\\u0001pqc:x": 2, "a": 1}') as Record<string, unknown>;
-    const restored = deserialize<{ id: number; settings: Record<string, unknown> }>(serialize({ id: 1, settings, at: new Date(0) }));
+    const settings = JSON.parse(
+      '{"__proto__": {"admin": true}, "constructor": "c", "nested": [{"prototype": 1}], "\\u0001pqc:x": 2, "a": 1}',
+    ) as Record<string, unknown>;
+    const restored = deserialize<{ id: number; settings: Record<string, unknown> }>(
+      serialize({ id: 1, settings, at: new Date(0) }),
+    );
     expect(Object.getPrototypeOf(restored.settings)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(restored.settings, "__proto__")?.value).toEqual({ admin: true });
     expect(restored.settings.constructor).toBe("c");
@@ -130,12 +138,29 @@ describe("findUnrepresentable: what superjson would drop or flatten without thro
     expect(findUnrepresentable([1, { tags: ["a", Symbol("b")] }])).toEqual({ what: "a symbol", path: "[1].tags[1]" });
     expect(findUnrepresentable({ report: new Report() })).toEqual({ what: "an instance of Report", path: ".report" });
     expect(findUnrepresentable(new Map([["k", { f: () => 1 }]]))).toEqual({ what: "a function", path: "<in a Map>.f" });
-    expect(findUnrepresentable({ failure: new TypeError("x") })).toEqual({ what: "an instance of TypeError", path: ".failure" });
+    expect(findUnrepresentable({ failure: new TypeError("x") })).toEqual({
+      what: "an instance of TypeError",
+      path: ".failure",
+    });
     expect(findUnrepresentable(() => 1)).toEqual({ what: "a function", path: "" });
   });
 
   it("accepts what round-trips: plain data, Date, BigInt, Decimal, bytes and typed arrays, Map, Set, RegExp, URL, null-prototype objects", () => {
-    const value = { n: Number.NaN, u: undefined, b: 1n, d: new Date(0), m: new Decimal("NaN"), y: new Uint8Array(2), f: new Float64Array(1), map: new Map([[1, { a: [1] }]]), set: new Set(["x"]), r: /a/g, url: new URL("http://x/"), bare: Object.create(null) as object, list: [null, "s", true] };
+    const value = {
+      n: Number.NaN,
+      u: undefined,
+      b: 1n,
+      d: new Date(0),
+      m: new Decimal("NaN"),
+      y: new Uint8Array(2),
+      f: new Float64Array(1),
+      map: new Map([[1, { a: [1] }]]),
+      set: new Set(["x"]),
+      r: /a/g,
+      url: new URL("http://x/"),
+      bare: Object.create(null) as object,
+      list: [null, "s", true],
+    };
     expect(findUnrepresentable(value)).toBeUndefined();
     // And each of them does round-trip, which is why they are accepted.
     expect(roundTrip(value)).toEqual(value);

@@ -10,14 +10,18 @@ import { entryKeysUnder } from "../services.js";
 import type { CoreHarness, TestClient } from "./harness.js";
 
 /** The same arguments for every tenant: the tenant-scoping extension below the cache picks the rows. */
-const readAliceByEmail = (client: TestClient) => client.prisma.user.findFirst({ where: { email: ALICE.email }, select: { name: true, tenantId: true }, cache: true });
+const readAliceByEmail = (client: TestClient) =>
+  client.prisma.user.findFirst({ where: { email: ALICE.email }, select: { name: true, tenantId: true }, cache: true });
 
 export function describeContext(h: CoreHarness): void {
   describe("context separation", () => {
     it("two tenants never share an entry", async () => {
       const { tenantId, otherTenantId } = h.fixture;
       let current = tenantId;
-      const client = await h.client({ context: () => ({ tenantId: current }), setup: { scopeUsersToTenant: () => current } });
+      const client = await h.client({
+        context: () => ({ tenantId: current }),
+        setup: { scopeUsersToTenant: () => current },
+      });
       const ownAlice = { name: ALICE.name, tenantId };
       const otherAlice = { name: "Alice of the other tenant", tenantId: otherTenantId };
 

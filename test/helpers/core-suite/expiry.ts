@@ -10,7 +10,10 @@ import { createScratchUser } from "../fixture.js";
 import { reachedDatabase, type CoreHarness, type TestClient } from "./harness.js";
 
 /** Whether each read reaches the database now, in order. */
-async function whichReachDatabase(client: TestClient, reads: Record<string, (p: CachedPrisma) => PromiseLike<unknown>>): Promise<Record<string, boolean>> {
+async function whichReachDatabase(
+  client: TestClient,
+  reads: Record<string, (p: CachedPrisma) => PromiseLike<unknown>>,
+): Promise<Record<string, boolean>> {
   const result: Record<string, boolean> = {};
   for (const [name, read] of Object.entries(reads)) result[name] = (await reachedDatabase(client, read)).fromDatabase;
   return result;
@@ -21,7 +24,8 @@ export function describeExpiry(h: CoreHarness): void {
     it("an entry is served until its ttl has passed, then read again from the database", async () => {
       const client = await h.client({ defaults: { ttl: 10 } });
       const user = await createScratchUser(h.bare, h.fixture, "ttl", { name: "v1" });
-      const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
+      const read = (p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       await read(client.prisma);
       await client.prisma.$cache.settled();
       await h.bare.user.update({ where: { id: user.id }, data: { name: "v2" } });
@@ -40,7 +44,12 @@ export function describeExpiry(h: CoreHarness): void {
     if (h.hasRedis) {
       it("an expired entry in Redis is not served to another instance", async () => {
         const first = await h.client({ defaults: { ttl: 10 } });
-        const second = await h.client({ defaults: { ttl: 10 }, prefix: first.prefix, clock: first.clock, over: h.connect() });
+        const second = await h.client({
+          defaults: { ttl: 10 },
+          prefix: first.prefix,
+          clock: first.clock,
+          over: h.connect(),
+        });
         const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.carol }, cache: true });
         await read(first.prisma);
         await first.prisma.$cache.settled();
@@ -59,17 +68,42 @@ export function describeExpiry(h: CoreHarness): void {
         defaultTtl: (p: CachedPrisma) => p.post.findUnique({ where: { id: posts.welcome }, cache: true }),
         queryOverDefault: (p: CachedPrisma) => p.post.findUnique({ where: { id: posts.draft }, cache: { ttl: "5m" } }),
       };
-      expect(await whichReachDatabase(client, reads)).toEqual({ queryTtl: true, modelTtl: true, defaultTtl: true, queryOverDefault: true });
+      expect(await whichReachDatabase(client, reads)).toEqual({
+        queryTtl: true,
+        modelTtl: true,
+        defaultTtl: true,
+        queryOverDefault: true,
+      });
 
       client.clock.advance(1_400);
-      expect(await whichReachDatabase(client, reads)).toEqual({ queryTtl: false, modelTtl: false, defaultTtl: false, queryOverDefault: false });
+      expect(await whichReachDatabase(client, reads)).toEqual({
+        queryTtl: false,
+        modelTtl: false,
+        defaultTtl: false,
+        queryOverDefault: false,
+      });
       client.clock.advance(200); // 1.6 s
-      expect(await whichReachDatabase(client, reads)).toEqual({ queryTtl: true, modelTtl: false, defaultTtl: false, queryOverDefault: false });
+      expect(await whichReachDatabase(client, reads)).toEqual({
+        queryTtl: true,
+        modelTtl: false,
+        defaultTtl: false,
+        queryOverDefault: false,
+      });
       // Each re-read stores a new entry, with its ttl counted from then.
       client.clock.advance(9_000); // 10.6 s
-      expect(await whichReachDatabase(client, reads)).toEqual({ queryTtl: true, modelTtl: true, defaultTtl: false, queryOverDefault: false });
+      expect(await whichReachDatabase(client, reads)).toEqual({
+        queryTtl: true,
+        modelTtl: true,
+        defaultTtl: false,
+        queryOverDefault: false,
+      });
       client.clock.advance(90_000); // 100.6 s
-      expect(await whichReachDatabase(client, reads)).toEqual({ queryTtl: true, modelTtl: true, defaultTtl: true, queryOverDefault: false });
+      expect(await whichReachDatabase(client, reads)).toEqual({
+        queryTtl: true,
+        modelTtl: true,
+        defaultTtl: true,
+        queryOverDefault: false,
+      });
       client.clock.advance(200_000); // 300.6 s
       expect((await whichReachDatabase(client, reads)).queryOverDefault).toBe(true);
     });
@@ -82,7 +116,8 @@ export function describeExpiry(h: CoreHarness): void {
         const email = missingEmail();
         const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
         const readOne = (p: CachedPrisma) => p.user.findUnique({ where, select: { email: true }, cache: true });
-        const readList = (p: CachedPrisma) => p.user.findMany({ where: { email }, select: { email: true }, cache: true });
+        const readList = (p: CachedPrisma) =>
+          p.user.findMany({ where: { email }, select: { email: true }, cache: true });
         expect(await reachedDatabase(client, readOne)).toEqual({ value: null, fromDatabase: true });
         expect(await reachedDatabase(client, readList)).toEqual({ value: [], fromDatabase: true });
         expect(client.prisma.$cache.stats()).toMatchObject({ misses: 2, l1Entries: 0 });
@@ -97,7 +132,8 @@ export function describeExpiry(h: CoreHarness): void {
         const email = missingEmail();
         const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
         const readOne = (p: CachedPrisma) => p.user.findUnique({ where, select: { email: true }, cache: true });
-        const readList = (p: CachedPrisma) => p.user.findMany({ where: { email }, select: { email: true }, cache: true });
+        const readList = (p: CachedPrisma) =>
+          p.user.findMany({ where: { email }, select: { email: true }, cache: true });
         await readOne(client.prisma);
         await readList(client.prisma);
         await client.prisma.$cache.settled();
@@ -113,24 +149,42 @@ export function describeExpiry(h: CoreHarness): void {
 
       it("negativeTtl layers like ttl: query over model over defaults", async () => {
         const client = await h.client({ defaults: { negativeTtl: 0 }, models: { Post: { negativeTtl: 30 } } });
-        const missingPost = (slug: string, cache: QueryCacheOption) => (p: CachedPrisma) => p.post.findFirst({ where: { slug: `${slug}-${h.fixture.suffix}` }, cache });
+        const missingPost = (slug: string, cache: QueryCacheOption) => (p: CachedPrisma) =>
+          p.post.findFirst({ where: { slug: `${slug}-${h.fixture.suffix}` }, cache });
         const reads = {
           modelNegativeTtl: missingPost("missing-a", true),
           queryTurnsItOff: missingPost("missing-b", { negativeTtl: 0 }),
           queryLonger: missingPost("missing-c", { negativeTtl: "2m" }),
-          defaultsOff: (p: CachedPrisma) => p.user.findFirst({ where: { email: `missing-${h.fixture.suffix}` }, cache: true }),
+          defaultsOff: (p: CachedPrisma) =>
+            p.user.findFirst({ where: { email: `missing-${h.fixture.suffix}` }, cache: true }),
         };
-        expect(await whichReachDatabase(client, reads)).toEqual({ modelNegativeTtl: true, queryTurnsItOff: true, queryLonger: true, defaultsOff: true });
-        expect(await whichReachDatabase(client, reads)).toEqual({ modelNegativeTtl: false, queryTurnsItOff: true, queryLonger: false, defaultsOff: true });
+        expect(await whichReachDatabase(client, reads)).toEqual({
+          modelNegativeTtl: true,
+          queryTurnsItOff: true,
+          queryLonger: true,
+          defaultsOff: true,
+        });
+        expect(await whichReachDatabase(client, reads)).toEqual({
+          modelNegativeTtl: false,
+          queryTurnsItOff: true,
+          queryLonger: false,
+          defaultsOff: true,
+        });
         client.clock.advance(30_000);
-        expect(await whichReachDatabase(client, reads)).toEqual({ modelNegativeTtl: true, queryTurnsItOff: true, queryLonger: false, defaultsOff: true });
+        expect(await whichReachDatabase(client, reads)).toEqual({
+          modelNegativeTtl: true,
+          queryTurnsItOff: true,
+          queryLonger: false,
+          defaultsOff: true,
+        });
         client.clock.advance(90_000);
         expect((await whichReachDatabase(client, reads)).queryLonger).toBe(true);
       });
 
       it("a non-empty result uses ttl, not negativeTtl", async () => {
         const client = await h.client({ defaults: { ttl: 60, negativeTtl: 1 } });
-        const read = (p: CachedPrisma) => p.user.findMany({ where: { id: h.fixture.users.alice }, select: { id: true }, cache: true });
+        const read = (p: CachedPrisma) =>
+          p.user.findMany({ where: { id: h.fixture.users.alice }, select: { id: true }, cache: true });
         await read(client.prisma);
         client.clock.advance(30_000);
         expect((await reachedDatabase(client, read)).fromDatabase).toBe(false);
@@ -145,7 +199,9 @@ export function describeExpiry(h: CoreHarness): void {
           const email = `later-${randomUUID()}@scratch.test`;
           const where = { tenantId_email: { tenantId: h.fixture.tenantId, email } };
           const read = (p: CachedPrisma) =>
-            operation === "findUniqueOrThrow" ? p.user.findUniqueOrThrow({ where, select: { email: true }, cache: true }) : p.user.findFirstOrThrow({ where: { email }, select: { email: true }, cache: true });
+            operation === "findUniqueOrThrow"
+              ? p.user.findUniqueOrThrow({ where, select: { email: true }, cache: true })
+              : p.user.findFirstOrThrow({ where: { email }, select: { email: true }, cache: true });
 
           await expect(read(client.prisma)).rejects.toMatchObject({ code: "P2025" });
           await expect(read(client.prisma)).rejects.toMatchObject({ code: "P2025" });

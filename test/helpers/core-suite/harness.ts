@@ -9,7 +9,14 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { expect } from "vitest";
 import type { CacheExtensionOptions } from "../../../src/index.js";
-import { cachedClient, ErrorLog, FakeClock, type BareClient, type CachedClientSetup, type CachedPrisma } from "../clients.js";
+import {
+  cachedClient,
+  ErrorLog,
+  FakeClock,
+  type BareClient,
+  type CachedClientSetup,
+  type CachedPrisma,
+} from "../clients.js";
 import { removeFixture, seedFixture, type Fixture } from "../fixture.js";
 import { connectRedis, deleteKeysUnder } from "../services.js";
 
@@ -117,7 +124,11 @@ export class CoreHarness {
     const prefix = extension.prefix ?? this.newPrefix();
     // The suite asserts exact ttl boundaries on its clock: no jitter unless a test asks for it.
     const defaults = { jitter: 0, ...extension.defaults };
-    const { prisma, database } = await cachedClient(over, { redis: this.redis, onError: log.onError, ...extension, defaults, clock, prefix }, setup);
+    const { prisma, database } = await cachedClient(
+      over,
+      { redis: this.redis, onError: log.onError, ...extension, defaults, clock, prefix },
+      setup,
+    );
     const client = { prisma, database, log, clock, prefix };
     this.#clients.push(client);
     return client;
@@ -133,7 +144,10 @@ export type Tier = "database" | "in-process tier" | "redis";
  * (after `settled()` and `clearLocal()`). Asserts each answer came from the
  * tier it is labelled with, by the counters and by the database query count.
  */
-export async function readThroughTiers<T>(h: CoreHarness, read: (prisma: CachedPrisma) => PromiseLike<T>): Promise<Array<{ tier: Tier; value: T }>> {
+export async function readThroughTiers<T>(
+  h: CoreHarness,
+  read: (prisma: CachedPrisma) => PromiseLike<T>,
+): Promise<Array<{ tier: Tier; value: T }>> {
   const { prisma, database, log } = await h.client();
   const answers: Array<{ tier: Tier; value: T }> = [];
   answers.push({ tier: "database", value: await read(prisma) });
@@ -153,7 +167,10 @@ export async function readThroughTiers<T>(h: CoreHarness, read: (prisma: CachedP
 }
 
 /** Runs `read` on `client` and tells whether it reached the database. */
-export async function reachedDatabase<T>(client: TestClient, read: (prisma: CachedPrisma) => PromiseLike<T>): Promise<{ value: T; fromDatabase: boolean }> {
+export async function reachedDatabase<T>(
+  client: TestClient,
+  read: (prisma: CachedPrisma) => PromiseLike<T>,
+): Promise<{ value: T; fromDatabase: boolean }> {
   const before = client.database.queries;
   const value = await read(client.prisma);
   return { value, fromDatabase: client.database.queries > before };

@@ -5,7 +5,8 @@ import type { CoreHarness } from "./harness.js";
 
 export function describeHitsAndMisses(h: CoreHarness): void {
   describe("hits and misses per tier", () => {
-    const readAlice = (prisma: CachedPrisma) => prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
+    const readAlice = (prisma: CachedPrisma) =>
+      prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });
     const uncachedAlice = () => h.bare.user.findUnique({ where: { id: h.fixture.users.alice } });
 
     it("misses to the database first, then answers from the in-process tier", async () => {
@@ -18,7 +19,14 @@ export function describeHitsAndMisses(h: CoreHarness): void {
 
       expect(await readAlice(prisma)).toStrictEqual(expected);
       expect(await readAlice(prisma)).toStrictEqual(expected);
-      expect(prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 2, l2Hits: 0, bypassed: 0, errors: 0, l1Entries: 1 });
+      expect(prisma.$cache.stats()).toMatchObject({
+        misses: 1,
+        l1Hits: 2,
+        l2Hits: 0,
+        bypassed: 0,
+        errors: 0,
+        l1Entries: 1,
+      });
       expect(prisma.$cache.stats().l1Bytes).toBeGreaterThan(0);
       expect(database.queries).toBe(1);
       expect(log.errors).toEqual([]);

@@ -1,4 +1,6 @@
-/** Suite part 10: an invalid per-query `cache` option rejects the read, naming the option; the database is not asked. */
+/**
+ * Suite part 10: an invalid per-query `cache` option rejects the read, naming the option; the database is not asked.
+ */
 import { describe, expect, it } from "vitest";
 import { CacheError, type QueryCacheOption } from "../../../src/index.js";
 import type { CoreHarness } from "./harness.js";
@@ -28,7 +30,9 @@ export function describeInvalidQueryOptions(h: CoreHarness): void {
     for (const [name, option, named] of invalid) {
       it(`${name} rejects with E_INVALID_QUERY_OPTION naming ${named}`, async () => {
         const client = await h.client();
-        const error = await rejectionOf(client.prisma.user.findMany({ where: { tenantId: h.fixture.tenantId }, cache: option as QueryCacheOption }));
+        const error = await rejectionOf(
+          client.prisma.user.findMany({ where: { tenantId: h.fixture.tenantId }, cache: option as QueryCacheOption }),
+        );
         expect(error).toBeInstanceOf(CacheError);
         expect(error).toMatchObject({ code: "E_INVALID_QUERY_OPTION" });
         expect((error as CacheError).message).toContain(named);

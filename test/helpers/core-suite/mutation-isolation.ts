@@ -6,7 +6,10 @@ import type { CoreHarness } from "./harness.js";
 type AliceWithPosts = NonNullable<Awaited<ReturnType<typeof readAliceWithPosts>>>;
 
 /** A user with nested lists, Dates, bytes and Json: every kind of value a caller can mutate. */
-const withPosts = (id: number) => ({ where: { id }, include: { posts: { orderBy: { id: "asc" as const }, include: { tags: { orderBy: { name: "asc" as const } } } } } });
+const withPosts = (id: number) => ({
+  where: { id },
+  include: { posts: { orderBy: { id: "asc" as const }, include: { tags: { orderBy: { name: "asc" as const } } } } },
+});
 
 function readAliceWithPosts(prisma: CachedPrisma, id: number) {
   return prisma.user.findUnique({ ...withPosts(id), cache: true });

@@ -29,12 +29,17 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "findUnique by a compound unique key",
-    (p, cache, f) => p.user.findUnique({ where: { tenantId_email: { tenantId: f.tenantId, email: "bob@example.test" } }, ...cache }),
+    (p, cache, f) =>
+      p.user.findUnique({ where: { tenantId_email: { tenantId: f.tenantId, email: "bob@example.test" } }, ...cache }),
     (user, f) => expect(user?.id).toBe(f.users.bob),
   ),
   readCase(
     "findUnique by a compound id (explicit m2m row)",
-    (p, cache, f) => p.membership.findUnique({ where: { userId_groupId: { userId: f.users.alice, groupId: f.groups.admins } }, ...cache }),
+    (p, cache, f) =>
+      p.membership.findUnique({
+        where: { userId_groupId: { userId: f.users.alice, groupId: f.groups.admins } },
+        ...cache,
+      }),
     (membership) => expect(membership?.role).toBe("owner"),
   ),
   readCase(
@@ -49,22 +54,43 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "findFirstOrThrow with orderBy",
-    (p, cache, f) => p.post.findFirstOrThrow({ where: { tenantId: f.tenantId, published: true }, orderBy: { views: "desc" }, ...cache }),
+    (p, cache, f) =>
+      p.post.findFirstOrThrow({
+        where: { tenantId: f.tenantId, published: true },
+        orderBy: { views: "desc" },
+        ...cache,
+      }),
     (post, f) => expect(post.id).toBe(f.posts.welcome),
   ),
   readCase(
     "findMany with orderBy",
-    (p, cache, f) => p.user.findMany({ where: { tenantId: f.tenantId, email: { endsWith: "@example.test" } }, orderBy: { email: "asc" }, ...cache }),
+    (p, cache, f) =>
+      p.user.findMany({
+        where: { tenantId: f.tenantId, email: { endsWith: "@example.test" } },
+        orderBy: { email: "asc" },
+        ...cache,
+      }),
     (users) => expect(users.map((u) => u.email)).toEqual([ALICE.email, "bob@example.test", "carol@example.test"]),
   ),
   readCase(
     "findMany ordered by several fields",
-    (p, cache, f) => p.post.findMany({ where: { tenantId: f.tenantId }, orderBy: [{ views: "desc" }, { slug: "asc" }], select: { slug: true }, ...cache }),
+    (p, cache, f) =>
+      p.post.findMany({
+        where: { tenantId: f.tenantId },
+        orderBy: [{ views: "desc" }, { slug: "asc" }],
+        select: { slug: true },
+        ...cache,
+      }),
     (posts) => expect(posts.map((p) => p.slug)).toEqual(["welcome", "bobs", "orphan", "draft"]),
   ),
   readCase(
     "findMany filtered through relations (implicit m2m)",
-    (p, cache, f) => p.user.findMany({ where: { tenantId: f.tenantId, posts: { some: { tags: { some: { name: f.tags.red } } } } }, select: { id: true }, ...cache }),
+    (p, cache, f) =>
+      p.user.findMany({
+        where: { tenantId: f.tenantId, posts: { some: { tags: { some: { name: f.tags.red } } } } },
+        select: { id: true },
+        ...cache,
+      }),
     (users, f) => expect(users).toEqual([{ id: f.users.alice }]),
   ),
   readCase(
@@ -74,7 +100,8 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "count with select",
-    (p, cache, f) => p.post.count({ where: { tenantId: f.tenantId }, select: { _all: true, rating: true, authorId: true }, ...cache }),
+    (p, cache, f) =>
+      p.post.count({ where: { tenantId: f.tenantId }, select: { _all: true, rating: true, authorId: true }, ...cache }),
     (counts) => expect(counts).toEqual({ _all: 4, rating: 3, authorId: 3 }),
   ),
   readCase(
@@ -97,7 +124,13 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "aggregate over Decimal and BigInt",
-    (p, cache, f) => p.user.aggregate({ where: { tenantId: f.tenantId }, _sum: { balance: true, visits: true }, _max: { visits: true, createdAt: true }, ...cache }),
+    (p, cache, f) =>
+      p.user.aggregate({
+        where: { tenantId: f.tenantId },
+        _sum: { balance: true, visits: true },
+        _max: { visits: true, createdAt: true },
+        ...cache,
+      }),
     (result) => {
       expect(typeof result._max.visits).toBe("bigint");
       expect(result._sum.balance).not.toBeNull();
@@ -115,12 +148,26 @@ const cases: Array<ReadCase<unknown>> = [
         orderBy: { published: "asc" },
         ...cache,
       }),
-    (groups) => expect(groups.map((g) => [g.published, g._count._all, g._sum.views])).toEqual([[false, 1, 0], [true, 3, 56]]),
+    (groups) =>
+      expect(groups.map((g) => [g.published, g._count._all, g._sum.views])).toEqual([
+        [false, 1, 0],
+        [true, 3, 56],
+      ]),
   ),
   readCase(
     "select with a nested relation",
-    (p, cache, f) => p.user.findUnique({ where: { id: f.users.carol }, select: { email: true, role: true, profile: { select: { bio: true, birthday: true } } }, ...cache }),
-    (user) => expect(user).toEqual({ email: "carol@example.test", role: "GUEST", profile: { bio: "Writes about caches.", birthday: new Date("1990-05-17T00:00:00.000Z") } }),
+    (p, cache, f) =>
+      p.user.findUnique({
+        where: { id: f.users.carol },
+        select: { email: true, role: true, profile: { select: { bio: true, birthday: true } } },
+        ...cache,
+      }),
+    (user) =>
+      expect(user).toEqual({
+        email: "carol@example.test",
+        role: "GUEST",
+        profile: { bio: "Writes about caches.", birthday: new Date("1990-05-17T00:00:00.000Z") },
+      }),
   ),
   readCase(
     "include: nested relations and the implicit m2m tags",
@@ -142,19 +189,39 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "include from the other side of the implicit m2m",
-    (p, cache, f) => p.tag.findUnique({ where: { name: f.tags.red }, include: { posts: { orderBy: { slug: "asc" }, select: { slug: true } } }, ...cache }),
+    (p, cache, f) =>
+      p.tag.findUnique({
+        where: { name: f.tags.red },
+        include: { posts: { orderBy: { slug: "asc" }, select: { slug: true } } },
+        ...cache,
+      }),
     (tag) => expect(tag?.posts).toEqual([{ slug: "draft" }, { slug: "welcome" }]),
   ),
   readCase(
     "include the explicit m2m memberships and their groups",
-    (p, cache, f) => p.user.findMany({ where: { tenantId: f.tenantId, memberships: { some: {} } }, orderBy: { id: "asc" }, include: { memberships: { include: { group: true } } }, ...cache }),
+    (p, cache, f) =>
+      p.user.findMany({
+        where: { tenantId: f.tenantId, memberships: { some: {} } },
+        orderBy: { id: "asc" },
+        include: { memberships: { include: { group: true } } },
+        ...cache,
+      }),
     (users, f) => {
-      expect(users.map((u) => u.memberships.map((m) => [m.role, m.group.name]))).toEqual([[["owner", `admins-${f.suffix}`]], [["member", `readers-${f.suffix}`]], [["member", `readers-${f.suffix}`]]]);
+      expect(users.map((u) => u.memberships.map((m) => [m.role, m.group.name]))).toEqual([
+        [["owner", `admins-${f.suffix}`]],
+        [["member", `readers-${f.suffix}`]],
+        [["member", `readers-${f.suffix}`]],
+      ]);
     },
   ),
   readCase(
     "include a self relation both ways",
-    (p, cache, f) => p.user.findUnique({ where: { id: f.users.alice }, include: { manager: true, reports: { orderBy: { id: "asc" } } }, ...cache }),
+    (p, cache, f) =>
+      p.user.findUnique({
+        where: { id: f.users.alice },
+        include: { manager: true, reports: { orderBy: { id: "asc" } } },
+        ...cache,
+      }),
     (user, f) => {
       expect(user?.manager).toBeNull();
       expect(user?.reports.map((r) => r.id)).toEqual([f.users.bob, f.users.carol]);
@@ -162,7 +229,13 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "omit",
-    (p, cache, f) => p.user.findMany({ where: { tenantId: f.tenantId, email: { endsWith: "@example.test" } }, omit: { avatar: true, settings: true }, orderBy: { id: "asc" }, ...cache }),
+    (p, cache, f) =>
+      p.user.findMany({
+        where: { tenantId: f.tenantId, email: { endsWith: "@example.test" } },
+        omit: { avatar: true, settings: true },
+        orderBy: { id: "asc" },
+        ...cache,
+      }),
     (users) => {
       expect(users).toHaveLength(3);
       for (const user of users) expect(Object.keys(user)).not.toContain("avatar");
@@ -181,17 +254,40 @@ const cases: Array<ReadCase<unknown>> = [
   ),
   readCase(
     "cursor, take and skip",
-    (p, cache, f) => p.post.findMany({ where: { tenantId: f.tenantId }, orderBy: { id: "asc" }, cursor: { id: f.posts.draft }, skip: 1, take: 2, select: { id: true }, ...cache }),
+    (p, cache, f) =>
+      p.post.findMany({
+        where: { tenantId: f.tenantId },
+        orderBy: { id: "asc" },
+        cursor: { id: f.posts.draft },
+        skip: 1,
+        take: 2,
+        select: { id: true },
+        ...cache,
+      }),
     (posts, f) => expect(posts).toEqual([{ id: f.posts.bobs }, { id: f.posts.orphan }]),
   ),
   readCase(
     "negative take",
-    (p, cache, f) => p.post.findMany({ where: { tenantId: f.tenantId }, orderBy: { id: "asc" }, take: -2, select: { id: true }, ...cache }),
+    (p, cache, f) =>
+      p.post.findMany({
+        where: { tenantId: f.tenantId },
+        orderBy: { id: "asc" },
+        take: -2,
+        select: { id: true },
+        ...cache,
+      }),
     (posts, f) => expect(posts).toEqual([{ id: f.posts.bobs }, { id: f.posts.orphan }]),
   ),
   readCase(
     "distinct",
-    (p, cache, f) => p.post.findMany({ where: { tenantId: f.tenantId }, distinct: ["views"], orderBy: { views: "asc" }, select: { views: true }, ...cache }),
+    (p, cache, f) =>
+      p.post.findMany({
+        where: { tenantId: f.tenantId },
+        distinct: ["views"],
+        orderBy: { views: "asc" },
+        select: { views: true },
+        ...cache,
+      }),
     (posts) => expect(posts).toEqual([{ views: 0 }, { views: 7 }, { views: 42 }]),
   ),
 ];
@@ -216,7 +312,8 @@ export function describeReadOperations(h: CoreHarness): void {
       expect(expected).toHaveLength(2);
       const { prisma } = await h.client();
       type Fluent = { posts(args: object): Promise<unknown> };
-      const read = () => (prisma.user.findUnique({ where, cache: true }) as unknown as Fluent).posts({ orderBy: { id: "asc" } });
+      const read = () =>
+        (prisma.user.findUnique({ where, cache: true }) as unknown as Fluent).posts({ orderBy: { id: "asc" } });
       expect(await read()).toStrictEqual(expected);
       expect(await read()).toStrictEqual(expected);
     });

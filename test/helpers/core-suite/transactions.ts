@@ -16,7 +16,8 @@ export function describeTransactions(h: CoreHarness): void {
       const before = `before-${randomUUID()}`;
       const after = `after-${randomUUID()}`;
       const user = await createScratchUser(h.bare, h.fixture, label, { name: before });
-      const readName = (p: CachedPrisma) => p.user.findMany({ where: { id: user.id }, select: { name: true }, cache: true });
+      const readName = (p: CachedPrisma) =>
+        p.user.findMany({ where: { id: user.id }, select: { name: true }, cache: true });
       const countAfter = (p: CachedPrisma) => p.user.count({ where: { name: after }, cache: true });
       const rename = () => h.bare.user.update({ where: { id: user.id }, data: { name: after } });
       return { user, before, after, readName, countAfter, rename };
@@ -34,7 +35,12 @@ export function describeTransactions(h: CoreHarness): void {
       expect(names).toEqual([{ name: after }]);
       expect(count).toBe(1);
       expect(database.queries).toBe(4);
-      expect(prisma.$cache.stats()).toMatchObject({ l1Hits: statsBefore.l1Hits, l2Hits: statsBefore.l2Hits, misses: statsBefore.misses, l1Entries: statsBefore.l1Entries });
+      expect(prisma.$cache.stats()).toMatchObject({
+        l1Hits: statsBefore.l1Hits,
+        l2Hits: statsBefore.l2Hits,
+        misses: statsBefore.misses,
+        l1Entries: statsBefore.l1Entries,
+      });
 
       // The batch did not overwrite the entries: outside it, the cache still holds what it held.
       expect(await readName(prisma)).toEqual([{ name: before }]);
@@ -67,17 +73,25 @@ export function describeTransactions(h: CoreHarness): void {
     it("an interactive $transaction reads the database and leaves the cache as it was", async () => {
       const { prisma, database } = await h.client();
       const { user, before, after, countAfter, rename } = await renamableUser("tx-interactive");
-      const readUser = (p: Pick<CachedPrisma, "user">) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
+      const readUser = (p: Pick<CachedPrisma, "user">) =>
+        p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       expect(await readUser(prisma)).toEqual({ name: before });
       expect(await countAfter(prisma)).toBe(0);
       await rename();
       const statsBefore = prisma.$cache.stats();
 
-      const [inside, count] = await prisma.$transaction(async (tx) => [await readUser(tx), await tx.user.count({ where: { name: after }, cache: true })] as const);
+      const [inside, count] = await prisma.$transaction(
+        async (tx) => [await readUser(tx), await tx.user.count({ where: { name: after }, cache: true })] as const,
+      );
       expect(inside).toEqual({ name: after });
       expect(count).toBe(1);
       expect(database.queries).toBe(4);
-      expect(prisma.$cache.stats()).toMatchObject({ l1Hits: statsBefore.l1Hits, l2Hits: statsBefore.l2Hits, misses: statsBefore.misses, bypassed: statsBefore.bypassed + 2 });
+      expect(prisma.$cache.stats()).toMatchObject({
+        l1Hits: statsBefore.l1Hits,
+        l2Hits: statsBefore.l2Hits,
+        misses: statsBefore.misses,
+        bypassed: statsBefore.bypassed + 2,
+      });
 
       expect(await readUser(prisma)).toEqual({ name: before });
       expect(await countAfter(prisma)).toBe(0);
@@ -87,7 +101,8 @@ export function describeTransactions(h: CoreHarness): void {
     it("an interactive $transaction does not fill the cache", async () => {
       const { prisma, database } = await h.client();
       const { user } = await renamableUser("tx-interactive-fill");
-      const readUser = (p: Pick<CachedPrisma, "user">) => p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
+      const readUser = (p: Pick<CachedPrisma, "user">) =>
+        p.user.findUnique({ where: { id: user.id }, select: { name: true }, cache: true });
       expect(await prisma.$transaction(async (tx) => readUser(tx))).toEqual({ name: user.name });
       expect(prisma.$cache.stats()).toMatchObject({ misses: 0, l1Entries: 0 });
       await prisma.$cache.settled();

@@ -12,7 +12,9 @@ import { readThroughTiers, type CoreHarness } from "./harness.js";
 export function describeTypeRoundTrips(h: CoreHarness): void {
   describe("type round trips through every tier", () => {
     it("Date, BigInt, Decimal, Bytes, Json and enum keep their types and values", async () => {
-      const answers = await readThroughTiers(h, (prisma) => prisma.user.findUniqueOrThrow({ where: { id: h.fixture.users.alice }, cache: true }));
+      const answers = await readThroughTiers(h, (prisma) =>
+        prisma.user.findUniqueOrThrow({ where: { id: h.fixture.users.alice }, cache: true }),
+      );
       for (const { tier, value: user } of answers) {
         const where = `answer from the ${tier}`;
         expect(user.createdAt, where).toBeInstanceOf(Date);
@@ -31,23 +33,50 @@ export function describeTypeRoundTrips(h: CoreHarness): void {
 
     it("Float and null optionals keep their values", async () => {
       const answers = await readThroughTiers(h, (prisma) =>
-        prisma.post.findMany({ where: { tenantId: h.fixture.tenantId }, orderBy: { id: "asc" }, select: { rating: true, body: true, publishedAt: true, author: { select: { name: true, avatar: true, settings: true, profile: true } } }, cache: true }),
+        prisma.post.findMany({
+          where: { tenantId: h.fixture.tenantId },
+          orderBy: { id: "asc" },
+          select: {
+            rating: true,
+            body: true,
+            publishedAt: true,
+            author: { select: { name: true, avatar: true, settings: true, profile: true } },
+          },
+          cache: true,
+        }),
       );
       for (const { tier, value: posts } of answers) {
         const where = `answer from the ${tier}`;
-        expect(posts.map((p) => p.rating), where).toEqual([4.25, null, 0.1, 2.5]);
+        expect(
+          posts.map((p) => p.rating),
+          where,
+        ).toEqual([4.25, null, 0.1, 2.5]);
         expect(posts[1]?.body, where).toBeNull();
         expect(posts[1]?.publishedAt, where).toBeNull();
         expect(posts[3]?.author, where).toBeNull();
         // Bob: no name, avatar, settings; a profile whose optionals are all null.
-        expect(posts[2]?.author, where).toMatchObject({ name: null, avatar: null, settings: null, profile: { bio: null, birthday: null } });
+        expect(posts[2]?.author, where).toMatchObject({
+          name: null,
+          avatar: null,
+          settings: null,
+          profile: { bio: null, birthday: null },
+        });
       }
     });
 
     it("Decimal, BigInt and Date aggregates keep their types", async () => {
-      const expected = await h.bare.user.aggregate({ where: { id: h.fixture.users.alice }, _sum: { balance: true, visits: true }, _min: { createdAt: true } });
+      const expected = await h.bare.user.aggregate({
+        where: { id: h.fixture.users.alice },
+        _sum: { balance: true, visits: true },
+        _min: { createdAt: true },
+      });
       const answers = await readThroughTiers(h, (prisma) =>
-        prisma.user.aggregate({ where: { id: h.fixture.users.alice }, _sum: { balance: true, visits: true }, _min: { createdAt: true }, cache: true }),
+        prisma.user.aggregate({
+          where: { id: h.fixture.users.alice },
+          _sum: { balance: true, visits: true },
+          _min: { createdAt: true },
+          cache: true,
+        }),
       );
       for (const { tier, value } of answers) {
         const where = `answer from the ${tier}`;
@@ -60,11 +89,28 @@ export function describeTypeRoundTrips(h: CoreHarness): void {
     });
 
     it("Json top-level arrays, strings, numbers and booleans keep their values", async () => {
-      const values: Prisma.InputJsonValue[] = [["2024-01-02T03:04:05.000Z", 1, null, { n: "1" }], "2024-01-02T03:04:05.000Z", 12.5, false, { type: "Date", value: "2024-01-02", meta: { values: [] } }];
+      const values: Prisma.InputJsonValue[] = [
+        ["2024-01-02T03:04:05.000Z", 1, null, { n: "1" }],
+        "2024-01-02T03:04:05.000Z",
+        12.5,
+        false,
+        { type: "Date", value: "2024-01-02", meta: { values: [] } },
+      ];
       const ids = await createUsersWithSettings(values);
-      const expected = await h.bare.user.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" }, select: { settings: true } });
+      const expected = await h.bare.user.findMany({
+        where: { id: { in: ids } },
+        orderBy: { id: "asc" },
+        select: { settings: true },
+      });
       expect(expected.map((u) => u.settings)).toEqual(values);
-      const answers = await readThroughTiers(h, (prisma) => prisma.user.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" }, select: { settings: true }, cache: true }));
+      const answers = await readThroughTiers(h, (prisma) =>
+        prisma.user.findMany({
+          where: { id: { in: ids } },
+          orderBy: { id: "asc" },
+          select: { settings: true },
+          cache: true,
+        }),
+      );
       for (const { tier, value } of answers) expect(value, `answer from the ${tier}`).toStrictEqual(expected);
     });
 
@@ -86,7 +132,9 @@ export function describeTypeRoundTrips(h: CoreHarness): void {
       it("Json keys named constructor and prototype survive Redis", async () => {
         const ids = await createUsersWithSettings(prototypeNamedKeys());
         const expected = await h.bare.user.findMany({ where: { id: { in: ids } }, select: { settings: true } });
-        const answers = await readThroughTiers(h, (prisma) => prisma.user.findMany({ where: { id: { in: ids } }, select: { settings: true }, cache: true }));
+        const answers = await readThroughTiers(h, (prisma) =>
+          prisma.user.findMany({ where: { id: { in: ids } }, select: { settings: true }, cache: true }),
+        );
         for (const { tier, value } of answers) expect(value, `answer from the ${tier}`).toStrictEqual(expected);
       });
     }
@@ -95,7 +143,9 @@ export function describeTypeRoundTrips(h: CoreHarness): void {
     async function createUsersWithSettings(values: Prisma.InputJsonValue[]): Promise<number[]> {
       const ids: number[] = [];
       for (const settings of values) {
-        const user = await h.bare.user.create({ data: { tenantId: h.fixture.tenantId, email: `json-${randomUUID()}@scratch.test`, settings } });
+        const user = await h.bare.user.create({
+          data: { tenantId: h.fixture.tenantId, email: `json-${randomUUID()}@scratch.test`, settings },
+        });
         ids.push(user.id);
       }
       return ids;

@@ -25,7 +25,8 @@ export function describeFillRace(env: InvalidationEnv): void {
       const w = await env.world("race");
       const gate = new ReadGate();
       const reader = await env.instance({ ...options, gate });
-      const read: Read<unknown> = (p: CachedPrisma) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const read: Read<unknown> = (p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
 
       const paused = gate.arm((model, operation) => model === "User" && operation === "findUnique");
       // Cached reads are lazy, like Prisma's: Promise.resolve() starts this one.
@@ -46,11 +47,12 @@ export function describeFillRace(env: InvalidationEnv): void {
     });
 
     // Registered only where the target supports it, rather than reported as skipped.
-    if (env.hasRedis) it("another instance sharing the prefix does not take the late fill from Redis", async () => {
-      // The reader has no in-process tier: its late fill goes to Redis only.
-      const { reader, read } = await overtakenRead({ l1: false });
-      const other = await env.instance({ prefix: reader.prefix, l1: false });
-      expect(await observe(other, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
-    });
+    if (env.hasRedis)
+      it("another instance sharing the prefix does not take the late fill from Redis", async () => {
+        // The reader has no in-process tier: its late fill goes to Redis only.
+        const { reader, read } = await overtakenRead({ l1: false });
+        const other = await env.instance({ prefix: reader.prefix, l1: false });
+        expect(await observe(other, read)).toEqual({ value: { name: "Renamed" }, fromDatabase: true });
+      });
   });
 }

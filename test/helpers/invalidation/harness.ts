@@ -27,7 +27,9 @@ import { connectRedis, deleteKeysUnder } from "../services.js";
  * fill-after-invalidate race (consistency contract, item 2).
  */
 export class ReadGate {
-  #armed: { match: (model: string | undefined, operation: string) => boolean; arrived: () => void; released: Promise<void> } | undefined;
+  #armed:
+    | { match: (model: string | undefined, operation: string) => boolean; arrived: () => void; released: Promise<void> }
+    | undefined;
 
   /**
    * The next database read for which `match` holds pauses there.
@@ -170,10 +172,15 @@ export class InvalidationEnv {
    */
   async instance(options: InstanceOptions = {}): Promise<Instance> {
     const { over = this.bare, redis: redisOption, gate, ...extension } = options;
-    const redis = redisOption === false ? undefined : (redisOption ?? (this.hasRedis ? await this.connectRedis() : undefined));
+    const redis =
+      redisOption === false ? undefined : (redisOption ?? (this.hasRedis ? await this.connectRedis() : undefined));
     const log = new ErrorLog();
     const prefix = extension.prefix ?? this.newPrefix();
-    const built = await instrumentedClient(over, { defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis, prefix }, gate);
+    const built = await instrumentedClient(
+      over,
+      { defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis, prefix },
+      gate,
+    );
     const instance = { ...built, log, prefix };
     this.#instances.push(instance);
     return instance;
@@ -186,7 +193,10 @@ export class InvalidationEnv {
    */
   async scene(options: InstanceOptions = {}): Promise<Scene> {
     const main = await this.instance(options);
-    const peers = this.hasRedis && options.redis !== false ? [await this.instance({ ...options, prefix: main.prefix, l1: false })] : [];
+    const peers =
+      this.hasRedis && options.redis !== false
+        ? [await this.instance({ ...options, prefix: main.prefix, l1: false })]
+        : [];
     return { main, peers, all: [main, ...peers] };
   }
 
@@ -221,10 +231,14 @@ export async function observe<T>(instance: Instance, read: Read<T>): Promise<{ v
  */
 export async function warm<T>(scene: Scene, read: Read<T>): Promise<T> {
   const { value } = await observe(scene.main, read);
-  expect(await observe(scene.main, read), "the repeat is answered by the in-process tier").toEqual({ value, fromDatabase: false });
+  expect(await observe(scene.main, read), "the repeat is answered by the in-process tier").toEqual({
+    value,
+    fromDatabase: false,
+  });
   if (scene.peers.length > 0) {
     await scene.main.prisma.$cache.settled();
-    for (const peer of scene.peers) expect(await observe(peer, read), "a peer is answered by Redis").toEqual({ value, fromDatabase: false });
+    for (const peer of scene.peers)
+      expect(await observe(peer, read), "a peer is answered by Redis").toEqual({ value, fromDatabase: false });
   }
   return value;
 }
@@ -235,13 +249,18 @@ export async function warm<T>(scene: Scene, read: Read<T>): Promise<T> {
  * database, or from the entry the first re-read stored: either way new).
  */
 export async function expectFresh<T>(scene: Scene, read: Read<T>, expected: T): Promise<void> {
-  expect(await observe(scene.main, read), "the writer's next read comes from the database").toEqual({ value: expected, fromDatabase: true });
-  for (const peer of scene.peers) expect((await observe(peer, read)).value, "a peer's next read is new").toEqual(expected);
+  expect(await observe(scene.main, read), "the writer's next read comes from the database").toEqual({
+    value: expected,
+    fromDatabase: true,
+  });
+  for (const peer of scene.peers)
+    expect((await observe(peer, read)).value, "a peer's next read is new").toEqual(expected);
 }
 
 /** Every instance of the scene still answers `read` from the cache, with `expected`. */
 export async function expectStillCached<T>(scene: Scene, read: Read<T>, expected: T): Promise<void> {
-  for (const instance of scene.all) expect(await observe(instance, read), "still a cache hit").toEqual({ value: expected, fromDatabase: false });
+  for (const instance of scene.all)
+    expect(await observe(instance, read), "still a cache hit").toEqual({ value: expected, fromDatabase: false });
 }
 
 /** A unique string for names, tags and e-mails. */
@@ -249,7 +268,9 @@ export function unique(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** An Int id far above the sequences, for rows a test creates with an explicit id (no later insert collides with it). */
+/**
+ * An Int id far above the sequences, for rows a test creates with an explicit id (no later insert collides with it).
+ */
 export function unusedId(): number {
   return 2_000_000_000 - Math.floor(Math.random() * 100_000_000);
 }

@@ -21,14 +21,17 @@ export interface HeldBus {
   hold(): void;
   /** Delivers the waiting messages, in order, and stops holding. */
   release(): void;
-  /** Resolves once a message matching `match` reached the subscriber (and, unless held, the extension has handled it). */
+  /**
+   * Resolves once a message matching `match` reached the subscriber (and, unless held, the extension has handled it).
+   */
   seen(match: (message: BusMessage) => boolean): Promise<void>;
   /** The subscriber connection the extension opened, once it has (a Cluster client when it was given one). */
   readonly subscriber: Redis | Cluster | undefined;
 }
 
 /**
- * Makes the bus subscriber that the extension will `duplicate()` from `redis` holdable. Call before creating the instance.
+ * Makes the bus subscriber that the extension will `duplicate()` from `redis` holdable. Call before creating the
+ * instance.
  * A Cluster client is wrapped the same way: its `duplicate()` and `on("message")` have the shapes used here.
  */
 export function holdableBus(client: Redis | Cluster): HeldBus {
@@ -87,7 +90,11 @@ export function holdableBus(client: Redis | Cluster): HeldBus {
  * instance's bus: its own invalidation coming back marks the moment a write
  * that does not wait would have resolved (by the next turn).
  */
-export async function resolvesOnlyAfter(writer: HeldBus, peer: HeldBus, write: () => PromiseLike<unknown>): Promise<boolean> {
+export async function resolvesOnlyAfter(
+  writer: HeldBus,
+  peer: HeldBus,
+  write: () => PromiseLike<unknown>,
+): Promise<boolean> {
   peer.hold();
   let released = false;
   const writing = Promise.resolve(write()).then(() => released);
@@ -108,7 +115,13 @@ export async function resolvesOnlyAfter(writer: HeldBus, peer: HeldBus, write: (
  * that waits for `peer` can only resolve after that). Resolves to what the
  * read returned.
  */
-export async function readRightAfter<T>(writer: HeldBus, peer: HeldBus, write: () => PromiseLike<unknown>, readAfter: () => PromiseLike<T>, graceMs = 200): Promise<T> {
+export async function readRightAfter<T>(
+  writer: HeldBus,
+  peer: HeldBus,
+  write: () => PromiseLike<unknown>,
+  readAfter: () => PromiseLike<T>,
+  graceMs = 200,
+): Promise<T> {
   peer.hold();
   const reading = Promise.resolve(write()).then(() => readAfter());
   try {

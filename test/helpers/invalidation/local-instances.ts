@@ -12,7 +12,8 @@ export function describeLocalInstances(env: InvalidationEnv): void {
       const w = await env.world(label);
       const a = await env.instance({ redis: false });
       const b = await env.instance({ redis: false, over: env.connect(), ...(samePrefix ? { prefix: a.prefix } : {}) });
-      const name: Read<unknown> = (p) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const name: Read<unknown> = (p) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
       const both: Scene = { main: a, peers: [b], all: [a, b] };
       return { w, a, b, name, both };
     }
@@ -34,13 +35,18 @@ export function describeLocalInstances(env: InvalidationEnv): void {
       await a.prisma.$cache.invalidate({ models: ["User"] });
       expect((await observe(b, name)).fromDatabase, "invalidate({ models }) on A").toBe(true);
 
-      await a.prisma.$transaction(async (tx) => tx.user.update({ where: { id: w.users.carol }, data: { name: "Committed" } }));
+      await a.prisma.$transaction(async (tx) =>
+        tx.user.update({ where: { id: w.users.carol }, data: { name: "Committed" } }),
+      );
       expect(await observe(b, name)).toEqual({ value: { name: "Committed" }, fromDatabase: true });
 
       await b.prisma.$cache.scope(async () => {
         expect((await observe(b, name)).value).toEqual({ name: "Committed" });
         await a.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Scoped" } });
-        expect(await observe(b, name), "B's scope does not keep what A's write changed").toEqual({ value: { name: "Scoped" }, fromDatabase: true });
+        expect(await observe(b, name), "B's scope does not keep what A's write changed").toEqual({
+          value: { name: "Scoped" },
+          fromDatabase: true,
+        });
       });
       for (const instance of both.all) expect((await observe(instance, name)).value).toEqual({ name: "Scoped" });
     });

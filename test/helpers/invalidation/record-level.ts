@@ -9,13 +9,21 @@ import { expectFresh, expectStillCached, unique, unusedId, warm, type Invalidati
 
 export function describeRecordLevel(env: InvalidationEnv): void {
   describe("record-level and model-level dependencies", () => {
-    const byId = (id: number) => (p: CachedPrisma) => p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
+    const byId = (id: number) => (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
 
     it("updating user A by id re-reads A's findUnique, the list and the count; B's findUnique stays a hit", async () => {
       const w = await env.world("record");
       const scene = await env.scene();
-      const list: Read<unknown> = (p) => p.user.findMany({ where: { tenantId: w.tenantId }, select: { name: true }, orderBy: { id: "asc" }, cache: true });
-      const named: Read<number> = (p) => p.user.count({ where: { tenantId: w.tenantId, name: { not: null } }, cache: true });
+      const list: Read<unknown> = (p) =>
+        p.user.findMany({
+          where: { tenantId: w.tenantId },
+          select: { name: true },
+          orderBy: { id: "asc" },
+          cache: true,
+        });
+      const named: Read<number> = (p) =>
+        p.user.count({ where: { tenantId: w.tenantId, name: { not: null } }, cache: true });
       const [a, b] = [byId(w.users.alice), byId(w.users.bob)];
       await warm(scene, a);
       await warm(scene, b);
@@ -33,7 +41,14 @@ export function describeRecordLevel(env: InvalidationEnv): void {
     it("a findUnique by a compound unique key (tenantId_email) is re-read after a write to that row by id", async () => {
       const w = await env.world("by-unique");
       const scene = await env.scene();
-      const byEmail = (email: string): Read<unknown> => (p) => p.user.findUnique({ where: { tenantId_email: { tenantId: w.tenantId, email } }, select: { name: true }, cache: true });
+      const byEmail =
+        (email: string): Read<unknown> =>
+        (p) =>
+          p.user.findUnique({
+            where: { tenantId_email: { tenantId: w.tenantId, email } },
+            select: { name: true },
+            cache: true,
+          });
       expect(await warm(scene, byEmail("carol@example.test"))).toEqual({ name: "Carol" });
 
       await scene.main.prisma.user.update({ where: { id: w.users.carol }, data: { name: "Caroline" } });
@@ -49,17 +64,26 @@ export function describeRecordLevel(env: InvalidationEnv): void {
       await warm(scene, bob);
 
       // The write names no primary key, and its `select` returns none either: only `rs:User` can reach the row's entry.
-      await scene.main.prisma.user.update({ where: { tenantId_email: { tenantId: w.tenantId, email: "carol@example.test" } }, data: { name: "Caroline" }, select: { name: true } });
+      await scene.main.prisma.user.update({
+        where: { tenantId_email: { tenantId: w.tenantId, email: "carol@example.test" } },
+        data: { name: "Caroline" },
+        select: { name: true },
+      });
       await expectFresh(scene, carol, { name: "Caroline" });
 
-      await scene.main.prisma.user.update({ where: { tenantId_email: { tenantId: w.tenantId, email: "bob@example.test" } }, data: { name: "Robert" } });
+      await scene.main.prisma.user.update({
+        where: { tenantId_email: { tenantId: w.tenantId, email: "bob@example.test" } },
+        data: { name: "Robert" },
+      });
       await expectFresh(scene, bob, { name: "Robert" });
     });
 
     it("changing a primary key re-reads the findUnique of the old and of the new id", async () => {
       const w = await env.world("pk-change");
       const scene = await env.scene();
-      const user = await env.bare.user.create({ data: { tenantId: w.tenantId, email: `${unique("pk")}@example.test`, name: "Moving" } });
+      const user = await env.bare.user.create({
+        data: { tenantId: w.tenantId, email: `${unique("pk")}@example.test`, name: "Moving" },
+      });
       const newId = unusedId();
       await warm(scene, byId(user.id));
       expect(await warm(scene, byId(newId))).toBeNull();
@@ -73,15 +97,26 @@ export function describeRecordLevel(env: InvalidationEnv): void {
     it("compound primary key (Membership userId_groupId): a write by that key re-reads its findUnique only; another membership stays a hit", async () => {
       const w = await env.world("compound");
       const scene = await env.scene();
-      const membership = (userId: number, groupId: number): Read<unknown> => (p) => p.membership.findUnique({ where: { userId_groupId: { userId, groupId } }, select: { role: true }, cache: true });
+      const membership =
+        (userId: number, groupId: number): Read<unknown> =>
+        (p) =>
+          p.membership.findUnique({
+            where: { userId_groupId: { userId, groupId } },
+            select: { role: true },
+            cache: true,
+          });
       const bobs = membership(w.users.bob, w.groups.readers);
       const carols = membership(w.users.carol, w.groups.readers);
-      const readers: Read<unknown> = (p) => p.membership.count({ where: { groupId: w.groups.readers, role: "moderator" }, cache: true });
+      const readers: Read<unknown> = (p) =>
+        p.membership.count({ where: { groupId: w.groups.readers, role: "moderator" }, cache: true });
       await warm(scene, bobs);
       await warm(scene, carols);
       expect(await warm(scene, readers)).toBe(0);
 
-      await scene.main.prisma.membership.update({ where: { userId_groupId: { userId: w.users.bob, groupId: w.groups.readers } }, data: { role: "moderator" } });
+      await scene.main.prisma.membership.update({
+        where: { userId_groupId: { userId: w.users.bob, groupId: w.groups.readers } },
+        data: { role: "moderator" },
+      });
 
       await expectFresh(scene, bobs, { role: "moderator" });
       await expectFresh(scene, readers, 1);

@@ -22,19 +22,22 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
     async function setUp(label: string) {
       const w = await env.world(label);
       const scene = await env.scene();
-      const name: Read<unknown> = (p) => p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
-      const title: Read<unknown> = (p) => p.post.findUnique({ where: { id: w.posts.bobs }, select: { title: true }, cache: true });
-      const renamed: Read<number> = (p) => p.user.count({ where: { tenantId: w.tenantId, name: "Renamed" }, cache: true });
+      const name: Read<unknown> = (p) =>
+        p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache: true });
+      const title: Read<unknown> = (p) =>
+        p.post.findUnique({ where: { id: w.posts.bobs }, select: { title: true }, cache: true });
+      const renamed: Read<number> = (p) =>
+        p.user.count({ where: { tenantId: w.tenantId, name: "Renamed" }, cache: true });
       const prisma = scene.main.prisma;
       const invalidations = () => prisma.$cache.stats().invalidations;
-      const carolInDatabase = async () => (await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } })).name;
+      const carolInDatabase = async () =>
+        (await env.bare.user.findUniqueOrThrow({ where: { id: w.users.carol } })).name;
       return { w, scene, prisma, name, title, renamed, invalidations, carolInDatabase };
     }
 
     // Registered only where the target supports it, rather than reported as skipped.
-    if (concurrentReaders) it(
-      "interactive: before the commit other flows read the old value (and may re-fill it); after $transaction resolves, the new one",
-      async () => {
+    if (concurrentReaders)
+      it("interactive: before the commit other flows read the old value (and may re-fill it); after $transaction resolves, the new one", async () => {
         const { w, scene, prisma, name, renamed, invalidations } = await setUp("itx-commit");
         expect(await warm(scene, name)).toEqual({ name: "Carol" });
         const before = invalidations();
@@ -46,7 +49,8 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
           // Another flow, outside the transaction, after the write and before the commit.
           const outside = await observe(scene.main, name);
           expect(outside.value).toEqual({ name: "Carol" });
-          // Had the write invalidated now instead of at the commit, this read would have re-filled the old row with current versions.
+          // Had the write invalidated now instead of at the commit, this read would have re-filled the old row with
+          // current versions.
           for (const peer of scene.peers) expect((await observe(peer, name)).value).toEqual({ name: "Carol" });
           renamedDuring = await observe(scene.main, renamed);
           await prisma.$cache.settled();
@@ -57,8 +61,7 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
         expect(invalidations()).toBeGreaterThan(before);
         await expectFresh(scene, name, { name: "Renamed" });
         await expectFresh(scene, renamed, 1);
-      },
-    );
+      });
 
     it("interactive: a commit invalidates what the callback wrote", async () => {
       const { w, scene, prisma, name, title } = await setUp("itx-commit-simple");
@@ -127,54 +130,58 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
     it.each([
       ["notices (a statement fails) and returns", outlive],
       ["sleeps past it and returns", () => sleep(400)],
-    ] as const)("interactive: a callback that outlives the timeout %s: Prisma rolls back and refuses the commit; nothing is invalidated (contract item 3)", async (_label, wait) => {
-      const { w, scene, prisma, name, renamed, invalidations, carolInDatabase } = await setUp("itx-timeout");
-      await warm(scene, name);
-      await warm(scene, renamed);
-      const before = invalidations();
+    ] as const)(
+      "interactive: a callback that outlives the timeout %s: Prisma rolls back and refuses the commit; nothing is invalidated (contract item 3)",
+      async (_label, wait) => {
+        const { w, scene, prisma, name, renamed, invalidations, carolInDatabase } = await setUp("itx-timeout");
+        await warm(scene, name);
+        await warm(scene, renamed);
+        const before = invalidations();
 
-      await expect(
-        prisma.$transaction(
-          async (tx) => {
-            await tx.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
-            await wait(tx);
-          },
-          { timeout: 200 },
-        ),
-      ).rejects.toThrow(/expired transaction/);
+        await expect(
+          prisma.$transaction(
+            async (tx) => {
+              await tx.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+              await wait(tx);
+            },
+            { timeout: 200 },
+          ),
+        ).rejects.toThrow(/expired transaction/);
 
-      expect(await carolInDatabase()).toBe("Carol");
-      await prisma.$cache.settled();
-      expect(invalidations(), "a rolled-back transaction bumps nothing").toBe(before);
-      await expectStillCached(scene, name, { name: "Carol" });
-      await expectStillCached(scene, renamed, 0);
-    });
+        expect(await carolInDatabase()).toBe("Carol");
+        await prisma.$cache.settled();
+        expect(invalidations(), "a rolled-back transaction bumps nothing").toBe(before);
+        await expectStillCached(scene, name, { name: "Carol" });
+        await expectStillCached(scene, renamed, 0);
+      },
+    );
 
     // Registered only where the target supports it, rather than reported as skipped.
-    if (concurrentReaders) it("nested: tx.$transaction(...) invalidates once, at the outer commit", async () => {
-      const { w, scene, prisma, name, title, invalidations } = await setUp("itx-nested");
-      await warm(scene, name);
-      await warm(scene, title);
-      const before = invalidations();
+    if (concurrentReaders)
+      it("nested: tx.$transaction(...) invalidates once, at the outer commit", async () => {
+        const { w, scene, prisma, name, title, invalidations } = await setUp("itx-nested");
+        await warm(scene, name);
+        await warm(scene, title);
+        const before = invalidations();
 
-      await prisma.$transaction(async (tx) => {
-        await tx.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
-        await tx.$transaction(async (inner) => {
-          await inner.post.update({ where: { id: w.posts.bobs }, data: { title: "Retitled" } });
+        await prisma.$transaction(async (tx) => {
+          await tx.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } });
+          await tx.$transaction(async (inner) => {
+            await inner.post.update({ where: { id: w.posts.bobs }, data: { title: "Retitled" } });
+          });
+          // The inner transaction has finished, the outer one has not committed.
+          expect(invalidations()).toBe(before);
+          expect((await observe(scene.main, title)).value).toEqual({ title: "Bob's post" });
+          expect((await observe(scene.main, name)).value).toEqual({ name: "Carol" });
         });
-        // The inner transaction has finished, the outer one has not committed.
-        expect(invalidations()).toBe(before);
-        expect((await observe(scene.main, title)).value).toEqual({ title: "Bob's post" });
-        expect((await observe(scene.main, name)).value).toEqual({ name: "Carol" });
-      });
 
-      const bumped = invalidations() - before;
-      expect(bumped).toBeGreaterThan(0);
-      await expectFresh(scene, name, { name: "Renamed" });
-      await expectFresh(scene, title, { title: "Retitled" });
-      // One bump of each tag, at the outer commit.
-      expect(invalidations() - before).toBe(bumped);
-    });
+        const bumped = invalidations() - before;
+        expect(bumped).toBeGreaterThan(0);
+        await expectFresh(scene, name, { name: "Renamed" });
+        await expectFresh(scene, title, { title: "Retitled" });
+        // One bump of each tag, at the outer commit.
+        expect(invalidations() - before).toBe(bumped);
+      });
 
     it("nested: a rolled-back inner transaction caught by the outer one; the outer commit invalidates", async () => {
       const { w, scene, prisma, name, title } = await setUp("itx-nested-rollback");
@@ -200,7 +207,10 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
       await warm(scene, name);
       await warm(scene, title);
 
-      await prisma.$transaction([prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }), prisma.post.update({ where: { id: w.posts.bobs }, data: { title: "Retitled" } })]);
+      await prisma.$transaction([
+        prisma.user.update({ where: { id: w.users.carol }, data: { name: "Renamed" } }),
+        prisma.post.update({ where: { id: w.posts.bobs }, data: { title: "Retitled" } }),
+      ]);
 
       await expectFresh(scene, name, { name: "Renamed" });
       await expectFresh(scene, title, { title: "Retitled" });
@@ -239,7 +249,8 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
     it("reads inside an interactive transaction neither read nor fill the cache", async () => {
       const { w, scene, prisma, name } = await setUp("itx-reads");
       const email = `${unique("tx")}@example.test`;
-      const byEmail: Read<unknown> = (p) => p.user.findFirst({ where: { tenantId: w.tenantId, email }, select: { name: true }, cache: true });
+      const byEmail: Read<unknown> = (p) =>
+        p.user.findFirst({ where: { tenantId: w.tenantId, email }, select: { name: true }, cache: true });
       await warm(scene, name);
       const stats = prisma.$cache.stats();
 
@@ -255,7 +266,12 @@ export function describeTransactions(env: InvalidationEnv, { concurrentReaders }
         }),
       ).rejects.toThrow("roll back");
 
-      expect(prisma.$cache.stats()).toMatchObject({ l1Hits: stats.l1Hits, l2Hits: stats.l2Hits, misses: stats.misses, l1Entries: stats.l1Entries });
+      expect(prisma.$cache.stats()).toMatchObject({
+        l1Hits: stats.l1Hits,
+        l2Hits: stats.l2Hits,
+        misses: stats.misses,
+        l1Entries: stats.l1Entries,
+      });
       await expectStillCached(scene, name, { name: "Carol" });
       expect(await observe(scene.main, byEmail)).toEqual({ value: null, fromDatabase: true });
     });

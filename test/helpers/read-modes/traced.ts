@@ -19,7 +19,13 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { CacheExtensionOptions } from "../../../src/index.js";
 import { ErrorLog, type BareClient, type CachedPrisma } from "../clients.js";
-import { instrumentedClient, InvalidationEnv, unusedId, type Instance, type ReadGate } from "../invalidation/harness.js";
+import {
+  instrumentedClient,
+  InvalidationEnv,
+  unusedId,
+  type Instance,
+  type ReadGate,
+} from "../invalidation/harness.js";
 import { postgresTarget } from "../targets.js";
 
 export type TraceEvent = "db:start" | "db:done" | "get:sent" | "get:reply" | "mget:sent" | "mget:reply";
@@ -31,7 +37,10 @@ export type TraceEvent = "db:start" | "db:done" | "get:sent" | "get:reply" | "mg
  */
 export type ReadMode = "in-process" | "database-only" | "redis-versions" | "mirror-checked" | "early";
 
-/** True for the modes in which the database read did not wait for Redis (an early load, asking Redis alongside or not at all). */
+/**
+ * True for the modes in which the database read did not wait for Redis (an early load, asking Redis alongside or not at
+ * all).
+ */
 export function startedEarly(mode: ReadMode): boolean {
   return mode === "early" || mode === "database-only";
 }
@@ -96,8 +105,10 @@ export function traceRedis(redis: Redis, trace: Trace, faults: RedisFaults): voi
       return reply;
     });
   };
-  (redis as unknown as { get: (key: string) => Promise<string | null> }).get = (key) => traced("get", () => late(faults.getDelayMs).then(() => get(key)));
-  (redis as unknown as { mget: (...keys: string[]) => Promise<(string | null)[]> }).mget = (...keys) => traced("mget", () => mget(...keys));
+  (redis as unknown as { get: (key: string) => Promise<string | null> }).get = (key) =>
+    traced("get", () => late(faults.getDelayMs).then(() => get(key)));
+  (redis as unknown as { mget: (...keys: string[]) => Promise<(string | null)[]> }).mget = (...keys) =>
+    traced("mget", () => mget(...keys));
 }
 
 /** One traced instance: what the invalidation harness's instances have, plus the trace and its Redis connection. */
@@ -155,7 +166,10 @@ export class TracedInstances {
 }
 
 /** Runs `read` on `instance` with a fresh trace; returns its value and the mode it was answered in. */
-export async function traced<T>(instance: TracedInstance, read: (prisma: CachedPrisma) => PromiseLike<T>): Promise<{ value: T; mode: ReadMode }> {
+export async function traced<T>(
+  instance: TracedInstance,
+  read: (prisma: CachedPrisma) => PromiseLike<T>,
+): Promise<{ value: T; mode: ReadMode }> {
   instance.trace.clear();
   const value = await read(instance.prisma);
   return { value, mode: instance.trace.mode() };
@@ -194,7 +208,9 @@ export async function driveHitRateLow(instance: TracedInstance, count = 30): Pro
   const before = instance.prisma.$cache.stats();
   const base = unusedId();
   for (let i = 0; i < count; i++) {
-    expect(await instance.prisma.user.findUnique({ where: { id: base - i }, select: { name: true }, cache: true })).toBeNull();
+    expect(
+      await instance.prisma.user.findUnique({ where: { id: base - i }, select: { name: true }, cache: true }),
+    ).toBeNull();
   }
   const after = instance.prisma.$cache.stats();
   expect(after.misses - before.misses, "every warm-down read missed Redis").toBe(count);

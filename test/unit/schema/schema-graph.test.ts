@@ -38,17 +38,39 @@ function relationOf(g: SchemaGraph, model: string, field: string): RelationField
 const sorted = (set: Iterable<string>): string[] => [...set].sort();
 
 /** A schema with a datasource, so that key kinds of String fields are decided. */
-const withDatasource = (body: string, provider = "postgresql"): string => `datasource db {\n  provider = "${provider}"\n}\n\n${body}`;
+const withDatasource = (body: string, provider = "postgresql"): string =>
+  `datasource db {\n  provider = "${provider}"\n}\n\n${body}`;
 
 describe("the test schema: models and keys", () => {
   it("reads every model, and no enum, generator or datasource as a model", () => {
-    expect(sorted(graph.models.keys())).toEqual(["Comment", "Group", "Membership", "Post", "Profile", "Tag", "Tenant", "User"]);
+    expect(sorted(graph.models.keys())).toEqual([
+      "Comment",
+      "Group",
+      "Membership",
+      "Post",
+      "Profile",
+      "Tag",
+      "Tenant",
+      "User",
+    ]);
     expect(graph.provider).toBe("postgresql");
   });
 
   it("lists scalar fields (enums, Json, Bytes, foreign keys included) and no relation fields", () => {
     expect(sorted(modelOf(graph, "User").scalarFields)).toEqual(
-      ["avatar", "balance", "createdAt", "email", "id", "managerId", "name", "role", "settings", "tenantId", "visits"].sort(),
+      [
+        "avatar",
+        "balance",
+        "createdAt",
+        "email",
+        "id",
+        "managerId",
+        "name",
+        "role",
+        "settings",
+        "tenantId",
+        "visits",
+      ].sort(),
     );
     expect(sorted(modelOf(graph, "Membership").scalarFields)).toEqual(["groupId", "joinedAt", "role", "userId"]);
   });
@@ -60,7 +82,11 @@ describe("the test schema: models and keys", () => {
   });
 
   it("reads Membership's compound primary key (@@id) with Prisma's where name userId_groupId", () => {
-    expect(modelOf(graph, "Membership").primaryKey).toEqual({ fields: ["userId", "groupId"], whereName: "userId_groupId", keyKinds: ["integer", "integer"] });
+    expect(modelOf(graph, "Membership").primaryKey).toEqual({
+      fields: ["userId", "groupId"],
+      whereName: "userId_groupId",
+      keyKinds: ["integer", "integer"],
+    });
   });
 
   it("reads unique constraints: single (@unique) and compound (@@unique) with their where names", () => {
@@ -75,36 +101,278 @@ describe("the test schema: models and keys", () => {
 });
 
 describe("the test schema: every relation", () => {
-  // [model, field, expected]: both sides of every relation, so each fact is checked where it is declared and where it is copied to.
+  // [model, field, expected]: both sides of every relation, so each fact is checked where it is declared and where it
+  // is copied to.
   const cases: Array<[string, string, Partial<RelationField>]> = [
     // Tenant 1:n User, Cascade (declared on User.tenant)
-    ["User", "tenant", { target: "Tenant", list: false, optional: false, relationName: "TenantToUser", holdsForeignKey: true, fields: ["tenantId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade", implicitManyToMany: false }],
-    ["Tenant", "users", { target: "User", list: true, optional: false, relationName: "TenantToUser", holdsForeignKey: false, fields: [], references: [], onDelete: "Cascade", onUpdate: "Cascade", implicitManyToMany: false }],
+    [
+      "User",
+      "tenant",
+      {
+        target: "Tenant",
+        list: false,
+        optional: false,
+        relationName: "TenantToUser",
+        holdsForeignKey: true,
+        fields: ["tenantId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+        implicitManyToMany: false,
+      },
+    ],
+    [
+      "Tenant",
+      "users",
+      {
+        target: "User",
+        list: true,
+        optional: false,
+        relationName: "TenantToUser",
+        holdsForeignKey: false,
+        fields: [],
+        references: [],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+        implicitManyToMany: false,
+      },
+    ],
     // Tenant 1:n Post, Cascade
-    ["Post", "tenant", { target: "Tenant", relationName: "PostToTenant", holdsForeignKey: true, fields: ["tenantId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["Tenant", "posts", { target: "Post", list: true, relationName: "PostToTenant", holdsForeignKey: false, onDelete: "Cascade", onUpdate: "Cascade" }],
+    [
+      "Post",
+      "tenant",
+      {
+        target: "Tenant",
+        relationName: "PostToTenant",
+        holdsForeignKey: true,
+        fields: ["tenantId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "Tenant",
+      "posts",
+      {
+        target: "Post",
+        list: true,
+        relationName: "PostToTenant",
+        holdsForeignKey: false,
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
     // User.manager: self relation, named, SetNull
-    ["User", "manager", { target: "User", list: false, optional: true, relationName: "Management", holdsForeignKey: true, fields: ["managerId"], references: ["id"], onDelete: "SetNull", onUpdate: "Cascade" }],
-    ["User", "reports", { target: "User", list: true, relationName: "Management", holdsForeignKey: false, onDelete: "SetNull", onUpdate: "Cascade" }],
+    [
+      "User",
+      "manager",
+      {
+        target: "User",
+        list: false,
+        optional: true,
+        relationName: "Management",
+        holdsForeignKey: true,
+        fields: ["managerId"],
+        references: ["id"],
+        onDelete: "SetNull",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "User",
+      "reports",
+      {
+        target: "User",
+        list: true,
+        relationName: "Management",
+        holdsForeignKey: false,
+        onDelete: "SetNull",
+        onUpdate: "Cascade",
+      },
+    ],
     // User 1:1 Profile, Cascade (Profile holds the key)
-    ["Profile", "user", { target: "User", list: false, optional: false, relationName: "ProfileToUser", holdsForeignKey: true, fields: ["userId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["User", "profile", { target: "Profile", list: false, optional: true, relationName: "ProfileToUser", holdsForeignKey: false, onDelete: "Cascade", onUpdate: "Cascade" }],
+    [
+      "Profile",
+      "user",
+      {
+        target: "User",
+        list: false,
+        optional: false,
+        relationName: "ProfileToUser",
+        holdsForeignKey: true,
+        fields: ["userId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "User",
+      "profile",
+      {
+        target: "Profile",
+        list: false,
+        optional: true,
+        relationName: "ProfileToUser",
+        holdsForeignKey: false,
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
     // Post.author: optional 1:n, SetNull
-    ["Post", "author", { target: "User", list: false, optional: true, relationName: "PostToUser", holdsForeignKey: true, fields: ["authorId"], references: ["id"], onDelete: "SetNull", onUpdate: "Cascade" }],
-    ["User", "posts", { target: "Post", list: true, relationName: "PostToUser", holdsForeignKey: false, onDelete: "SetNull", onUpdate: "Cascade" }],
+    [
+      "Post",
+      "author",
+      {
+        target: "User",
+        list: false,
+        optional: true,
+        relationName: "PostToUser",
+        holdsForeignKey: true,
+        fields: ["authorId"],
+        references: ["id"],
+        onDelete: "SetNull",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "User",
+      "posts",
+      {
+        target: "Post",
+        list: true,
+        relationName: "PostToUser",
+        holdsForeignKey: false,
+        onDelete: "SetNull",
+        onUpdate: "Cascade",
+      },
+    ],
     // Post n:m Tag, implicit (join table _PostToTag cascades both ways)
-    ["Post", "tags", { target: "Tag", list: true, relationName: "PostToTag", holdsForeignKey: false, fields: [], references: [], onDelete: "Cascade", onUpdate: "Cascade", implicitManyToMany: true }],
-    ["Tag", "posts", { target: "Post", list: true, relationName: "PostToTag", holdsForeignKey: false, fields: [], references: [], onDelete: "Cascade", onUpdate: "Cascade", implicitManyToMany: true }],
+    [
+      "Post",
+      "tags",
+      {
+        target: "Tag",
+        list: true,
+        relationName: "PostToTag",
+        holdsForeignKey: false,
+        fields: [],
+        references: [],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+        implicitManyToMany: true,
+      },
+    ],
+    [
+      "Tag",
+      "posts",
+      {
+        target: "Post",
+        list: true,
+        relationName: "PostToTag",
+        holdsForeignKey: false,
+        fields: [],
+        references: [],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+        implicitManyToMany: true,
+      },
+    ],
     // Comment: two Cascade paths
-    ["Comment", "post", { target: "Post", relationName: "CommentToPost", holdsForeignKey: true, fields: ["postId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["Post", "comments", { target: "Comment", list: true, relationName: "CommentToPost", holdsForeignKey: false, onDelete: "Cascade", implicitManyToMany: false }],
-    ["Comment", "author", { target: "User", relationName: "CommentToUser", holdsForeignKey: true, fields: ["authorId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["User", "comments", { target: "Comment", list: true, relationName: "CommentToUser", holdsForeignKey: false, onDelete: "Cascade" }],
+    [
+      "Comment",
+      "post",
+      {
+        target: "Post",
+        relationName: "CommentToPost",
+        holdsForeignKey: true,
+        fields: ["postId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "Post",
+      "comments",
+      {
+        target: "Comment",
+        list: true,
+        relationName: "CommentToPost",
+        holdsForeignKey: false,
+        onDelete: "Cascade",
+        implicitManyToMany: false,
+      },
+    ],
+    [
+      "Comment",
+      "author",
+      {
+        target: "User",
+        relationName: "CommentToUser",
+        holdsForeignKey: true,
+        fields: ["authorId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "User",
+      "comments",
+      { target: "Comment", list: true, relationName: "CommentToUser", holdsForeignKey: false, onDelete: "Cascade" },
+    ],
     // Membership: explicit many-to-many, both keys Cascade
-    ["Membership", "user", { target: "User", relationName: "MembershipToUser", holdsForeignKey: true, fields: ["userId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["User", "memberships", { target: "Membership", list: true, relationName: "MembershipToUser", holdsForeignKey: false, onDelete: "Cascade", implicitManyToMany: false }],
-    ["Membership", "group", { target: "Group", relationName: "GroupToMembership", holdsForeignKey: true, fields: ["groupId"], references: ["id"], onDelete: "Cascade", onUpdate: "Cascade" }],
-    ["Group", "memberships", { target: "Membership", list: true, relationName: "GroupToMembership", holdsForeignKey: false, onDelete: "Cascade" }],
+    [
+      "Membership",
+      "user",
+      {
+        target: "User",
+        relationName: "MembershipToUser",
+        holdsForeignKey: true,
+        fields: ["userId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "User",
+      "memberships",
+      {
+        target: "Membership",
+        list: true,
+        relationName: "MembershipToUser",
+        holdsForeignKey: false,
+        onDelete: "Cascade",
+        implicitManyToMany: false,
+      },
+    ],
+    [
+      "Membership",
+      "group",
+      {
+        target: "Group",
+        relationName: "GroupToMembership",
+        holdsForeignKey: true,
+        fields: ["groupId"],
+        references: ["id"],
+        onDelete: "Cascade",
+        onUpdate: "Cascade",
+      },
+    ],
+    [
+      "Group",
+      "memberships",
+      {
+        target: "Membership",
+        list: true,
+        relationName: "GroupToMembership",
+        holdsForeignKey: false,
+        onDelete: "Cascade",
+      },
+    ],
   ];
 
   it.each(cases)("%s.%s", (model, field, expected) => {
@@ -112,7 +380,9 @@ describe("the test schema: every relation", () => {
   });
 
   it("has no relation beyond those", () => {
-    const all = [...graph.models.values()].flatMap((model) => [...model.relations.keys()].map((field) => `${model.name}.${field}`));
+    const all = [...graph.models.values()].flatMap((model) =>
+      [...model.relations.keys()].map((field) => `${model.name}.${field}`),
+    );
     expect(all.sort()).toEqual(cases.map(([model, field]) => `${model}.${field}`).sort());
   });
 
@@ -139,7 +409,9 @@ describe("the test schema agrees with Prisma's own runtime data model", () => {
   afterAll(() => client.$disconnect());
   const internals = client as unknown as {
     _engineConfig: { inlineSchema: string };
-    _runtimeDataModel: { models: Record<string, { fields: Array<{ name: string; kind: string; type: string; relationName?: string }> }> };
+    _runtimeDataModel: {
+      models: Record<string, { fields: Array<{ name: string; kind: string; type: string; relationName?: string }> }>;
+    };
   };
 
   it("parses the schema text the client carries (_engineConfig.inlineSchema)", () => {
@@ -155,7 +427,10 @@ describe("the test schema agrees with Prisma's own runtime data model", () => {
       const model = modelOf(graph, name);
       for (const field of fields) {
         if (field.kind === "object") {
-          expect(relationOf(graph, name, field.name), `${name}.${field.name}`).toMatchObject({ target: field.type, relationName: field.relationName });
+          expect(relationOf(graph, name, field.name), `${name}.${field.name}`).toMatchObject({
+            target: field.type,
+            relationName: field.relationName,
+          });
         } else {
           expect(model.scalarFields.has(field.name), `${name}.${field.name}`).toBe(true);
         }
@@ -167,13 +442,27 @@ describe("the test schema agrees with Prisma's own runtime data model", () => {
 
 describe("referentialReach on the test schema", () => {
   it("Tenant delete cascades to User and Post, then through them to everything they cascade or set null", () => {
-    // User (Cascade) -> Profile, Comment, Membership (Cascade), Post (Cascade from Tenant; SetNull from User), User (self SetNull);
+    // User (Cascade) -> Profile, Comment, Membership (Cascade), Post (Cascade from Tenant; SetNull from User), User
+    // (self SetNull);
     // Post -> Comment (Cascade), Tag (implicit join rows).
-    expect(sorted(referentialReach(graph, "Tenant", "delete"))).toEqual(["Comment", "Membership", "Post", "Profile", "Tag", "User"]);
+    expect(sorted(referentialReach(graph, "Tenant", "delete"))).toEqual([
+      "Comment",
+      "Membership",
+      "Post",
+      "Profile",
+      "Tag",
+      "User",
+    ]);
   });
 
   it("User delete reaches Profile, Comment, Membership (Cascade), Post (SetNull) and User itself (self SetNull of manager)", () => {
-    expect(sorted(referentialReach(graph, "User", "delete"))).toEqual(["Comment", "Membership", "Post", "Profile", "User"]);
+    expect(sorted(referentialReach(graph, "User", "delete"))).toEqual([
+      "Comment",
+      "Membership",
+      "Post",
+      "Profile",
+      "User",
+    ]);
   });
 
   it("Tag delete reaches Post through the implicit many-to-many join table", () => {
@@ -189,18 +478,31 @@ describe("referentialReach on the test schema", () => {
   });
 
   it("models nothing references reach nothing", () => {
-    for (const name of ["Profile", "Comment", "Membership"]) expect(sorted(referentialReach(graph, name, "delete")), name).toEqual([]);
+    for (const name of ["Profile", "Comment", "Membership"])
+      expect(sorted(referentialReach(graph, name, "delete")), name).toEqual([]);
   });
 
   it("an update of a referenced key follows onUpdate (Prisma's default Cascade)", () => {
-    expect(sorted(referentialReach(graph, "User", "update"))).toEqual(["Comment", "Membership", "Post", "Profile", "User"]);
+    expect(sorted(referentialReach(graph, "User", "update"))).toEqual([
+      "Comment",
+      "Membership",
+      "Post",
+      "Profile",
+      "User",
+    ]);
     expect(sorted(referentialReach(graph, "Tenant", "update"))).toEqual(["Post", "User"]);
     expect(sorted(referentialReach(graph, "Tag", "update"))).toEqual(["Post"]);
   });
 
   it("an update of fields nobody references reaches nothing", () => {
     expect(sorted(referentialReach(graph, "User", "update", ["email", "name"]))).toEqual([]);
-    expect(sorted(referentialReach(graph, "User", "update", ["id"]))).toEqual(["Comment", "Membership", "Post", "Profile", "User"]);
+    expect(sorted(referentialReach(graph, "User", "update", ["id"]))).toEqual([
+      "Comment",
+      "Membership",
+      "Post",
+      "Profile",
+      "User",
+    ]);
   });
 
   it("an unknown model reaches nothing", () => {
@@ -343,7 +645,11 @@ describe("parser: referential action defaults and relation names", () => {
   `);
 
   it("a required foreign key defaults to onDelete Restrict, onUpdate Cascade", () => {
-    expect(relationOf(g, "Post", "req")).toMatchObject({ onDelete: "Restrict", onUpdate: "Cascade", holdsForeignKey: true });
+    expect(relationOf(g, "Post", "req")).toMatchObject({
+      onDelete: "Restrict",
+      onUpdate: "Cascade",
+      holdsForeignKey: true,
+    });
   });
 
   it("an optional foreign key defaults to onDelete SetNull", () => {
@@ -359,7 +665,11 @@ describe("parser: referential action defaults and relation names", () => {
   });
 
   it("the side without the foreign key carries the actions of the side with it", () => {
-    expect(relationOf(g, "User", "required")).toMatchObject({ onDelete: "Restrict", onUpdate: "Cascade", holdsForeignKey: false });
+    expect(relationOf(g, "User", "required")).toMatchObject({
+      onDelete: "Restrict",
+      onUpdate: "Cascade",
+      holdsForeignKey: false,
+    });
     expect(relationOf(g, "User", "optional")).toMatchObject({ onDelete: "SetNull" });
     expect(relationOf(g, "User", "explicit")).toMatchObject({ onDelete: "Cascade", onUpdate: "NoAction" });
   });
@@ -382,7 +692,11 @@ describe("parser: referential action defaults and relation names", () => {
       }
     `);
     expect(relationOf(self, "Node", "parent")).toMatchObject({ relationName: "NodeToNode", onDelete: "SetNull" });
-    expect(relationOf(self, "Node", "children")).toMatchObject({ relationName: "NodeToNode", onDelete: "SetNull", implicitManyToMany: false });
+    expect(relationOf(self, "Node", "children")).toMatchObject({
+      relationName: "NodeToNode",
+      onDelete: "SetNull",
+      implicitManyToMany: false,
+    });
   });
 
   it("a one-sided list without a foreign key is not mistaken for an implicit many-to-many", () => {
@@ -433,7 +747,8 @@ describe("parser: keys", () => {
   it("decides key kinds from the field type, native type and provider", () => {
     const kinds = (provider: string | undefined, field: string): unknown => {
       const body = `model M {\n  id ${field} @id\n}`;
-      return modelOf(parseSchemaGraph(provider === undefined ? body : withDatasource(body, provider)), "M").primaryKey?.keyKinds;
+      return modelOf(parseSchemaGraph(provider === undefined ? body : withDatasource(body, provider)), "M").primaryKey
+        ?.keyKinds;
     };
     expect(kinds("postgresql", "Int")).toEqual(["integer"]);
     expect(kinds("postgresql", "BigInt")).toEqual(["integer"]);
@@ -442,7 +757,7 @@ describe("parser: keys", () => {
     expect(kinds("postgresql", "String @db.VarChar(36)")).toEqual(["exact"]);
     expect(kinds("postgresql", "String @db.Uuid")).toEqual(["uuid"]);
     expect(kinds("sqlserver", "String @db.UniqueIdentifier")).toEqual(["uuid"]);
-    expect(kinds("mongodb", "String @map(\"_id\") @db.ObjectId")).toEqual(["uuid"]);
+    expect(kinds("mongodb", 'String @map("_id") @db.ObjectId')).toEqual(["uuid"]);
     // Case- or padding-insensitive comparisons: no record tags.
     expect(kinds("postgresql", "String @db.Citext")).toEqual(["inexact"]);
     expect(kinds("postgresql", "String @db.Char(10)")).toEqual(["inexact"]);
@@ -498,7 +813,11 @@ describe("parser: syntax", () => {
     expect(sorted(g.models.keys())).toEqual(["Page", "Site"]);
     expect(g.provider).toBe("postgresql");
     expect(sorted(modelOf(g, "Site").scalarFields)).toEqual(["address", "id", "role", "shape", "title", "url"]);
-    expect(relationOf(g, "Site", "pages")).toMatchObject({ target: "Page", relationName: "PageToSite", onDelete: "Restrict" });
+    expect(relationOf(g, "Site", "pages")).toMatchObject({
+      target: "Page",
+      relationName: "PageToSite",
+      onDelete: "Restrict",
+    });
     expect(relationOf(g, "Page", "site")).toMatchObject({ target: "Site", holdsForeignKey: true });
   });
 
@@ -508,18 +827,28 @@ describe("parser: syntax", () => {
   });
 
   it("accepts Windows line endings and a byte-order mark", () => {
-    const g = parseSchemaGraph("\uFEFFmodel A {\r\n  id Int @id\r\n  b B[]\r\n}\r\nmodel B {\r\n  id Int @id\r\n  aId Int\r\n  a A @relation(fields: [aId], references: [id], onDelete: Cascade)\r\n}\r\n");
+    const g = parseSchemaGraph(
+      "\uFEFFmodel A {\r\n  id Int @id\r\n  b B[]\r\n}\r\nmodel B {\r\n  id Int @id\r\n  aId Int\r\n  a A @relation(fields: [aId], references: [id], onDelete: Cascade)\r\n}\r\n",
+    );
     expect(relationOf(g, "B", "a")).toMatchObject({ onDelete: "Cascade", holdsForeignKey: true });
   });
 
   const broken: Array<[string, string, RegExp]> = [
-    ["a block that is never closed", "model A {\n  id Int @id\n", /line 1\): unbalanced braces: `model A` is never closed/],
+    [
+      "a block that is never closed",
+      "model A {\n  id Int @id\n",
+      /line 1\): unbalanced braces: `model A` is never closed/,
+    ],
     ["a stray closing brace", "model A {\n  id Int @id\n}\n}\n", /line 4\): unbalanced braces/],
     ["a brace inside a block", "model A {\n  id Int @id {\n}\n", /line 2\): unbalanced braces/],
     ["an unclosed bracket", "model A {\n  a Int\n  @@id([a\n}\n", /unbalanced brackets/],
     ["an unterminated string", 'model A {\n  id String @id @default("x)\n}\n', /line 2\): unterminated string/],
     ["a field without a type", "model A {\n  id\n}\n", /line 2\): field `id` has no type/],
-    ["an unknown referential action", "model A {\n  id Int @id\n  bId Int\n  b B @relation(fields: [bId], references: [id], onDelete: Explode)\n}\nmodel B {\n  id Int @id\n  as A[]\n}\n", /line 4\): onDelete must be one of/],
+    [
+      "an unknown referential action",
+      "model A {\n  id Int @id\n  bId Int\n  b B @relation(fields: [bId], references: [id], onDelete: Explode)\n}\nmodel B {\n  id Int @id\n  as A[]\n}\n",
+      /line 4\): onDelete must be one of/,
+    ],
     ["text outside blocks", "hello world\n", /line 1\): expected a block/],
     ["an unexpected character", "model A {\n  id Int @id;\n}\n", /line 2\): unexpected character/],
   ];

@@ -46,7 +46,7 @@ export class Rng {
 
   /** A short identifier-like string (field names, string values). */
   word(): string {
-    const letters = "abcdefghijklmnopqrstuvwxyz_ABC|:\"\\é";
+    const letters = 'abcdefghijklmnopqrstuvwxyz_ABC|:"\\é';
     let text = "";
     const length = 1 + this.int(6);
     for (let i = 0; i < length; i++) text += letters[this.int(letters.length)];
@@ -130,7 +130,9 @@ export function leafPaths(tree: Tree, prefix: (string | number)[] = []): (string
   return [prefix];
 }
 
-/** A copy of `tree` with the leaf at `path` replaced by a different value (different in value, and possibly in type). */
+/**
+ * A copy of `tree` with the leaf at `path` replaced by a different value (different in value, and possibly in type).
+ */
 export function withMutatedLeaf(tree: Tree, path: readonly (string | number)[]): Tree {
   if (path.length === 0) return mutateLeaf(tree as Leaf);
   const [head, ...rest] = path as [string | number, ...(string | number)[]];

@@ -58,12 +58,18 @@ describe("record tags", () => {
 
   it("name a BigInt key the same from a where (number) and from a returned row (bigint)", () => {
     const g = parseSchemaGraph("model Event {\n  id BigInt @id\n}\n");
-    expect(recordTagFromWhere(modelOf("Event", g), { id: 9007199254740993n })).toBe(recordTagFromRow(modelOf("Event", g), { id: 9007199254740993n }));
-    expect(recordTagFromWhere(modelOf("Event", g), { id: 42 })).toBe(recordTagFromRow(modelOf("Event", g), { id: 42n }));
+    expect(recordTagFromWhere(modelOf("Event", g), { id: 9007199254740993n })).toBe(
+      recordTagFromRow(modelOf("Event", g), { id: 9007199254740993n }),
+    );
+    expect(recordTagFromWhere(modelOf("Event", g), { id: 42 })).toBe(
+      recordTagFromRow(modelOf("Event", g), { id: 42n }),
+    );
   });
 
   it("name one UUID the same in any case, with or without braces and hyphens (as Postgres reads it)", () => {
-    const g = parseSchemaGraph('datasource db {\n  provider = "postgresql"\n}\nmodel Doc {\n  id String @id @db.Uuid\n}\n');
+    const g = parseSchemaGraph(
+      'datasource db {\n  provider = "postgresql"\n}\nmodel Doc {\n  id String @id @db.Uuid\n}\n',
+    );
     const doc = modelOf("Doc", g);
     const canonical = primaryKeyTag(doc, ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]);
     expect(canonical).toBeDefined();
@@ -74,14 +80,18 @@ describe("record tags", () => {
   });
 
   it("keep exact string keys case-sensitive", () => {
-    const g = parseSchemaGraph('datasource db {\n  provider = "postgresql"\n}\nmodel Account {\n  email String @id\n}\n');
+    const g = parseSchemaGraph(
+      'datasource db {\n  provider = "postgresql"\n}\nmodel Account {\n  email String @id\n}\n',
+    );
     const account = modelOf("Account", g);
     expect(primaryKeyTag(account, ["a@b.c"])).toBeDefined();
     expect(primaryKeyTag(account, ["A@b.c"])).not.toBe(primaryKeyTag(account, ["a@b.c"]));
   });
 
   it("are not derived for keys the database compares inexactly (String on MySQL, DateTime)", () => {
-    const mysql = parseSchemaGraph('datasource db {\n  provider = "mysql"\n}\nmodel Account {\n  email String @id\n}\nmodel Day {\n  at DateTime @id\n}\n');
+    const mysql = parseSchemaGraph(
+      'datasource db {\n  provider = "mysql"\n}\nmodel Account {\n  email String @id\n}\nmodel Day {\n  at DateTime @id\n}\n',
+    );
     expect(primaryKeyTag(modelOf("Account", mysql), ["a@b.c"])).toBeUndefined();
     expect(recordTagFromWhere(modelOf("Account", mysql), { email: "a@b.c" })).toBeUndefined();
     expect(recordTagFromRow(modelOf("Day", mysql), { at: new Date(0) })).toBeUndefined();
@@ -116,7 +126,9 @@ describe("recordTagFromWhere", () => {
   });
 
   it("reads a compound primary key by its where name", () => {
-    expect(recordTagFromWhere(membership, { userId_groupId: { userId: 1, groupId: 2 } })).toBe(primaryKeyTag(membership, [1, 2]));
+    expect(recordTagFromWhere(membership, { userId_groupId: { userId: 1, groupId: 2 } })).toBe(
+      primaryKeyTag(membership, [1, 2]),
+    );
   });
 
   it("needs every field of a compound key", () => {
@@ -141,12 +153,24 @@ describe("recordTagFromRow", () => {
     expect(recordTagFromRow(user, { id: null })).toBeUndefined();
     expect(recordTagFromRow(user, null)).toBeUndefined();
     expect(recordTagFromRow(user, { count: 3 })).toBeUndefined();
-    expect(recordTagFromRow(modelOf("Membership"), { userId: 1, groupId: 2, role: "x" })).toBe(primaryKeyTag(modelOf("Membership"), [1, 2]));
+    expect(recordTagFromRow(modelOf("Membership"), { userId: 1, groupId: 2, role: "x" })).toBe(
+      primaryKeyTag(modelOf("Membership"), [1, 2]),
+    );
   });
 });
 
 describe("custom tags", () => {
-  const valid = ["user:42", "tenant-7", "x", "ümlaut:ok", "a".repeat(MAX_TAG_LENGTH), "M:upper-is-not-reserved", "mx:1", "rss:feed", "emoji:🎉"];
+  const valid = [
+    "user:42",
+    "tenant-7",
+    "x",
+    "ümlaut:ok",
+    "a".repeat(MAX_TAG_LENGTH),
+    "M:upper-is-not-reserved",
+    "mx:1",
+    "rss:feed",
+    "emoji:🎉",
+  ];
   const invalid: Array<[string, unknown, RegExp]> = [
     ["an empty string", "", /is empty/],
     ["a number", 42, /is not a string/],
