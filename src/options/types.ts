@@ -138,7 +138,7 @@ export interface QueryCacheSettings extends ExpiryOptions {
    * Custom tags this result depends on, in addition to the ones derived from
    * the data model. `prisma.$cache.invalidate({ tags })` or a write with
    * `cache: { invalidates }` naming one of them invalidates this entry.
-   * Non-empty strings without whitespace; `m:`, `r:`, `rs:` and `q:` are reserved.
+   * Non-empty strings without whitespace; `m:`, `r:`, `rs:`, `j:` and `q:` are reserved.
    */
   tags?: readonly string[];
   /**

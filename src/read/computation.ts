@@ -26,7 +26,7 @@ export interface GetOrSetOptions extends ExpiryOptions {
   /**
    * Custom tags the value depends on: `prisma.$cache.invalidate({ tags })`,
    * or a write with `cache: { invalidates }`, naming one of them kills the
-   * entry. Non-empty strings without whitespace; `m:`, `r:`, `rs:` and `q:`
+   * entry. Non-empty strings without whitespace; `m:`, `r:`, `rs:`, `j:` and `q:`
    * are reserved. Part of the key: the same key declared with other
    * dependencies is another entry.
    */

@@ -96,6 +96,11 @@ export interface SchemaModel {
   readonly uniques: readonly UniqueKey[];
   /** Relation fields by field name. */
   readonly relations: ReadonlyMap<string, RelationField>;
+  /**
+   * True when a field carries `@updatedAt`: Prisma may then write the row on an `update` whose data names no field
+   * of it (only relations whose foreign keys live elsewhere), so such an update still counts as changing the row.
+   */
+  readonly hasUpdatedAt: boolean;
 }
 
 /** The parsed data model. */
@@ -593,6 +598,7 @@ interface ModelDraft {
   readonly name: string;
   readonly scalarFields: ReadonlySet<string>;
   readonly optionalScalars: ReadonlySet<string>;
+  readonly hasUpdatedAt: boolean;
   readonly primaryKey: PrimaryKey | undefined;
   readonly uniques: readonly UniqueKey[];
   readonly relations: readonly RelationDraft[];
@@ -635,6 +641,7 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
 
   const scalarFields = new Set<string>();
   const optionalScalars = new Set<string>();
+  let hasUpdatedAt = false;
   const relations: RelationDraft[] = [];
   let primaryKey: { fields: string[]; name: string | undefined } | undefined;
   const uniques: UniqueKey[] = [];
@@ -649,6 +656,7 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
     for (const attribute of field.attributes) {
       if (attribute.name === "id") primaryKey ??= { fields: [field.name], name: undefined };
       if (attribute.name === "unique") uniques.push({ fields: [field.name], whereName: field.name });
+      if (attribute.name === "updatedAt") hasUpdatedAt = true;
     }
   }
   for (const attribute of blockAttributes) {
@@ -670,6 +678,7 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
     name: block.name,
     scalarFields,
     optionalScalars,
+    hasUpdatedAt,
     primaryKey:
       primaryKey === undefined
         ? undefined
@@ -807,6 +816,7 @@ function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaMode
       primaryKey: draft.primaryKey,
       uniques: draft.uniques,
       relations,
+      hasUpdatedAt: draft.hasUpdatedAt,
     });
   }
   return models;

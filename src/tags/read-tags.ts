@@ -6,14 +6,18 @@
  * other rows do not evict it. Every relation the read reaches, anywhere in its
  * arguments (`include`, relation fields in `select`, `_count`, relation
  * filters in `where`, `orderBy` by a relation), adds `m:Related`: rows reached
- * through a relation change whenever the related model is written.
+ * through a relation change whenever the related model is written. A relation
+ * kept in a foreign key needs nothing more: the key lives in a row of one of
+ * the two models, and a change to it bumps that model's tags. An implicit
+ * many-to-many keeps its links in a join table of its own, so reaching one
+ * adds `j:Relation` too.
  *
  * The walk is a superset by design: an unknown key is ignored, a relation
  * named in an unexpected place still adds its tag. An extra tag costs an
  * occasional needless miss; a missing one serves stale data.
  */
-import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
-import { isPlainObject, modelTag, recordTagFromWhere, rowsTag } from "./tag-names.js";
+import type { RelationField, SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
+import { isPlainObject, joinTableTag, modelTag, recordTagFromWhere, rowsTag } from "./tag-names.js";
 
 const UNIQUE_READS = new Set(["findUnique", "findUniqueOrThrow"]);
 /**
@@ -84,7 +88,7 @@ class ReadWalker {
       }
       const relation = model.relations.get(key);
       if (relation === undefined || (value !== true && !isPlainObject(value))) continue;
-      const target = this.reach(relation.target);
+      const target = this.reach(relation);
       if (target !== undefined) this.args(target, value);
     }
   }
@@ -92,14 +96,14 @@ class ReadWalker {
   /** `_count: true` counts every list relation; `_count: { select: { posts: true | { where } } }` the named ones. */
   count(model: SchemaModel, count: unknown): void {
     if (count === true) {
-      for (const relation of model.relations.values()) if (relation.list) this.reach(relation.target);
+      for (const relation of model.relations.values()) if (relation.list) this.reach(relation);
       return;
     }
     if (!isPlainObject(count) || !isPlainObject(count.select)) return;
     for (const [key, value] of Object.entries(count.select)) {
       const relation = model.relations.get(key);
       if (relation === undefined || (value !== true && !isPlainObject(value))) continue;
-      const target = this.reach(relation.target);
+      const target = this.reach(relation);
       if (target !== undefined && isPlainObject(value)) this.where(target, value.where);
     }
   }
@@ -118,7 +122,7 @@ class ReadWalker {
       }
       const relation = model.relations.get(key);
       if (relation === undefined) continue;
-      const target = this.reach(relation.target);
+      const target = this.reach(relation);
       if (target === undefined || !isPlainObject(value)) continue; // `{ author: null }`: the tag is all it needs
       if (relation.list) {
         this.where(target, value.some);
@@ -143,15 +147,19 @@ class ReadWalker {
       for (const [key, value] of Object.entries(item)) {
         const relation = model.relations.get(key);
         if (relation === undefined || value === undefined) continue;
-        const target = this.reach(relation.target);
+        const target = this.reach(relation);
         if (target !== undefined && !relation.list) this.orderBy(target, value);
       }
     }
   }
 
-  /** Adds the model tag of a reached model and returns it (undefined if the schema does not know it). */
-  private reach(model: string): SchemaModel | undefined {
-    this.tags.add(modelTag(model));
-    return this.graph.models.get(model);
+  /**
+   * Adds the tags of a relation the read reaches (the related model's, and the join table's for an implicit
+   * many-to-many) and returns the related model (undefined if the schema does not know it).
+   */
+  private reach(relation: RelationField): SchemaModel | undefined {
+    this.tags.add(modelTag(relation.target));
+    if (relation.implicitManyToMany) this.tags.add(joinTableTag(relation.relationName));
+    return this.graph.models.get(relation.target);
   }
 }

@@ -6,6 +6,7 @@
  * | `m:Model`      | any row of the model                           |
  * | `r:Model:<h>`  | the row whose primary key hashes to `<h>`      |
  * | `rs:Model`     | all rows of the model, individually            |
+ * | `j:Relation`   | the join table of an implicit many-to-many     |
  *
  * plus the caller's own tags, which may not use those prefixes.
  *
@@ -22,7 +23,7 @@ import { shortHash } from "../keys/hash.js";
 import type { KeyKind, SchemaModel } from "../schema/schema-graph.js";
 
 /** The prefixes of the library's own tags; custom tags may not start with them. */
-export const RESERVED_TAG_PREFIXES: readonly string[] = ["m:", "r:", "rs:", "q:"];
+export const RESERVED_TAG_PREFIXES: readonly string[] = ["m:", "r:", "rs:", "j:", "q:"];
 
 /** The longest custom tag accepted, in UTF-16 code units (it becomes part of a Redis key name). */
 export const MAX_TAG_LENGTH = 200;
@@ -35,6 +36,17 @@ export function modelTag(model: string): string {
 /** `rs:Model`: every row of the model, individually. Bumped by writes whose primary keys are not known. */
 export function rowsTag(model: string): string {
   return `rs:${model}`;
+}
+
+/**
+ * `j:Relation`: the join table of an implicit many-to-many relation (`_PostToTag`), named by the relation's name,
+ * which both sides share. Bumped by `connect`, `disconnect` and `set` on the relation, which change no row of either
+ * model; depended on by every read that reaches the relation. A write the library cannot analyse (raw SQL) needs
+ * no join-table tag: it bumps `m:` of the models it may touch, and a read reaching the relation depends on the
+ * `m:` of the model across it as well.
+ */
+export function joinTableTag(relationName: string): string {
+  return `j:${relationName}`;
 }
 
 /**
@@ -132,7 +144,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * {@link MAX_TAG_LENGTH} characters, without whitespace, control characters
  * or lone surrogates (tags become Redis key names, and a lone surrogate would
  * be encoded as U+FFFD, merging distinct tags), not starting with a reserved
- * prefix (`m:`, `r:`, `rs:`).
+ * prefix (`m:`, `r:`, `rs:`, `j:`, `q:`).
  */
 export function isValidCustomTag(tag: unknown): tag is string {
   return tagProblem(tag) === undefined;

@@ -1,18 +1,27 @@
 /**
- * The tags a mutation bumps (docs/invalidation.md, "Writes").
+ * The tags a mutation bumps (docs/invalidation.md, "Writes"). A write bumps a
+ * model only when rows of that model change:
  *
- * - `m:Model` of its target, always;
- * - `r:Model:<pk>` for every row whose primary key is known (from a `where` by
- *   primary key, or from the rows the write returns), else `rs:Model`;
- *   `rs:Model` too when the write can change a primary key, because the
- *   row's old key may be unknown;
- * - `m:` and `rs:` of the related model for every nested write in `data`
- *   (nested writes can change the foreign key on either side), recursively;
+ * - `m:Model` of its target, and `r:Model:<pk>` for every row whose primary
+ *   key is known (from a `where` by primary key, or from the rows the write
+ *   returns), else `rs:Model`; `rs:Model` too when the write can change a
+ *   primary key, because the row's old key may be unknown. An `update` whose
+ *   data only links rows through relations whose foreign keys live elsewhere
+ *   changes no row of its model and bumps none of these (unless the model has
+ *   an `@updatedAt` field);
+ * - for each nested write in `data`, recursively, what it changes: rows of the
+ *   related model for nested creates, updates, upserts and deletes (`m:` and
+ *   `rs:`); for `connect`, `disconnect` and `set`, the side that holds the
+ *   foreign key (the written row itself, counted above; or the related rows,
+ *   by record tag when a list relation names them by primary key) or the join
+ *   table of an implicit many-to-many (`j:Relation`);
  * - `m:` and `rs:` of every model the database's referential actions reach,
  *   for deletes and for updates of a referenced key.
  *
- * Like the read side, the walk errs towards more tags: a needless bump costs
- * a miss, a missing one serves stale data.
+ * Reads that look at a relation depend on the side that holds it
+ * (read-tags.ts), so these narrower tags still reach every read a write can
+ * change. Where the walk cannot tell, it errs towards more tags: a needless
+ * bump costs a miss, a missing one serves stale data.
  */
 import {
   referencedFields,
@@ -22,7 +31,7 @@ import {
   type SchemaGraph,
   type SchemaModel,
 } from "../schema/schema-graph.js";
-import { isPlainObject, modelTag, recordTagFromRow, recordTagFromWhere, rowsTag } from "./tag-names.js";
+import { isPlainObject, joinTableTag, modelTag, recordTagFromRow, recordTagFromWhere, rowsTag } from "./tag-names.js";
 
 /** Nested write operations Prisma accepts on a relation field inside `data`. */
 const NESTED_OPERATIONS: ReadonlySet<string> = new Set([
@@ -60,7 +69,6 @@ export function writeTags(
   const schemaModel = graph.models.get(model);
   if (schemaModel === undefined) return [modelTag(model), rowsTag(model)].sort();
   const writer = new WriteWalker(graph);
-  writer.tags.add(modelTag(model));
   const input = isPlainObject(args) ? args : {};
 
   // Each case decides how rows are named: by record tags when every affected row's key is known, else by `rs:`.
@@ -79,6 +87,7 @@ export function writeTags(
     }
     case "update": {
       const changed = writer.updateData(schemaModel, input.data);
+      if (!updateChangesRow(schemaModel, input.data, changed)) return [...writer.tags].sort();
       const byWhere = writer.recordFromWhere(schemaModel, input.where);
       const byResult = writer.recordsFromResult(schemaModel, result);
       if (!byWhere && !byResult) writer.touchRows(model);
@@ -118,7 +127,20 @@ export function writeTags(
     default:
       writer.touchRows(model);
   }
+  writer.tags.add(modelTag(model));
   return [...writer.tags].sort();
+}
+
+/**
+ * Whether an `update` with `data` (whose fields of the model are `changed`) can change the row: not when every
+ * entry of its data is a nested write on a relation whose foreign key lives elsewhere (the related rows or a join
+ * table change instead), unless an `@updatedAt` field may be written anyway. An empty `data` counts as a change:
+ * nothing is gained by narrowing it, and the conservative side is a needless miss.
+ */
+function updateChangesRow(model: SchemaModel, data: unknown, changed: ReadonlySet<string>): boolean {
+  if (changed.size > 0 || model.hasUpdatedAt || !isPlainObject(data)) return true;
+  const entries = Object.entries(data).filter(([, value]) => value !== undefined);
+  return entries.length === 0 || entries.some(([key]) => !model.relations.has(key));
 }
 
 /** Collects tags while walking one write's arguments. */
@@ -200,7 +222,14 @@ class WriteWalker {
       if (
         relation.holdsForeignKey &&
         isPlainObject(value) &&
-        Object.keys(value).some((op) => NESTED_OPERATIONS.has(op) && op !== "update" && op !== "updateMany")
+        Object.entries(value).some(
+          ([op, argument]) =>
+            NESTED_OPERATIONS.has(op) &&
+            argument !== undefined &&
+            argument !== false &&
+            op !== "update" &&
+            op !== "updateMany",
+        )
       ) {
         for (const field of relation.fields) changed.add(field);
       }
@@ -210,40 +239,57 @@ class WriteWalker {
   }
 
   /**
-   * One relation field in `data` with its nested operations: `m:` + `rs:` of the target, then each operation's own
-   * effects.
+   * One relation field in `data` with its nested operations: nested creates, updates, upserts and deletes change
+   * rows of the related model (`m:` + `rs:`, then each operation's own effects); `connect`, `disconnect` and `set`
+   * change the side that holds the relation ({@link linkChange}). A `false` argument (`disconnect: false`) does
+   * nothing.
    */
   private nested(model: SchemaModel, relation: RelationField, value: unknown): void {
     if (!isPlainObject(value)) return;
-    const operations = Object.keys(value).filter((op) => NESTED_OPERATIONS.has(op) && value[op] !== undefined);
+    const operations = Object.keys(value).filter(
+      (op) => NESTED_OPERATIONS.has(op) && value[op] !== undefined && value[op] !== false,
+    );
     if (operations.length === 0) return;
-    this.touchRows(relation.target);
     const target = this.graph.models.get(relation.target);
-    if (target === undefined) return;
+    if (target === undefined) {
+      this.touchRows(relation.target);
+      return;
+    }
 
     for (const op of operations) {
       const argument = value[op];
       switch (op) {
         case "create":
+          this.touchRows(target.name);
           for (const item of asList(argument)) this.createData(target, item);
           break;
         case "createMany":
+          this.touchRows(target.name);
           if (isPlainObject(argument)) for (const item of asList(argument.data)) this.createData(target, item);
           break;
         case "connectOrCreate":
+          this.touchRows(target.name);
           for (const item of asList(argument)) if (isPlainObject(item)) this.createData(target, item.create);
-          this.foreignKeyOnTargetMoves(model, relation);
+          this.linkChange(model, relation, target, undefined);
           break;
         case "connect":
-        case "set":
+          this.linkChange(model, relation, target, asList(argument));
+          break;
         case "disconnect":
-          if (argument !== false) this.foreignKeyOnTargetMoves(model, relation);
+          // A to-one disconnect takes `true` or a filter, neither of which names the row by its key.
+          this.linkChange(model, relation, target, relation.list ? asList(argument) : undefined);
+          break;
+        case "set":
+          // `set` also disconnects every row it does not name.
+          this.linkChange(model, relation, target, undefined);
           break;
         case "update":
         case "updateMany":
+          this.touchRows(target.name);
           for (const item of asList(argument)) this.nestedUpdate(target, item);
           break;
         case "upsert":
+          this.touchRows(target.name);
           for (const item of asList(argument)) {
             if (!isPlainObject(item)) continue;
             this.createData(target, item.create);
@@ -252,10 +298,48 @@ class WriteWalker {
           break;
         case "delete":
         case "deleteMany":
-          if (argument !== false) this.reach(target.name, "delete");
+          this.touchRows(target.name);
+          this.reach(target.name, "delete");
           break;
       }
     }
+  }
+
+  /**
+   * Rows linked or unlinked through `relation` (connect, disconnect, set, the connect side of connectOrCreate):
+   * what changes is wherever the relation is kept.
+   *
+   * - An implicit many-to-many keeps it in its join table: `j:Relation`, and no row of either model.
+   * - A foreign key on the written side: the written row changes, which {@link updateData} counts (or it is being
+   *   created). On a one-to-one, `rs:` of the written model too: another of its rows may have held the other end.
+   * - A foreign key on the related side: the related rows change. A list relation naming each of them by primary
+   *   key (`wheres`) bumps their record tags; otherwise which rows is not known (`rs:`), as on a to-one, where the
+   *   row linked before is unlinked.
+   */
+  private linkChange(
+    model: SchemaModel,
+    relation: RelationField,
+    target: SchemaModel,
+    wheres: readonly unknown[] | undefined,
+  ): void {
+    if (relation.implicitManyToMany) {
+      this.tags.add(joinTableTag(relation.relationName));
+      return;
+    }
+    if (relation.holdsForeignKey) {
+      if (oppositeRelation(this.graph, model.name, relation)?.list !== true) this.touchRows(model.name);
+      return;
+    }
+    this.tags.add(modelTag(target.name));
+    // A to-one link also unlinks the row linked before, which is not named.
+    const named =
+      relation.list &&
+      wheres !== undefined &&
+      wheres.length > 0 &&
+      wheres.every((where) => recordTagFromWhere(target, where) !== undefined);
+    if (named) for (const where of wheres) this.recordFromWhere(target, where);
+    else this.tags.add(rowsTag(target.name));
+    this.foreignKeyOnTargetMoves(model, relation);
   }
 
   /**

@@ -20,6 +20,12 @@
  * `done:<id>` in Redis (a max, never lowered). A reader first reads `done:<id>`
  * (k: a write known to have returned), then reads the row through the cache;
  * a result with `views < k` is data from before a write that had resolved.
+ *
+ * Link writes check the relation tags the same way: a writer links a row to
+ * a post (`comment.create` connecting the post, whose foreign key is on the
+ * comment; `post.update` connecting a new tag, an implicit many-to-many) and,
+ * once that has resolved, records the post's committed link counts; a cached
+ * `_count` of the post's comments and tags read later may not be lower.
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Redis } from "ioredis";
@@ -38,6 +44,8 @@ export interface WorkerSettings {
   donePrefix: string;
   tenantId: number;
   postIds: number[];
+  /** The user link writes name as their comments' author. */
+  authorId: number;
   /** Operations this worker performs at most (reads + writes). */
   operations: number;
   /** "mixed": fraction of operations that are writes. */
@@ -52,7 +60,7 @@ export interface WorkerSettings {
   freshWindowMs: number;
 }
 
-type ReadKind = "findUnique" | "findMany" | "aggregate";
+type ReadKind = "findUnique" | "findMany" | "aggregate" | "links";
 
 /** One observed violation of the contract. */
 export interface Violation {
@@ -60,7 +68,8 @@ export interface Violation {
   kind: ReadKind;
   postId: number | null;
   /**
-   * The version (`views`; for "aggregate", the sum of them) known to be committed and resolved before the read began.
+   * The version (`views`; for "aggregate", the sum of them; for "links", the comments plus tags count) known to be
+   * committed and resolved before the read began.
    */
   known: number;
   /** What the cached read returned. */
@@ -78,7 +87,10 @@ export interface WorkerResult {
   index: number;
   role: WorkerSettings["role"];
   reads: number;
+  /** Writes of `views` (their sum is every hot row's final `views`). */
   writes: number;
+  /** Link writes (a comment or a tag linked to a hot row). */
+  links: number;
   readsByKind: Record<ReadKind, number>;
   /** Cache instances this worker used (1, or the fresh writer's count). */
   instances: number;
@@ -182,9 +194,11 @@ async function main(): Promise<void> {
   const doneKeys = postIds.map(doneKey);
   const violations: Violation[] = [];
   let violationCount = 0;
-  const readsByKind: Record<ReadKind, number> = { findUnique: 0, findMany: 0, aggregate: 0 };
+  const readsByKind: Record<ReadKind, number> = { findUnique: 0, findMany: 0, aggregate: 0, links: 0 };
   let reads = 0;
   let writes = 0;
+  let links = 0;
+  const linkKey = (kind: "comments" | "tags", id: number) => `${settings.donePrefix}${kind}:${id}`;
   let started = performance.now();
   const now = () => performance.now() - started;
   let stopped = false;
@@ -226,6 +240,47 @@ async function main(): Promise<void> {
     // The update has resolved: from now on no cached read may return an older version of this row.
     await control.eval(RECORD_MAX, 1, doneKey(id), row.views);
     writes++;
+  };
+
+  /** Links a new comment or a new tag to a hot row, then records the row's committed link count. */
+  const link = async ({ prisma, bare }: Instance) => {
+    const id = pick();
+    let count: number;
+    if (Math.random() < 0.5) {
+      await prisma.comment.create({
+        data: { body: "linked", post: { connect: { id } }, author: { connect: { id: settings.authorId } } },
+        select: { id: true },
+      });
+      count = await bare.comment.count({ where: { postId: id } });
+      await control.eval(RECORD_MAX, 1, linkKey("comments", id), count);
+    } else {
+      // The tag is created below the cache: only the link itself goes through it (a join-table write).
+      const tag = await bare.tag.create({ data: { name: `${settings.donePrefix}${index}:${links}:${Math.random()}` } });
+      await prisma.post.update({ where: { id }, data: { tags: { connect: { id: tag.id } } }, select: { id: true } });
+      count = await bare.tag.count({ where: { posts: { some: { id } } } });
+      await control.eval(RECORD_MAX, 1, linkKey("tags", id), count);
+    }
+    links++;
+  };
+
+  const readLinks = async ({ prisma }: Instance) => {
+    const id = pick();
+    const [comments, tags] = (await control.mget(linkKey("comments", id), linkKey("tags", id))).map((value) =>
+      Number(value ?? 0),
+    ) as [number, number];
+    const before = counters(prisma);
+    const startedAt = now();
+    const row = await prisma.post.findUnique({
+      where: { id },
+      select: { _count: { select: { comments: true, tags: true } } },
+      cache: { ttl: 60 },
+    });
+    readsByKind.links++;
+    const counts = row?._count;
+    if (counts === undefined || counts.comments < comments || counts.tags < tags) {
+      const got = counts === undefined ? null : counts.comments + counts.tags;
+      violation(prisma, { kind: "links", postId: id, known: comments + tags, got, startedAt }, before);
+    }
   };
 
   const readOne = async ({ prisma }: Instance) => {
@@ -303,12 +358,13 @@ async function main(): Promise<void> {
       await go;
       started = performance.now();
       await runLoops(settings.loops, async () => {
-        if (Math.random() < settings.writeRatio) return write(instance);
+        if (Math.random() < settings.writeRatio) return Math.random() < 0.7 ? write(instance) : link(instance);
         reads++;
         const kind = Math.random();
-        if (kind < 0.7) await readOne(instance);
-        else if (kind < 0.85) await readAll(instance);
-        else await readSum(instance);
+        if (kind < 0.6) await readOne(instance);
+        else if (kind < 0.75) await readAll(instance);
+        else if (kind < 0.85) await readSum(instance);
+        else await readLinks(instance);
       });
       // Let the last background fills finish before reporting and closing.
       await instance.prisma.$cache.settled();
@@ -346,6 +402,7 @@ async function main(): Promise<void> {
       role: settings.role,
       reads,
       writes,
+      links,
       readsByKind,
       instances,
       elapsedMs: now(),

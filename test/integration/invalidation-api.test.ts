@@ -277,6 +277,25 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       await expectFresh(scene, reads.group, { name: `admins-${w.suffix}` });
     });
 
+    it("$executeRaw into an implicit many-to-many join table, bare or declared with rawWrites({ models: [Tag] }), re-reads the reads of the link", async () => {
+      const { w, scene, prisma } = await warmed("raw-join");
+      const red = await prisma.tag.findUniqueOrThrow({ where: { name: w.tags.red } });
+      const blue = await prisma.tag.findUniqueOrThrow({ where: { name: w.tags.blue } });
+      const orphanTags: Read<unknown> = (p) =>
+        p.post.findUnique({
+          where: { id: w.posts.orphan },
+          select: { tags: { select: { name: true }, orderBy: { name: "asc" } } },
+          cache: true,
+        });
+      expect(await warm(scene, orphanTags)).toEqual({ tags: [] });
+      await prisma.$executeRaw`INSERT INTO "_PostToTag" ("A", "B") VALUES (${w.posts.orphan}, ${red.id})`;
+      await expectFresh(scene, orphanTags, { tags: [{ name: w.tags.red }] });
+      await prisma.$cache.rawWrites({ models: ["Tag"] }, async () => {
+        await prisma.$executeRaw`INSERT INTO "_PostToTag" ("A", "B") VALUES (${w.posts.orphan}, ${blue.id})`;
+      });
+      await expectFresh(scene, orphanTags, { tags: [{ name: w.tags.blue }, { name: w.tags.red }] });
+    });
+
     it("inside $cache.rawWrites({ models: [Post] }, fn), an awaited $executeRaw invalidates only Post reads", async () => {
       const { w, scene, reads, values, prisma } = await warmed("raw-declared");
       await prisma.$cache.rawWrites({ models: ["Post"] }, async () => {

@@ -9,6 +9,7 @@ import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
 import { InvalidationEnv } from "../helpers/invalidation/harness.js";
 import { describeLocalInstances } from "../helpers/invalidation/local-instances.js";
 import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
+import { describeRelationLinks } from "../helpers/invalidation/relation-links.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
 import { describeTransactions } from "../helpers/invalidation/transactions.js";
 import { describeWrites } from "../helpers/invalidation/writes.js";
@@ -27,6 +28,7 @@ function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
   describeFluentWrites(env);
   describeRecordLevel(env);
   describeRelations(env);
+  describeRelationLinks(env);
   describeTransactions(env, { concurrentReaders });
   describeFillRace(env);
   describeLocalInstances(env);

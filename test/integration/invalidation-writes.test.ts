@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
 import { InvalidationEnv } from "../helpers/invalidation/harness.js";
 import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
+import { describeRelationLinks } from "../helpers/invalidation/relation-links.js";
 import { describeRelations } from "../helpers/invalidation/relations.js";
 import { describeTransactions } from "../helpers/invalidation/transactions.js";
 import { describeWrites } from "../helpers/invalidation/writes.js";
@@ -35,5 +36,6 @@ describe.skipIf(missingPostgres || missingRedis)("write invalidation: postgres +
   describeFluentWrites(env);
   describeRecordLevel(env);
   describeRelations(env);
+  describeRelationLinks(env);
   describeTransactions(env, { concurrentReaders: true });
 });

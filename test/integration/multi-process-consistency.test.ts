@@ -64,6 +64,7 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
   const children: ChildProcess[] = [];
   let bare: BareClient;
   let tenantId: number | undefined;
+  let authorId: number | undefined;
   let postIds: number[] = [];
 
   beforeAll(async () => {
@@ -71,6 +72,7 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
     bare = postgresClient();
     const tenant = await bare.tenant.create({ data: { slug: run, name: "multi-process consistency" } });
     tenantId = tenant.id;
+    authorId = (await bare.user.create({ data: { tenantId, email: `${run}author@example.test` } })).id;
     for (let i = 0; i < HOT_ROWS; i++) {
       const post = await bare.post.create({ data: { tenantId, slug: `hot-${i}`, title: `hot row ${i}`, views: 0 } });
       postIds.push(post.id);
@@ -93,7 +95,9 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
     } finally {
       redis.disconnect();
     }
+    // The tenant cascades to its users, posts, comments and tag links; the tags the workers made are named under `run`.
     if (tenantId !== undefined) await bare.tenant.delete({ where: { id: tenantId } }).catch(() => undefined);
+    await bare?.tag.deleteMany({ where: { name: { startsWith: run } } }).catch(() => undefined);
     await bare?.$disconnect();
     postIds = [];
   });
@@ -109,6 +113,7 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
       donePrefix: scope,
       tenantId: tenantId as number,
       postIds,
+      authorId: authorId as number,
       operations: OPERATIONS_PER_WORKER,
       writeRatio: WRITE_RATIO,
       loops: LOOPS_PER_WORKER,
@@ -164,16 +169,18 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
 
   /** Prints per-worker lines and returns the totals. */
   function summarise(results: WorkerResult[]) {
-    const total = { reads: 0, writes: 0, l1Hits: 0, l2Hits: 0, misses: 0, violations: 0 };
+    const total = { reads: 0, writes: 0, links: 0, linkReads: 0, l1Hits: 0, l2Hits: 0, misses: 0, violations: 0 };
     for (const r of results) {
       total.reads += r.reads;
       total.writes += r.writes;
+      total.links += r.links;
+      total.linkReads += r.readsByKind.links;
       total.l1Hits += r.stats.l1Hits;
       total.l2Hits += r.stats.l2Hits;
       total.misses += r.stats.misses;
       total.violations += r.violationCount;
       console.log(
-        `[consistency] worker ${r.index} (${r.role}${r.instances > 1 ? `, ${r.instances} instances` : ""}): ${r.reads} reads (${r.readsByKind.findUnique} findUnique, ${r.readsByKind.findMany} findMany, ${r.readsByKind.aggregate} aggregate), ${r.writes} writes in ${(r.elapsedMs / 1000).toFixed(1)} s;` +
+        `[consistency] worker ${r.index} (${r.role}${r.instances > 1 ? `, ${r.instances} instances` : ""}): ${r.reads} reads (${r.readsByKind.findUnique} findUnique, ${r.readsByKind.findMany} findMany, ${r.readsByKind.aggregate} aggregate, ${r.readsByKind.links} links), ${r.writes} writes, ${r.links} link writes in ${(r.elapsedMs / 1000).toFixed(1)} s;` +
           ` l1Hits ${r.stats.l1Hits}, l2Hits ${r.stats.l2Hits}, misses ${r.stats.misses}, invalidations ${r.stats.invalidations}, errors ${r.stats.errors}` +
           `${Object.keys(r.errorCodes).length > 0 ? ` ${JSON.stringify(r.errorCodes)}` : ""}; violations ${r.violationCount}`,
       );
@@ -200,15 +207,18 @@ describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (pos
     const elapsedS = (performance.now() - started) / 1000;
     const exitCodes = await exits(workers);
     const total = summarise(results);
-    const ops = total.reads + total.writes;
+    const ops = total.reads + total.writes + total.links;
     console.log(
-      `[consistency] total: ${ops} ops (${total.reads} reads, ${total.writes} writes) in ${elapsedS.toFixed(1)} s = ${Math.round(ops / elapsedS)} ops/s;` +
+      `[consistency] total: ${ops} ops (${total.reads} reads, ${total.writes} writes, ${total.links} link writes) in ${elapsedS.toFixed(1)} s = ${Math.round(ops / elapsedS)} ops/s;` +
         ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}; violations ${total.violations}; worker exits ${JSON.stringify(exitCodes)}`,
     );
 
     expect(results.flatMap((r) => r.failures)).toEqual([]);
     expect(total.violations).toBe(0);
     expect(ops).toBeGreaterThanOrEqual(MIN_TOTAL_OPERATIONS);
+    // The relation tags were exercised: links were written and their counts read through the cache.
+    expect(total.links).toBeGreaterThan(0);
+    expect(total.linkReads).toBeGreaterThan(0);
     expect(total.l1Hits).toBeGreaterThan(0);
     expect(total.l2Hits).toBeGreaterThan(0);
     expect(total.misses).toBeGreaterThan(0);

@@ -104,7 +104,7 @@ describe("other finds: model level", () => {
 describe("include and select", () => {
   it("include: true adds the related model", () => {
     expect(readTags(graph, "Post", "findMany", { include: { author: true, tags: true } })).toEqual(
-      tags("m:Post", "m:User", "m:Tag"),
+      tags("m:Post", "m:User", "m:Tag", "j:PostToTag"),
     );
   });
 
@@ -119,7 +119,7 @@ describe("include and select", () => {
       },
     };
     expect(readTags(graph, "Tenant", "findMany", args)).toEqual(
-      tags("m:Tenant", "m:Post", "m:Comment", "m:User", "m:Profile", "m:Tag"),
+      tags("m:Tenant", "m:Post", "m:Comment", "m:User", "m:Profile", "m:Tag", "j:PostToTag"),
     );
   });
 
@@ -147,7 +147,7 @@ describe("include and select", () => {
 describe("_count", () => {
   it("_count: true counts every list relation (not the to-one ones)", () => {
     expect(readTags(graph, "Post", "findMany", { include: { _count: true } })).toEqual(
-      tags("m:Post", "m:Comment", "m:Tag"),
+      tags("m:Post", "m:Comment", "m:Tag", "j:PostToTag"),
     );
     // User's lists: reports (User), posts, comments, memberships; profile and tenant are to-one.
     expect(readTags(graph, "User", "findMany", { select: { _count: true } })).toEqual(
@@ -163,7 +163,7 @@ describe("_count", () => {
 
   it("a where inside a counted relation adds the relations it filters on", () => {
     const args = { select: { _count: { select: { posts: { where: { tags: { some: { name: "news" } } } } } } } };
-    expect(readTags(graph, "User", "findMany", args)).toEqual(tags("m:User", "m:Post", "m:Tag"));
+    expect(readTags(graph, "User", "findMany", args)).toEqual(tags("m:User", "m:Post", "m:Tag", "j:PostToTag"));
   });
 
   it("_count inside a nested include", () => {
@@ -185,7 +185,7 @@ describe("relation filters in where", () => {
     );
     expect(
       readTags(graph, "Tag", "findMany", { where: { posts: { none: { author: { is: { name: "x" } } } } } }),
-    ).toEqual(tags("m:Tag", "m:Post", "m:User"));
+    ).toEqual(tags("m:Tag", "m:Post", "m:User", "j:PostToTag"));
   });
 
   it("to-one filters: is, isNot, and null", () => {
@@ -209,7 +209,9 @@ describe("relation filters in where", () => {
       AND: [{ title: "x" }, { OR: [{ tags: { some: {} } }, { NOT: { comments: { some: {} } } }] }],
       NOT: [{ tenant: { slug: "t" } }],
     };
-    expect(readTags(graph, "Post", "findMany", { where })).toEqual(tags("m:Post", "m:Tag", "m:Comment", "m:Tenant"));
+    expect(readTags(graph, "Post", "findMany", { where })).toEqual(
+      tags("m:Post", "m:Tag", "m:Comment", "m:Tenant", "j:PostToTag"),
+    );
   });
 
   it("scalar filters add nothing", () => {
@@ -248,7 +250,7 @@ describe("count, aggregate, groupBy", () => {
   it("depend on the model and the relations in where", () => {
     expect(readTags(graph, "User", "count", { where: { posts: { some: {} } } })).toEqual(tags("m:User", "m:Post"));
     expect(readTags(graph, "Post", "aggregate", { where: { tags: { some: {} } }, _avg: { views: true } })).toEqual(
-      tags("m:Post", "m:Tag"),
+      tags("m:Post", "m:Tag", "j:PostToTag"),
     );
     expect(
       readTags(graph, "Post", "groupBy", {

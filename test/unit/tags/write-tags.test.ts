@@ -164,7 +164,7 @@ describe("update", () => {
         { where: key, data: { user: { connect: { id: 9 } } } },
         { userId: 9, groupId: 2 },
       ),
-    ).toEqual(tags(rows("Membership", "User"), rec("Membership", [1, 2]), rec("Membership", [9, 2])));
+    ).toEqual(tags(rows("Membership"), rec("Membership", [1, 2]), rec("Membership", [9, 2])));
     expect(
       writeTags(graph, "Membership", "update", { where: key, data: { groupId: 3 } }, { userId: 1, groupId: 3 }),
     ).toEqual(tags(rows("Membership"), rec("Membership", [1, 2]), rec("Membership", [1, 3])));
@@ -251,14 +251,14 @@ describe("upsert", () => {
     ).toEqual(tags("m:Tag", rec("Tag", [4])));
   });
 
-  it("walks nested writes in both create and update", () => {
+  it("walks nested writes in both create and update (connecting a tenant changes no Tenant row)", () => {
     const args = {
       where: { id: 1 },
       create: { title: "t", slug: "s", tenant: { connect: { id: 1 } } },
       update: { comments: { deleteMany: {} } },
     };
     expect(writeTags(graph, "Post", "upsert", args, { id: 1 })).toEqual(
-      tags("m:Post", rec("Post", [1]), rows("Tenant", "Comment")),
+      tags("m:Post", rec("Post", [1]), rows("Comment")),
     );
   });
 
@@ -315,7 +315,7 @@ describe("delete and deleteMany", () => {
 });
 
 describe("nested writes", () => {
-  it("each nested operation on a relation bumps m: and rs: of the related model", () => {
+  it("each nested operation on a list relation whose foreign key is on the related side changes the related rows, not the written one", () => {
     const operations: Array<[string, unknown]> = [
       ["create", { title: "t", slug: "s", tenant: { connect: { id: 1 } } }],
       ["createMany", { data: [{ title: "t", slug: "s", tenantId: 1 }] }],
@@ -327,13 +327,14 @@ describe("nested writes", () => {
       ["updateMany", { where: { published: false }, data: { views: 0 } }],
       ["upsert", { where: { id: 3 }, create: { title: "t", slug: "s", tenantId: 1 }, update: { title: "x" } }],
     ];
+    // connect and disconnect name post 3 by its primary key: only that row's foreign key moves. The nested create
+    // also connects a tenant, whose foreign key is on the created post: no Tenant row changes.
+    const byRecord = new Set(["connect", "disconnect"]);
     for (const [operation, argument] of operations) {
-      // Only the nested create connects a further relation (Post.tenant); the others set tenantId directly.
-      const created = operation === "create" ? rows("Tenant") : [];
       expect(
         writeTags(graph, "User", "update", { where: { id: 1 }, data: { posts: { [operation]: argument } } }, { id: 1 }),
         operation,
-      ).toEqual(tags("m:User", rec("User", [1]), rows("Post"), created));
+      ).toEqual(byRecord.has(operation) ? tags("m:Post", rec("Post", [3])) : tags(rows("Post")));
     }
   });
 
@@ -341,23 +342,23 @@ describe("nested writes", () => {
     // Deleting posts cascades to comments and removes join rows to tags.
     expect(
       writeTags(graph, "User", "update", { where: { id: 1 }, data: { posts: { delete: { id: 3 } } } }, { id: 1 }),
-    ).toEqual(tags("m:User", rec("User", [1]), rows("Post", "Comment", "Tag")));
+    ).toEqual(tags(rows("Post", "Comment", "Tag")));
     expect(
       writeTags(graph, "Tenant", "update", { where: { id: 1 }, data: { users: { deleteMany: {} } } }, { id: 1 }),
-    ).toEqual(tags("m:Tenant", rec("Tenant", [1]), USER_DELETE_REACH));
+    ).toEqual(tags(rows("User"), USER_DELETE_REACH));
   });
 
   it("a to-one nested delete (delete: true), and delete: false which does nothing", () => {
     expect(
       writeTags(graph, "User", "update", { where: { id: 1 }, data: { profile: { delete: true } } }, { id: 1 }),
-    ).toEqual(tags("m:User", rec("User", [1]), rows("Profile")));
-    // The related model is still bumped (cheap and conservative); no reach is added.
+    ).toEqual(tags(rows("Profile")));
+    // delete: false changes nothing at all, and an update whose data holds only that writes no row.
     expect(
       writeTags(graph, "Post", "update", { where: { id: 1 }, data: { author: { delete: false } } }, { id: 1 }),
-    ).toEqual(tags("m:Post", rec("Post", [1]), rows("User")));
+    ).toEqual([]);
   });
 
-  it("connect, disconnect and set on an implicit many-to-many bump both sides", () => {
+  it("connect, disconnect and set on an implicit many-to-many change only its join table", () => {
     expect(
       writeTags(
         graph,
@@ -366,10 +367,10 @@ describe("nested writes", () => {
         { where: { id: 1 }, data: { tags: { set: [], connect: [{ id: 1 }, { id: 2 }] } } },
         { id: 1 },
       ),
-    ).toEqual(tags("m:Post", rec("Post", [1]), rows("Tag")));
+    ).toEqual(["j:PostToTag"]);
     expect(
       writeTags(graph, "Tag", "update", { where: { id: 2 }, data: { posts: { disconnect: { id: 1 } } } }, { id: 2 }),
-    ).toEqual(tags("m:Tag", rec("Tag", [2]), rows("Post")));
+    ).toEqual(["j:PostToTag"]);
   });
 
   it("nested writes inside nested writes, several levels deep", () => {
@@ -385,14 +386,14 @@ describe("nested writes", () => {
       },
     };
     expect(writeTags(graph, "User", "update", { where: { id: 1 }, data }, { id: 1 })).toEqual(
-      tags("m:User", rec("User", [1]), rows("Post", "Tenant", "Tag", "Comment", "User")),
+      tags(rows("Post", "Tag", "Comment"), "j:PostToTag"),
     );
   });
 
   it("nested list update { where, data } whose data deletes further down", () => {
     const data = { posts: { update: [{ where: { id: 3 }, data: { comments: { deleteMany: { body: "spam" } } } }] } };
     expect(writeTags(graph, "User", "update", { where: { id: 1 }, data }, { id: 1 })).toEqual(
-      tags("m:User", rec("User", [1]), rows("Post", "Comment")),
+      tags(rows("Post", "Comment")),
     );
   });
 
@@ -406,7 +407,7 @@ describe("nested writes", () => {
         },
       },
     };
-    const expected = tags("m:Post", rec("Post", [1]), rows("User", "Profile"));
+    const expected = tags(rows("User", "Profile"));
     expect(writeTags(graph, "Post", "update", { where: { id: 1 }, data: plain }, { id: 1 })).toEqual(expected);
     expect(writeTags(graph, "Post", "update", { where: { id: 1 }, data: wrapped }, { id: 1 })).toEqual(expected);
   });
@@ -415,7 +416,7 @@ describe("nested writes", () => {
     // Changing the author's id cascades to every table that references User.id.
     const data = { author: { update: { id: 77 } } };
     expect(writeTags(graph, "Post", "update", { where: { id: 1 }, data }, { id: 1 })).toEqual(
-      tags("m:Post", rec("Post", [1]), rows("User", "Profile", "Post", "Comment", "Membership")),
+      tags(rows("User", "Profile", "Post", "Comment", "Membership")),
     );
   });
 
@@ -441,21 +442,22 @@ describe("nested writes", () => {
         child    Child?  @relation(fields: [parentId, code], references: [parentId, code], onUpdate: Cascade)
       }
     `);
-    const parentOne = rec("Parent", [1], g);
+    // Child 3 (named by its key) moves; no Parent row changes.
+    const childThree = tags("m:Child", rec("Child", [3], g), rows("Grandchild"));
     expect(
       writeTags(g, "Parent", "update", { where: { id: 1 }, data: { children: { connect: { id: 3 } } } }, { id: 1 }),
-    ).toEqual(tags("m:Parent", parentOne, rows("Child", "Grandchild")));
+    ).toEqual(childThree);
     expect(
       writeTags(g, "Parent", "update", { where: { id: 1 }, data: { children: { disconnect: { id: 3 } } } }, { id: 1 }),
-    ).toEqual(tags("m:Parent", parentOne, rows("Child", "Grandchild")));
-    // The foreign-key side moving its own key: Child.parent connect changes Child.parentId.
+    ).toEqual(childThree);
+    // The foreign-key side moving its own key: Child.parent connect changes Child.parentId, and no Parent row.
     expect(
       writeTags(g, "Child", "update", { where: { id: 3 }, data: { parent: { connect: { id: 2 } } } }, { id: 3 }),
-    ).toEqual(tags("m:Child", rec("Child", [3], g), rows("Parent", "Grandchild")));
+    ).toEqual(childThree);
     // Moving a grandchild's own key changes nothing further.
     expect(
       writeTags(g, "Grandchild", "update", { where: { id: 4 }, data: { child: { disconnect: true } } }, { id: 4 }),
-    ).toEqual(tags("m:Grandchild", rec("Grandchild", [4], g), rows("Child")));
+    ).toEqual(tags("m:Grandchild", rec("Grandchild", [4], g)));
   });
 
   it("nested writes in create data, and in each row of createMany", () => {
@@ -496,7 +498,7 @@ describe("robustness", () => {
         { where: { id: 1 }, data: { posts: { create: "x", update: [null, 3], upsert: [null], createMany: "x" } } },
         null,
       ),
-    ).toEqual(tags("m:User", rec("User", [1]), rows("Post")));
+    ).toEqual(tags(rows("Post")));
   });
 });
 
@@ -586,6 +588,96 @@ describe("the contract between read tags and write tags", () => {
         ["Post", "create", { data: { authorId: 5 } }, { id: 9 }],
       ),
     ).toBe(true);
+  });
+
+  it("linking rows evicts every read that looks at the link, from either side", () => {
+    const commentCreate: [string, string, unknown, unknown] = [
+      "Comment",
+      "create",
+      { data: { body: "x", post: { connect: { id: 3 } }, author: { connect: { id: 5 } } } },
+      { id: 40 },
+    ];
+    const userReadsOfComments: Array<[string, string, unknown]> = [
+      ["User", "findUnique", { where: { id: 5 }, include: { comments: true } }],
+      ["User", "findUnique", { where: { id: 5 }, select: { _count: { select: { comments: true } } } }],
+      ["User", "findMany", { where: { comments: { some: { body: "x" } } } }],
+      ["User", "findMany", { orderBy: { comments: { _count: "desc" } } }],
+      ["Post", "findUnique", { where: { id: 3 }, include: { comments: true } }],
+    ];
+    for (const read of userReadsOfComments) expect(evicts(read, commentCreate), JSON.stringify(read)).toBe(true);
+    const tagConnect: [string, string, unknown, unknown] = [
+      "Post",
+      "update",
+      { where: { id: 1 }, data: { tags: { connect: { id: 2 } } } },
+      { id: 1 },
+    ];
+    const readsOfTags: Array<[string, string, unknown]> = [
+      ["Post", "findUnique", { where: { id: 1 }, include: { tags: true } }],
+      ["Tag", "findUnique", { where: { id: 2 }, select: { _count: { select: { posts: true } } } }],
+      ["Tag", "findMany", { where: { posts: { none: {} } } }],
+      ["Post", "count", { where: { tags: { some: { name: "x" } } } }],
+    ];
+    for (const read of readsOfTags) expect(evicts(read, tagConnect), JSON.stringify(read)).toBe(true);
+    // Moving comment 7 to user 6 (the foreign key is on Comment): the comment's own record-level read.
+    expect(
+      evicts(
+        ["Comment", "findUnique", { where: { id: 7 }, include: { author: true } }],
+        ["User", "update", { where: { id: 6 }, data: { comments: { connect: { id: 7 } } } }, { id: 6 }],
+      ),
+    ).toBe(true);
+  });
+
+  it("linking rows leaves alone the reads of rows that did not change", () => {
+    const commentCreate: [string, string, unknown, unknown] = [
+      "Comment",
+      "create",
+      { data: { body: "x", post: { connect: { id: 3 } }, author: { connect: { id: 5 } } } },
+      { id: 40 },
+    ];
+    expect(writeTags(graph, ...commentCreate)).toEqual(tags("m:Comment", rec("Comment", [40])));
+    expect(evicts(userFive, commentCreate)).toBe(false);
+    expect(evicts(["User", "findMany", { where: { tenantId: 1 } }], commentCreate)).toBe(false);
+    expect(evicts(["Post", "findMany", { include: { author: true } }], commentCreate)).toBe(false);
+    const follow: [string, string, unknown, unknown] = [
+      "Post",
+      "update",
+      { where: { id: 1 }, data: { tags: { connect: { id: 2 } } } },
+      { id: 1 },
+    ];
+    expect(evicts(["Post", "findUnique", { where: { id: 1 } }], follow)).toBe(false);
+    expect(evicts(["Post", "findMany", {}], follow)).toBe(false);
+    expect(evicts(["Tag", "findMany", {}], follow)).toBe(false);
+  });
+
+  it("one-to-one: a connect from the foreign-key side also bumps rs: of its own model; from the other side, rs: of the related one", () => {
+    // Another profile may have held user 5; which one is not known.
+    expect(
+      writeTags(graph, "Profile", "update", { where: { id: 1 }, data: { user: { connect: { id: 5 } } } }, { id: 1 }),
+    ).toEqual(tags(rows("Profile"), rec("Profile", [1])));
+    // The profile connected and the one user 5 had both change; only the first is named.
+    expect(
+      writeTags(graph, "User", "update", { where: { id: 5 }, data: { profile: { connect: { id: 1 } } } }, { id: 5 }),
+    ).toEqual(tags(rows("Profile")));
+  });
+
+  it("an update linking rows still changes its own row when the model has an @updatedAt field", () => {
+    const g = parseSchemaGraph(`
+      model Article {
+        id        Int      @id
+        updatedAt DateTime @updatedAt
+        tags      Label[]
+      }
+      model Label {
+        id       Int       @id
+        articles Article[]
+      }
+    `);
+    expect(
+      writeTags(g, "Article", "update", { where: { id: 1 }, data: { tags: { connect: { id: 2 } } } }, { id: 1 }),
+    ).toEqual(tags("j:ArticleToLabel", "m:Article", rec("Article", [1], g)));
+    expect(
+      writeTags(g, "Label", "update", { where: { id: 2 }, data: { articles: { connect: { id: 1 } } } }, { id: 2 }),
+    ).toEqual(["j:ArticleToLabel"]);
   });
 
   it("a record-level read of an unrelated row of another model is left alone", () => {
