@@ -6,7 +6,8 @@
  * (`Uint8Array`), and Json values (plain JSON).
  */
 import { Decimal } from "@prisma/client/runtime/client";
-import { SuperJSON } from "superjson";
+import { SuperJSON, type SuperJSONResult } from "superjson";
+import { expandAnnotations, foldAnnotations, reviveFolded, type FoldedTree } from "./compact-meta.js";
 
 const serializer = new SuperJSON();
 
@@ -101,17 +102,86 @@ const GUARDED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /** Serialises a query result to text. Throws for values superjson cannot represent. */
 export function serialize(value: unknown): string {
   try {
-    return serializer.stringify(value);
+    return compactStringify(value);
   } catch (error) {
     if (!hasGuardedKey(value)) throw error;
-    return ESCAPED + serializer.stringify(renameKeys(value, escapeKey));
+    return ESCAPED + compactStringify(renameKeys(value, escapeKey));
   }
 }
 
 /** Inverse of {@link serialize}. */
 export function deserialize<T>(text: string): T {
-  if (!text.startsWith(ESCAPED)) return serializer.parse<T>(text);
-  return renameKeys(serializer.parse<unknown>(text.slice(ESCAPED.length)), unescapeKey) as T;
+  if (!text.startsWith(ESCAPED)) return compactParse<T>(text);
+  return renameKeys(compactParse<unknown>(text.slice(ESCAPED.length)), unescapeKey) as T;
+}
+
+/**
+ * superjson's own text for the same registrations, without folding: what entries looked like before, kept for the
+ * entry-size benchmark (bench/entry-size.bench.ts) to compare against.
+ */
+export const unfolded = {
+  stringify: (value: unknown): string => serializer.stringify(value),
+  parse: <T>(text: string): T => serializer.parse<T>(text),
+};
+
+/**
+ * How to revive the annotations query results hold, without superjson's path walk; undefined for the rest (Map,
+ * Set, RegExp, undefined...), which superjson revives. Each must match superjson's own (and the registrations above).
+ */
+function reviver(annotation: readonly unknown[]): ((text: unknown) => unknown) | undefined {
+  if (annotation.length !== 1) return undefined;
+  const kind = annotation[0];
+  if (kind === "Date") return (text) => new Date(text as string);
+  if (kind === "bigint") return (text) => BigInt(text as string);
+  if (Array.isArray(kind) && kind.length === 2 && kind[0] === "custom") {
+    if (kind[1] === "prisma.Decimal") return (text) => new Decimal(text as string);
+    if (kind[1] === "prisma.Bytes") return (text) => new Uint8Array(Buffer.from(text as string, "base64"));
+  }
+  return undefined;
+}
+
+/** superjson's result, whose meta may hold its annotations folded per shape (`f`, compact-meta.ts) instead of `values`. */
+interface CompactResult {
+  json: SuperJSONResult["json"];
+  meta?: NonNullable<SuperJSONResult["meta"]> & { f?: FoldedTree };
+}
+
+/**
+ * superjson's text, with the per-value annotations folded once per shape where that gives back the same map, and
+ * without the referential equalities of bigints (superjson records equal bigints as shared references; they are
+ * equal by value anyway). Both only shrink the entry: it decodes to the same value.
+ */
+function compactStringify(value: unknown): string {
+  const result = serializer.serialize(value) as CompactResult;
+  const meta = result.meta;
+  const values = meta?.values;
+  if (meta === undefined || values === undefined || Array.isArray(values)) return JSON.stringify(result);
+  const annotations = values as Record<string, readonly unknown[]>;
+  const equalities = meta.referentialEqualities;
+  if (equalities !== undefined && !Array.isArray(equalities)) {
+    for (const path of Object.keys(equalities)) if (annotations[path]?.[0] === "bigint") delete equalities[path];
+    if (Object.keys(equalities).length === 0) delete meta.referentialEqualities;
+  }
+  const folded = foldAnnotations(result.json, annotations);
+  if (folded !== undefined) {
+    delete meta.values;
+    meta.f = folded;
+  }
+  return JSON.stringify(result);
+}
+
+function compactParse<T>(text: string): T {
+  const result = JSON.parse(text) as CompactResult;
+  const folded = result.meta?.f;
+  // A query result's usual annotations (dates, bigints, Decimal, bytes) are revived here, without superjson's walk.
+  if (folded !== undefined && result.meta?.referentialEqualities === undefined) {
+    if (reviveFolded(result.json, folded, reviver)) return result.json as T;
+  }
+  if (result.meta !== undefined && folded !== undefined) {
+    result.meta.values = expandAnnotations(result.json, folded) as NonNullable<SuperJSONResult["meta"]>["values"];
+    delete result.meta.f;
+  }
+  return serializer.deserialize<T>(result as SuperJSONResult);
 }
 
 function escapeKey(key: string): string {
