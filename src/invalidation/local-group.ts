@@ -11,7 +11,7 @@
  * garbage, so are its versions, and a later instance starts a new group
  * (there is no entry left that old versions could vouch for).
  */
-import type { MemoryTier } from "../tiers/memory-tier.js";
+import type { L1Tier } from "../tiers/l1-tier.js";
 import { VersionMirror } from "./version-mirror.js";
 import { LocalVersionStore } from "./version-store.js";
 
@@ -28,7 +28,7 @@ const collected = new FinalizationRegistry<string>((prefix) => {
  *
  * @param memory this instance's in-process tier, cleared with the others on a reset
  */
-export function joinLocalGroup(prefix: string, memory: MemoryTier | undefined): LocalVersionStore {
+export function joinLocalGroup(prefix: string, memory: L1Tier | undefined): LocalVersionStore {
   let store = groups.get(prefix)?.deref();
   if (store === undefined) {
     const tiers = new Set<WeakRef<{ clear(): void }>>();

@@ -62,7 +62,7 @@ interface TransactionCapable {
   readonly spec?: unknown;
 }
 
-/** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
+/** Runs the read through the tiers; implemented by the read path (read-path.ts). */
 export interface CachedReadRunner {
   run(query: CachedQuery): Promise<unknown>;
   /** The dependency tags of a query, derived from the data model. */

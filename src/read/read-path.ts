@@ -13,7 +13,8 @@ import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import { modelProperty } from "../prisma/model-property.js";
 import type { Counters } from "../stats.js";
-import { queryTag, type CacheStack } from "./cache-stack.js";
+import type { CacheStack } from "./cache-stack.js";
+import { queryTag } from "./query-tags.js";
 import {
   CachedQuery,
   cachedQueryClassFor,
