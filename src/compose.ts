@@ -110,17 +110,11 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   );
 
   const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report);
-  const invalidate = (tags: Iterable<string>) => invalidator.invalidate(tags);
-  const transactions = new TransactionTags(invalidate);
-  const writeSide: WriteSide = {
-    graph: client.graph,
-    transactions,
-    invalidate,
-    report,
-    forgetScoped: (tags) => requestScope.forget(tags),
-  };
-  if ([...resolved.models.values()].some((model) => model.writeThrough))
-    writeSide.writeThrough = new WriteThrough(client.graph, resolved, readPath, stack, versions);
+  const transactions = new TransactionTags((tags) => invalidator.invalidate(tags));
+  const writeThrough = [...resolved.models.values()].some((model) => model.writeThrough)
+    ? new WriteThrough(client.graph, resolved, readPath, stack, versions)
+    : undefined;
+  const writeSide: WriteSide = { graph: client.graph, transactions, writeThrough, invalidator, requestScope, report };
 
   return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide };
 }

@@ -1,6 +1,7 @@
 /**
  * `cacheExtension(options)`: validates the options when `$extends` runs,
- * builds the per-instance state, and returns two stacked extensions:
+ * reads what it needs of the client, has compose.ts build the per-instance
+ * state, and returns two stacked extensions:
  *
  *   1. the write side, a `query` component that invalidates what each
  *      mutation can have changed (write/write-hooks.ts);
@@ -53,8 +54,9 @@ export function cacheExtension(options?: CacheExtensionOptions) {
   return Prisma.defineExtension((client) => {
     const dataModel = runtimeDataModel(client);
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
+    const graph = parseSchemaGraph(inlineSchema(client));
     const cache = composeCache(resolved, {
-      graph: parseSchemaGraph(inlineSchema(client)),
+      graph,
       // A schema change retires every entry written under the old data model; a
       // different global `omit` changes result shapes, so it scopes keys too.
       namespace: sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null]))),
@@ -86,7 +88,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       query: writeQueryComponent(cache.writeSide),
     });
     const handle: CacheHandle = createCacheHandle({
-      graph: cache.writeSide.graph,
+      graph,
       counters: cache.counters,
       stack: cache.stack,
       readPath,

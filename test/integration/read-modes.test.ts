@@ -1,5 +1,5 @@
 /**
- * The read modes of the shared tier (src/read/cache-stack.ts), against real
+ * The read modes of the shared tier (src/read/cache-stack.ts and its steps), against real
  * Postgres and Redis through real Prisma clients, each instance its own
  * PrismaClient and Redis connection:
  *
