@@ -246,9 +246,9 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
      * P2025, in about a millisecond) and Redis is slower, its rejection must
      * already be handled: an unhandled rejection crashes the application's
      * process under Node's default --unhandled-rejections=throw, although the
-     * caller then gets the error normally. (A regression test: #earlyLoad
-     * used to attach no handler, and the read none until
-     * `await this.#capture(...)` had returned.)
+     * caller then gets the error normally. (A regression test: the early
+     * load (EarlyLoads.start) used to attach no handler, and the read none
+     * until the shared lookup (SharedLookup.capture) had returned.)
      */
     it("a database error in an early load that lands before Redis answers is not an unhandled rejection (it reaches the caller only)", async () => {
       const prefix = env.newPrefix();
