@@ -11,11 +11,13 @@ import type { ReadSource } from "./cached-query.js";
 
 /** What a fill needs of a read: where its entry goes, and the versions it was loaded under. */
 export interface FillTarget {
+  /** The read's key: `local` names its in-process entry, `shared()` its Redis entry. */
   readonly key: QueryKey;
   /** The read's dependency tags, query tag first. */
   readonly tags: readonly string[];
   /** The versions of `tags` captured before the database read: what the entry is stored under. */
   readonly captured: readonly number[];
+  /** The read's expiry settings: the stored entry's ttl, swr window and jitter. */
   readonly expiry: ResolvedExpiry;
   /**
    * The in-process tier to fill, or undefined when it must not be filled: `l1: false`, or this instance did not hear

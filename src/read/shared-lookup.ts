@@ -13,7 +13,9 @@ import type { RedisTier } from "../tiers/redis-tier.js";
 
 /** What one lookup found: the versions captured (undefined when Redis cannot answer), and the live entry if any. */
 export interface Lookup {
+  /** The versions to store a fill under and judge `shared` by; undefined when Redis could not answer. */
   captured: number[] | undefined;
+  /** The live shared entry, decoded; undefined when there is none (or it is damaged or expired). */
   shared: Entry | undefined;
 }
 
