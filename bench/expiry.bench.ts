@@ -63,7 +63,7 @@ const COUNTERS = [
   "refreshFailures",
   "coalesced",
   "lockWaits",
-  "speculativeLoads",
+  "earlyLoads",
   "errors",
 ] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;

@@ -1,6 +1,7 @@
 /**
  * `cacheExtension(options)`: validates the options when `$extends` runs,
- * builds the per-instance state, and returns two stacked extensions:
+ * reads what it needs of the client, has compose.ts build the per-instance
+ * state, and returns two stacked extensions:
  *
  *   1. the write side, a `query` component that invalidates what each
  *      mutation can have changed (write/write-hooks.ts);
@@ -12,13 +13,7 @@
  * pipeline (~17-50 us; see docs/concepts.md).
  */
 import { Prisma } from "@prisma/client/extension";
-import { Invalidator } from "./invalidation/invalidator.js";
-import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
-import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
-import { VersionMirror } from "./invalidation/version-mirror.js";
-import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
-import { joinLocalGroup } from "./invalidation/local-group.js";
-import { RedisVersionStore } from "./invalidation/version-store.js";
+import { composeCache } from "./compose.js";
 import { canonicalize } from "./keys/canonical.js";
 import { shortHash } from "./keys/hash.js";
 import { sharedNamespace } from "./keys/query-key.js";
@@ -26,20 +21,12 @@ import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from "./options/types.js";
 import { guardedExtends } from "./prisma/extension-order.js";
 import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
-import { CacheStack, type VersionSource } from "./read/cache-stack.js";
 import { modelProperty } from "./prisma/model-property.js";
-import { ReadPath, type ModelContext } from "./read/cached-read.js";
+import type { ModelContext } from "./read/read-path.js";
 import type { ReadOperation } from "./read/read-operations.js";
-import { RequestScope } from "./read/request-scope.js";
-import { Reporter } from "./report.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
-import { Counters } from "./stats.js";
-import { MemoryTier } from "./tiers/memory-tier.js";
-import { RedisLock } from "./tiers/redis-lock.js";
 import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
-import { TransactionTags } from "./write/transaction-tags.js";
-import { writeQueryComponent, type WriteOperation, type WriteSide } from "./write/write-hooks.js";
-import { WriteThrough } from "./write/write-through.js";
+import { writeQueryComponent, type WriteOperation } from "./write/write-hooks.js";
 
 /** The `cache` argument every read method accepts. */
 export interface CacheArgs {
@@ -68,65 +55,21 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const dataModel = runtimeDataModel(client);
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
     const graph = parseSchemaGraph(inlineSchema(client));
-    const counters = new Counters();
-    const { report } = new Reporter(resolved.onError, counters);
-
-    // Tag versions: in Redis with a mirror and a bus, or in this process only.
-    const memory = resolved.l1 && new MemoryTier(resolved.l1);
-    let mirror: VersionMirror;
-    let versions: VersionSource;
-    let lock: RedisLock | undefined;
-    if (resolved.redis === undefined) {
-      // Instances on one prefix in this process invalidate each other, as they would through Redis.
-      const store = joinLocalGroup(resolved.prefix, memory || undefined);
-      mirror = store.mirror;
-      versions = { kind: "local", store };
-    } else {
-      mirror = new VersionMirror(() => memory?.clear());
-      const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
-      const bus = new InvalidationBus(
-        resolved.redis as unknown as BusRedis,
-        scripts,
-        resolved.prefix,
-        resolved.busLeaseMs,
-        mirror,
-        report,
-      );
-      const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
-        bus.healthy() ? mirror.generation : undefined,
-      );
-      versions = { kind: "redis", store, bus };
-      if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
-      bus.start();
-      void checkEvictionPolicy(resolved.redis, report);
-    }
-    const invalidator = new Invalidator(
-      versions.store,
-      mirror,
-      versions.kind === "redis" ? versions.bus : undefined,
-      report,
-    );
-    const invalidate = (tags: Iterable<string>) => invalidator.invalidate(tags);
-    const transactions = new TransactionTags(invalidate);
+    const cache = composeCache(resolved, {
+      graph,
+      // A schema change retires every entry written under the old data model; a
+      // different global `omit` changes result shapes, so it scopes keys too.
+      namespace: sharedNamespace(resolved.prefix, shortHash(canonicalize([dataModel, globalOmit(client) ?? null]))),
+      relationFields: new Map(
+        Object.entries(dataModel.models).map(([model, { fields }]) => [
+          model,
+          fields.filter((f) => f.kind === "object").map((f) => f.name),
+        ]),
+      ),
+    });
+    const { readPath, transactions, versions } = cache;
     const stopObserving = observeTransactions(client, transactions);
 
-    const stack = new CacheStack(resolved, counters, memory, mirror, versions, report, invalidator.unbumped, lock);
-    // A schema change retires every entry written under the old data model; a
-    // different global `omit` changes result shapes, so it scopes keys too.
-    const namespace = sharedNamespace(
-      resolved.prefix,
-      shortHash(canonicalize([dataModel, globalOmit(client) ?? null])),
-    );
-    const relationFields = new Map(
-      Object.entries(dataModel.models).map(([model, { fields }]) => [
-        model,
-        fields.filter((f) => f.kind === "object").map((f) => f.name),
-      ]),
-    );
-    // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
-    const hearing = versions.kind === "local" ? () => true : versions.bus.healthy.bind(versions.bus);
-    const requestScope = new RequestScope({ mirror, hearing }, counters);
-    const readPath = new ReadPath(resolved, stack, counters, namespace, relationFields, graph, requestScope);
     const read = (self: unknown, operation: ReadOperation, args: unknown) =>
       readPath.call(
         Prisma.getExtensionContext(self) as unknown as ModelContext,
@@ -140,31 +83,25 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
-    const writeSide: WriteSide = {
-      graph,
-      transactions,
-      invalidate,
-      report,
-      forgetScoped: (tags) => requestScope.forget(tags),
-    };
-    if ([...resolved.models.values()].some((model) => model.writeThrough))
-      writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
-    const withWrites = client.$extends({ name: "prisma-query-cache/writes", query: writeQueryComponent(writeSide) });
+    const withWrites = client.$extends({
+      name: "prisma-query-cache/writes",
+      query: writeQueryComponent(cache.writeSide),
+    });
     const handle: CacheHandle = createCacheHandle({
       graph,
-      counters,
-      stack,
+      counters: cache.counters,
+      stack: cache.stack,
       readPath,
-      invalidator,
+      invalidator: cache.invalidator,
       defaults: resolved.defaults,
-      requestScope,
+      requestScope: cache.requestScope,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).
         void transactions.drained().then(stopObserving);
         // Failed bumps are still retried (their timer does not keep the process alive): dropping them would leave
         // other instances serving what they invalidated until ttl.
-        if (versions.kind === "redis") await versions.bus.close();
+        await versions.close();
       },
     });
 

@@ -27,7 +27,7 @@ export interface CacheStats {
    * Database reads started alongside a Redis lookup that then hit (wasted).
    * They happen only while Redis has rarely held what this instance missed.
    */
-  speculativeLoads: number;
+  earlyLoads: number;
   /**
    * Hits served past their ttl (or invalidated, with `staleIfInvalidated`) while a refresh ran. Counted in
    * l1Hits/l2Hits too.
@@ -57,7 +57,7 @@ export class Counters {
   bypassed = 0;
   errors = 0;
   scopeHits = 0;
-  speculativeLoads = 0;
+  earlyLoads = 0;
   staleHits = 0;
   refreshes = 0;
   refreshFailures = 0;

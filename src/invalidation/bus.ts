@@ -193,8 +193,11 @@ export class InvalidationBus {
     );
   }
 
-  /** True while this instance may serve in-process entries. */
-  healthy(): boolean {
+  /**
+   * True while this instance hears every invalidation (its lease is current):
+   * only then may it serve in-process entries and trust its mirror.
+   */
+  hearsEveryInvalidation(): boolean {
     return performance.now() < this.#leaseUntil;
   }
 

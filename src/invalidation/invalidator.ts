@@ -20,15 +20,6 @@ export class Invalidator {
   readonly #bus: InvalidationBus | undefined;
   readonly #report: (error: CacheError) => void;
   readonly #retrying = new Set<string>();
-  /**
-   * Tags whose bump Redis has not taken yet. Until it does, Redis still holds
-   * entries that look current for them, so this instance reads them from the
-   * database (see CacheStack) rather than serve its own write's old data, and
-   * its mirror does not record their (old) versions.
-   */
-  get unbumped(): ReadonlySet<string> {
-    return this.#mirror.suspended;
-  }
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelayMs = RETRY_FIRST_MS;
   /** Number of bumps done (each tag counts once); read by stats(). */
@@ -70,7 +61,9 @@ export class Invalidator {
           error,
         ),
       );
-      this.#mirror.suspend(unique);
+      // Until Redis takes the bump it still holds entries that look current for these tags: this instance reads
+      // them from the database rather than serve its own write's old data (VersionMirror.anyUnbumped).
+      this.#mirror.markUnbumped(unique);
       this.#retryLater(unique);
       return undefined;
     }
@@ -92,7 +85,7 @@ export class Invalidator {
     try {
       const bumped = await this.#store.bump(tags, announcement);
       this.#retryDelayMs = RETRY_FIRST_MS;
-      this.#mirror.resume(tags);
+      this.#mirror.markBumped(tags);
       await announcement?.wait(bumped);
     } catch {
       if (announcement !== undefined) this.#bus?.abandon(announcement.id);

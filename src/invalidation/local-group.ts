@@ -11,7 +11,7 @@
  * garbage, so are its versions, and a later instance starts a new group
  * (there is no entry left that old versions could vouch for).
  */
-import type { MemoryTier } from "../tiers/memory-tier.js";
+import type { L1Tier } from "../tiers/l1-tier.js";
 import { VersionMirror } from "./version-mirror.js";
 import { LocalVersionStore } from "./version-store.js";
 
@@ -26,9 +26,9 @@ const collected = new FinalizationRegistry<string>((prefix) => {
  * first one. Its mirror (`store.mirror`) is shared by all of them; when it
  * starts over (too many tags), every member's in-process tier is cleared.
  *
- * @param memory this instance's in-process tier, cleared with the others on a reset
+ * @param l1 this instance's in-process tier, cleared with the others on a reset
  */
-export function joinLocalGroup(prefix: string, memory: MemoryTier | undefined): LocalVersionStore {
+export function joinLocalGroup(prefix: string, l1: L1Tier | undefined): LocalVersionStore {
   let store = groups.get(prefix)?.deref();
   if (store === undefined) {
     const tiers = new Set<WeakRef<{ clear(): void }>>();
@@ -43,6 +43,6 @@ export function joinLocalGroup(prefix: string, memory: MemoryTier | undefined): 
     groups.set(prefix, new WeakRef(store));
     collected.register(store, prefix);
   }
-  if (memory !== undefined) store.members.add(new WeakRef(memory));
+  if (l1 !== undefined) store.members.add(new WeakRef(l1));
   return store;
 }

@@ -34,7 +34,7 @@ export class VersionMirror {
    */
   invalidations = 0;
   /** Tags whose bump Redis has not taken yet (see Invalidator): never recorded until it has. */
-  readonly #suspended = new Set<string>();
+  readonly #unbumped = new Set<string>();
 
   /** @param onReset called when the mirror forgets everything, so in-process entries can be dropped too */
   constructor(onReset: () => void, maxTags = DEFAULT_MAX_TAGS) {
@@ -49,7 +49,7 @@ export class VersionMirror {
 
   /** Records a version seen in Redis or on the bus; never moves a tag backwards. */
   observe(tag: string, version: number): void {
-    if (this.#suspended.size > 0 && this.#suspended.has(tag)) return;
+    if (this.#unbumped.size > 0 && this.#unbumped.has(tag)) return;
     const known = this.#versions.get(tag);
     if (known !== undefined && known >= version) return;
     if (known === undefined && this.#versions.size >= this.#maxTags) this.reset();
@@ -83,24 +83,28 @@ export class VersionMirror {
   }
 
   /**
-   * Stops trusting `tags` until {@link resume}: they are forgotten, and
-   * versions read for them are not recorded (Redis still holds their old ones).
+   * Records that Redis has not taken the bump of `tags`: they are forgotten,
+   * and versions read for them are not recorded (Redis still holds their old
+   * ones) until {@link markBumped}.
    */
-  suspend(tags: Iterable<string>): void {
+  markUnbumped(tags: Iterable<string>): void {
     for (const tag of tags) {
-      this.#suspended.add(tag);
+      this.#unbumped.add(tag);
       this.forget(tag);
     }
   }
 
   /** Trusts `tags` again once their bump reached Redis. */
-  resume(tags: Iterable<string>): void {
-    for (const tag of tags) this.#suspended.delete(tag);
+  markBumped(tags: Iterable<string>): void {
+    for (const tag of tags) this.#unbumped.delete(tag);
   }
 
-  /** Tags suspended now (their reads go to the database). */
-  get suspended(): ReadonlySet<string> {
-    return this.#suspended;
+  /**
+   * True when Redis has not taken the bump of one of `tags`: their entries
+   * there still look current, so a read of them goes to the database.
+   */
+  anyUnbumped(tags: readonly string[]): boolean {
+    return this.#unbumped.size > 0 && tags.some((tag) => this.#unbumped.has(tag));
   }
 
   /** True when every `versions[i]` is the mirror's version of `tags[i]`. */

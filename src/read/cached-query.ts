@@ -17,7 +17,7 @@
 import type { Prisma } from "@prisma/client/extension";
 import { cloneResult } from "../serialize/clone.js";
 import type { ReadOperation } from "./read-operations.js";
-import type { ReadPlan } from "./query-plan.js";
+import { withoutCacheOption, type ReadPlan } from "./query-plan.js";
 
 /** A Prisma delegate method, called with the delegate as `this`. */
 export type DelegateMethod = (this: unknown, args?: unknown) => Prisma.PrismaPromise<unknown>;
@@ -62,7 +62,7 @@ interface TransactionCapable {
   readonly spec?: unknown;
 }
 
-/** Runs the read through the tiers; implemented by the read path (cached-read.ts). */
+/** Runs the read through the tiers; implemented by the read path (read-path.ts). */
 export interface CachedReadRunner {
   run(query: CachedQuery): Promise<unknown>;
   /** The dependency tags of a query, derived from the data model. */
@@ -80,19 +80,16 @@ export class CachedQuery implements ReadSource {
   /** What this read is. */
   readonly [DESCRIPTION]: QueryDescription;
 
-  constructor(
-    runner: CachedReadRunner,
-    model: string,
-    operation: ReadOperation,
-    args: Record<string, unknown> | undefined,
-    plan: ReadPlan,
-    delegate: unknown,
-    method: DelegateMethod,
-  ) {
+  /**
+   * @param description what the read is (becomes its {@link DESCRIPTION})
+   * @param delegate the model delegate below the cache, `this` of `method`
+   * @param method the original read method, called on a miss or a bypass
+   */
+  constructor(runner: CachedReadRunner, description: QueryDescription, delegate: unknown, method: DelegateMethod) {
     this.#runner = runner;
     this.#delegate = delegate;
     this.#method = method;
-    this[DESCRIPTION] = { model, operation, args, plan };
+    this[DESCRIPTION] = description;
   }
 
   /** Dependency tags; computed only on an in-process miss. */
@@ -116,7 +113,8 @@ export class CachedQuery implements ReadSource {
     const { model, operation, args, plan } = this[DESCRIPTION];
     // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are
     // made.
-    return new CachedQuery(this.#runner, model, operation, cloneResult(args), plan, this.#delegate, this.#method);
+    const detached = { model, operation, args: cloneResult(args), plan };
+    return new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
   }
 
   #execute(): Promise<unknown> {
@@ -175,11 +173,4 @@ export function cachedQueryClassFor(relationFields: readonly string[]): typeof C
     });
   }
   return FluentCachedQuery;
-}
-
-/** The arguments as Prisma must see them: without this extension's `cache` option. */
-export function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (args === undefined || !("cache" in args)) return args;
-  const { cache: _cache, ...rest } = args;
-  return rest;
 }

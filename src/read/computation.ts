@@ -15,7 +15,7 @@ import { CacheError } from "../errors.js";
 import { layerExpiry, rejectUnknownKeys, type ResolvedExpiry } from "../options/resolve.js";
 import type { ContextValue, ExpiryOptions } from "../options/types.js";
 import { findUnrepresentable, type Unrepresentable } from "../serialize/serializer.js";
-import { missingDimension, type ReadPath } from "./cached-read.js";
+import { missingDimension, type ReadPath } from "./read-path.js";
 import { Uncacheable } from "./filler.js";
 
 /**

@@ -7,16 +7,15 @@
  */
 import { CacheError } from "../errors.js";
 import { keyShape, type QueryKey } from "../keys/query-key.js";
-import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
 import { serialize } from "../serialize/serializer.js";
 import { estimateSize } from "../serialize/size-estimate.js";
 import { encodeEntry, type Entry } from "../tiers/entry.js";
-import type { MemoryTier } from "../tiers/memory-tier.js";
 import type { RedisLock } from "../tiers/redis-lock.js";
 import type { RedisTier } from "../tiers/redis-tier.js";
 import { lifetimeOf } from "./freshness.js";
+import type { FillTarget } from "./miss.js";
 import { isNegativeResult } from "./read-operations.js";
 
 /**
@@ -58,21 +57,13 @@ export class Filler {
   }
 
   /**
-   * Stores a freshly loaded value under `versions` (captured before its
-   * load): in `memory` now, in Redis soon. `holding`: the lock token of a
-   * holder, released once the entry is stored (or at once if it is not).
+   * Stores a freshly loaded value under `target.captured` (captured before
+   * its load): in `target.l1` now, in Redis soon. `holding`: the lock token
+   * of a holder, released once the entry is stored (or at once if it is not).
    */
-  fill(
-    memory: MemoryTier | undefined,
-    key: QueryKey,
-    tags: readonly string[],
-    versions: readonly number[],
-    expiry: ResolvedExpiry,
-    value: unknown,
-    loadMs: number,
-    holding?: string,
-  ): void {
-    const entry = this.#entryOf(memory, key, tags, versions, expiry, value, loadMs);
+  fill(target: FillTarget, value: unknown, loadMs: number, holding?: string): void {
+    const { key } = target;
+    const entry = this.#entryOf(target, value, loadMs);
     if (this.#redis === undefined) return;
     if (entry === undefined) {
       if (holding !== undefined) this.release(key.shared().name, holding);
@@ -111,18 +102,11 @@ export class Filler {
 
   /**
    * The entry a loaded value is stored as (and stores it in the in-process
-   * tier), or undefined when it is not stored: `undefined` results, an
+   * tier, `target.l1`), or undefined when it is not stored: `undefined` results, an
    * {@link Uncacheable} value, a ttl of 0, or a value that cannot be copied (reported).
    */
-  #entryOf(
-    memory: MemoryTier | undefined,
-    key: QueryKey,
-    tags: readonly string[],
-    versions: readonly number[],
-    expiry: ResolvedExpiry,
-    value: unknown,
-    loadMs: number,
-  ): Entry | undefined {
+  #entryOf(target: FillTarget, value: unknown, loadMs: number): Entry | undefined {
+    const { key, l1, expiry } = target;
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
     if (value === undefined || value instanceof Uncacheable) return undefined;
     const storedAt = this.#clock.now();
@@ -134,12 +118,12 @@ export class Filler {
         storedAt,
         ...lifetime,
         loadMs: Math.round(loadMs),
-        tags,
-        versions,
+        tags: target.tags,
+        versions: target.captured,
       };
-      if (memory !== undefined) {
+      if (l1 !== undefined) {
         const bytes = estimateSize(entry.value);
-        if (!memory.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, memory.maxSize);
+        if (!l1.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, l1.maxSize);
       }
       return entry;
     } catch (error) {

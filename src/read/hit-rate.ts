@@ -1,7 +1,7 @@
 /**
  * How often Redis has answered this instance's lookups lately: while it
  * rarely does, a miss need not wait for Redis before the database (see
- * cache-stack.ts, early loads and the lock-first lookup).
+ * early-loads.ts, and the lock-first lookup in cache-stack.ts).
  */
 
 /** While Redis rarely hits, one miss in this many still asks it (to learn when that changes). */

@@ -1,6 +1,7 @@
 /**
- * Decides, for one read, whether it is cached and with which expiry:
- * global defaults -> model settings -> the query's own `cache` option.
+ * The per-query `cache` option, in one place: whether a read is cached and
+ * with which expiry (global defaults -> model settings -> the query's own
+ * `cache` option), and the arguments without it, as Prisma must see them.
  */
 import { CacheError } from "../errors.js";
 import {
@@ -74,4 +75,11 @@ function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPl
     layered = { ...layered, staleIfInvalidated };
   }
   return { expiry: layered, customTags: tags === undefined ? NO_TAGS : validateTags(tags, "cache.tags") };
+}
+
+/** The arguments as Prisma must see them: without this extension's `cache` option. */
+export function withoutCacheOption(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (args === undefined || !("cache" in args)) return args;
+  const { cache: _cache, ...rest } = args;
+  return rest;
 }

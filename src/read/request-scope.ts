@@ -9,7 +9,7 @@
  * Zero consistency risk: an entry records, when its read starts, the
  * mirror's invalidation count and (when the mirror knows them) the versions
  * of its tags. It is reused only while this instance hears every
- * invalidation (no Redis, or a healthy bus), none of its tags is suspended,
+ * invalidation (no Redis, or a healthy bus), none of its tags is unbumped,
  * and no invalidation of its tags has been heard since: either nothing was
  * invalidated at all, or its versions were known and are still the mirror's.
  * A write through any instance resolves only after this one heard it, so a
@@ -21,6 +21,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { VersionMirror } from "../invalidation/version-mirror.js";
+import type { VersionSource } from "../invalidation/version-source.js";
 import { cloneResult } from "../serialize/clone.js";
 import type { Counters } from "../stats.js";
 
@@ -48,12 +49,8 @@ interface ScopeEntry {
 /** The entries of one scope, by the in-process key text of their read. */
 export type Scope = Map<string, ScopeEntry>;
 
-/** What a scope needs to hear about invalidations. */
-export interface ScopeInvalidations {
-  readonly mirror: VersionMirror;
-  /** True while this instance hears every invalidation: always without Redis, while the bus is healthy with it. */
-  hearing(): boolean;
-}
+/** What a scope needs to hear about invalidations: the versions' mirror, and whether this instance hears them all. */
+export type ScopeInvalidations = Pick<VersionSource, "mirror" | "hearsEveryInvalidation">;
 
 /**
  * A middleware that runs the rest of a request in a fresh scope: Express (`req, res, next`) or a Fastify `onRequest`
@@ -65,12 +62,12 @@ export type ScopeMiddleware = (request: unknown, response: unknown, next: () => 
 export class RequestScope {
   readonly #storage = new AsyncLocalStorage<Scope>();
   readonly #mirror: VersionMirror;
-  readonly #hearing: () => boolean;
+  readonly #versions: ScopeInvalidations;
   readonly #counters: Counters;
 
   constructor(invalidations: ScopeInvalidations, counters: Counters) {
     this.#mirror = invalidations.mirror;
-    this.#hearing = invalidations.hearing;
+    this.#versions = invalidations;
     this.#counters = counters;
   }
 
@@ -126,9 +123,9 @@ export class RequestScope {
       scope.delete(key);
     }
     const loaded = new Promise<unknown>((resolve) => resolve(load()));
-    if (scope.size >= MAX_SCOPE_ENTRIES || !this.#hearing()) return loaded;
+    if (scope.size >= MAX_SCOPE_ENTRIES || !this.#versions.hearsEveryInvalidation()) return loaded;
     const tags = tagsOf();
-    if (this.#anySuspended(tags)) return loaded;
+    if (this.#mirror.anyUnbumped(tags)) return loaded;
     // Registered before the caller's own continuation, so the kept copy is taken before the caller can mutate the
     // value.
     const entry: ScopeEntry = {
@@ -163,15 +160,9 @@ export class RequestScope {
 
   /** True when no invalidation of the entry's tags can have been missed or heard since its read started. */
   #live(entry: ScopeEntry): boolean {
-    if (!this.#hearing() || this.#anySuspended(entry.tags)) return false;
+    if (!this.#versions.hearsEveryInvalidation() || this.#mirror.anyUnbumped(entry.tags)) return false;
     if (this.#mirror.invalidations === entry.invalidations) return true;
     // `epoch` does not move for tags the mirror did not know: only known versions can vouch for an entry.
     return entry.versions !== undefined && this.#mirror.matches(entry.tags, entry.versions);
-  }
-
-  /** Tags whose invalidation Redis has not taken yet (see Invalidator): their reads go to the database. */
-  #anySuspended(tags: readonly string[]): boolean {
-    const suspended = this.#mirror.suspended;
-    return suspended.size > 0 && tags.some((tag) => suspended.has(tag));
   }
 }

@@ -9,8 +9,9 @@ import type { Invalidator } from "../invalidation/invalidator.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
-import { queryTag, type CacheStack } from "../read/cache-stack.js";
-import type { ReadPath } from "../read/cached-read.js";
+import type { CacheStack } from "../read/cache-stack.js";
+import { queryTag } from "../read/query-tags.js";
+import type { ReadPath } from "../read/read-path.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
@@ -219,10 +220,10 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     stats: () => ({
       ...counters,
       invalidations: invalidator.bumps,
-      l1Entries: stack.memory?.size ?? 0,
-      l1Bytes: stack.memory?.bytes ?? 0,
+      l1Entries: stack.l1?.size ?? 0,
+      l1Bytes: stack.l1?.bytes ?? 0,
     }),
-    clearLocal: () => stack.memory?.clear(),
+    clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
     ready: () => stack.ready(),
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),

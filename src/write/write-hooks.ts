@@ -13,8 +13,10 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
+import type { Invalidator } from "../invalidation/invalidator.js";
 import { rejectUnknownKeys } from "../options/resolve.js";
 import { fluentPathOf, queryWithoutFluentPath, transactionOf, unpackFluentPath } from "../prisma/internals.js";
+import type { RequestScope } from "../read/request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
 import { writeTags } from "../tags/write-tags.js";
@@ -44,15 +46,16 @@ interface QueryCall {
   query(args: unknown): Promise<unknown>;
 }
 
-/** What the write side needs. */
+/** What the write side needs (built in compose.ts). */
 export interface WriteSide {
   readonly graph: SchemaGraph;
   readonly transactions: TransactionTags;
-  /** Set once the read side exists (it needs the read path); only for models with `writeThrough`. */
-  writeThrough?: WriteThrough;
-  invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined>;
-  /** Drops the entries of the caller's request scope (if any) that depend on any of `tags`. */
-  forgetScoped(tags: readonly string[]): void;
+  /** Only when a model has `writeThrough`. */
+  readonly writeThrough: WriteThrough | undefined;
+  /** Bumps a write's tags on every instance. */
+  readonly invalidator: Pick<Invalidator, "invalidate">;
+  /** Drops the entries of the caller's request scope (if any) that depend on a write's tags. */
+  readonly requestScope: Pick<RequestScope, "forget">;
   report(error: CacheError): void;
 }
 
@@ -149,10 +152,10 @@ async function afterWrite(
   tags: readonly string[],
 ): Promise<ReadonlyMap<string, number> | undefined> {
   // At once, even inside a transaction: the scope's next read goes to the database (its commit invalidates again).
-  side.forgetScoped(tags);
+  side.requestScope.forget(tags);
   const transaction = transactionOf(call);
   if (transaction?.kind === "itx" && side.transactions.add(String(transaction.id), tags)) return undefined;
-  return side.invalidate(tags);
+  return side.invalidator.invalidate(tags);
 }
 
 /** Splits `cache: { invalidates }` off a write's arguments; Prisma must never see it. */

@@ -17,8 +17,10 @@
  */
 import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedOptions } from "../options/resolve.js";
-import { queryTag, type CacheStack, type VersionSource } from "../read/cache-stack.js";
-import type { ReadPath } from "../read/cached-read.js";
+import type { VersionSource } from "../invalidation/version-source.js";
+import type { CacheStack } from "../read/cache-stack.js";
+import { queryTag } from "../read/query-tags.js";
+import type { ReadPath } from "../read/read-path.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
 import { canonicalize } from "../keys/canonical.js";
@@ -112,8 +114,7 @@ export class WriteThrough {
 
   async #read(tags: readonly string[]): Promise<number[]> {
     if (tags.length === 0) return [];
-    if (this.#versions.kind === "local") return this.#versions.store.readNow(tags);
-    return (await this.#versions.store.read(tags)).versions;
+    return this.#versions.readLocal(tags) ?? (await this.#versions.store.read(tags)).versions;
   }
 
   /**

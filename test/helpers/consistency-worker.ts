@@ -162,7 +162,7 @@ const ZERO_STATS: CacheStats = {
   bypassed: 0,
   errors: 0,
   invalidations: 0,
-  speculativeLoads: 0,
+  earlyLoads: 0,
   staleHits: 0,
   refreshes: 0,
   refreshFailures: 0,

@@ -1,5 +1,5 @@
 /**
- * The read modes of the shared tier (src/read/cache-stack.ts), against real
+ * The read modes of the shared tier (src/read/cache-stack.ts and its steps), against real
  * Postgres and Redis through real Prisma clients, each instance its own
  * PrismaClient and Redis connection:
  *
@@ -104,7 +104,7 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       expect(b.prisma.$cache.stats()).toMatchObject({
         misses: before.misses + 1,
         l2Hits: before.l2Hits,
-        speculativeLoads: 0,
+        earlyLoads: 0,
       });
 
       // An early load may skip Redis (then it returns the database row and fills Redis with it); so each
@@ -129,7 +129,7 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
           expect(b.prisma.$cache.stats()).toMatchObject({
             misses: stats.misses + 1,
             l2Hits: stats.l2Hits,
-            speculativeLoads: 0,
+            earlyLoads: 0,
           });
         } else {
           probed = true;
@@ -137,7 +137,7 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
           expect(b.prisma.$cache.stats()).toMatchObject({
             l2Hits: stats.l2Hits + 1,
             misses: stats.misses,
-            speculativeLoads: 1,
+            earlyLoads: 1,
           });
         }
         await b.prisma.$cache.settled();
@@ -246,9 +246,9 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
      * P2025, in about a millisecond) and Redis is slower, its rejection must
      * already be handled: an unhandled rejection crashes the application's
      * process under Node's default --unhandled-rejections=throw, although the
-     * caller then gets the error normally. (A regression test: #earlyLoad
-     * used to attach no handler, and the read none until
-     * `await this.#capture(...)` had returned.)
+     * caller then gets the error normally. (A regression test: the early
+     * load (EarlyLoads.start) used to attach no handler, and the read none
+     * until the shared lookup (SharedLookup.capture) had returned.)
      */
     it("a database error in an early load that lands before Redis answers is not an unhandled rejection (it reaches the caller only)", async () => {
       const prefix = env.newPrefix();
@@ -342,7 +342,7 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
           mode: "mirror-checked",
         });
       }
-      for (const b of readers) expect(b.prisma.$cache.stats().speculativeLoads).toBe(0);
+      for (const b of readers) expect(b.prisma.$cache.stats().earlyLoads).toBe(0);
       for (const b of [a, ...readers]) expect(b.log.codes()).toEqual([]);
     });
 
@@ -385,7 +385,7 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
       }
       // An early load may skip Redis; those that asked it are the rounds that test something here.
       expect(asked, "precondition: early loads asked Redis alongside in some rounds").toBeGreaterThan(0);
-      expect(b.prisma.$cache.stats()).toMatchObject({ l2Hits: 0, speculativeLoads: 0 });
+      expect(b.prisma.$cache.stats()).toMatchObject({ l2Hits: 0, earlyLoads: 0 });
       for (const instance of [a, b, filler]) expect(instance.log.codes()).toEqual([]);
     });
 
@@ -539,7 +539,7 @@ describe.skipIf(missingPostgres || missingRedisServer)(
       const after = await traced(b, read);
       expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
       expect(after.mode, "B read the versions from Redis, after which it read the database").toBe("redis-versions");
-      expect(b.prisma.$cache.stats().speculativeLoads).toBe(0);
+      expect(b.prisma.$cache.stats().earlyLoads).toBe(0);
       expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
     });
 

@@ -9,12 +9,12 @@ import { VersionMirror } from "../../src/invalidation/version-mirror.ts";
 import { MAX_SCOPE_ENTRIES, RequestScope, type Scope } from "../../src/read/request-scope.ts";
 import { Counters } from "../../src/stats.ts";
 
-/** A scope over a fresh mirror; `hearing` can be switched off as a lost bus would. */
+/** A scope over a fresh mirror; `hearsEveryInvalidation` can be switched off as a lost bus would. */
 function setup() {
   const mirror = new VersionMirror(() => undefined);
   const counters = new Counters();
-  const bus = { healthy: true };
-  const scopes = new RequestScope({ mirror, hearing: () => bus.healthy }, counters);
+  const bus = { hears: true };
+  const scopes = new RequestScope({ mirror, hearsEveryInvalidation: () => bus.hears }, counters);
   return { mirror, counters, bus, scopes };
 }
 
@@ -196,31 +196,31 @@ describe("RequestScope: the validity rule", () => {
     const { scopes, bus } = setup();
     const load = countingLoad();
     await scopes.run(async () => {
-      bus.healthy = false;
+      bus.hears = false;
       await read(scopes, "k", load);
       await read(scopes, "k", load);
       expect(load.calls, "not kept").toBe(2);
-      bus.healthy = true;
+      bus.hears = true;
       await read(scopes, "k", load);
-      bus.healthy = false;
+      bus.hears = false;
       await read(scopes, "k", load);
       expect(load.calls, "not reused").toBe(4);
     });
   });
 
-  it("a suspended tag (an invalidation Redis has not taken yet) is neither kept nor reused", async () => {
+  it("an unbumped tag (an invalidation Redis has not taken yet) is neither kept nor reused", async () => {
     const { scopes, mirror } = setup();
     const load = countingLoad();
     await scopes.run(async () => {
       await read(scopes, "kept", load, ["m:Post"]);
-      mirror.suspend(["m:User"]);
+      mirror.markUnbumped(["m:User"]);
       await read(scopes, "k", load, ["m:User"]);
       await read(scopes, "k", load, ["m:User"]);
       expect(load.calls).toBe(3);
-      mirror.resume(["m:User"]);
+      mirror.markBumped(["m:User"]);
       mirror.observe("m:Post", 1);
       await read(scopes, "p", load, ["m:Post"]);
-      mirror.suspend(["m:Post"]);
+      mirror.markUnbumped(["m:Post"]);
       await read(scopes, "p", load, ["m:Post"]);
       expect(load.calls).toBe(5);
     });

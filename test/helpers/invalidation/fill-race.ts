@@ -10,7 +10,7 @@
  * Why this fails when versions are captured after the database read: the
  * paused reader's fill would then carry the versions the update produced,
  * i.e. the current ones, and the old row it read would be served as fresh by
- * every tier (checked by moving the capture in src/read/cache-stack.ts after
+ * every tier (checked by capturing them in src/read/loader.ts, after
  * `source[LOAD]()`: both tests below fail with { name: "Carol" }, served
  * without a database query).
  */

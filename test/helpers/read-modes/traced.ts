@@ -1,6 +1,6 @@
 /**
  * Instances whose read path can be watched from outside, for the tests of
- * the read modes of src/read/cache-stack.ts:
+ * the read modes of src/read/cache-stack.ts (and shared-lookup.ts, early-loads.ts):
  *
  * - "redis-versions": the shared entry and its tag versions are read from
  *   Redis in one MGET (or the script that initialises missing versions);

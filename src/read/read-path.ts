@@ -13,7 +13,8 @@ import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient } from "../prisma/internals.js";
 import { modelProperty } from "../prisma/model-property.js";
 import type { Counters } from "../stats.js";
-import { queryTag, type CacheStack } from "./cache-stack.js";
+import type { CacheStack } from "./cache-stack.js";
+import { queryTag } from "./query-tags.js";
 import {
   CachedQuery,
   cachedQueryClassFor,
@@ -21,13 +22,12 @@ import {
   DETACH,
   LOAD,
   TAGS,
-  withoutCacheOption,
   type CachedReadRunner,
   type DelegateMethod,
   type QueryDescription,
   type ReadSource,
 } from "./cached-query.js";
-import { planRead, type ReadPlan } from "./query-plan.js";
+import { planRead, withoutCacheOption, type ReadPlan } from "./query-plan.js";
 import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
@@ -95,7 +95,7 @@ export class ReadPath implements CachedReadRunner {
     if (cacheOption === undefined && !binding.cacheByDefault) {
       // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
       if (binding.scopable && this.scope.current() !== undefined)
-        return this.#scopeOnly(binding, context.$name, operation, args);
+        return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
@@ -109,43 +109,30 @@ export class ReadPath implements CachedReadRunner {
     if (plan === undefined || binding.inTransaction) {
       // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
       if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
-        return this.#scopeOnly(binding, context.$name, operation, args);
+        return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
       this.counters.bypassed++;
       return method.call(delegate, withoutCacheOption(args));
     }
-    // The arguments still hold `cache`: the key leaves it out, and it is stripped only if the database is asked.
-    return new binding.queryClass(
-      this,
-      context.$name,
-      operation,
-      args,
-      plan,
-      delegate,
-      method,
-    ) as unknown as Prisma.PrismaPromise<unknown>;
+    return this.#cachedQuery(binding, context.$name, operation, args, plan);
   }
 
   /**
-   * A read without opt-in, called inside a request scope: lazy like any
-   * cached read (so `$transaction([...])` still runs it uncached), answered
-   * by the scope or the database, never by the tiers.
+   * A lazy cached read. The arguments still hold `cache`: the key leaves it
+   * out, and it is stripped only if the database is asked. With the scope-only
+   * plan (a read without opt-in, called inside a request scope), it is lazy
+   * like any cached read (so `$transaction([...])` still runs it uncached),
+   * and answered by the scope or the database, never by the tiers.
    */
-  #scopeOnly(
+  #cachedQuery(
     binding: ModelBinding,
     model: string,
     operation: ReadOperation,
     args: Record<string, unknown> | undefined,
+    plan: ReadPlan,
   ): Prisma.PrismaPromise<unknown> {
     const method = binding.delegate[operation] as DelegateMethod;
-    return new binding.queryClass(
-      this,
-      model,
-      operation,
-      args,
-      this.#scopeOnlyPlan,
-      binding.delegate,
-      method,
-    ) as unknown as Prisma.PrismaPromise<unknown>;
+    const query = new binding.queryClass(this, { model, operation, args, plan }, binding.delegate, method);
+    return query as unknown as Prisma.PrismaPromise<unknown>;
   }
 
   #bind(context: ModelContext): ModelBinding {
@@ -377,7 +364,9 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
     expiry: { ttlMs: 0, negativeTtlMs: 0, swrMs: 0, jitter: 0, earlyRefresh: 0, staleIfInvalidated: false },
     customTags: [],
   };
-  const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
+  const query = new CachedQuery(runner, { model: "", operation: "findMany", args: undefined, plan }, undefined, () =>
+    original(),
+  );
   return query as unknown as Prisma.PrismaPromise<unknown>;
 }
 

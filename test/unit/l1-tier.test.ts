@@ -3,19 +3,19 @@ import { Decimal } from "@prisma/client/runtime/client";
 import { describe, expect, it } from "vitest";
 import { estimateSize } from "../../src/serialize/size-estimate.ts";
 import type { Entry } from "../../src/tiers/entry.ts";
-import { MemoryTier } from "../../src/tiers/memory-tier.ts";
+import { L1Tier } from "../../src/tiers/l1-tier.ts";
 
 const NO_SIZE_BOUND = Number.MAX_SAFE_INTEGER;
 /** The tier reads only `expiresAt` of an entry; the rest of the envelope is the core's. */
 const entry = <T>(value: T, expiresAt = Number.MAX_SAFE_INTEGER) => ({ value, storedAt: 0, expiresAt }) as Entry<T>;
-const put = (tier: MemoryTier, key: string, value: unknown, expiresAt?: number) =>
+const put = (tier: L1Tier, key: string, value: unknown, expiresAt?: number) =>
   tier.set(key, entry(value, expiresAt), estimateSize(value));
-const keysHeld = (tier: MemoryTier, keys: readonly string[], now = 0) =>
+const keysHeld = (tier: L1Tier, keys: readonly string[], now = 0) =>
   keys.filter((key) => tier.get(key, now) !== undefined);
 
-describe("MemoryTier expiry", () => {
+describe("L1Tier expiry", () => {
   it("returns an entry until its expiresAt, and never at or after it", () => {
-    const tier = new MemoryTier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
     put(tier, "k", { id: 1 }, 1_000);
     expect(tier.get("k", 0)?.value).toEqual({ id: 1 });
     expect(tier.get("k", 999)?.value).toEqual({ id: 1 });
@@ -23,7 +23,7 @@ describe("MemoryTier expiry", () => {
   });
 
   it("drops an expired entry when it sees it", () => {
-    const tier = new MemoryTier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
     put(tier, "k", "v", 1_000);
     expect(tier.get("k", 5_000)).toBeUndefined();
     expect(tier.size).toBe(0);
@@ -31,7 +31,7 @@ describe("MemoryTier expiry", () => {
   });
 
   it("delete and clear drop entries and their bytes", () => {
-    const tier = new MemoryTier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
     put(tier, "a", "1");
     put(tier, "b", "2");
     tier.delete("a");
@@ -42,9 +42,9 @@ describe("MemoryTier expiry", () => {
   });
 });
 
-describe("MemoryTier bounds", () => {
+describe("L1Tier bounds", () => {
   it("maxEntries evicts the least recently used entry", () => {
-    const tier = new MemoryTier({ maxSize: NO_SIZE_BOUND, maxEntries: 2 });
+    const tier = new L1Tier({ maxSize: NO_SIZE_BOUND, maxEntries: 2 });
     put(tier, "a", 1);
     put(tier, "b", 2);
     tier.get("a", 0); // a is now more recently used than b
@@ -57,7 +57,7 @@ describe("MemoryTier bounds", () => {
     const value = "x".repeat(600);
     const perEntry = estimateSize(value);
     const maxSize = 4 * 1024;
-    const tier = new MemoryTier({ maxSize, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize, maxEntries: undefined });
     const keys = ["k0", "k1", "k2", "k3", "k4"];
     for (const key of keys) {
       put(tier, key, value);
@@ -72,7 +72,7 @@ describe("MemoryTier bounds", () => {
   });
 
   it("maxSize weighs big entries more than small ones", () => {
-    const tier = new MemoryTier({ maxSize: 8 * 1024, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: 8 * 1024, maxEntries: undefined });
     for (let i = 0; i < 10; i++) put(tier, `small${i}`, "s");
     expect(tier.size).toBe(10);
     put(tier, "big", "b".repeat(3_500));
@@ -82,7 +82,7 @@ describe("MemoryTier bounds", () => {
   });
 
   it("reports bytes held, growing with what is stored", () => {
-    const tier = new MemoryTier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: NO_SIZE_BOUND, maxEntries: undefined });
     put(tier, "a", "x");
     const one = tier.bytes;
     expect(one).toBeGreaterThan(estimateSize("x"));
@@ -91,7 +91,7 @@ describe("MemoryTier bounds", () => {
   });
 
   it("does not keep an entry larger than the whole bound", () => {
-    const tier = new MemoryTier({ maxSize: 2 * 1024, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: 2 * 1024, maxEntries: undefined });
     put(tier, "small", "s");
     put(tier, "huge", "h".repeat(10_000));
     expect(tier.get("huge", 0)).toBeUndefined();
@@ -99,9 +99,9 @@ describe("MemoryTier bounds", () => {
   });
 });
 
-describe("MemoryTier entries larger than maxSize", () => {
+describe("L1Tier entries larger than maxSize", () => {
   it("set returns false and holds nothing (lru-cache refuses it silently; the caller reports it), dropping the key's previous entry", () => {
-    const tier = new MemoryTier({ maxSize: 2_048, maxEntries: undefined });
+    const tier = new L1Tier({ maxSize: 2_048, maxEntries: undefined });
     expect(put(tier, "k", "small")).toBe(true);
     expect(put(tier, "k", "x".repeat(2_000))).toBe(false);
     expect(tier.get("k", 0)).toBeUndefined();

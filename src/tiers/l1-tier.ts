@@ -10,7 +10,7 @@ import type { Entry } from "./entry.js";
 const ENTRY_OVERHEAD_BYTES = 160;
 
 /** The in-process tier. Keys are canonical query text; values are decoded entries. */
-export class MemoryTier {
+export class L1Tier {
   readonly #lru: LRUCache<string, Entry>;
   /** The byte bound (estimated); an entry larger than it is never held (lru-cache refuses it). */
   readonly maxSize: number;

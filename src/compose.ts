@@ -1,0 +1,120 @@
+/**
+ * The composition root: every collaborator of one extension instance is
+ * built here, in the order they depend on each other, from its resolved
+ * options and what extension.ts read from the Prisma client. Nothing else
+ * constructs a tier, a store, the bus, the lock or the filler, so this file
+ * is where to look to see what an instance is made of.
+ *
+ *   versions  where tag versions live: this process (LocalVersions) or Redis with a mirror and a bus (RedisVersions)
+ *   tiers     the in-process tier (L1), the Redis tier, the lock and the filler, assembled into the CacheStack
+ *   read      the request scope and the read path over the stack
+ *   write     the invalidator, transaction tags and write-through: what the write side (write/write-hooks.ts) calls
+ */
+import type { CacheError } from "./errors.js";
+import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
+import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
+import { Invalidator } from "./invalidation/invalidator.js";
+import { joinLocalGroup } from "./invalidation/local-group.js";
+import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
+import { VersionMirror } from "./invalidation/version-mirror.js";
+import { LocalVersions, RedisVersions, type VersionSource } from "./invalidation/version-source.js";
+import { RedisVersionStore } from "./invalidation/version-store.js";
+import type { ResolvedOptions } from "./options/resolve.js";
+import { CacheStack } from "./read/cache-stack.js";
+import { Filler } from "./read/filler.js";
+import { ReadPath } from "./read/read-path.js";
+import { RequestScope } from "./read/request-scope.js";
+import { Reporter } from "./report.js";
+import type { SchemaGraph } from "./schema/schema-graph.js";
+import { Counters } from "./stats.js";
+import { L1Tier } from "./tiers/l1-tier.js";
+import { RedisLock } from "./tiers/redis-lock.js";
+import { RedisTier } from "./tiers/redis-tier.js";
+import { TransactionTags } from "./write/transaction-tags.js";
+import type { WriteSide } from "./write/write-hooks.js";
+import { WriteThrough } from "./write/write-through.js";
+
+/** What the composition needs to know of the client (read through Prisma's internals by extension.ts). */
+export interface ClientFacts {
+  /** The schema's models and relations, parsed from the client's inline schema. */
+  readonly graph: SchemaGraph;
+  /** Redis key-name namespace: prefix, format version and data-model hash. */
+  readonly namespace: string;
+  /** Relation field names per model, for the fluent API. */
+  readonly relationFields: ReadonlyMap<string, readonly string[]>;
+}
+
+/** One extension instance's state: what extension.ts hands to Prisma and to `$cache`. */
+export interface CacheInstance {
+  readonly counters: Counters;
+  readonly report: (error: CacheError) => void;
+  readonly versions: VersionSource;
+  readonly invalidator: Invalidator;
+  /** Tags of the interactive transactions in progress, bumped at their commit. */
+  readonly transactions: TransactionTags;
+  readonly stack: CacheStack;
+  readonly requestScope: RequestScope;
+  readonly readPath: ReadPath;
+  /** What the write side's `query` component calls. */
+  readonly writeSide: WriteSide;
+}
+
+/** Builds every collaborator of one extension instance. */
+export function composeCache(resolved: ResolvedOptions, client: ClientFacts): CacheInstance {
+  const counters = new Counters();
+  const { report } = new Reporter(resolved.onError, counters);
+  const l1 = resolved.l1 ? new L1Tier(resolved.l1) : undefined;
+
+  // Tag versions: in this process only, or in Redis with a mirror, a bus and (optionally) the single-flight lock.
+  let versions: VersionSource;
+  let redis: RedisTier | undefined;
+  let lock: RedisLock | undefined;
+  if (resolved.redis === undefined) {
+    // Instances on one prefix in this process invalidate each other, as they would through Redis.
+    versions = new LocalVersions(joinLocalGroup(resolved.prefix, l1));
+  } else {
+    const mirror = new VersionMirror(() => l1?.clear());
+    const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
+    const bus = new InvalidationBus(
+      resolved.redis as unknown as BusRedis,
+      scripts,
+      resolved.prefix,
+      resolved.busLeaseMs,
+      mirror,
+      report,
+    );
+    // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
+    // since the read was sent (see RedisVersionStore).
+    const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
+      bus.hearsEveryInvalidation() ? mirror.generation : undefined,
+    );
+    versions = new RedisVersions(store, mirror, bus);
+    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs);
+    if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
+    bus.start();
+    void checkEvictionPolicy(resolved.redis, report);
+  }
+
+  const filler = new Filler(resolved.clock, redis, lock, report);
+  const stack = new CacheStack({ clock: resolved.clock, counters, l1, redis, versions, lock, filler, report });
+  // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
+  const requestScope = new RequestScope(versions, counters);
+  const readPath = new ReadPath(
+    resolved,
+    stack,
+    counters,
+    client.namespace,
+    client.relationFields,
+    client.graph,
+    requestScope,
+  );
+
+  const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report);
+  const transactions = new TransactionTags((tags) => invalidator.invalidate(tags));
+  const writeThrough = [...resolved.models.values()].some((model) => model.writeThrough)
+    ? new WriteThrough(client.graph, resolved, readPath, stack, versions)
+    : undefined;
+  const writeSide: WriteSide = { graph: client.graph, transactions, writeThrough, invalidator, requestScope, report };
+
+  return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide };
+}

@@ -1,0 +1,39 @@
+/**
+ * Runs a miss's database read and hands the value to the filler: the one
+ * place a load is timed (XFetch weighs early refreshes by it) and a lock
+ * holder's lock is released when its load fails.
+ */
+import { LOAD } from "./cached-query.js";
+import type { Filler } from "./filler.js";
+import type { Miss } from "./miss.js";
+
+/** Loads misses from the database and fills the tiers with what they return. */
+export class Loader {
+  readonly #filler: Filler;
+
+  constructor(filler: Filler) {
+    this.#filler = filler;
+  }
+
+  /** Loads from the database and fills the tiers under `miss.captured` (captured before this call). */
+  async loadAndFill(miss: Miss): Promise<unknown> {
+    const started = performance.now();
+    const value = await miss.source[LOAD]();
+    this.#filler.fill(miss, value, performance.now() - started);
+    return value;
+  }
+
+  /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
+  async loadHolding(miss: Miss, token: string): Promise<unknown> {
+    let value: unknown;
+    const started = performance.now();
+    try {
+      value = await miss.source[LOAD]();
+    } catch (error) {
+      this.#filler.release(miss.key.shared().name, token);
+      throw error;
+    }
+    this.#filler.fill(miss, value, performance.now() - started, token);
+    return value;
+  }
+}
