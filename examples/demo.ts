@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSql } from "@prisma/adapter-libsql";
 import type { Redis } from "ioredis";
 import { summarise, timeCalls } from "../bench/measure.ts";
 import { resetSqlite } from "../scripts/lib/database.mjs";
@@ -247,7 +247,7 @@ async function secondInstance(app: App, other: App, userId: number): Promise<voi
 async function main(): Promise<void> {
   mkdirSync(dirname(DATABASE_FILE), { recursive: true });
   await resetSqlite(DATABASE_FILE);
-  const base = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: DATABASE_FILE }) });
+  const base = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${DATABASE_FILE}`, intMode: "bigint" }) });
   const redis = process.env.REDIS_URL ? await connectRedis(process.env.REDIS_URL) : undefined;
   const clients: App[] = [];
   try {
