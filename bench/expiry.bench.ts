@@ -34,7 +34,7 @@ import { cpus, loadavg } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { cacheExtension } from "../examples/library.ts";
+import { cacheExtension } from "./library.ts";
 import { connectRedis, deleteKeys } from "../examples/redis.ts";
 import { seed } from "../examples/seed.ts";
 
