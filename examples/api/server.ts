@@ -6,7 +6,7 @@
  *   query, cached or not (`GET /:tenant/home` reads the same posts twice);
  * - the tenant comes from the URL into an `AsyncLocalStorage`, and the extension's `context` puts it in every cache
  *   key, so one tenant never gets another's cached result;
- * - cached reads (`cache: true`, `cache: { ttl, tags }`), and a write through the client that invalidates them
+ * - cached reads (`cache: true`, `cache: { ttl, tags }`; `GET /:tenant/posts`, `/users`, `/users/:id`), and a write through the client that invalidates them
  *   before it responds (`PATCH /:tenant/users/:id`);
  * - the tag API: `$cache.invalidate({ tags: ["front-page"] })` (`POST /:tenant/front-page/refresh`);
  * - `$cache.getOrSet` for a computed value that a write to `User` or `Post` recomputes (`GET /:tenant/summary`);
@@ -73,6 +73,17 @@ function routes(prisma: App): express.Router {
   router.get("/home", async (_request, response) => {
     const [posts, again] = [await frontPage(), await frontPage()];
     response.json({ posts, sameAnswer: JSON.stringify(posts) === JSON.stringify(again) });
+  });
+
+  router.get("/users", async (_request, response) => {
+    response.json(
+      await prisma.user.findMany({
+        where: { tenantId: tenant().id },
+        select: { id: true, name: true },
+        orderBy: { id: "asc" },
+        cache: true,
+      }),
+    );
   });
 
   router.get("/users/:id", async (request, response) => {
@@ -165,6 +176,7 @@ async function main(): Promise<void> {
   console.log(`  curl ${url}/acme/posts          # twice: the second is an in-process hit (see /cache/stats)`);
   console.log(`  curl ${url}/globex/posts        # same query, other tenant: its own key`);
   console.log(`  curl ${url}/acme/home           # the same read twice in one request: one query`);
+  console.log(`  curl ${url}/acme/users`);
   console.log(`  curl ${url}/acme/users/${acmeUser}`);
   console.log(`  curl -X PATCH -H 'content-type: application/json' -d '{"name":"Ada"}' ${url}/acme/users/${acmeUser}`);
   console.log(`  curl -X POST ${url}/acme/front-page/refresh`);

@@ -27,13 +27,16 @@ const REDIS_URL = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /** A ready Redis client, or a clear exit: this example has nothing to show without Redis. */
 async function connectOrExplain(url: string): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, retryStrategy: () => null });
+  // Kept for the message below; without a listener ioredis prints the event with its stack.
+  let cause: unknown;
+  redis.on("error", (error: unknown) => (cause ??= error));
   try {
     await redis.connect();
     return redis;
   } catch (error) {
     redis.disconnect();
     console.error(
-      `This example needs Redis, and none answered at ${url} (${(error as Error).message}).\n` +
+      `This example needs Redis, and none answered at ${url} (${((cause ?? error) as Error).message}).\n` +
         "Start one (redis-server) or set REDIS_URL, then run `npm run example:two-instances` again.",
     );
     process.exit(1);
