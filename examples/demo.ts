@@ -238,13 +238,10 @@ async function secondInstance(app: App, other: App, userId: number): Promise<voi
 const COUNTERS: ReadonlyArray<[keyof CacheStats, string]> = [
   ["l1Hits", "answered by the in-process tier"],
   ["l2Hits", "answered by Redis"],
-  ["misses", "cached reads no tier answered: they queried the database, or joined a query of the same key"],
-  ["coalesced", "of those misses, the ones that joined a query already running (7: 99 of 100)"],
+  ["misses", "cached reads no tier answered: they went to the database, or joined a read that did"],
+  ["coalesced", "misses that joined a read of the same key already running (in 7, 99 of 100)"],
   ["scopeHits", "answered by a request scope ($cache.scope, middleware)"],
-  [
-    "bypassed",
-    "reads that skipped the cache on purpose: no `cache` option (the uncached series of 2), inside a transaction (6)",
-  ],
+  ["bypassed", "reads that skipped the cache on purpose: no `cache` option (2, uncached), in a $transaction (6)"],
   ["errors", "cache failures absorbed: the database answered, onError was told"],
   ["invalidations", "tags bumped by writes through the client and by $cache.invalidate"],
   ["l1Entries", "entries in the in-process tier now"],
