@@ -40,7 +40,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { Redis } from "ioredis";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { deleteKeys, keysUnder } from "../examples/redis.ts";
+import { deleteKeys, keysUnder } from "../examples/support/redis.ts";
 import { cacheExtension } from "./library.ts";
 
 type BareClient = PrismaClient;

@@ -20,8 +20,8 @@ import { SuperJSON } from "superjson";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, resetPostgres } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 import { cacheExtension } from "./library.ts";
-import { connectRedis, deleteKeys, keysUnder } from "../examples/redis.ts";
-import { seed } from "../examples/seed.ts";
+import { connectRedis, deleteKeys, keysUnder } from "../examples/support/redis.ts";
+import { seed } from "../examples/support/seed.ts";
 import { medianRound, summarise, timeBatches, timeCalls, type Summary } from "./measure.ts";
 
 const ROUNDS = 5;

@@ -18,7 +18,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 import { cacheExtension } from "./library.ts";
-import { connectRedis } from "../examples/redis.ts";
+import { connectRedis } from "../examples/support/redis.ts";
 
 /**
  * - `lock`: the default cross-process lock (`lock` option left out), cold key;

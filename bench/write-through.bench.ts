@@ -25,7 +25,7 @@ import { Redis } from "ioredis";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 import { summarise, type Summary } from "./measure.ts";
-import { deleteKeys } from "../examples/redis.ts";
+import { deleteKeys } from "../examples/support/redis.ts";
 import { cacheExtension } from "./library.ts";
 
 const ROWS = 200;

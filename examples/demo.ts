@@ -9,8 +9,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Redis } from "ioredis";
 import { cacheExtension, type CacheError, type CacheStats } from "prisma-query-cache";
 import { summarise, timeCalls } from "../bench/measure.ts";
-import { connectRedis, deleteKeys } from "./redis.ts";
-import { seed } from "./seed.ts";
+import { connectRedis, deleteKeys } from "./support/redis.ts";
+import { seed } from "./support/seed.ts";
 import { sqliteDatabase, type ExampleClient } from "./support/database.ts";
 import { traced } from "./support/trace.ts";
 

@@ -21,7 +21,7 @@ import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Redis } from "ioredis";
 import { cacheExtension, type CacheError } from "prisma-query-cache";
-import { connectRedis, deleteKeys } from "../redis.ts";
+import { connectRedis, deleteKeys } from "../support/redis.ts";
 import { exampleDatabase, seedOnce, type ExampleClient } from "../support/database.ts";
 
 /** The tenant of the current request, set from the URL by the tenant middleware below. */

@@ -12,7 +12,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { resetSqlite } from "../../scripts/lib/database.mjs";
 import { PrismaClient as PostgresPrismaClient } from "../../test/generated/postgres/client.ts";
 import { PrismaClient as SqlitePrismaClient } from "../../test/generated/sqlite/client.ts";
-import { seed, type SeededTenant, type SeedPlan } from "../seed.ts";
+import { seed, type SeededTenant, type SeedPlan } from "./seed.ts";
 
 /**
  * A Prisma client of the example schema. Both generated clients come from the

@@ -4,7 +4,7 @@
  * prefix as A. Started by main.ts, it answers A's requests (instance.ts)
  * with what it read and which tier answered.
  */
-import { connectRedis } from "../redis.ts";
+import { connectRedis } from "../support/redis.ts";
 import { connect, type DatabaseLocation } from "../support/database.ts";
 import { instanceClient, postsPerAuthor, readUser, type Request } from "./instance.ts";
 

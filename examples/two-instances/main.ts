@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { CacheStats } from "prisma-query-cache";
 import { DEFAULT_REDIS_URL } from "../../scripts/lib/database.mjs";
-import { deleteKeys } from "../redis.ts";
+import { deleteKeys } from "../support/redis.ts";
 import { exampleDatabase, seedOnce } from "../support/database.ts";
 import type { Traced } from "../support/trace.ts";
 import { instanceClient, postsPerAuthor, readUser, type Request } from "./instance.ts";
