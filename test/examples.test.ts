@@ -10,18 +10,15 @@ import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import {
-  DATABASE_URL,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "./helpers/services.js";
+import * as services from "./helpers/services.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
+const { DATABASE_URL, REDIS_URL, redactUrl, skipWithoutService } = services;
+const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await services.redisReachable());
+const missingPostgres = skipWithoutService(
+  `Postgres at ${redactUrl(DATABASE_URL)}`,
+  await services.postgresReachable(),
+);
 
 /** The environment of an example run: no services unless `services` names them. */
 function environment(services: { DATABASE_URL?: string; REDIS_URL?: string }): NodeJS.ProcessEnv {
@@ -53,11 +50,17 @@ async function run(
 /** Lines of a stack trace: a normal run prints none. */
 const STACK_LINE = /^\s+at .+\(.+:\d+:\d+\)$/m;
 
+/** Runs an example that should succeed: exit 0 and no stack trace. Resolves with what it printed. */
+async function runCleanly(file: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { code, stdout, stderr } = await run(file, env);
+  expect(stderr).not.toMatch(STACK_LINE);
+  expect(code, stderr).toBe(0);
+  return stdout;
+}
+
 describe("npm run demo", () => {
   it("tours the cache on SQLite without services, explaining every counter and printing no stack trace", async () => {
-    const { code, stdout, stderr } = await run("demo.ts", environment({}));
-    expect(stderr).not.toMatch(STACK_LINE);
-    expect(code, stderr).toBe(0);
+    const stdout = await runCleanly("demo.ts", environment({}));
     expect(stdout).toContain("tiers: in-process only");
     expect(stdout).toMatch(/call 2: +[\d.]+ us {2}in-process hit/);
     expect(stdout).toContain('"Linus ACME-2 (edited)"          miss -> database');
@@ -68,9 +71,7 @@ describe("npm run demo", () => {
   it.skipIf(missingRedis)(
     "with REDIS_URL, shows the second instance and both instances' counters",
     async () => {
-      const { code, stdout, stderr } = await run("demo.ts", environment({ REDIS_URL }));
-      expect(stderr).not.toMatch(STACK_LINE);
-      expect(code, stderr).toBe(0);
+      const stdout = await runCleanly("demo.ts", environment({ REDIS_URL }));
       expect(stdout).toMatch(/B, same read as in 1: +[\d.]+ us, Redis hit/);
       expect(stdout).toMatch(/A updates it, B reads again: "[^"]+ \(edited on A\)" +miss -> database/);
       expect(stdout).toMatch(/^ {17,}A +B$/m);
@@ -165,9 +166,7 @@ describe("npm run example:two-instances", () => {
   it.skipIf(missingRedis)(
     "shows B reading A's entry, A's write reaching B, and one computation shared by both",
     async () => {
-      const { code, stdout, stderr } = await run("two-instances/main.ts", environment({ REDIS_URL }));
-      expect(stderr).not.toMatch(STACK_LINE);
-      expect(code, stderr).toBe(0);
+      const stdout = await runCleanly("two-instances/main.ts", environment({ REDIS_URL }));
       expect(stdout).toMatch(/B reads it: +"[^"]+" +Redis hit/);
       expect(stdout).toMatch(/B reads it again: +"[^"]+" +in-process hit/);
       expect(stdout).toMatch(/B reads it: +"[^"]+ \(renamed on A\)" +miss -> database/);
