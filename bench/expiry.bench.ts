@@ -34,9 +34,9 @@ import { cpus, loadavg } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { cacheExtension } from "../examples/library.ts";
-import { connectRedis, deleteKeys } from "../examples/redis.ts";
-import { seed } from "../examples/seed.ts";
+import { cacheExtension } from "./library.ts";
+import { connectRedis, deleteKeys } from "../examples/support/redis.ts";
+import { seed } from "../examples/support/seed.ts";
 
 const LOOPS = 8;
 /** Pause of each loop between two reads (a timer: the event loop runs I/O and refreshes in between). */

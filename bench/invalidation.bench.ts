@@ -38,19 +38,12 @@
 import { cpus, loadavg } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Redis } from "ioredis";
-import type * as Library from "../src/index.ts";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { deleteKeys, keysUnder } from "../examples/redis.ts";
+import { deleteKeys, keysUnder } from "../examples/support/redis.ts";
+import { cacheExtension } from "./library.ts";
 
 type BareClient = PrismaClient;
-
-// The built package, by its own name (package.json "exports"); the variable keeps type-checking on src/.
-const packageName: string = "prisma-query-cache";
-const { cacheExtension } = (await import(packageName).catch((error: unknown) => {
-  console.error("Could not import the built package: run `npx tsup` first.");
-  throw error;
-})) as typeof Library;
 
 const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;

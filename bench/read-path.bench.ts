@@ -6,7 +6,7 @@
  *
  * Every path reads the same rows (one tenant's users, ids rotated), in rounds
  * that interleave the paths; the median round of each path is printed. The
- * library is imported from its build (examples/library.ts says why).
+ * library is imported from its build (bench/library.ts says why).
  *
  * Env: DATABASE_URL (recreated!), REDIS_URL (only keys under this run's
  * prefix are written and deleted); BENCH_PATHS=c,d runs only those paths, for
@@ -19,9 +19,9 @@ import type { Redis } from "ioredis";
 import { SuperJSON } from "superjson";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, resetPostgres } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { cacheExtension } from "../examples/library.ts";
-import { connectRedis, deleteKeys, keysUnder } from "../examples/redis.ts";
-import { seed } from "../examples/seed.ts";
+import { cacheExtension } from "./library.ts";
+import { connectRedis, deleteKeys, keysUnder } from "../examples/support/redis.ts";
+import { seed } from "../examples/support/seed.ts";
 import { medianRound, summarise, timeBatches, timeCalls, type Summary } from "./measure.ts";
 
 const ROUNDS = 5;

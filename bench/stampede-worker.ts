@@ -11,14 +11,14 @@
  * its `$cache.stats()`.
  *
  * Not run directly: the parent forks it with tsx's loader (`--import tsx`).
- * The library is the build (`dist/`, see examples/library.ts).
+ * The library is the build (`dist/`, see bench/library.ts).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { cacheExtension } from "../examples/library.ts";
-import { connectRedis } from "../examples/redis.ts";
+import { cacheExtension } from "./library.ts";
+import { connectRedis } from "../examples/support/redis.ts";
 
 /**
  * - `lock`: the default cross-process lock (`lock` option left out), cold key;

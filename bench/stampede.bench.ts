@@ -47,8 +47,8 @@ import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
-import { connectRedis, deleteKeys } from "../examples/redis.ts";
-import { seed } from "../examples/seed.ts";
+import { connectRedis, deleteKeys } from "../examples/support/redis.ts";
+import { seed } from "../examples/support/seed.ts";
 import type { FromWorker, Mode, ToWorker, WorkerStats } from "./stampede-worker.ts";
 
 const PROCESSES = 4;

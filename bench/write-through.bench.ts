@@ -22,14 +22,11 @@
 import { cpus, loadavg } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Redis } from "ioredis";
-import type * as Library from "../src/index.ts";
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../scripts/lib/database.mjs";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 import { summarise, type Summary } from "./measure.ts";
-import { deleteKeys } from "../examples/redis.ts";
-
-const packageName: string = "prisma-query-cache";
-const { cacheExtension } = (await import(packageName)) as typeof Library;
+import { deleteKeys } from "../examples/support/redis.ts";
+import { cacheExtension } from "./library.ts";
 
 const ROWS = 200;
 const ROUNDS = 5;

@@ -5,9 +5,13 @@
  * `--sqlite-only` is given, recreates the Postgres test database.
  *
  *   node scripts/db-setup.mjs               generate both clients, reset Postgres
- *   node scripts/db-setup.mjs --sqlite-only generate both clients only (the demo)
+ *   node scripts/db-setup.mjs --sqlite-only generate both clients only (the demo, the examples, typecheck)
+ *   ... --quiet                              print nothing unless something fails
+ *
+ * The Prisma CLI's own lines ("Prisma schema loaded from ...") are kept back
+ * and printed only when `prisma generate` fails.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -16,6 +20,7 @@ import { resetPostgres, DEFAULT_DATABASE_URL } from "./lib/database.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const sqliteOnly = process.argv.includes("--sqlite-only");
+const quiet = process.argv.includes("--quiet");
 
 // `prisma generate` never runs the schema engine, but the CLI insists on
 // finding one; any executable satisfies it (see docs/development.md).
@@ -24,15 +29,20 @@ writeFileSync(fakeEngine, "#!/bin/sh\nexit 0\n");
 chmodSync(fakeEngine, 0o755);
 
 function generate(schemaPath) {
-  execFileSync(
+  const run = spawnSync(
     process.execPath,
     [join(root, "node_modules", "prisma", "build", "index.js"), "generate", "--schema", schemaPath],
     {
       cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: fakeEngine, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
     },
   );
+  if (run.status !== 0) {
+    process.stderr.write(`${run.stdout ?? ""}${run.stderr ?? ""}`);
+    throw new Error(`db-setup: prisma generate --schema ${schemaPath} failed (exit ${run.status ?? run.signal})`);
+  }
 }
 
 const schema = readFileSync(join(root, "prisma", "schema.prisma"), "utf8");
@@ -48,10 +58,10 @@ const sqliteSchema = schema
 if (sqliteSchema === schema) throw new Error("db-setup: could not derive the SQLite schema from prisma/schema.prisma");
 writeFileSync(join(sqliteDir, "schema.prisma"), sqliteSchema);
 generate(join(sqliteDir, "schema.prisma"));
-console.log("db-setup: generated Prisma clients in test/generated/{postgres,sqlite}");
+if (!quiet) console.log("db-setup: generated Prisma clients in test/generated/{postgres,sqlite}");
 
 if (!sqliteOnly) {
   const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   await resetPostgres(url);
-  console.log(`db-setup: recreated the schema of ${url.replace(/\/\/[^@]*@/, "//")}`);
+  if (!quiet) console.log(`db-setup: recreated the schema of ${url.replace(/\/\/[^@]*@/, "//")}`);
 }

@@ -150,6 +150,25 @@ describe("the built package", () => {
     }
   });
 
+  it("packs the builds, LICENSE, README and docs, and no source maps (they would point at unshipped sources)", () => {
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const files = (packed?.files ?? []).map((file) => file.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "LICENSE",
+        "README.md",
+        "package.json",
+        "dist/index.js",
+        "dist/index.cjs",
+        "docs/options.md",
+      ]),
+    );
+    expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
+    expect(files.filter((file) => file.startsWith("src/") || file.startsWith("test/"))).toEqual([]);
+  });
+
   it("exposes package.json through the exports map", () => {
     const name = execFileSync(
       process.execPath,

@@ -6,7 +6,7 @@
  * the engine, so we point PRISMA_SCHEMA_ENGINE_BINARY at a no-op executable
  * for it, and apply the SQL migrations (kept in Prisma's own
  * `migrations/<name>/migration.sql` layout, so `prisma migrate deploy` still
- * works where the engine is available) directly through `pg` / `better-sqlite3`.
+ * works where the engine is available) directly through `pg` / `@libsql/client`.
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -63,12 +63,12 @@ async function ensureDatabase(pg, url) {
 
 /** Creates (or recreates) a SQLite file and applies every migration to it. */
 export async function resetSqlite(file) {
-  const { default: Database } = await import("better-sqlite3");
+  const { createClient } = await import("@libsql/client");
   const { rmSync } = await import("node:fs");
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(file + suffix, { force: true });
-  const db = new Database(file);
+  const db = createClient({ url: `file:${file}` });
   try {
-    for (const sql of readMigrations("sqlite")) db.exec(sql);
+    for (const sql of readMigrations("sqlite")) await db.executeMultiple(sql);
   } finally {
     db.close();
   }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { cacheExtension, type CacheError, type CacheExtensionOptions } from "../../src/index.js";
 import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.ts";
@@ -38,9 +38,14 @@ export async function createSqliteDatabase(label: string): Promise<{ file: strin
   };
 }
 
-/** A bare client over a SQLite file (`@prisma/adapter-better-sqlite3`). */
+/**
+ * A bare client over a SQLite file (`@prisma/adapter-libsql`). `intMode: "bigint"`: libSQL's default refuses integers
+ * above 2^53, and the `BigInt` columns hold some.
+ */
 export function sqliteClient(file: string): BareClient {
-  return new SqlitePrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) }) as unknown as BareClient;
+  return new SqlitePrismaClient({
+    adapter: new PrismaLibSql({ url: `file:${file}`, intMode: "bigint" }),
+  }) as unknown as BareClient;
 }
 
 /** Counts the queries that reach the database, i.e. that the cache did not answer. */

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
-import { deleteKeys, keysUnder as keysUnderPrefix } from "../../examples/redis.js";
+import { deleteKeys, keysUnder as keysUnderPrefix } from "../../examples/support/redis.js";
 import pg from "pg";
 
 /** The project's database script (plain ESM JavaScript, no declarations), typed here. */
@@ -117,7 +117,7 @@ export async function connectRedis(url = REDIS_URL): Promise<Redis> {
  * Names of the keys under `prefix`, found with SCAN (never KEYS on a shared Redis); shared with the demo and
  * benchmarks.
  */
-export { keysUnder } from "../../examples/redis.js";
+export { keysUnder } from "../../examples/support/redis.js";
 
 /**
  * Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership

@@ -1,4 +1,4 @@
-/** The core suite on SQLite (`@prisma/adapter-better-sqlite3`), in-process tier only and with Redis. */
+/** The core suite on SQLite (`@prisma/adapter-libsql`), in-process tier only and with Redis. */
 import { describe } from "vitest";
 import { coreSuite } from "../helpers/core-suite/index.js";
 import { redactUrl, REDIS_URL, redisReachable, skipWithoutService } from "../helpers/services.js";

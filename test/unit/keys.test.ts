@@ -37,7 +37,7 @@ const noRedis = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
 type CachedSqlite = ReturnType<SqliteFixture["prisma"]["$extends"]> & {
   user: { count(args: object): Promise<number> };
 };
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { PrismaClient } from "../generated/sqlite/client.ts";
 
 const NAMESPACE = sharedNamespace("pqc:", "datamodelhash");
@@ -359,7 +359,7 @@ describe("Redis key names written by the extension", () => {
       // Typed loosely: a client with a global omit has a different (incompatible) client type.
       const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
       const omitting = new PrismaClient({
-        adapter: new PrismaBetterSqlite3({ url: `file:${fixture.file}` }),
+        adapter: new PrismaLibSql({ url: `file:${fixture.file}`, intMode: "bigint" }),
         omit: { user: { avatar: true } },
       });
       try {

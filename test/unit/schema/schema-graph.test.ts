@@ -7,7 +7,7 @@
  * for the edge cases.
  */
 import { readFileSync } from "node:fs";
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   oppositeRelation,
@@ -405,7 +405,7 @@ describe("the test schema: every relation", () => {
 
 describe("the test schema agrees with Prisma's own runtime data model", () => {
   // The SQLite client generated from the same schema carries the schema text and the data model Prisma derived from it.
-  const client = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: "file::memory:" }) });
+  const client = new PrismaClient({ adapter: new PrismaLibSql({ url: ":memory:", intMode: "bigint" }) });
   afterAll(() => client.$disconnect());
   const internals = client as unknown as {
     _engineConfig: { inlineSchema: string };

@@ -1,12 +1,12 @@
 /**
  * A real generated Prisma client (SQLite variant of the test schema) on a
  * throw-away database file, for unit tests that need `$extends` to run
- * against a genuine client. No services: better-sqlite3 on a temp file.
+ * against a genuine client. No services: libSQL (embedded SQLite) on a temp file.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSql } from "@prisma/adapter-libsql";
 import { resetSqlite } from "../../../scripts/lib/database.mjs";
 import { PrismaClient } from "../../generated/sqlite/client.ts";
 
@@ -27,7 +27,7 @@ export async function createSqliteFixture(): Promise<SqliteFixture> {
   const dir = mkdtempSync(join(tmpdir(), "pqc-unit-"));
   const file = join(dir, "unit.db");
   await resetSqlite(file);
-  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}` }) });
+  const prisma = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${file}`, intMode: "bigint" }) });
   return {
     prisma,
     file,

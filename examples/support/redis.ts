@@ -1,4 +1,4 @@
-/** Redis helpers shared by the demo and the benchmark. */
+/** Redis helpers shared by the demo, the examples, the benchmark and the tests. */
 import { once } from "node:events";
 import { Redis } from "ioredis";
 

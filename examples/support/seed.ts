@@ -1,5 +1,5 @@
 /**
- * Deterministic sample data for the demo and the benchmark: tenants, users
+ * Deterministic sample data for the demo, the examples and the benchmark: tenants, users
  * carrying every scalar type a cache can get wrong (Decimal, BigInt, Date,
  * Json), and posts. The same plan always produces the same rows, so runs
  * compare like with like.
