@@ -13,10 +13,9 @@
  */
 import { Prisma } from "@prisma/client/extension";
 import { Invalidator } from "./invalidation/invalidator.js";
-import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
+import { InvalidationBus } from "./invalidation/bus.js";
 import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
 import { VersionMirror } from "./invalidation/version-mirror.js";
-import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
 import { joinLocalGroup } from "./invalidation/local-group.js";
 import { RedisVersionStore } from "./invalidation/version-store.js";
 import { canonicalize } from "./keys/canonical.js";
@@ -31,6 +30,8 @@ import { modelProperty } from "./prisma/model-property.js";
 import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { RequestScope } from "./read/request-scope.js";
+import type { BusRedis, ScriptingRedis } from "./redis/client.js";
+import { ScriptRunner } from "./redis/scripts.js";
 import { Reporter } from "./report.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";

@@ -21,9 +21,9 @@ export type {
   ModelCacheOptions,
   QueryCacheOption,
   QueryCacheSettings,
-  RedisClientLike,
   WriteCacheSettings,
 } from "./options/types.js";
+export type { RedisClientLike } from "./redis/client.js";
 export type { Duration } from "./options/duration.js";
 export type { ByteSize } from "./options/size.js";
 export type { CacheStats } from "./stats.js";

@@ -6,7 +6,8 @@
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
-import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions, RedisClientLike } from "./types.js";
+import type { RedisClientLike } from "../redis/client.js";
+import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
 
 /** Expiry in milliseconds, after layering global -> model -> query. */
 export interface ResolvedExpiry {
