@@ -30,7 +30,6 @@ import { modelProperty } from "./prisma/model-property.js";
 import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { RequestScope } from "./read/request-scope.js";
-import type { BusRedis, ScriptingRedis } from "./redis/client.js";
 import { ScriptRunner } from "./redis/scripts.js";
 import { Reporter } from "./report.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
@@ -84,9 +83,9 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       versions = { kind: "local", store };
     } else {
       mirror = new VersionMirror(() => memory?.clear());
-      const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
+      const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs);
       const bus = new InvalidationBus(
-        resolved.redis as unknown as BusRedis,
+        resolved.redis,
         scripts,
         resolved.prefix,
         resolved.busLeaseMs,

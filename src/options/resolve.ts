@@ -6,7 +6,7 @@
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
-import type { RedisClientLike } from "../redis/client.js";
+import { REDIS_METHODS, type RedisClientLike } from "../redis/client.js";
 import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
 
 /** Expiry in milliseconds, after layering global -> model -> query. */
@@ -251,22 +251,21 @@ function resolveModels(
   return resolved;
 }
 
+/**
+ * The caller's client, checked for every method the library calls on it
+ * ({@link REDIS_METHODS}): a client that lacks one would otherwise fail later,
+ * at the first command that needs it, with a bare TypeError.
+ */
 function resolveRedis(redis: unknown): RedisClientLike | undefined {
   if (redis === undefined) return undefined;
-  // Checks exactly the surface RedisClientLike declares, so what type-checks also passes here.
-  const candidate = redis as Partial<Record<keyof RedisClientLike, unknown>> | null;
-  const looksLikeIoredis =
-    typeof candidate === "object" &&
-    candidate !== null &&
-    typeof candidate.get === "function" &&
-    typeof candidate.set === "function" &&
-    typeof candidate.status === "string";
-  if (!looksLikeIoredis) {
-    throw invalidOption(
-      "redis",
-      "is not an ioredis client",
-      "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.",
-    );
+  const fix =
+    "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package (a wrapper must forward every method of RedisClientLike), or leave `redis` out to use the in-process tier only.";
+  if (typeof redis !== "object" || redis === null) throw invalidOption("redis", "is not an ioredis client", fix);
+  const client = redis as Record<string, unknown>;
+  const missing = Object.keys(REDIS_METHODS).filter((method) => typeof client[method] !== "function");
+  if (typeof client.status !== "string") missing.unshift("status");
+  if (missing.length > 0) {
+    throw invalidOption("redis", `is not an ioredis client: it has no ${missing.join(", ")}`, fix);
   }
   return redis as RedisClientLike;
 }

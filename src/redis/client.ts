@@ -1,20 +1,44 @@
 /**
  * The ioredis client types, in one place: the client a caller passes in
- * (`RedisClientLike`) and the views of it each part of the library uses.
+ * (`RedisClientLike`, every command the library sends) and the views of it
+ * each part of the library uses. options/resolve.ts checks the same surface
+ * when `$extends` runs, from {@link REDIS_METHODS}.
  */
 
 /**
- * The subset of an ioredis client (`Redis` or `Cluster`) the library uses.
- * Typed structurally so that `ioredis` stays an optional peer dependency.
- * A client you pass in is never closed by the library.
+ * The ioredis client surface (`Redis` or `Cluster`) the library uses: every
+ * command it sends on the client you pass in. Typed structurally so that
+ * `ioredis` stays an optional peer dependency; a client missing one of these
+ * methods is refused when `$extends` runs. A client you pass in is never
+ * closed by the library.
  */
 export interface RedisClientLike {
   /** ioredis connection state; the tier is skipped (not waited on) unless it is `"ready"`. */
   readonly status: string;
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
-  /** Set on an ioredis `Cluster`. */
+  /** Set on an ioredis `Cluster`: scripts then touch one slot each, and fills are not pipelined. */
   readonly isCluster?: boolean;
+  /** Reads an entry. */
+  get(key: string): Promise<string | null>;
+  /** Stores an entry with its TTL in milliseconds. */
+  set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
+  /** Reads an entry together with its tag versions, and a lock holder's entry. */
+  mget(...keys: string[]): Promise<(string | null)[]>;
+  /** Runs a Lua script Redis has cached (tag versions, the bus, the lock). */
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs a Lua script a node has not cached yet (first use, a restart, a failover). */
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Announces an invalidation or an acknowledgement on the bus. */
+  publish(channel: string, message: string): Promise<unknown>;
+  /** Leaves the bus membership on close. */
+  zrem(key: string, member: string): Promise<unknown>;
+  /** A dedicated connection for the bus subscription (ioredis `duplicate()`); closed by the library. */
+  duplicate(): BusSubscriber;
+  /** Reads `maxmemory-policy` once at start-up (invalidation/eviction-policy.ts). */
+  config(subcommand: "GET", parameter: string): Promise<unknown>;
+  /** Waits for the client to connect before the start-up check. */
+  once(event: "ready" | "end", listener: () => void): unknown;
+  /** Stops waiting for the client to connect. */
+  off(event: "ready" | "end", listener: () => void): unknown;
   /** ioredis pipelines: fills are sent in batches when available. */
   pipeline?(): {
     set(key: string, value: string, mode: "PX", ttlMs: number): unknown;
@@ -22,21 +46,39 @@ export interface RedisClientLike {
   };
 }
 
-/** The ioredis surface the scripts need (a `Redis` or `Cluster`). */
-export interface ScriptingRedis {
-  readonly isCluster?: boolean;
-  mget(...keys: string[]): Promise<(string | null)[]>;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
+/** The names of the methods every client must have: those {@link RedisClientLike} does not mark optional. */
+export type RequiredRedisMethod = {
+  [K in keyof RedisClientLike]-?: undefined extends RedisClientLike[K]
+    ? never
+    : RedisClientLike[K] extends (...args: never[]) => unknown
+      ? K
+      : never;
+}[keyof RedisClientLike];
 
-/** The ioredis surface the invalidation bus needs, besides scripts (invalidation/bus.ts). */
-export interface BusRedis {
-  readonly status?: string;
-  publish(channel: string, message: string): Promise<unknown>;
-  zrem(key: string, member: string): Promise<unknown>;
-  duplicate(): BusSubscriber;
-}
+/**
+ * Every required method of {@link RedisClientLike}, as a value, so that
+ * `$extends` can check a client before any command is sent. A `Record` over
+ * the type's keys: a method added to the type and not here does not compile.
+ */
+export const REDIS_METHODS: Readonly<Record<RequiredRedisMethod, true>> = {
+  get: true,
+  set: true,
+  mget: true,
+  evalsha: true,
+  eval: true,
+  publish: true,
+  zrem: true,
+  duplicate: true,
+  config: true,
+  once: true,
+  off: true,
+};
+
+/** The surface the Lua script runner needs (redis/scripts.ts). */
+export type ScriptingRedis = Pick<RedisClientLike, "isCluster" | "mget" | "evalsha" | "eval">;
+
+/** The surface the invalidation bus needs, besides scripts (invalidation/bus.ts). */
+export type BusRedis = Pick<RedisClientLike, "status" | "publish" | "zrem" | "duplicate">;
 
 /** A dedicated subscriber connection (ioredis `duplicate()`). */
 export interface BusSubscriber {
@@ -49,10 +91,5 @@ export interface BusSubscriber {
   readonly stream?: { unref?: () => void };
 }
 
-/** The ioredis surface the eviction-policy check needs (invalidation/eviction-policy.ts). */
-export interface ConfigRedis {
-  readonly status: string;
-  config(subcommand: "GET", parameter: string): Promise<unknown>;
-  once(event: "ready" | "end", listener: () => void): unknown;
-  off(event: "ready" | "end", listener: () => void): unknown;
-}
+/** The surface the eviction-policy check needs (invalidation/eviction-policy.ts). */
+export type ConfigRedis = Pick<RedisClientLike, "status" | "config" | "once" | "off">;
