@@ -24,9 +24,8 @@ import { sharedNamespace } from "./keys/query-key.js";
 import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from "./options/types.js";
 import { guardedExtends } from "./prisma/extension-order.js";
-import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
+import { globalOmit, inlineSchema, modelProperty, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
 import { CacheStack, type VersionSource } from "./read/cache-stack.js";
-import { modelProperty } from "./prisma/model-property.js";
 import { ReadPath, type ModelContext } from "./read/cached-read.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { RequestScope } from "./read/request-scope.js";
@@ -84,14 +83,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     } else {
       mirror = new VersionMirror(() => memory?.clear());
       const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs);
-      const bus = new InvalidationBus(
-        resolved.redis,
-        scripts,
-        resolved.prefix,
-        resolved.busLeaseMs,
-        mirror,
-        report,
-      );
+      const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
       const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
         bus.healthy() ? mirror.generation : undefined,
       );

@@ -10,8 +10,7 @@ import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
-import { isTransactionClient } from "../prisma/internals.js";
-import { modelProperty } from "../prisma/model-property.js";
+import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import { queryTag, type CacheStack } from "./cache-stack.js";
 import {
