@@ -11,6 +11,7 @@
  * component, is what lets an in-process hit skip Prisma's own request
  * pipeline (~17-50 us; see docs/concepts.md).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Prisma } from "@prisma/client/extension";
 import { Invalidator } from "./invalidation/invalidator.js";
 import { InvalidationBus } from "./invalidation/bus.js";
@@ -132,12 +133,14 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       return (delegate[operation] as (args: unknown) => unknown).call(delegate, args);
     };
 
+    const rawWriteTags = new AsyncLocalStorage<readonly string[]>();
     const writeSide: WriteSide = {
       graph,
       transactions,
       invalidate,
       report,
       forgetScoped: (tags) => requestScope.forget(tags),
+      rawWriteTags,
     };
     if ([...resolved.models.values()].some((model) => model.writeThrough))
       writeSide.writeThrough = new WriteThrough(graph, resolved, readPath, stack, versions);
@@ -150,6 +153,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       invalidator,
       defaults: resolved.defaults,
       requestScope,
+      rawWriteTags,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).

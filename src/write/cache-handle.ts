@@ -4,6 +4,7 @@
  * declared raw writes, cached raw queries with explicit tags, computation
  * caching (`getOrSet`), request scopes, and shutdown.
  */
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { parseDuration } from "../options/duration.js";
@@ -17,7 +18,6 @@ import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js"
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
 import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
-import { declaredRawTags } from "./write-hooks.js";
 
 /** What to invalidate: custom tags and/or whole models. */
 export interface InvalidationTarget {
@@ -164,6 +164,8 @@ export interface HandleParts {
   /** The extension's resolved expiry defaults (for `getOrSet`). */
   defaults: ResolvedExpiry;
   requestScope: RequestScope;
+  /** The tags `rawWrites` declares, read by this instance's write side (write/write-hooks.ts). */
+  rawWriteTags: AsyncLocalStorage<readonly string[]>;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -240,7 +242,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     },
     // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
     // which would otherwise run after the declared tags went out of scope.
-    rawWrites: async (target, fn) => declaredRawTags.run(targetTags(target, "rawWrites"), async () => await fn()),
+    rawWrites: async (target, fn) => parts.rawWriteTags.run(targetTags(target, "rawWrites"), async () => await fn()),
     queryRaw: async <T>(
       query: { sql: string; values: readonly unknown[] },
       options: InvalidationTarget & { ttl?: Duration },
