@@ -36,7 +36,7 @@ import { parseSchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
 import { MemoryTier } from "./tiers/memory-tier.js";
 import { RedisLock } from "./tiers/redis-lock.js";
-import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
+import { createCacheHandle, type CacheHandle } from "./handle/cache-handle.js";
 import { TransactionTags } from "./write/transaction-tags.js";
 import { writeQueryComponent, type WriteOperation, type WriteSide } from "./write/write-hooks.js";
 import { WriteThrough } from "./write/write-through.js";
