@@ -314,7 +314,7 @@ function resolveContext(context: unknown): ResolvedOptions["context"] {
       "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).",
     );
   // An async function returns a Promise, which no read can key by: refused here rather than at every read.
-  // A transpiled one is a plain function; its Promise is caught at the first read (read/key-failures.ts).
+  // A transpiled one is a plain function; its Promise is caught at the first read (keys/context.ts).
   const kind = (context as { constructor?: { name?: unknown } }).constructor?.name;
   if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
     throw invalidOption(

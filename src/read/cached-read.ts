@@ -8,6 +8,7 @@
  */
 import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
+import { contextDimensions, isThenable, keyFailure, thenableContext, type KeyedRead } from "../keys/context.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
@@ -31,7 +32,6 @@ import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
-import { contextNotAnObject, isThenable, keyFailure, thenableContext, type KeyedRead } from "./key-failures.js";
 
 /** What a model extension method sees of Prisma through `getExtensionContext(this)`. */
 export interface ModelContext {
@@ -304,35 +304,12 @@ export class ReadPath implements CachedReadRunner {
   ): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (withContext && this.options.context !== undefined) {
-      try {
-        dimensions = this.options.context();
-      } catch (error) {
-        if (reportFailure)
-          this.stack.report(
-            new CacheError(
-              "E_CONTEXT",
-              `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`,
-              error,
-            ),
-          );
+      const context = contextDimensions(this.options.context, query);
+      if (context instanceof CacheError) {
+        if (reportFailure) this.stack.report(context);
         return undefined;
       }
-      if (typeof dimensions !== "object" || dimensions === null) {
-        if (reportFailure) this.stack.report(contextNotAnObject(query, dimensions));
-        return undefined;
-      }
-      const missing = missingDimension(dimensions);
-      if (missing !== undefined) {
-        if (reportFailure) {
-          this.stack.report(
-            new CacheError(
-              "E_CONTEXT",
-              `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function), rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
-            ),
-          );
-        }
-        return undefined;
-      }
+      dimensions = context;
     }
     try {
       // Custom tags change what an entry depends on, so reads with different ones must not share it.
@@ -378,10 +355,4 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
   };
   const query = new CachedQuery(runner, "", "findMany", undefined, plan, undefined, () => original());
   return query as unknown as Prisma.PrismaPromise<unknown>;
-}
-
-/** The first dimension whose value is `undefined` (missing); undefined when none is missing. */
-export function missingDimension(dimensions: Record<string, unknown>): string | undefined {
-  for (const key in dimensions) if (dimensions[key] === undefined) return key;
-  return undefined;
 }

@@ -15,7 +15,8 @@ import { CacheError } from "../errors.js";
 import { layerExpiry, rejectUnknownKeys, type ResolvedExpiry } from "../options/resolve.js";
 import type { ContextValue, ExpiryOptions } from "../options/types.js";
 import { findUnrepresentable, type Unrepresentable } from "../serialize/serializer.js";
-import { missingDimension, type ReadPath } from "./cached-read.js";
+import { missingDimension } from "../keys/context.js";
+import type { ReadPath } from "./cached-read.js";
 import { Uncacheable } from "./filler.js";
 
 /**
