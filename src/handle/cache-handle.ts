@@ -47,8 +47,9 @@ export interface CacheHandle {
   /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
-   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag, an unknown model, or a
-   *   target naming neither `tags` nor `models` (`{}`, a misspelt key); `{ tags: [] }` is accepted and does nothing
+   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag, or a target naming neither `tags` nor
+   *   `models` (`{}`, a misspelt key); `E_INVALID_OPTION` for an unknown model. `{ tags: [] }` is accepted and does
+   *   nothing
    */
   invalidate(target: InvalidationTarget): Promise<void>;
   /** Shorthand for `invalidate({ models })`. */
@@ -56,6 +57,7 @@ export interface CacheHandle {
   /**
    * Invalidates the entry of one query, as built in the current context:
    * `invalidateQuery("User", "findUnique", { where: { id: 1 } })`.
+   * @throws CacheError `E_INVALID_OPTION` for an unknown model or an operation that is never cached
    */
   invalidateQuery(model: string, operation: ReadOperation, args?: Record<string, unknown>): Promise<void>;
   /**
@@ -112,8 +114,8 @@ export interface CacheHandle {
    * @param fn  computes the value on a miss; may return a promise
    * @returns a promise of the cached or computed value. It rejects with CacheError
    *   `E_INVALID_KEY` (empty or non-string key), `E_INVALID_OPTION` (`fn` not a
-   *   function, an unknown or invalid option) or `E_INVALID_TAG` (a bad tag,
-   *   an unknown model), and with whatever `fn` throws.
+   *   function, an unknown or invalid option, an unknown model) or `E_INVALID_TAG`
+   *   (a bad tag), and with whatever `fn` throws.
    */
   getOrSet<T>(key: string, fn: () => T | PromiseLike<T>, options?: GetOrSetOptions): Promise<T>;
   /**
@@ -171,6 +173,14 @@ export interface HandleParts {
   close(): Promise<void>;
 }
 
+/** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
+function unknownModel(graph: SchemaGraph, where: string, model: unknown): CacheError {
+  return new CacheError(
+    "E_INVALID_OPTION",
+    `${where} names \`${String(model)}\`, which is no model of this Prisma client. Model names are written as in the schema. Known models: ${[...graph.models.keys()].join(", ")}.`,
+  );
+}
+
 /** Builds `prisma.$cache`. */
 export function createCacheHandle(parts: HandleParts): CacheHandle {
   const { graph, counters, stack, readPath, invalidator } = parts;
@@ -179,12 +189,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       throw new CacheError("E_INVALID_TAG", `${where} takes { tags?, models? }.`);
     const tags = target.tags === undefined ? [] : validateTags(target.tags, `${where}.tags`);
     for (const model of target.models ?? []) {
-      if (!graph.models.has(model)) {
-        throw new CacheError(
-          "E_INVALID_TAG",
-          `${where}.models names \`${String(model)}\`, which is no model of this Prisma client. Known models: ${[...graph.models.keys()].join(", ")}.`,
-        );
-      }
+      if (!graph.models.has(model)) throw unknownModel(graph, `${where}.models`, model);
       tags.push(modelTag(model), rowsTag(model));
     }
     return tags;
@@ -230,11 +235,10 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
-      if (!graph.models.has(model))
-        throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
+      if (!graph.models.has(model)) throw unknownModel(graph, "invalidateQuery", model);
       if (!READ_OPERATIONS.includes(operation))
         throw new CacheError(
-          "E_INVALID_TAG",
+          "E_INVALID_OPTION",
           `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`,
         );
       const key = readPath.keyOf(model, operation, args);

@@ -32,7 +32,7 @@
  *   leaves the membership and says goodbye, so no write waits for it.
  */
 import { randomUUID } from "node:crypto";
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { BusRedis, BusSubscriber } from "../redis/client.js";
 import type { ScriptRunner } from "../redis/scripts.js";
@@ -294,7 +294,7 @@ export class InvalidationBus {
       )
       .catch((error: unknown) => {
         this.#heartbeatsSent.delete(beat);
-        this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
+        this.#report(asCacheError(error, "E_REDIS", "a bus heartbeat failed."));
       });
   }
 

@@ -74,8 +74,21 @@ const KNOWN_TOP_LEVEL = new Set([
   "busLease",
   "lock",
 ]);
-const KNOWN_EXPIRY = ["ttl", "negativeTtl", "swr", "staleWhileRevalidate", "jitter", "earlyRefresh"];
-const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
+/** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
+const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
+  ttl: true,
+  negativeTtl: true,
+  swr: true,
+  staleWhileRevalidate: true,
+  jitter: true,
+  earlyRefresh: true,
+};
+/**
+ * The expiry option keys, accepted wherever expiry is set: `defaults`, `models.X`, a query's `cache: { ... }` and
+ * `getOrSet`'s options. `layerExpiry` applies them all.
+ */
+export const EXPIRY_OPTION_KEYS: readonly string[] = Object.keys(EXPIRY_KEYS);
+const KNOWN_MODEL = [...EXPIRY_OPTION_KEYS, "cacheByDefault", "writeThrough"];
 
 /**
  * Validates `raw` and applies the defaults. `modelNames` are the models of the
@@ -89,7 +102,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
 
   if (typeof options.defaults === "object" && options.defaults !== null) {
     rejectPerQueryOnly(options.defaults, "defaults");
-    rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
+    rejectUnknownKeys(options.defaults, new Set(EXPIRY_OPTION_KEYS), "defaults");
   }
   const base: ResolvedModel = {
     ...layerExpiry(
@@ -385,4 +398,9 @@ export function rejectUnknownKeys(
 }
 
 /** The keys allowed in a read's `cache: { ... }`. */
-export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags", "staleIfInvalidated"]);
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...EXPIRY_OPTION_KEYS, "tags", "staleIfInvalidated"]);
+
+/** The settings of `model`: its own under `models`, else the defaults. The one place a read or write looks them up. */
+export function modelSettings(options: Pick<ResolvedOptions, "models" | "defaults">, model: string): ResolvedModel {
+  return options.models.get(model) ?? options.defaults;
+}

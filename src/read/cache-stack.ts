@@ -8,7 +8,7 @@
  * are current (docs/invalidation.md). That is what makes a fill that races
  * an invalidation harmless: it is stored with versions that are already old.
  */
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import type { InvalidationBus } from "../invalidation/bus.js";
 import type { VersionMirror } from "../invalidation/version-mirror.js";
 import type { LocalVersionStore, VersionStore } from "../invalidation/version-store.js";
@@ -350,7 +350,7 @@ export class CacheStack {
       try {
         taken = await lock.take(name);
       } catch (error) {
-        this.report(error as CacheError);
+        this.report(asCacheError(error, "E_LOCK", `taking the lock of ${name} failed.`));
         count(false);
         break;
       }
@@ -479,7 +479,7 @@ export class CacheStack {
           return;
         }
       } catch (error) {
-        this.report(error as CacheError);
+        this.report(asCacheError(error, "E_LOCK", `taking the lock of ${key.shared().name} for a refresh failed.`));
         this.#pauseRefresh(key, REFRESH_RETRY_MS);
         return;
       }
@@ -566,11 +566,7 @@ export class CacheStack {
       const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
       return { captured: versions, text: entry };
     } catch (error) {
-      this.report(
-        error instanceof CacheError
-          ? error
-          : new CacheError("E_REDIS", "reading an entry and its tag versions failed.", error),
-      );
+      this.report(asCacheError(error, "E_REDIS", "reading an entry and its tag versions failed."));
       return { captured: undefined, text: null };
     }
   }

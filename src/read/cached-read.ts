@@ -10,7 +10,7 @@ import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
 import { contextDimensions, isThenable, keyFailure, thenableContext, type KeyedRead } from "../keys/context.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
-import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
+import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import { queryTag, type CacheStack } from "./cache-stack.js";
@@ -151,7 +151,7 @@ export class ReadPath implements CachedReadRunner {
     let binding = this.#bindings.get(context);
     if (binding === undefined) {
       const parent = context.$parent;
-      const settings = this.options.models.get(context.$name) ?? this.options.defaults;
+      const settings = modelSettings(this.options, context.$name);
       const inTransaction = isTransactionClient(parent);
       binding = {
         delegate: parent[modelProperty(context.$name)] as Record<string, DelegateMethod>,

@@ -5,25 +5,19 @@
  * instances (two prefixes, so they do not share versions) over one SQLite
  * file; no services.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cacheExtension } from "../../src/index.ts";
-import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
+import { useSqliteFixture } from "./support/sqlite-client.ts";
 
 describe("raw-write tags are per extension instance", () => {
-  let fixture: SqliteFixture;
-  beforeAll(async () => {
-    fixture = await createSqliteFixture();
-  });
-  afterAll(async () => {
-    await fixture?.dispose();
-  });
+  const fixture = useSqliteFixture();
 
-  const instance = (prefix: string) => fixture.prisma.$extends(cacheExtension({ prefix }));
+  const instance = (prefix: string) => fixture().prisma.$extends(cacheExtension({ prefix }));
 
   it("one client's rawWrites declaration does not narrow another client's raw writes", async () => {
     const a = instance("a:");
     const b = instance("b:");
-    const tenant = await fixture.prisma.tenant.create({ data: { slug: "raw-per-instance", name: "before" } });
+    const tenant = await fixture().prisma.tenant.create({ data: { slug: "raw-per-instance", name: "before" } });
     const readB = () => b.tenant.findUnique({ where: { id: tenant.id }, select: { name: true }, cache: true });
     expect(await readB()).toEqual({ name: "before" });
 
@@ -39,7 +33,7 @@ describe("raw-write tags are per extension instance", () => {
 
   it("a client's own declaration still narrows its raw writes", async () => {
     const a = instance("c:");
-    const tenant = await fixture.prisma.tenant.create({ data: { slug: "raw-own", name: "before" } });
+    const tenant = await fixture().prisma.tenant.create({ data: { slug: "raw-own", name: "before" } });
     const readA = () => a.tenant.findUnique({ where: { id: tenant.id }, select: { name: true }, cache: true });
     expect(await readA()).toEqual({ name: "before" });
     await a.$cache.rawWrites(

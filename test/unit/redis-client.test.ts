@@ -7,12 +7,12 @@
  * the clients are created with `lazyConnect` and never connect.
  */
 import { Cluster, Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { cacheExtension, type CacheExtensionOptions } from "../../src/index.ts";
 import { resolveOptions } from "../../src/options/resolve.ts";
 import { REDIS_METHODS } from "../../src/redis/client.ts";
 import { catchCacheError } from "./support/cache-error.ts";
-import { createSqliteFixture, MODEL_NAMES, type SqliteFixture } from "./support/sqlite-client.ts";
+import { MODEL_NAMES, useSqliteFixture } from "./support/sqlite-client.ts";
 
 /** An object with every required method of RedisClientLike, each one a stub that is never called here. */
 function wholeSurface(): Record<string, unknown> {
@@ -31,16 +31,10 @@ function without(...methods: string[]): Record<string, unknown> {
 const resolve = (redis: unknown) => resolveOptions({ redis } as CacheExtensionOptions, MODEL_NAMES);
 
 describe("the redis option at $extends time", () => {
-  let fixture: SqliteFixture;
-  beforeAll(async () => {
-    fixture = await createSqliteFixture();
-  });
-  afterAll(async () => {
-    await fixture?.dispose();
-  });
+  const fixture = useSqliteFixture();
 
   const extend = (redis: unknown) =>
-    fixture.prisma.$extends(cacheExtension({ redis } as unknown as CacheExtensionOptions));
+    fixture().prisma.$extends(cacheExtension({ redis } as unknown as CacheExtensionOptions));
 
   it("refuses a client without mget, naming redis, the missing method and the fix", () => {
     const error = catchCacheError(() => extend(without("mget")), "E_INVALID_OPTION");
