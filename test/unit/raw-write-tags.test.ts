@@ -13,35 +13,34 @@ describe("raw-write tags are per extension instance", () => {
   const fixture = useSqliteFixture();
 
   const instance = (prefix: string) => fixture().prisma.$extends(cacheExtension({ prefix }));
+  type Instance = ReturnType<typeof instance>;
+
+  /**
+   * Caches a tenant's name through `reader`, then renames the tenant by raw SQL through `writer`, inside
+   * `declarer.$cache.rawWrites({ tags: ["unrelated"] }, ...)`, and returns what `reader` reads after.
+   */
+  async function readAfterDeclaredRawWrite(declarer: Instance, writer: Instance, reader: Instance) {
+    const tenant = await fixture().prisma.tenant.create({ data: { slug: `raw-${Date.now()}`, name: "before" } });
+    const read = () => reader.tenant.findUnique({ where: { id: tenant.id }, select: { name: true }, cache: true });
+    expect(await read()).toEqual({ name: "before" });
+    await declarer.$cache.rawWrites(
+      { tags: ["unrelated"] },
+      async () => await writer.$executeRaw`UPDATE "Tenant" SET "name" = 'after' WHERE "id" = ${tenant.id}`,
+    );
+    return read();
+  }
 
   it("one client's rawWrites declaration does not narrow another client's raw writes", async () => {
-    const a = instance("a:");
-    const b = instance("b:");
-    const tenant = await fixture().prisma.tenant.create({ data: { slug: "raw-per-instance", name: "before" } });
-    const readB = () => b.tenant.findUnique({ where: { id: tenant.id }, select: { name: true }, cache: true });
-    expect(await readB()).toEqual({ name: "before" });
-
-    await a.$cache.rawWrites(
-      { tags: ["unrelated"] },
-      async () => await b.$executeRaw`UPDATE "Tenant" SET "name" = 'after' WHERE "id" = ${tenant.id}`,
-    );
-
+    const [a, b] = [instance("a:"), instance("b:")];
     // b's raw write declared nothing through b's handle: it invalidates every model of b's cache.
-    expect(await readB()).toEqual({ name: "after" });
+    expect(await readAfterDeclaredRawWrite(a, b, b)).toEqual({ name: "after" });
     await Promise.all([a.$cache.close(), b.$cache.close()]);
   });
 
   it("a client's own declaration still narrows its raw writes", async () => {
     const a = instance("c:");
-    const tenant = await fixture().prisma.tenant.create({ data: { slug: "raw-own", name: "before" } });
-    const readA = () => a.tenant.findUnique({ where: { id: tenant.id }, select: { name: true }, cache: true });
-    expect(await readA()).toEqual({ name: "before" });
-    await a.$cache.rawWrites(
-      { tags: ["unrelated"] },
-      async () => await a.$executeRaw`UPDATE "Tenant" SET "name" = 'after' WHERE "id" = ${tenant.id}`,
-    );
     // Declared as changing only `unrelated`: the cached tenant is kept, as the caller said it may be.
-    expect(await readA()).toEqual({ name: "before" });
+    expect(await readAfterDeclaredRawWrite(a, a, a)).toEqual({ name: "before" });
     await a.$cache.close();
   });
 });
