@@ -10,12 +10,12 @@
  *   read      the request scope and the read path over the stack
  *   write     the invalidator, transaction tags and write-through: what the write side (write/write-hooks.ts) calls
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { CacheError } from "./errors.js";
-import { InvalidationBus, type BusRedis } from "./invalidation/bus.js";
+import { InvalidationBus } from "./invalidation/bus.js";
 import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
 import { Invalidator } from "./invalidation/invalidator.js";
 import { joinLocalGroup } from "./invalidation/local-group.js";
-import { ScriptRunner, type ScriptingRedis } from "./invalidation/scripts.js";
 import { VersionMirror } from "./invalidation/version-mirror.js";
 import { LocalVersions, RedisVersions, type VersionSource } from "./invalidation/version-source.js";
 import { RedisVersionStore } from "./invalidation/version-store.js";
@@ -28,6 +28,7 @@ import { Reporter } from "./report.js";
 import type { SchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
 import { L1Tier } from "./tiers/l1-tier.js";
+import { ScriptRunner } from "./redis/scripts.js";
 import { RedisLock } from "./tiers/redis-lock.js";
 import { RedisTier } from "./tiers/redis-tier.js";
 import { TransactionTags } from "./write/transaction-tags.js";
@@ -74,15 +75,8 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     versions = new LocalVersions(joinLocalGroup(resolved.prefix, l1));
   } else {
     const mirror = new VersionMirror(() => l1?.clear());
-    const scripts = new ScriptRunner(resolved.redis as unknown as ScriptingRedis, resolved.redisTimeoutMs);
-    const bus = new InvalidationBus(
-      resolved.redis as unknown as BusRedis,
-      scripts,
-      resolved.prefix,
-      resolved.busLeaseMs,
-      mirror,
-      report,
-    );
+    const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs);
+    const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
     // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
     // since the read was sent (see RedisVersionStore).
     const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
@@ -114,7 +108,17 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   const writeThrough = [...resolved.models.values()].some((model) => model.writeThrough)
     ? new WriteThrough(client.graph, resolved, readPath, stack, versions)
     : undefined;
-  const writeSide: WriteSide = { graph: client.graph, transactions, writeThrough, invalidator, requestScope, report };
+  // Per instance: one client's rawWrites must not narrow another client's raw writes.
+  const rawWriteTags = new AsyncLocalStorage<readonly string[]>();
+  const writeSide: WriteSide = {
+    graph: client.graph,
+    transactions,
+    writeThrough,
+    invalidator,
+    requestScope,
+    report,
+    rawWriteTags,
+  };
 
   return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide };
 }

@@ -8,8 +8,8 @@
 export const errorCodes = {
   /**
    * An option passed to `cacheExtension()` is invalid: thrown when `$extends` runs. Also the
-   * rejection of a `$cache` call given an invalid option or argument (`getOrSet`'s `fn` or options, `queryRaw`'s
-   * `ttl`).
+   * rejection of a `$cache` call given an invalid option or argument (an unknown model, `getOrSet`'s `fn` or
+   * options, `queryRaw`'s `ttl`).
    */
   E_INVALID_OPTION: "E_INVALID_OPTION",
   /**
@@ -32,13 +32,19 @@ export const errorCodes = {
    * neither tier), or a result could not be copied or serialised. Reported; the value is still returned.
    */
   E_SERIALIZE: "E_SERIALIZE",
-  /** A tag passed to the tag API or a `cache` option is empty or malformed. Thrown. */
+  /**
+   * A tag passed to the tag API or a `cache` option is empty or malformed, or an invalidation target names neither
+   * tags nor models. Thrown.
+   */
   E_INVALID_TAG: "E_INVALID_TAG",
   /** A tag-version bump could not reach Redis. Reported; retried in the background. */
   E_INVALIDATION: "E_INVALIDATION",
   /** The Redis `maxmemory-policy` may evict tag versions. Reported at start-up. */
   E_REDIS_POLICY: "E_REDIS_POLICY",
-  /** A private Prisma API this library relies on is missing or changed shape. */
+  /**
+   * A private Prisma API this library relies on is missing or changed shape, or the schema text the client carries
+   * holds a form the library cannot parse. Thrown by `$extends`.
+   */
   E_PRISMA_INTERNALS: "E_PRISMA_INTERNALS",
   /** A background refresh of a stale entry failed. Reported; the stale entry is served until its hard expiry. */
   E_REFRESH: "E_REFRESH",
@@ -64,10 +70,19 @@ export const errorCodes = {
 /** One of the stable error codes in {@link errorCodes}. */
 export type CacheErrorCode = (typeof errorCodes)[keyof typeof errorCodes];
 
+/** Reads a CacheError's message as it was given, without the prefix naming the library and the code. */
+let detailOf: (error: CacheError) => string;
+
 /** The one error class of the library; `code` tells the failures apart. */
 export class CacheError extends Error {
   /** Stable machine-readable code; see {@link errorCodes}. */
   readonly code: CacheErrorCode;
+  /** The message as given to the constructor: {@link withCode} builds the same failure under another code from it. */
+  readonly #detail: string;
+
+  static {
+    detailOf = (error) => error.#detail;
+  }
 
   /**
    * @param code    one of {@link errorCodes}
@@ -78,7 +93,27 @@ export class CacheError extends Error {
     super(`prisma-query-cache [${code}]: ${message}`, cause === undefined ? undefined : { cause });
     this.name = "CacheError";
     this.code = code;
+    this.#detail = message;
   }
+}
+
+/**
+ * `error` as a `CacheError`, for a failure that is reported (`onError`
+ * receives only CacheErrors) or rethrown: itself when it is one, since it
+ * already names what failed; otherwise a new one with `code` and `message`,
+ * keeping `error` as its `cause`.
+ */
+export function asCacheError(error: unknown, code: CacheErrorCode, message: string): CacheError {
+  return error instanceof CacheError ? error : new CacheError(code, message, error);
+}
+
+/**
+ * The same failure under another code, with the same message and cause:
+ * an option checked by the code that validates `cacheExtension()` options
+ * (`E_INVALID_OPTION`) is, on a single query, an `E_INVALID_QUERY_OPTION`.
+ */
+export function withCode(error: CacheError, code: CacheErrorCode): CacheError {
+  return error.code === code ? error : new CacheError(code, detailOf(error), error.cause);
 }
 
 /** Shorthand for the error thrown at `$extends` time for a bad option. */

@@ -20,12 +20,11 @@ import { sharedNamespace } from "./keys/query-key.js";
 import { resolveOptions } from "./options/resolve.js";
 import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from "./options/types.js";
 import { guardedExtends } from "./prisma/extension-order.js";
-import { globalOmit, inlineSchema, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
-import { modelProperty } from "./prisma/model-property.js";
+import { globalOmit, inlineSchema, modelProperty, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
 import type { ModelContext } from "./read/read-path.js";
 import type { ReadOperation } from "./read/read-operations.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
-import { createCacheHandle, type CacheHandle } from "./write/cache-handle.js";
+import { createCacheHandle, type CacheHandle } from "./handle/cache-handle.js";
 import { writeQueryComponent, type WriteOperation } from "./write/write-hooks.js";
 
 /** The `cache` argument every read method accepts. */
@@ -95,6 +94,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       invalidator: cache.invalidator,
       defaults: resolved.defaults,
       requestScope: cache.requestScope,
+      rawWriteTags: cache.writeSide.rawWriteTags,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).

@@ -8,7 +8,7 @@
  * ```
  */
 export { cacheExtension, type CacheArgs, type WriteCacheArgs } from "./extension.js";
-export type { CacheHandle, InvalidationTarget } from "./write/cache-handle.js";
+export type { CacheHandle, InvalidationTarget } from "./handle/cache-handle.js";
 export type { GetOrSetOptions } from "./read/computation.js";
 export type { ScopeMiddleware } from "./read/request-scope.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
@@ -21,9 +21,9 @@ export type {
   ModelCacheOptions,
   QueryCacheOption,
   QueryCacheSettings,
-  RedisClientLike,
   WriteCacheSettings,
 } from "./options/types.js";
+export type { RedisClientLike } from "./redis/client.js";
 export type { Duration } from "./options/duration.js";
 export type { ByteSize } from "./options/size.js";
 export type { CacheStats } from "./stats.js";

@@ -5,7 +5,7 @@
  * are exactly those of the client without the extension.
  */
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { describe, expectTypeOf, test } from "vitest";
 import {
   cacheExtension,
@@ -13,6 +13,7 @@ import {
   type CacheStats,
   type GetOrSetOptions,
   type QueryCacheOption,
+  type RedisClientLike,
 } from "../src/index.ts";
 import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
 
@@ -26,6 +27,7 @@ function _buildClients() {
 }
 declare const clients: ReturnType<typeof _buildClients>;
 declare const redis: Redis;
+declare const cluster: Cluster;
 const { base, prisma } = clients;
 
 describe("`cache` on every read method of every model", () => {
@@ -354,6 +356,17 @@ describe("cacheExtension options", () => {
       lock: { lease: "5s", wait: "1s" },
     });
     cacheExtension({ lock: false });
+  });
+
+  test("redis: an ioredis Redis or Cluster, and nothing that lacks a command the library sends", () => {
+    expectTypeOf<Redis>().toExtend<RedisClientLike>();
+    expectTypeOf<Cluster>().toExtend<RedisClientLike>();
+    cacheExtension({ redis: cluster });
+    const withoutMget = {} as Omit<RedisClientLike, "mget">;
+    // @ts-expect-error `mget` is part of the surface the library calls
+    cacheExtension({ redis: withoutMget });
+    // @ts-expect-error the five commands RedisClientLike used to declare are not enough
+    cacheExtension({ redis: {} as Pick<RedisClientLike, "status" | "get" | "set" | "isCluster" | "pipeline"> });
   });
 
   test("expiry-ramp mistakes are compile errors", () => {

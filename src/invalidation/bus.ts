@@ -32,30 +32,12 @@
  *   leaves the membership and says goodbye, so no write waits for it.
  */
 import { randomUUID } from "node:crypto";
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
-import type { ScriptRunner } from "./scripts.js";
+import type { BusRedis, BusSubscriber } from "../redis/client.js";
+import type { ScriptRunner } from "../redis/scripts.js";
 import type { Announcement, Bumped } from "./version-store.js";
 import type { VersionMirror } from "./version-mirror.js";
-
-/** The ioredis surface the bus needs, besides scripts. */
-export interface BusRedis {
-  readonly status?: string;
-  publish(channel: string, message: string): Promise<unknown>;
-  zrem(key: string, member: string): Promise<unknown>;
-  duplicate(): BusSubscriber;
-}
-
-/** A dedicated subscriber connection (ioredis `duplicate()`). */
-export interface BusSubscriber {
-  readonly status: string;
-  subscribe(...channels: string[]): Promise<unknown>;
-  on(event: "message", listener: (channel: string, message: string) => void): unknown;
-  on(event: "ready" | "close" | "end" | "connect", listener: () => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  disconnect(): void;
-  readonly stream?: { unref?: () => void };
-}
 
 /**
  * What travels on the bus. `db` is the Redis database the sender's keys live
@@ -315,7 +297,7 @@ export class InvalidationBus {
       )
       .catch((error: unknown) => {
         this.#heartbeatsSent.delete(beat);
-        this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", "a bus heartbeat failed.", error));
+        this.#report(asCacheError(error, "E_REDIS", "a bus heartbeat failed."));
       });
   }
 

@@ -12,14 +12,7 @@
  * tell, it says why, with Redis's own answer.
  */
 import { CacheError } from "../errors.js";
-
-/** The ioredis surface the check needs. */
-interface ConfigRedis {
-  readonly status: string;
-  config(subcommand: "GET", parameter: string): Promise<unknown>;
-  once(event: "ready" | "end", listener: () => void): unknown;
-  off(event: "ready" | "end", listener: () => void): unknown;
-}
+import type { ConfigRedis } from "../redis/client.js";
 
 /** How long the check waits for the client to connect, and then for each CONFIG GET. */
 export interface PolicyCheckBounds {

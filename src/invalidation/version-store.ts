@@ -8,9 +8,9 @@
  * microseconds, larger than any version it can have had, and a bump adds 1.
  * See docs/invalidation.md.
  */
-import { withTimeout } from "../tiers/timeout.js";
+import { withTimeout } from "../redis/timeout.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
-import type { ScriptRunner } from "./scripts.js";
+import type { ScriptRunner } from "../redis/scripts.js";
 import type { VersionMirror } from "./version-mirror.js";
 
 /** Reads and bumps tag versions. */

@@ -20,6 +20,7 @@
  */
 import { Decimal, skip } from "@prisma/client/runtime/client";
 import { CacheError } from "../errors.js";
+import { objectEnumName } from "../prisma/internals.js";
 
 /**
  * The canonical text of `value`. Throws `E_INVALID_QUERY_OPTION` for values that cannot be keyed (functions, symbols,
@@ -129,13 +130,13 @@ export function canonicalizeArgs(args: Record<string, unknown> | undefined, aggr
 }
 
 /**
- * Class instances Prisma accepts in arguments: its null sentinels (which
- * expose `_getName()`) and Decimal-like objects. Anything else is refused,
+ * Class instances Prisma accepts in arguments: its null sentinels (named as
+ * Prisma names them: prisma/internals.ts), field references and Decimal-like objects. Anything else is refused,
  * because two different instances could otherwise print the same.
  */
 function canonicalizeInstance(value: object): string {
-  const named = value as { _getName?: () => string };
-  if (typeof named._getName === "function") return `#s:${named._getName()}`;
+  const sentinel = objectEnumName(value);
+  if (sentinel !== undefined) return `#s:${sentinel}`;
   // Field references (`prisma.user.fields.email`) compare against another column.
   const field = value as { modelName?: unknown; name?: unknown; typeName?: unknown; isList?: unknown };
   if (typeof field.modelName === "string" && typeof field.name === "string" && typeof field.typeName === "string") {

@@ -6,7 +6,8 @@
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
-import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions, RedisClientLike } from "./types.js";
+import { REDIS_METHODS, type RedisClientLike } from "../redis/client.js";
+import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
 
 /** Expiry in milliseconds, after layering global -> model -> query. */
 export interface ResolvedExpiry {
@@ -73,8 +74,21 @@ const KNOWN_TOP_LEVEL = new Set([
   "busLease",
   "lock",
 ]);
-const KNOWN_EXPIRY = ["ttl", "negativeTtl", "swr", "staleWhileRevalidate", "jitter", "earlyRefresh"];
-const KNOWN_MODEL = [...KNOWN_EXPIRY, "cacheByDefault", "writeThrough"];
+/** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
+const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
+  ttl: true,
+  negativeTtl: true,
+  swr: true,
+  staleWhileRevalidate: true,
+  jitter: true,
+  earlyRefresh: true,
+};
+/**
+ * The expiry option keys, accepted wherever expiry is set: `defaults`, `models.X`, a query's `cache: { ... }` and
+ * `getOrSet`'s options. `layerExpiry` applies them all.
+ */
+export const EXPIRY_OPTION_KEYS: readonly string[] = Object.keys(EXPIRY_KEYS);
+const KNOWN_MODEL = [...EXPIRY_OPTION_KEYS, "cacheByDefault", "writeThrough"];
 
 /**
  * Validates `raw` and applies the defaults. `modelNames` are the models of the
@@ -88,7 +102,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
 
   if (typeof options.defaults === "object" && options.defaults !== null) {
     rejectPerQueryOnly(options.defaults, "defaults");
-    rejectUnknownKeys(options.defaults, new Set(KNOWN_EXPIRY), "defaults");
+    rejectUnknownKeys(options.defaults, new Set(EXPIRY_OPTION_KEYS), "defaults");
   }
   const base: ResolvedModel = {
     ...layerExpiry(
@@ -250,22 +264,21 @@ function resolveModels(
   return resolved;
 }
 
+/**
+ * The caller's client, checked for every method the library calls on it
+ * ({@link REDIS_METHODS}): a client that lacks one would otherwise fail later,
+ * at the first command that needs it, with a bare TypeError.
+ */
 function resolveRedis(redis: unknown): RedisClientLike | undefined {
   if (redis === undefined) return undefined;
-  // Checks exactly the surface RedisClientLike declares, so what type-checks also passes here.
-  const candidate = redis as Partial<Record<keyof RedisClientLike, unknown>> | null;
-  const looksLikeIoredis =
-    typeof candidate === "object" &&
-    candidate !== null &&
-    typeof candidate.get === "function" &&
-    typeof candidate.set === "function" &&
-    typeof candidate.status === "string";
-  if (!looksLikeIoredis) {
-    throw invalidOption(
-      "redis",
-      "is not an ioredis client",
-      "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package, or leave `redis` out to use the in-process tier only.",
-    );
+  const fix =
+    "Pass `new Redis(url)` or `new Redis.Cluster(nodes)` from the `ioredis` package (a wrapper must forward every method of RedisClientLike), or leave `redis` out to use the in-process tier only.";
+  if (typeof redis !== "object" || redis === null) throw invalidOption("redis", "is not an ioredis client", fix);
+  const client = redis as Record<string, unknown>;
+  const missing = Object.keys(REDIS_METHODS).filter((method) => typeof client[method] !== "function");
+  if (typeof client.status !== "string") missing.unshift("status");
+  if (missing.length > 0) {
+    throw invalidOption("redis", `is not an ioredis client: it has no ${missing.join(", ")}`, fix);
   }
   return redis as RedisClientLike;
 }
@@ -314,7 +327,7 @@ function resolveContext(context: unknown): ResolvedOptions["context"] {
       "Pass a function returning the dimensions that shape a result, such as () => ({ tenantId: currentTenant() }).",
     );
   // An async function returns a Promise, which no read can key by: refused here rather than at every read.
-  // A transpiled one is a plain function; its Promise is caught at the first read (read/key-failures.ts).
+  // A transpiled one is a plain function; its Promise is caught at the first read (keys/context.ts).
   const kind = (context as { constructor?: { name?: unknown } }).constructor?.name;
   if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
     throw invalidOption(
@@ -385,4 +398,9 @@ export function rejectUnknownKeys(
 }
 
 /** The keys allowed in a read's `cache: { ... }`. */
-export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...KNOWN_EXPIRY, "tags", "staleIfInvalidated"]);
+export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...EXPIRY_OPTION_KEYS, "tags", "staleIfInvalidated"]);
+
+/** The settings of `model`: its own under `models`, else the defaults. The one place a read or write looks them up. */
+export function modelSettings(options: Pick<ResolvedOptions, "models" | "defaults">, model: string): ResolvedModel {
+  return options.models.get(model) ?? options.defaults;
+}

@@ -3,27 +3,9 @@
  * applying every default in one place.
  */
 import type { CacheError } from "../errors.js";
+import type { RedisClientLike } from "../redis/client.js";
 import type { Duration } from "./duration.js";
 import type { ByteSize } from "./size.js";
-
-/**
- * The subset of an ioredis client (`Redis` or `Cluster`) the library uses.
- * Typed structurally so that `ioredis` stays an optional peer dependency.
- * A client you pass in is never closed by the library.
- */
-export interface RedisClientLike {
-  /** ioredis connection state; the tier is skipped (not waited on) unless it is `"ready"`. */
-  readonly status: string;
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
-  /** Set on an ioredis `Cluster`. */
-  readonly isCluster?: boolean;
-  /** ioredis pipelines: fills are sent in batches when available. */
-  pipeline?(): {
-    set(key: string, value: string, mode: "PX", ttlMs: number): unknown;
-    exec(): Promise<Array<[Error | null, unknown]> | null>;
-  };
-}
 
 /** A value a context dimension may take. `undefined` means "missing" and is an error. */
 export type ContextValue = string | number | boolean | null;

@@ -18,7 +18,7 @@
  * again with the object it builds.
  */
 import { CacheError } from "../errors.js";
-import { modelProperty } from "./model-property.js";
+import { modelProperty } from "./internals.js";
 
 /** Every model operation: a `query` hook under one of these names at the top level runs for every model. */
 const MODEL_OPERATIONS = [

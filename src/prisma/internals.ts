@@ -25,7 +25,18 @@
  *   client's own `$extends` on every client derived from it (interactive
  *   transaction clients excepted, which have none): how the cached client
  *   refuses extensions it would bypass (prisma/extension-order.ts).
+ * - `_engineConfig.inlineSchema`, `_engine.transaction` and
+ *   `__internalParams.transaction`: see the functions below.
+ * - The batch protocol of `$transaction([...])`: it takes only elements
+ *   tagged `PrismaPromise` and calls each one's `requestTransaction(batch)`
+ *   instead of awaiting it. A cached read is such an element
+ *   (read/cached-query.ts) and hands the batch on to the uncached query.
+ * - `_getName()` of Prisma's null sentinels (`Prisma.DbNull`, `JsonNull`,
+ *   `AnyNull`, and `new Prisma.NullTypes.DbNull()`): the name Prisma itself
+ *   sends, so the key of a filter on one of them (keys/canonical.ts).
+ * - The delegate naming rule: `prisma.user` for model `User`.
  */
+import * as runtime from "@prisma/client/runtime/client";
 import { CacheError } from "../errors.js";
 
 const TRANSACTION_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
@@ -223,4 +234,61 @@ export function observeTransactions(client: unknown, observer: TransactionObserv
   set.add(observer);
   const registered = set;
   return () => registered.delete(observer);
+}
+
+/** The `Symbol.toStringTag` that `$transaction([...])` requires of every element: it refuses anything else. */
+export const PRISMA_PROMISE_TAG = "PrismaPromise";
+
+/** What `$transaction([...])` uses of a PrismaPromise besides its tag; Prisma does not export the type. */
+interface BatchElement {
+  requestTransaction?(batch: unknown): PromiseLike<unknown>;
+  readonly spec?: unknown;
+}
+
+/**
+ * Does for `promise` what `$transaction([...])` does with each element:
+ * hands it the batch transaction (`{ kind: "batch", id, index, ... }`), so
+ * that it runs inside it, and returns what runs. A promise without
+ * `requestTransaction` is returned as it is, as Prisma does.
+ */
+export function requestTransaction(promise: PromiseLike<unknown>, batch: unknown): PromiseLike<unknown> {
+  const element = promise as PromiseLike<unknown> & BatchElement;
+  return typeof element.requestTransaction === "function" ? element.requestTransaction(batch) : element;
+}
+
+/** The query spec a PrismaPromise carries (its `spec`), for whoever reads it from a batch element. */
+export function promiseSpec(promise: PromiseLike<unknown>): unknown {
+  return (promise as BatchElement).spec;
+}
+
+/**
+ * The name of a Prisma null sentinel (`"DbNull"`, `"JsonNull"`,
+ * `"AnyNull"`), or undefined for any other value. Recognised by the
+ * runtime's public `isObjectEnumValue` where it exports one (@prisma/client
+ * 7.6 and later), else by the `_getName` method Prisma names them by; the
+ * name is `_getName()`, as Prisma serialises them (a `new
+ * Prisma.NullTypes.DbNull()` is not the singleton, but means the same).
+ */
+export function objectEnumName(value: object): string | undefined {
+  const named = value as { _getName?: () => unknown };
+  const isObjectEnumValue = (runtime as { isObjectEnumValue?: (value: unknown) => boolean }).isObjectEnumValue;
+  if (typeof isObjectEnumValue === "function" ? !isObjectEnumValue(value) : typeof named._getName !== "function")
+    return undefined;
+  const name = typeof named._getName === "function" ? named._getName() : undefined;
+  if (typeof name !== "string") {
+    throw new CacheError(
+      "E_PRISMA_INTERNALS",
+      "a Prisma null sentinel (Prisma.DbNull, JsonNull or AnyNull) has no `_getName()`, needed to key a read that filters on it. prisma-query-cache supports @prisma/client 7.",
+    );
+  }
+  return name;
+}
+
+/**
+ * Prisma's naming rule for a model's client property: the model name with
+ * its first letter lower-cased (`User` -> `prisma.user`). Query hooks and
+ * result fields of extensions are looked up under the same name.
+ */
+export function modelProperty(model: string): string {
+  return model.charAt(0).toLowerCase() + model.slice(1);
 }

@@ -15,6 +15,7 @@
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
+import { PRISMA_PROMISE_TAG, promiseSpec, requestTransaction } from "../prisma/internals.js";
 import { cloneResult } from "../serialize/clone.js";
 import type { ReadOperation } from "./read-operations.js";
 import { withoutCacheOption, type ReadPlan } from "./query-plan.js";
@@ -54,12 +55,6 @@ export interface ReadSource {
    * has its result). Sources without it are already independent.
    */
   [DETACH]?(): ReadSource;
-}
-
-/** What `$transaction([...])` calls on each element; typed loosely as Prisma does not export it. */
-interface TransactionCapable {
-  requestTransaction?(batch: unknown): PromiseLike<unknown>;
-  readonly spec?: unknown;
 }
 
 /** Runs the read through the tiers; implemented by the read path (read-path.ts). */
@@ -139,17 +134,16 @@ export class CachedQuery implements ReadSource {
   /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
   requestTransaction(batch: unknown): PromiseLike<unknown> {
     this.#runner.countBypass();
-    const inner = this[LOAD]() as unknown as TransactionCapable & PromiseLike<unknown>;
-    return inner.requestTransaction ? inner.requestTransaction(batch) : inner;
+    return requestTransaction(this[LOAD](), batch);
   }
 
   /** Prisma reads the query spec of batch elements; it is the original query's. */
   get spec(): unknown {
-    return (this[LOAD]() as unknown as TransactionCapable).spec;
+    return promiseSpec(this[LOAD]());
   }
 
-  get [Symbol.toStringTag](): "PrismaPromise" {
-    return "PrismaPromise";
+  get [Symbol.toStringTag](): typeof PRISMA_PROMISE_TAG {
+    return PRISMA_PROMISE_TAG;
   }
 }
 

@@ -12,10 +12,11 @@
  * an `undefined` result is returned but never cached.
  */
 import { CacheError } from "../errors.js";
-import { layerExpiry, rejectUnknownKeys, type ResolvedExpiry } from "../options/resolve.js";
+import { EXPIRY_OPTION_KEYS, layerExpiry, rejectUnknownKeys, type ResolvedExpiry } from "../options/resolve.js";
 import type { ContextValue, ExpiryOptions } from "../options/types.js";
 import { findUnrepresentable, type Unrepresentable } from "../serialize/serializer.js";
-import { missingDimension, type ReadPath } from "./read-path.js";
+import { missingDimension } from "../keys/context.js";
+import type { ReadPath } from "./read-path.js";
 import { Uncacheable } from "./filler.js";
 
 /**
@@ -53,13 +54,8 @@ export interface GetOrSetOptions extends ExpiryOptions {
   context?: boolean | Record<string, ContextValue | undefined>;
 }
 
-/**
- * The expiry options a computation accepts. `swr`, `staleWhileRevalidate`,
- * `jitter` and `earlyRefresh` are handed to `layerExpiry` with the others,
- * which validates and applies every expiry option it knows.
- */
-const EXPIRY_KEYS = ["ttl", "negativeTtl", "swr", "staleWhileRevalidate", "jitter", "earlyRefresh"];
-const KNOWN_KEYS: ReadonlySet<string> = new Set([...EXPIRY_KEYS, "tags", "models", "context"]);
+/** The options a computation accepts: the expiry options, handed to `layerExpiry`, and its dependencies and context. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...EXPIRY_OPTION_KEYS, "tags", "models", "context"]);
 
 /** The pseudo-model of computation keys (see ReadPath.readDeclared); `$` cannot start a Prisma model name. */
 const MODEL = "$computation";

@@ -5,7 +5,7 @@
  * after the caller has it, off its latency path. A lock holder's fill also
  * releases the lock, once the entry is where waiters look for it.
  */
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import { keyShape, type QueryKey } from "../keys/query-key.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
@@ -84,7 +84,11 @@ export class Filler {
   /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */
   release(name: string, token: string): void {
     this.track(
-      (this.#lock as RedisLock).release(name, token).catch((error: unknown) => this.#report(error as CacheError)),
+      (this.#lock as RedisLock)
+        .release(name, token)
+        .catch((error: unknown) =>
+          this.#report(asCacheError(error, "E_LOCK", `releasing the lock of ${name} failed.`)),
+        ),
     );
   }
 
@@ -173,7 +177,7 @@ export class Filler {
     try {
       await lock.storeAndRelease(key.shared().name, text, ttlMs, token);
     } catch (error) {
-      this.#report(error as CacheError);
+      this.#report(asCacheError(error, "E_REDIS", `storing ${key.shared().name} and releasing its lock failed.`));
     }
   }
 
@@ -201,7 +205,7 @@ export class Filler {
     try {
       await redis.setSoon(name, () => this.#encode(key, entry), ttlMs);
     } catch (error) {
-      this.#report(error instanceof CacheError ? error : new CacheError("E_REDIS", `SET ${name} failed.`, error));
+      this.#report(asCacheError(error, "E_REDIS", `SET ${name} failed.`));
     }
   }
 }

@@ -5,7 +5,7 @@
  * and load), or `lock.wait` has passed or Redis fails (they load without
  * it). A waiter only ever returns what an ordinary read would: each look is one.
  */
-import type { CacheError } from "../errors.js";
+import { asCacheError, type CacheError } from "../errors.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { Clock } from "../options/types.js";
 import type { Counters } from "../stats.js";
@@ -73,7 +73,7 @@ export class LockWait {
       try {
         taken = await lock.take(name);
       } catch (error) {
-        report(error as CacheError);
+        report(asCacheError(error, "E_LOCK", `taking the lock of ${name} failed.`));
         count(false);
         break;
       }

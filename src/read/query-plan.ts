@@ -3,9 +3,10 @@
  * with which expiry (global defaults -> model settings -> the query's own
  * `cache` option), and the arguments without it, as Prisma must see them.
  */
-import { CacheError } from "../errors.js";
+import { CacheError, withCode } from "../errors.js";
 import {
   layerExpiry,
+  modelSettings,
   QUERY_OPTION_KEYS,
   rejectUnknownKeys,
   type ResolvedExpiry,
@@ -40,7 +41,7 @@ function plainPlan(settings: ResolvedModel): ReadPlan {
 
 /** The plan of a read, or `undefined` when it bypasses the cache. */
 export function planRead(options: ResolvedOptions, model: string, cacheOption: unknown): ReadPlan | undefined {
-  const settings: ResolvedModel = options.models.get(model) ?? options.defaults;
+  const settings = modelSettings(options, model);
   if (!settings.enabled) return undefined;
   if (cacheOption === undefined) return settings.cacheByDefault ? plainPlan(settings) : undefined;
   if (cacheOption === true) return plainPlan(settings);
@@ -61,10 +62,8 @@ function layerQueryOption(settings: ResolvedModel, cacheOption: unknown): ReadPl
   try {
     layered = layerExpiry(settings, expiry, "cache");
   } catch (error) {
-    throw new CacheError(
-      "E_INVALID_QUERY_OPTION",
-      (error as CacheError).message.replace(/^prisma-query-cache \[\w+\]: /, ""),
-    );
+    // The checks of the extension's options, applied to one query: the query's option is at fault.
+    throw error instanceof CacheError ? withCode(error, "E_INVALID_QUERY_OPTION") : error;
   }
   if (staleIfInvalidated !== undefined) {
     if (typeof staleIfInvalidated !== "boolean")

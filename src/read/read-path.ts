@@ -8,10 +8,10 @@
  */
 import type { Prisma } from "@prisma/client/extension";
 import { CacheError } from "../errors.js";
+import { contextDimensions, isThenable, keyFailure, thenableContext, type KeyedRead } from "../keys/context.js";
 import { queryKey, type QueryKey } from "../keys/query-key.js";
-import type { ResolvedExpiry, ResolvedOptions } from "../options/resolve.js";
-import { isTransactionClient } from "../prisma/internals.js";
-import { modelProperty } from "../prisma/model-property.js";
+import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../options/resolve.js";
+import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { queryTag } from "./query-tags.js";
@@ -32,7 +32,6 @@ import type { ReadOperation } from "./read-operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
-import { contextNotAnObject, isThenable, keyFailure, thenableContext, type KeyedRead } from "./key-failures.js";
 
 /** What a model extension method sees of Prisma through `getExtensionContext(this)`. */
 export interface ModelContext {
@@ -139,7 +138,7 @@ export class ReadPath implements CachedReadRunner {
     let binding = this.#bindings.get(context);
     if (binding === undefined) {
       const parent = context.$parent;
-      const settings = this.options.models.get(context.$name) ?? this.options.defaults;
+      const settings = modelSettings(this.options, context.$name);
       const inTransaction = isTransactionClient(parent);
       binding = {
         delegate: parent[modelProperty(context.$name)] as Record<string, DelegateMethod>,
@@ -292,35 +291,12 @@ export class ReadPath implements CachedReadRunner {
   ): QueryKey | undefined {
     let dimensions: Record<string, unknown> | undefined;
     if (withContext && this.options.context !== undefined) {
-      try {
-        dimensions = this.options.context();
-      } catch (error) {
-        if (reportFailure)
-          this.stack.report(
-            new CacheError(
-              "E_CONTEXT",
-              `the \`context\` function threw; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function).`,
-              error,
-            ),
-          );
+      const context = contextDimensions(this.options.context, query);
+      if (context instanceof CacheError) {
+        if (reportFailure) this.stack.report(context);
         return undefined;
       }
-      if (typeof dimensions !== "object" || dimensions === null) {
-        if (reportFailure) this.stack.report(contextNotAnObject(query, dimensions));
-        return undefined;
-      }
-      const missing = missingDimension(dimensions);
-      if (missing !== undefined) {
-        if (reportFailure) {
-          this.stack.report(
-            new CacheError(
-              "E_CONTEXT",
-              `context dimension \`${missing}\` is undefined; ${query.model}.${query.operation} was served uncached (from the database, or for a computation from its function), rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
-            ),
-          );
-        }
-        return undefined;
-      }
+      dimensions = context;
     }
     try {
       // Custom tags change what an entry depends on, so reads with different ones must not share it.
@@ -368,10 +344,4 @@ function rejected(error: unknown, original: () => Prisma.PrismaPromise<unknown>)
     original(),
   );
   return query as unknown as Prisma.PrismaPromise<unknown>;
-}
-
-/** The first dimension whose value is `undefined` (missing); undefined when none is missing. */
-export function missingDimension(dimensions: Record<string, unknown>): string | undefined {
-  for (const key in dimensions) if (dimensions[key] === undefined) return key;
-  return undefined;
 }

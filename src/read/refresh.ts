@@ -5,7 +5,7 @@
  * of them. A refresh captures versions before its load like any fill, so a
  * refresh racing a write stores an entry that is born dead.
  */
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
@@ -125,7 +125,7 @@ export class Refresher {
           return;
         }
       } catch (error) {
-        report(error as CacheError);
+        report(asCacheError(error, "E_LOCK", `taking the lock of ${key.shared().name} for a refresh failed.`));
         this.#pause(key, REFRESH_RETRY_MS);
         return;
       }

@@ -4,7 +4,7 @@
  * Those captured versions are what the miss's fill is stored under, which
  * is what makes a fill that races an invalidation harmless (docs/invalidation.md).
  */
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { QueryKey } from "../keys/query-key.js";
 import type { Clock } from "../options/types.js";
@@ -89,11 +89,7 @@ export class SharedLookup {
       const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
       return { captured: versions, text: entry };
     } catch (error) {
-      this.#report(
-        error instanceof CacheError
-          ? error
-          : new CacheError("E_REDIS", "reading an entry and its tag versions failed.", error),
-      );
+      this.#report(asCacheError(error, "E_REDIS", "reading an entry and its tag versions failed."));
       return { captured: undefined, text: null };
     }
   }

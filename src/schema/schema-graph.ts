@@ -12,8 +12,9 @@
  * misreading could lose an invalidation (braces, field lines, `@relation`,
  * `@id`, `@unique`), lenient elsewhere (unknown attributes are skipped).
  *
- * Pure: no I/O, no dependencies.
+ * Pure: no I/O, no dependencies besides the library's error class.
  */
+import { CacheError } from "../errors.js";
 
 /** What the database does to referencing rows when a referenced row is deleted or its key changes. */
 export type ReferentialAction = "Cascade" | "SetNull" | "Restrict" | "NoAction" | "SetDefault";
@@ -359,8 +360,16 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-function parseError(line: number, problem: string): Error {
-  return new Error(`prisma-query-cache: cannot parse the Prisma schema (line ${line}): ${problem}.`);
+/**
+ * A schema this parser cannot read. The text is the one Prisma carries in the
+ * client (prisma/internals.ts), so Prisma wrote or accepted it: a failure here
+ * means the library does not know a form of the schema language it uses.
+ */
+function parseError(line: number, problem: string): CacheError {
+  return new CacheError(
+    "E_PRISMA_INTERNALS",
+    `cannot parse the Prisma schema (line ${line}): ${problem}. Dependency tags are derived from it; please report this with that line of your schema.`,
+  );
 }
 
 // ---------------------------------------------------------------------------

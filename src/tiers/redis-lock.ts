@@ -10,9 +10,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { CacheError } from "../errors.js";
-import type { ScriptRunner } from "../invalidation/scripts.js";
+import type { ScriptRunner } from "../redis/scripts.js";
 import type { ResolvedLock } from "../options/resolve.js";
-import { withTimeout } from "./timeout.js";
+import { withTimeout } from "../redis/timeout.js";
 
 /**
  * Takes the lock (KEYS[1]) if it is free, and returns the entry (KEYS[2]) as

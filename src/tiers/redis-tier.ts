@@ -7,8 +7,8 @@
  * make a read slower than the database.
  */
 import { CacheError } from "../errors.js";
-import type { RedisClientLike } from "../options/types.js";
-import { withTimeout } from "./timeout.js";
+import type { RedisClientLike } from "../redis/client.js";
+import { withTimeout } from "../redis/timeout.js";
 
 /** How long queued fills wait for company before they are sent. */
 const BATCH_WINDOW_MS = 2;

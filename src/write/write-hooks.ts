@@ -11,7 +11,7 @@
  * Raw writes (`$executeRaw`, `$executeRawUnsafe`) invalidate every model,
  * unless `prisma.$cache.rawWrites({ invalidates }, fn)` declared their tags.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { rejectUnknownKeys } from "../options/resolve.js";
@@ -57,10 +57,13 @@ export interface WriteSide {
   /** Drops the entries of the caller's request scope (if any) that depend on a write's tags. */
   readonly requestScope: Pick<RequestScope, "forget">;
   report(error: CacheError): void;
+  /**
+   * The tags this instance's `prisma.$cache.rawWrites(...)` declared for the
+   * raw writes running inside it. One per instance: another client's
+   * declaration must not narrow what this client's raw writes invalidate.
+   */
+  readonly rawWriteTags: AsyncLocalStorage<readonly string[]>;
 }
-
-/** Tags declared for raw writes by `prisma.$cache.rawWrites(...)`. */
-export const declaredRawTags = new AsyncLocalStorage<readonly string[]>();
 
 const WRITE_OPTION_KEYS: ReadonlySet<string> = new Set(["invalidates"]);
 
@@ -86,7 +89,7 @@ export function writeQueryComponent(side: WriteSide) {
   };
   const rawWrite = async (call: QueryCall): Promise<unknown> => {
     const result = await call.query(call.args);
-    await afterWrite(side, call, declaredRawTags.getStore() ?? everyModelTag(side.graph));
+    await afterWrite(side, call, side.rawWriteTags.getStore() ?? everyModelTag(side.graph));
     return result;
   };
   const perModel = Object.fromEntries(WRITE_OPERATIONS.map((operation) => [operation, modelWrite]));

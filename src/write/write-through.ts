@@ -16,7 +16,7 @@
  * crash between the two loses writes the caller was told had succeeded.
  */
 import type { QueryKey } from "../keys/query-key.js";
-import type { ResolvedOptions } from "../options/resolve.js";
+import { modelSettings, type ResolvedOptions } from "../options/resolve.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { CacheStack } from "../read/cache-stack.js";
 import { queryTag } from "../read/query-tags.js";
@@ -60,7 +60,7 @@ export class WriteThrough {
    * the full row (no `select`, `include` or `omit`). Undefined otherwise.
    */
   async prepare(model: string, operation: string, args: unknown): Promise<PendingWriteThrough | undefined> {
-    if (operation !== "update" || this.#options.models.get(model)?.writeThrough !== true) return undefined;
+    if (operation !== "update" || !modelSettings(this.#options, model).writeThrough) return undefined;
     if (!isPlainObject(args) || "select" in args || "include" in args || "omit" in args) return undefined;
     const lookup = this.#primaryKeyWhere(model, args.where);
     if (lookup === undefined) return undefined;
@@ -108,7 +108,7 @@ export class WriteThrough {
       if (actual !== expected) return; // Someone else wrote in between: leave it to the next read.
       versions.push(actual as number);
     }
-    const settings = this.#options.models.get(model) ?? this.#options.defaults;
+    const settings = modelSettings(this.#options, model);
     this.#stack.store(key, tags, versions, settings, row);
   }
 

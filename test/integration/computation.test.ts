@@ -406,7 +406,7 @@ function describeComputations(env: Env, redis: boolean): void {
         [prisma.$cache.getOrSet("k", fn, "fast" as never), "E_INVALID_OPTION", /options is string/],
         [prisma.$cache.getOrSet("k", fn, { tags: ["has space"] }), "E_INVALID_TAG", /getOrSet\.tags\[0\]/],
         [prisma.$cache.getOrSet("k", fn, { tags: ["m:User"] }), "E_INVALID_TAG", /reserved/],
-        [prisma.$cache.getOrSet("k", fn, { models: ["Nope"] }), "E_INVALID_TAG", /`Nope`.*Known models/],
+        [prisma.$cache.getOrSet("k", fn, { models: ["Nope"] }), "E_INVALID_OPTION", /`Nope`.*Known models/],
         [
           prisma.$cache.getOrSet("k", fn, { context: ["fr"] as never }),
           "E_INVALID_OPTION",

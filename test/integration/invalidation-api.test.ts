@@ -188,22 +188,22 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       });
     }
 
-    it("an unknown model in invalidateModels, invalidate({ models }) and invalidateQuery", async () => {
+    it("an unknown model in invalidateModels, invalidate({ models }) and invalidateQuery (E_INVALID_OPTION)", async () => {
       const { prisma } = await env.instance();
-      await expectCacheError(prisma.$cache.invalidateModels(["Nope"]), "E_INVALID_TAG", /`Nope`, which is no model/);
+      await expectCacheError(prisma.$cache.invalidateModels(["Nope"]), "E_INVALID_OPTION", /`Nope`, which is no model/);
       await expectCacheError(
         prisma.$cache.invalidate({ models: ["user"] }),
-        "E_INVALID_TAG",
+        "E_INVALID_OPTION",
         /`user`, which is no model.*Known models: .*User/,
       );
       await expectCacheError(
         prisma.$cache.invalidateQuery("Nope", "findMany", {}),
-        "E_INVALID_TAG",
-        /`Nope` is no model/,
+        "E_INVALID_OPTION",
+        /`Nope`, which is no model/,
       );
       await expectCacheError(
         prisma.$cache.invalidateQuery("User", "update" as "findMany", {}),
-        "E_INVALID_TAG",
+        "E_INVALID_OPTION",
         /`update` is not a cacheable operation/,
       );
     });
@@ -348,7 +348,7 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       await expectFresh(scene, views, [{ v: 14 }]);
     });
 
-    it("$cache.queryRaw without tags or models rejects with E_INVALID_TAG", async () => {
+    it("$cache.queryRaw without tags or models rejects with E_INVALID_TAG, with an unknown model E_INVALID_OPTION", async () => {
       const { prisma, database } = await env.instance();
       await expectCacheError(
         prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, {}),
@@ -362,7 +362,7 @@ describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postg
       );
       await expectCacheError(
         prisma.$cache.queryRaw(Prisma.sql`SELECT 1`, { models: ["Nope"] }),
-        "E_INVALID_TAG",
+        "E_INVALID_OPTION",
         /`Nope`/,
       );
       expect(database.queries).toBe(0);

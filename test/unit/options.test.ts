@@ -4,6 +4,7 @@
  * form is accepted and resolved to milliseconds / bytes; and expiry layers
  * query over model over defaults.
  */
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheExtension, type CacheExtensionOptions } from "../../src/index.ts";
 import { layerExpiry, resolveOptions, type ResolvedOptions } from "../../src/options/resolve.ts";
@@ -16,6 +17,10 @@ type Untyped = Record<string, unknown>;
 
 const resolve = (options: Untyped | undefined): ResolvedOptions =>
   resolveOptions(options as CacheExtensionOptions, MODEL_NAMES);
+
+/** A real ioredis client that never connects (`lazyConnect`, and no command is sent): option checks only. */
+const lazyRedis = new Redis({ lazyConnect: true });
+afterAll(() => lazyRedis.disconnect());
 
 /** [what is wrong, the options, text the message must contain (the option's name)] */
 const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
@@ -151,7 +156,7 @@ describe("resolveOptions", () => {
       writeThrough: false,
     });
     expect(resolved.lock).toBeUndefined(); // No Redis, no cross-process lock.
-    expect(resolve({ redis: { status: "wait", get: async () => null, set: async () => "OK" } }).lock).toEqual({
+    expect(resolve({ redis: lazyRedis }).lock).toEqual({
       leaseMs: 5_000,
       waitMs: 1_000,
     });
@@ -181,9 +186,7 @@ describe("resolveOptions", () => {
   it("accepts an entry bound alone, or both bounds, or l1: false with redis", () => {
     expect(resolve({ l1: { maxEntries: 1 } }).l1).toEqual({ maxSize: Number.MAX_SAFE_INTEGER, maxEntries: 1 });
     expect(resolve({ l1: { maxEntries: 500, maxSize: "1mb" } }).l1).toEqual({ maxSize: 1024 * 1024, maxEntries: 500 });
-    expect(
-      resolve({ l1: false, redis: { status: "wait", get: async () => null, set: async () => "OK" } }).l1,
-    ).toBeUndefined();
+    expect(resolve({ l1: false, redis: lazyRedis }).l1).toBeUndefined();
   });
 
   it("names the fixes for l1: false without redis and for an async context", () => {
@@ -196,7 +199,7 @@ describe("resolveOptions", () => {
   });
 
   it("accepts an ioredis-shaped client, a context function, a prefix, an onError and a clock as given", () => {
-    const redis = { status: "wait", get: async () => null, set: async () => "OK", pipeline: () => ({}) };
+    const redis = lazyRedis;
     const context = () => ({ tenantId: 1 });
     const onError = () => undefined;
     const clock = { now: () => 42 };

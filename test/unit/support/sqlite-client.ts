@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PrismaLibSql } from "@prisma/adapter-libsql";
+import { afterAll, beforeAll } from "vitest";
 import { resetSqlite } from "../../../scripts/lib/database.mjs";
 import { PrismaClient } from "../../generated/sqlite/client.ts";
 
@@ -35,5 +36,23 @@ export async function createSqliteFixture(): Promise<SqliteFixture> {
       await prisma.$disconnect();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A fixture for the tests of the enclosing `describe`: created before them,
+ * disposed of after. Read `fixture()` inside a test or hook, not at collection.
+ */
+export function useSqliteFixture(): () => SqliteFixture {
+  let fixture: SqliteFixture | undefined;
+  beforeAll(async () => {
+    fixture = await createSqliteFixture();
+  });
+  afterAll(async () => {
+    await fixture?.dispose();
+  });
+  return () => {
+    if (fixture === undefined) throw new Error("useSqliteFixture(): the fixture is read before beforeAll ran");
+    return fixture;
   };
 }

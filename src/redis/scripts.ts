@@ -9,15 +9,8 @@
  * it on the right node and caches it there for the EVALSHAs that follow.
  */
 import { createHash } from "node:crypto";
-import { withTimeout } from "../tiers/timeout.js";
-
-/** The ioredis surface the scripts need (a `Redis` or `Cluster`). */
-export interface ScriptingRedis {
-  readonly isCluster?: boolean;
-  mget(...keys: string[]): Promise<(string | null)[]>;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
+import type { ScriptingRedis } from "./client.js";
+import { withTimeout } from "./timeout.js";
 
 /** SHA1 of each script: the name Redis caches it under, computed here once. */
 const shas = new Map<string, string>();

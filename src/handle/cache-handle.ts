@@ -4,6 +4,7 @@
  * declared raw writes, cached raw queries with explicit tags, computation
  * caching (`getOrSet`), request scopes, and shutdown.
  */
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { parseDuration } from "../options/duration.js";
@@ -18,7 +19,6 @@ import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js"
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
 import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
-import { declaredRawTags } from "./write-hooks.js";
 
 /** What to invalidate: custom tags and/or whole models. */
 export interface InvalidationTarget {
@@ -48,8 +48,9 @@ export interface CacheHandle {
   /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
-   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag, an unknown model, or a
-   *   target naming neither `tags` nor `models` (`{}`, a misspelt key); `{ tags: [] }` is accepted and does nothing
+   * @throws CacheError `E_INVALID_TAG` for an empty or malformed tag, or a target naming neither `tags` nor
+   *   `models` (`{}`, a misspelt key); `E_INVALID_OPTION` for an unknown model. `{ tags: [] }` is accepted and does
+   *   nothing
    */
   invalidate(target: InvalidationTarget): Promise<void>;
   /** Shorthand for `invalidate({ models })`. */
@@ -57,6 +58,7 @@ export interface CacheHandle {
   /**
    * Invalidates the entry of one query, as built in the current context:
    * `invalidateQuery("User", "findUnique", { where: { id: 1 } })`.
+   * @throws CacheError `E_INVALID_OPTION` for an unknown model or an operation that is never cached
    */
   invalidateQuery(model: string, operation: ReadOperation, args?: Record<string, unknown>): Promise<void>;
   /**
@@ -113,8 +115,8 @@ export interface CacheHandle {
    * @param fn  computes the value on a miss; may return a promise
    * @returns a promise of the cached or computed value. It rejects with CacheError
    *   `E_INVALID_KEY` (empty or non-string key), `E_INVALID_OPTION` (`fn` not a
-   *   function, an unknown or invalid option) or `E_INVALID_TAG` (a bad tag,
-   *   an unknown model), and with whatever `fn` throws.
+   *   function, an unknown or invalid option, an unknown model) or `E_INVALID_TAG`
+   *   (a bad tag), and with whatever `fn` throws.
    */
   getOrSet<T>(key: string, fn: () => T | PromiseLike<T>, options?: GetOrSetOptions): Promise<T>;
   /**
@@ -165,9 +167,19 @@ export interface HandleParts {
   /** The extension's resolved expiry defaults (for `getOrSet`). */
   defaults: ResolvedExpiry;
   requestScope: RequestScope;
+  /** The tags `rawWrites` declares, read by this instance's write side (write/write-hooks.ts). */
+  rawWriteTags: AsyncLocalStorage<readonly string[]>;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
+}
+
+/** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
+function unknownModel(graph: SchemaGraph, where: string, model: unknown): CacheError {
+  return new CacheError(
+    "E_INVALID_OPTION",
+    `${where} names \`${String(model)}\`, which is no model of this Prisma client. Model names are written as in the schema. Known models: ${[...graph.models.keys()].join(", ")}.`,
+  );
 }
 
 /** Builds `prisma.$cache`. */
@@ -178,12 +190,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       throw new CacheError("E_INVALID_TAG", `${where} takes { tags?, models? }.`);
     const tags = target.tags === undefined ? [] : validateTags(target.tags, `${where}.tags`);
     for (const model of target.models ?? []) {
-      if (!graph.models.has(model)) {
-        throw new CacheError(
-          "E_INVALID_TAG",
-          `${where}.models names \`${String(model)}\`, which is no model of this Prisma client. Known models: ${[...graph.models.keys()].join(", ")}.`,
-        );
-      }
+      if (!graph.models.has(model)) throw unknownModel(graph, `${where}.models`, model);
       tags.push(modelTag(model), rowsTag(model));
     }
     return tags;
@@ -229,11 +236,10 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
-      if (!graph.models.has(model))
-        throw new CacheError("E_INVALID_TAG", `invalidateQuery: \`${model}\` is no model of this Prisma client.`);
+      if (!graph.models.has(model)) throw unknownModel(graph, "invalidateQuery", model);
       if (!READ_OPERATIONS.includes(operation))
         throw new CacheError(
-          "E_INVALID_TAG",
+          "E_INVALID_OPTION",
           `invalidateQuery: \`${operation}\` is not a cacheable operation (${READ_OPERATIONS.join(", ")}).`,
         );
       const key = readPath.keyOf(model, operation, args);
@@ -241,7 +247,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     },
     // Awaited inside the scope: `() => prisma.$executeRaw\`...\`` returns a lazy Prisma promise,
     // which would otherwise run after the declared tags went out of scope.
-    rawWrites: async (target, fn) => declaredRawTags.run(targetTags(target, "rawWrites"), async () => await fn()),
+    rawWrites: async (target, fn) => parts.rawWriteTags.run(targetTags(target, "rawWrites"), async () => await fn()),
     queryRaw: async <T>(
       query: { sql: string; values: readonly unknown[] },
       options: InvalidationTarget & { ttl?: Duration },

@@ -1,14 +1,17 @@
 /**
- * Why a read could not be keyed, told apart: the `context` or the query
- * arguments. The key is built in one pass over both (keys/query-key.ts), so
- * when it fails, the culprit is found here, on the failure path only: the
- * hot path pays nothing for these diagnostics.
+ * Context keying: the dimensions the `context` option returns for one read
+ * (consistency contract, item 4: a key includes every dimension, and a
+ * missing one is an error, not a shared key), and, when a key cannot be
+ * built, which is to blame: the `context` or the query arguments. The key
+ * is built in one pass over both (keys/query-key.ts), so the culprit is
+ * found here, on the failure path only: the hot path pays nothing for these
+ * diagnostics.
  *
  * Every failure becomes a `CacheError` naming what to fix. A raw error
  * (a `RangeError` from a circular value, say) never reaches `onError`.
  */
 import { CacheError } from "../errors.js";
-import { canonicalize } from "../keys/canonical.js";
+import { canonicalize } from "./canonical.js";
 
 /** What was being keyed, for messages. */
 export interface KeyedRead {
@@ -22,6 +25,44 @@ const SERVED_UNCACHED = "was served uncached (from the database, or for a comput
 /** The fix for a context that returned something other than an object of dimensions. */
 const CONTEXT_SHAPE_FIX =
   "Make `context` return an object of dimensions, such as () => ({ tenantId: currentTenant() }), with a string, number, boolean or null for each.";
+
+/**
+ * Calls `context` for `read` and checks what it returned: an object whose
+ * every dimension is defined. Returns the dimensions, or the `E_CONTEXT`
+ * error to report (the read then goes uncached). A Promise passes these
+ * checks (it has no enumerable keys) and is caught when the key is built
+ * ({@link isThenable}).
+ */
+export function contextDimensions(
+  context: () => Record<string, unknown>,
+  read: KeyedRead,
+): Record<string, unknown> | CacheError {
+  let dimensions: unknown;
+  try {
+    dimensions = context();
+  } catch (error) {
+    return new CacheError(
+      "E_CONTEXT",
+      `the \`context\` function threw; ${read.model}.${read.operation} ${SERVED_UNCACHED}.`,
+      error,
+    );
+  }
+  if (typeof dimensions !== "object" || dimensions === null) return contextNotAnObject(read, dimensions);
+  const missing = missingDimension(dimensions as Record<string, unknown>);
+  if (missing !== undefined) {
+    return new CacheError(
+      "E_CONTEXT",
+      `context dimension \`${missing}\` is undefined; ${read.model}.${read.operation} ${SERVED_UNCACHED}, rather than under a key shared across contexts. Make \`context\` return a value (or null) for every dimension.`,
+    );
+  }
+  return dimensions as Record<string, unknown>;
+}
+
+/** The first dimension whose value is `undefined` (missing); undefined when none is missing. */
+export function missingDimension(dimensions: Record<string, unknown>): string | undefined {
+  for (const key in dimensions) if (dimensions[key] === undefined) return key;
+  return undefined;
+}
 
 /** True for a Promise or any other thenable: what an `async` context (or one that forgot to await nothing) returns. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -5,7 +5,7 @@
  * single interval per bound, running only while any is pending. A deadline
  * can therefore pass by up to a quarter of the bound before it fires.
  */
-import { CacheError } from "../errors.js";
+import { asCacheError, CacheError } from "../errors.js";
 
 interface Pending {
   readonly deadline: number;
@@ -74,11 +74,7 @@ export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: s
       },
       (error: unknown) => {
         bound.delete(pending);
-        reject(
-          error instanceof CacheError
-            ? error
-            : new CacheError("E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`, error),
-        );
+        reject(asCacheError(error, "E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`));
       },
     );
   });
