@@ -133,6 +133,8 @@ export class CacheStack {
   }
 
   async #readShared(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
+    // Which loads this read may join without captured versions: those begun after it (see flights.ts).
+    const began = performance.now();
     // Decided before the capture: an in-process entry must not predate this instance hearing every invalidation,
     // and the mirror's versions are only trusted while it does.
     const hears = this.#versions.hearsEveryInvalidation();
@@ -170,12 +172,19 @@ export class CacheStack {
       return early;
     }
     const { captured, shared } = await this.#lookup.lookup(key, tags, mirrored, early === undefined);
-    // Without versions captured before the load, a fill could outlive an invalidation, and a join could return
-    // a load that started before a write this read must see: go to the database alone, unfilled.
+    // Without versions captured before the load, a fill could outlive an invalidation: load unfilled. Join only a
+    // load begun after this read did, so that it sees every write that resolved before; reads whose lookups failed
+    // together share one load, whatever Redis does.
     if (captured === undefined) {
       this.#counters.misses++;
       this.#sharedHitRate.record(false);
-      return early ?? source[LOAD]();
+      if (early !== undefined) return early;
+      const joined = this.#flights.joinBegunSince(key.local, began);
+      if (joined !== undefined) {
+        this.#counters.coalesced++;
+        return joined;
+      }
+      return this.#flights.start(key.local, undefined, Promise.resolve(source[LOAD]()));
     }
     const miss = new Miss(key, tags, captured, expiry, source, l1);
     const freshness =

@@ -9,13 +9,23 @@
  * copy (item 7). A flight leaves the table as it settles, so an error is
  * shared by those already waiting and never kept (item 6).
  *
+ * Without captured versions (Redis slow, frozen, not connected), a read may
+ * still join a flight whose load began after the read did: that database
+ * read started after every write that had resolved before the read began, so
+ * it sees them all. Concurrent reads whose lookups fail together therefore
+ * share one load whatever Redis does, and a read that begins after a write
+ * never receives a load that began before it.
+ *
  * One table per extension instance: two clients in one process never share
  * a load.
  */
 import { cloneResult } from "../serialize/clone.js";
 
 interface Flight {
-  readonly versions: readonly number[];
+  /** The versions captured before the load, or undefined for a load without them (Redis did not answer). */
+  readonly versions: readonly number[] | undefined;
+  /** When the load began (`performance.now()`), before its database read could start. */
+  readonly startedAt: number;
   /** A private copy of the result, taken before its first receiver can touch it. */
   readonly pristine: Promise<unknown>;
 }
@@ -35,19 +45,31 @@ export class Flights {
    */
   join(key: string, versions: readonly number[]): Promise<unknown> | undefined {
     const flight = this.#flights.get(key);
-    if (flight === undefined || !sameVersions(flight.versions, versions)) return undefined;
+    if (flight?.versions === undefined || !sameVersions(flight.versions, versions)) return undefined;
     return flight.pristine.then(cloneResult);
   }
 
   /**
-   * Registers `load` as the flight of `key`, started under `versions`, and
-   * returns it: its starter receives the loaded value itself, joiners copies.
+   * A private copy of the result of the flight of `key`, if its load began at
+   * or after `began` (the joining read's own start, `performance.now()`),
+   * whatever versions it runs under; otherwise undefined (start a load).
    */
-  start<T>(key: string, versions: readonly number[], load: Promise<T>): Promise<T> {
+  joinBegunSince(key: string, began: number): Promise<unknown> | undefined {
+    const flight = this.#flights.get(key);
+    if (flight === undefined || flight.startedAt < began) return undefined;
+    return flight.pristine.then(cloneResult);
+  }
+
+  /**
+   * Registers `load` as the flight of `key`, started under `versions` (undefined: without captured versions), and
+   * returns it: its starter receives the loaded value itself, joiners copies. Call it in the same synchronous step
+   * as the one that started `load`, before its database read can have begun.
+   */
+  start<T>(key: string, versions: readonly number[] | undefined, load: Promise<T>): Promise<T> {
     // Registered before the starter's own continuation, so the copy is taken before the starter can mutate the value.
     const pristine = load.then(cloneResult);
     pristine.catch(() => undefined); // Nobody may join; the starter still receives the error through `load`.
-    const flight: Flight = { versions, pristine };
+    const flight: Flight = { versions, startedAt: performance.now(), pristine };
     this.#flights.set(key, flight);
     const land = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);

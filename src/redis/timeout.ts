@@ -4,6 +4,14 @@
  * than the rest of a Redis hit's CPU, so pending operations are checked by a
  * single interval per bound, running only while any is pending. A deadline
  * can therefore pass by up to a quarter of the bound before it fires.
+ *
+ * A timeout fires only when Redis did not answer. Timers run before the
+ * event loop reads its sockets, so after the loop was blocked (a CPU-heavy
+ * request, a long GC pause) a deadline can pass while the reply already waits
+ * in the socket: failing it then would count the application's own stall as a
+ * Redis failure and send the read to the database. An expired operation is
+ * therefore failed from `setImmediate`, which runs after the loop has read
+ * its sockets; one whose reply was there has settled by then.
  */
 import { asCacheError, CacheError } from "../errors.js";
 
@@ -38,15 +46,24 @@ class DeadlineWatch {
 
   #check(): void {
     const now = performance.now();
-    for (const pending of this.#pending) {
-      if (pending.deadline > now) continue;
-      this.#pending.delete(pending);
+    const expired: Pending[] = [];
+    for (const pending of this.#pending) if (pending.deadline <= now) expired.push(pending);
+    if (expired.length > 0) setImmediate(() => this.#fail(expired));
+    else if (this.#pending.size === 0) this.#stop();
+  }
+
+  /** Fails the expired operations that are still pending once the loop has read the replies that had arrived. */
+  #fail(expired: readonly Pending[]): void {
+    for (const pending of expired) {
+      if (!this.#pending.delete(pending)) continue; // Its reply was waiting: it settled in the poll phase.
       pending.fail();
     }
-    if (this.#pending.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#pending.size === 0) this.#stop();
+  }
+
+  #stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }
 

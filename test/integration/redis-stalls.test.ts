@@ -117,10 +117,14 @@ describe.skipIf(missingPostgres || missingRedisServer)("Redis stalls: postgres +
       await held.arrived;
       // The write goes to the database directly: with Redis frozen the cache could not invalidate anyway.
       await env.bare.user.update({ where: { id: w.users.carol }, data: { name: "Caroline" } });
+      // The second read must load on its own: it answers while the first load is still held.
       const second = started(read());
+      const waited = new Promise((resolve) => setTimeout(() => resolve("still waiting for the first load"), 5_000));
+      expect(await Promise.race([second, waited]), "the second read began after the write resolved").toEqual({
+        name: "Caroline",
+      });
       held.release();
       expect(await first).toEqual({ name: "Carol" });
-      expect(await second, "the second read began after the write resolved").toEqual({ name: "Caroline" });
     } finally {
       server.resume();
     }
