@@ -10,25 +10,13 @@
  * with Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import type { Redis } from "ioredis";
 import { CacheError, type CacheExtensionOptions } from "../../src/index.js";
 import { Prisma } from "../generated/postgres/client.ts";
 import { cachedClient, ErrorLog, FakeClock, postgresClient, type BareClient } from "../helpers/clients.js";
-import {
-  connectRedis,
-  DATABASE_URL,
-  deleteKeysUnder,
-  ensurePostgresSchema,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
+import { connectRedis, deleteKeysUnder, ensurePostgresSchema } from "../helpers/services.js";
 import { expectCacheError } from "../helpers/cache-errors.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
 /** A computation that counts its runs and returns what `value(run)` gives for each. */
 function counted<T>(value: (run: number) => T) {
@@ -424,16 +412,14 @@ function describeComputations(env: Env, redis: boolean): void {
   });
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres)("getOrSet: postgres, in-process tier only", () => {
+describeWith(["postgres"], "getOrSet: postgres, in-process tier only", () => {
   const env = new Env();
   beforeAll(() => env.start());
   afterAll(() => env.stop());
   describeComputations(env, false);
 });
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", () => {
+describeWith(["postgres", "redis"], "getOrSet: postgres + redis", () => {
   const env = new Env();
   beforeAll(() => env.start());
   afterAll(() => env.stop());

@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from "vitest";
 import { describeArgumentReuse } from "./argument-reuse.js";
 import { describeContext } from "./context.js";
 import { describeExpiry } from "./expiry.js";
-import { CoreHarness, type CoreTarget } from "./harness.js";
+import { Harness, type Target } from "../../helpers/harness.js";
 import { describeHitsAndMisses } from "./hits-and-misses.js";
 import { describeInvalidQueryOptions } from "./invalid-query-options.js";
 import { describeKeyCanonicalisation } from "./key-canonicalisation.js";
@@ -16,12 +16,10 @@ import { describeReadOperations } from "./read-operations.js";
 import { describeTransactions } from "./transactions.js";
 import { describeTypeRoundTrips } from "./type-round-trips.js";
 
-export type { CoreTarget } from "./harness.js";
-
 /** Registers the core suite for `target`; call it inside a `describe`. */
-export function coreSuite(target: CoreTarget): void {
-  const h = new CoreHarness(target);
-  beforeAll(() => h.start());
+export function coreSuite(target: Target): void {
+  const h = new Harness(target);
+  beforeAll(() => h.start({ seed: "core" }));
   afterAll(() => h.stop());
 
   describeHitsAndMisses(h);

@@ -4,10 +4,18 @@
  * read (lists, counts, lookups by another unique key) depends on the model.
  */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { expectFresh, expectStillCached, unique, unusedId, warm, type InvalidationEnv, type Read } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import {
+  expectFresh,
+  expectStillCached,
+  unique,
+  unusedId,
+  warm,
+  type Harness,
+  type Read,
+} from "../../helpers/harness.js";
 
-export function describeRecordLevel(env: InvalidationEnv): void {
+export function describeRecordLevel(env: Harness): void {
   describe("record-level and model-level dependencies", () => {
     const byId = (id: number) => (p: CachedPrisma) =>
       p.user.findUnique({ where: { id }, select: { name: true }, cache: true });

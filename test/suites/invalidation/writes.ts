@@ -4,9 +4,9 @@
  * returns the new data, from the database.
  */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import type { Fixture } from "../fixture.js";
-import { expectFresh, unique, unusedId, warm, type InvalidationEnv, type Read, type Scene } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import type { Fixture } from "../../helpers/fixture.js";
+import { expectFresh, unique, unusedId, warm, type Harness, type Read, type Scene } from "../../helpers/harness.js";
 
 /** Reads of a world's users that most writes change. */
 function userReads(w: Fixture) {
@@ -24,7 +24,7 @@ function userReads(w: Fixture) {
   };
 }
 
-export function describeWrites(env: InvalidationEnv): void {
+export function describeWrites(env: Harness): void {
   describe("every mutation kind invalidates what it changed (contract item 1)", () => {
     async function setUp(
       label: string,

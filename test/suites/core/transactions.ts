@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { createScratchUser } from "../fixture.js";
-import type { CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { createScratchUser } from "../../helpers/fixture.js";
+import type { Harness } from "../../helpers/harness.js";
 
-export function describeTransactions(h: CoreHarness): void {
+export function describeTransactions(h: Harness): void {
   describe("transactions bypass the cache", () => {
     /** A user named `before`, and reads whose results change when it is renamed to `after`. */
     async function renamableUser(label: string) {

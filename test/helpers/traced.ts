@@ -17,16 +17,11 @@
  */
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect } from "vitest";
-import type { CacheExtensionOptions } from "../../../src/index.js";
-import { ErrorLog, type BareClient, type CachedPrisma } from "../clients.js";
-import {
-  instrumentedClient,
-  InvalidationEnv,
-  unusedId,
-  type Instance,
-  type ReadGate,
-} from "../invalidation/harness.js";
-import { postgresTarget } from "../targets.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
+import { cachedClient, ErrorLog, type BareClient, type CachedPrisma } from "./clients.js";
+import { Harness, unusedId, type Instance } from "./harness.js";
+import type { ReadGate } from "./read-gate.js";
+import { postgresTarget } from "./targets.js";
 
 export type TraceEvent = "db:start" | "db:done" | "get:sent" | "get:reply" | "mget:sent" | "mget:reply";
 
@@ -129,14 +124,14 @@ export interface TracedOptions extends Omit<CacheExtensionOptions, "redis" | "pr
 }
 
 /**
- * Builds traced instances over an {@link InvalidationEnv} (which owns the
+ * Builds traced instances over an {@link Harness} (which owns the
  * bare clients, the Redis connections and the key clean-up) and closes them.
  * Each instance gets its own PrismaClient: another application instance.
  */
 export class TracedInstances {
   readonly #created: TracedInstance[] = [];
 
-  constructor(readonly env: InvalidationEnv) {}
+  constructor(readonly env: Harness) {}
 
   async instance(options: TracedOptions): Promise<TracedInstance> {
     const { redis: given, gate, ...extension } = options;
@@ -146,12 +141,11 @@ export class TracedInstances {
     traceRedis(redis, trace, faults);
     const bare: BareClient = this.env.connect();
     const log = new ErrorLog();
-    const { prisma, database } = await instrumentedClient(
+    const { prisma, database } = await cachedClient(
       bare,
       // Early loads only happen without the cross-process lock (with it, a load must take the lock first).
       { defaults: { ttl: 60, negativeTtl: 60 }, lock: false, onError: log.onError, ...extension, redis },
-      gate,
-      (phase) => trace.record(phase),
+      { gate, onDatabase: (phase) => trace.record(phase) },
     );
     const instance: TracedInstance = { prisma, database, log, prefix: extension.prefix, trace, redis, faults };
     this.#created.push(instance);
@@ -222,8 +216,8 @@ export async function driveHitRateLow(instance: TracedInstance, count = 30): Pro
  * A Postgres + Redis invalidation environment and a lab of traced instances
  * on it, started before the calling describe block's tests and closed after.
  */
-export function tracedLab(): { env: InvalidationEnv; lab: TracedInstances } {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+export function tracedLab(): { env: Harness; lab: TracedInstances } {
+  const env = new Harness(postgresTarget({ redis: true }));
   const lab = new TracedInstances(env);
   beforeAll(() => env.start());
   afterAll(async () => {

@@ -1,57 +1,47 @@
 /**
- * What the invalidation tests run against: a target database (with or
- * without the shared Redis tier), cached instances built over it, seeded
- * worlds each test may change, and the few observations every test makes
- * ("did this read reach the database?", "is it still cached?").
+ * What the integration tests run against: a target (a database, with or
+ * without the shared Redis tier), cached clients built over it, seeded rows,
+ * and the few observations every test makes ("did this read reach the
+ * database?", "is it still cached?"). One harness serves the core suite (one
+ * read-only fixture, clients on a fake clock sharing one Redis connection)
+ * and the invalidation tests (application instances with their own
+ * connections, worlds each test may change).
  *
- * An instance stacks, below the cache extension's read side, a query
- * extension that counts every operation the cache did not answer (raw
- * queries included) and can pause a chosen read after the database answered
- * it and before the cache stores it ({@link ReadGate}). Prisma runs query
- * extensions in the order they were added, so for writes this counter runs
- * before the cache's write side: it counts a write the write side then
- * refuses, and tests check refused writes in the database itself.
+ * Every client gets its own in-process tier and its own Redis prefix under
+ * one prefix per run, so tests never see each other's entries unless they
+ * share them on purpose; `stop()` removes the rows and keys it created.
  */
 import { randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import { expect } from "vitest";
-import { cacheExtension, type CacheExtensionOptions } from "../../../src/index.js";
-import { ErrorLog, type BareClient, type CachedPrisma, type DatabaseCounter } from "../clients.js";
-import type { CoreTarget } from "../core-suite/harness.js";
-import { removeFixture, seedFixture, type Fixture } from "../fixture.js";
-import { connectRedis, deleteKeysUnder } from "../services.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
+import {
+  cachedClient,
+  ErrorLog,
+  FakeClock,
+  type BareClient,
+  type CachedClientSetup,
+  type CachedPrisma,
+  type DatabaseCounter,
+} from "./clients.js";
+import { removeFixture, seedFixture, type Fixture } from "./fixture.js";
+import type { ReadGate } from "./read-gate.js";
+import { connectRedis, deleteKeysUnder } from "./services.js";
 
-/**
- * Pauses one chosen read below the cache, after the database answered it and
- * before the cache can store the answer: the window of the
- * fill-after-invalidate race (consistency contract, item 2).
- */
-export class ReadGate {
-  #armed:
-    | { match: (model: string | undefined, operation: string) => boolean; arrived: () => void; released: Promise<void> }
-    | undefined;
-
-  /**
-   * The next database read for which `match` holds pauses there.
-   * `arrived` resolves once it is paused; `release()` lets it continue.
-   */
-  arm(match: (model: string | undefined, operation: string) => boolean): { arrived: Promise<void>; release(): void } {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let arrived!: () => void;
-    const arrival = new Promise<void>((resolve) => (arrived = resolve));
-    this.#armed = { match, arrived, released };
-    return { arrived: arrival, release };
-  }
-
-  /** Called below the cache once the database has answered. */
-  async pass(model: string | undefined, operation: string): Promise<void> {
-    const armed = this.#armed;
-    if (armed === undefined || !armed.match(model, operation)) return;
-    this.#armed = undefined;
-    armed.arrived();
-    await armed.released;
-  }
+/** A database (and optionally a Redis) the tests run against (see targets.ts). */
+export interface Target {
+  /** Shown in the suite's name, such as "postgres + redis". */
+  name: string;
+  /** Prepares the database; called once before the suite. */
+  prepare(): Promise<void>;
+  /** A new bare client over the target's database. */
+  connect(): BareClient;
+  /** Removes what `prepare` created; called once after the suite. */
+  dispose(): Promise<void>;
+  /** URL of the shared tier, or undefined to run with the in-process tier only. */
+  redisUrl: string | undefined;
+  /** Decimal text the database keeps exactly (see fixture.ts). */
+  aliceBalance: string;
 }
 
 /** One application instance: a cached client and what observes it. */
@@ -63,37 +53,22 @@ export interface Instance {
   prefix: string;
 }
 
-/**
- * A cached client over `bare`, with the database counter and an optional gate below the cache;
- * `onDatabase` hears each database call start and finish (the read-mode tests trace them).
- */
-export async function instrumentedClient(
-  bare: BareClient,
-  options: CacheExtensionOptions,
-  gate?: ReadGate,
-  onDatabase?: (phase: "db:start" | "db:done") => void,
-): Promise<Omit<Instance, "log" | "prefix">> {
-  const database: DatabaseCounter = { queries: 0 };
-  const prisma: CachedPrisma = bare
-    .$extends({
-      name: "test-database-side",
-      query: {
-        async $allOperations({ model, operation, args, query }) {
-          database.queries++;
-          onDatabase?.("db:start");
-          const result = await query(args);
-          onDatabase?.("db:done");
-          await gate?.pass(model, operation);
-          return result;
-        },
-      },
-    })
-    .$extends(cacheExtension(options));
-  await prisma.$cache.ready();
-  return { prisma, database };
+/** A client of the core suite: an {@link Instance} on its own fake clock. */
+export interface TestClient extends Instance {
+  /** This client's time; advance it to expire entries. */
+  clock: FakeClock;
 }
 
-/** Options of {@link InvalidationEnv.instance}. */
+/** Options of {@link Harness.client}: the extension's options, plus the test-side setup. */
+export interface TestClientOptions extends Omit<CacheExtensionOptions, "clock"> {
+  /** Share another client's clock; a new one by default. */
+  clock?: FakeClock;
+  /** The bare client to extend; the harness's first client by default. */
+  over?: BareClient;
+  setup?: CachedClientSetup;
+}
+
+/** Options of {@link Harness.instance}. */
 export interface InstanceOptions extends Omit<CacheExtensionOptions, "redis"> {
   /** The bare client to build on; the environment's by default (a second PrismaClient: `env.connect()`). */
   over?: BareClient;
@@ -106,33 +81,40 @@ export interface InstanceOptions extends Omit<CacheExtensionOptions, "redis"> {
 }
 
 /** A database, optionally a Redis, and everything the tests create on them, cleaned up by `stop()`. */
-export class InvalidationEnv {
+export class Harness {
+  /** The bare client: seeds, writes behind the cache's back, and is the oracle for uncached results. */
   bare!: BareClient;
-  readonly runPrefix = `pqc-inv:${randomUUID().slice(0, 8)}:`;
+  /** The read-only rows seeded by `start({ seed })`; tests that change rows seed a {@link world} of their own. */
+  fixture!: Fixture;
+  /** A connection to the target's Redis, when it has one: the clients of {@link client} share it. */
+  redis: Redis | undefined;
+  readonly runPrefix = `pqc-test:${randomUUID().slice(0, 8)}:`;
   readonly #instances: Instance[] = [];
   readonly #bares: BareClient[] = [];
   readonly #connections: Redis[] = [];
   readonly #worlds: Fixture[] = [];
-  #admin: Redis | undefined;
   #prefixes = 0;
 
-  constructor(readonly target: CoreTarget) {}
+  constructor(readonly target: Target) {}
 
   get hasRedis(): boolean {
     return this.target.redisUrl !== undefined;
   }
 
-  async start(): Promise<void> {
+  /** Prepares the target and connects; with `seed`, also seeds the read-only {@link fixture} under that label. */
+  async start(options: { seed?: string } = {}): Promise<void> {
     await this.target.prepare();
     this.bare = this.connect();
-    if (this.target.redisUrl !== undefined) this.#admin = await this.connectRedis();
+    if (this.target.redisUrl !== undefined) this.redis = await this.connectRedis();
+    if (options.seed !== undefined) this.fixture = await this.world(options.seed);
   }
 
   async stop(): Promise<void> {
+    // Background writes still in flight would land after the clean-up.
     await Promise.all(this.#instances.map((instance) => instance.prisma.$cache.settled()));
-    for (const instance of this.#instances) instance.prisma.$cache.close();
+    for (const instance of this.#instances) await instance.prisma.$cache.close();
     for (const world of this.#worlds) await removeFixture(this.bare, world);
-    if (this.#admin !== undefined) await deleteKeysUnder(this.#admin, this.runPrefix);
+    if (this.redis !== undefined) await deleteKeysUnder(this.redis, this.runPrefix);
     for (const redis of this.#connections) redis.disconnect();
     for (const bare of this.#bares) await bare.$disconnect();
     await this.target.dispose();
@@ -176,14 +158,36 @@ export class InvalidationEnv {
       redisOption === false ? undefined : (redisOption ?? (this.hasRedis ? await this.connectRedis() : undefined));
     const log = new ErrorLog();
     const prefix = extension.prefix ?? this.newPrefix();
-    const built = await instrumentedClient(
+    const built = await cachedClient(
       over,
       { defaults: { ttl: 60, negativeTtl: 60 }, onError: log.onError, ...extension, redis, prefix },
-      gate,
+      { gate },
     );
     const instance = { ...built, log, prefix };
     this.#instances.push(instance);
     return instance;
+  }
+
+  /**
+   * A new client for the core suite: on the harness's shared Redis
+   * connection, with its own in-process tier, prefix, fake clock and error
+   * log unless `options` passes them, and no jitter (the suite asserts exact
+   * ttl boundaries on its clock) unless a test asks for it.
+   */
+  async client(options: TestClientOptions = {}): Promise<TestClient> {
+    const { over = this.bare, setup, ...extension } = options;
+    const log = new ErrorLog();
+    const clock = extension.clock ?? new FakeClock();
+    const prefix = extension.prefix ?? this.newPrefix();
+    const defaults = { jitter: 0, ...extension.defaults };
+    const { prisma, database } = await cachedClient(
+      over,
+      { redis: this.redis, onError: log.onError, ...extension, defaults, clock, prefix },
+      setup,
+    );
+    const client = { prisma, database, log, clock, prefix };
+    this.#instances.push(client);
+    return client;
   }
 
   /**
@@ -208,7 +212,7 @@ export class InvalidationEnv {
   }
 }
 
-/** See {@link InvalidationEnv.scene}. */
+/** See {@link Harness.scene}. */
 export interface Scene {
   main: Instance;
   peers: Instance[];
@@ -261,6 +265,34 @@ export async function expectFresh<T>(scene: Scene, read: Read<T>, expected: T): 
 export async function expectStillCached<T>(scene: Scene, read: Read<T>, expected: T): Promise<void> {
   for (const instance of scene.all)
     expect(await observe(instance, read), "still a cache hit").toEqual({ value: expected, fromDatabase: false });
+}
+
+/** Where a read was answered from, for the assertions of {@link readThroughTiers}. */
+export type Tier = "database" | "in-process tier" | "redis";
+
+/**
+ * Runs `read` through a new client of `h` until it has been answered by every
+ * tier the target has: the database (a miss), the in-process tier, and Redis
+ * (after `settled()` and `clearLocal()`). Asserts each answer came from the
+ * tier it is labelled with, by the counters and by the database query count.
+ */
+export async function readThroughTiers<T>(h: Harness, read: Read<T>): Promise<Array<{ tier: Tier; value: T }>> {
+  const { prisma, database, log } = await h.client();
+  const answers: Array<{ tier: Tier; value: T }> = [];
+  answers.push({ tier: "database", value: await read(prisma) });
+  expect(prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 0, l2Hits: 0 });
+  answers.push({ tier: "in-process tier", value: await read(prisma) });
+  expect(prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1, l2Hits: 0 });
+  if (h.hasRedis) {
+    await prisma.$cache.settled();
+    prisma.$cache.clearLocal();
+    answers.push({ tier: "redis", value: await read(prisma) });
+    expect(log.errors).toEqual([]);
+    expect(prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1, l2Hits: 1 });
+  }
+  expect(database.queries).toBe(1);
+  expect(log.errors).toEqual([]);
+  return answers;
 }
 
 /** A unique string for names, tags and e-mails. */

@@ -6,8 +6,8 @@
  * when the caller changes its object while the cache waits for Redis.
  */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import type { CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import type { Harness } from "../../helpers/harness.js";
 
 /** The arguments object callers reuse: `where.id` is changed between calls. */
 interface ReusedArgs {
@@ -16,7 +16,7 @@ interface ReusedArgs {
   cache?: true;
 }
 
-export function describeArgumentReuse(h: CoreHarness): void {
+export function describeArgumentReuse(h: Harness): void {
   describe("arguments changed after the call (contract item 8)", () => {
     const ids = () => [h.fixture.users.alice, h.fixture.users.bob, h.fixture.users.carol];
     const emailOf = async (id: number) => (await h.bare.user.findUniqueOrThrow({ where: { id } })).email;

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import type { CacheArgs } from "../../../src/index.js";
-import type { CachedPrisma } from "../clients.js";
-import { ALICE, type Fixture } from "../fixture.js";
-import { readThroughTiers, type CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { ALICE, type Fixture } from "../../helpers/fixture.js";
+import { readThroughTiers, type Harness } from "../../helpers/harness.js";
 
 interface ReadCase<T> {
   name: string;
@@ -292,7 +292,7 @@ const cases: Array<ReadCase<unknown>> = [
   ),
 ];
 
-export function describeReadOperations(h: CoreHarness): void {
+export function describeReadOperations(h: Harness): void {
   describe("every read operation returns what the uncached call returns", () => {
     for (const readCase of cases) {
       it(readCase.name, async () => {

@@ -5,9 +5,9 @@
  * actions (Cascade, SetNull) change.
  */
 import { describe, expect, it } from "vitest";
-import { expectFresh, expectStillCached, unusedId, warm, type InvalidationEnv, type Read } from "./harness.js";
+import { expectFresh, expectStillCached, unusedId, warm, type Harness, type Read } from "../../helpers/harness.js";
 
-export function describeRelations(env: InvalidationEnv): void {
+export function describeRelations(env: Harness): void {
   describe("relations", () => {
     const postById =
       (id: number): Read<unknown> =>

@@ -1,7 +1,7 @@
 /** Suite part 4: a caller that mutates a returned object cannot change what the next hit returns. */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import type { CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import type { Harness } from "../../helpers/harness.js";
 
 type AliceWithPosts = NonNullable<Awaited<ReturnType<typeof readAliceWithPosts>>>;
 
@@ -32,7 +32,7 @@ function vandalise(user: AliceWithPosts | null): void {
   user.posts.push({ ...first, id: -1 });
 }
 
-export function describeMutationIsolation(h: CoreHarness): void {
+export function describeMutationIsolation(h: Harness): void {
   describe("mutation isolation", () => {
     it("mutating what a miss or a hit returned does not change the next hit", async () => {
       const { prisma, database } = await h.client();

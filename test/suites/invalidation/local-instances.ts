@@ -4,9 +4,9 @@
  * do; instances on different prefixes are separate caches.
  */
 import { describe, expect, it } from "vitest";
-import { expectStillCached, observe, warm, type InvalidationEnv, type Read, type Scene } from "./harness.js";
+import { expectStillCached, observe, warm, type Harness, type Read, type Scene } from "../../helpers/harness.js";
 
-export function describeLocalInstances(env: InvalidationEnv): void {
+export function describeLocalInstances(env: Harness): void {
   describe("two instances in one process without Redis (contract item 1)", () => {
     async function twoInstances(label: string, samePrefix: boolean) {
       const w = await env.world(label);

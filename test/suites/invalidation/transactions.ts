@@ -5,8 +5,16 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { expectFresh, expectStillCached, observe, unique, warm, type InvalidationEnv, type Read } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import {
+  expectFresh,
+  expectStillCached,
+  observe,
+  unique,
+  warm,
+  type Harness,
+  type Read,
+} from "../../helpers/harness.js";
 
 export interface TransactionSuiteOptions {
   /**
@@ -17,7 +25,7 @@ export interface TransactionSuiteOptions {
   concurrentReaders: boolean;
 }
 
-export function describeTransactions(env: InvalidationEnv, { concurrentReaders }: TransactionSuiteOptions): void {
+export function describeTransactions(env: Harness, { concurrentReaders }: TransactionSuiteOptions): void {
   describe("transactions (contract item 3)", () => {
     async function setUp(label: string) {
       const w = await env.world(label);

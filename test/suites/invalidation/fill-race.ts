@@ -15,10 +15,11 @@
  * without a database query).
  */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { observe, ReadGate, type InvalidationEnv, type Read } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { observe, type Harness, type Read } from "../../helpers/harness.js";
+import { ReadGate } from "../../helpers/read-gate.js";
 
-export function describeFillRace(env: InvalidationEnv): void {
+export function describeFillRace(env: Harness): void {
   describe("the fill-after-invalidate race (contract item 2)", () => {
     /** Pauses a findUnique of Carol after its database read, renames her while it waits, then lets it fill. */
     async function overtakenRead(options: { l1?: false } = {}) {

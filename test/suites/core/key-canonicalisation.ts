@@ -3,11 +3,11 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { CacheArgs } from "../../../src/index.js";
 import { Prisma } from "../../generated/postgres/client.ts";
-import type { CachedPrisma } from "../clients.js";
-import { ALICE } from "../fixture.js";
-import { reachedDatabase, type CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { ALICE } from "../../helpers/fixture.js";
+import { observe, type Harness } from "../../helpers/harness.js";
 
-export function describeKeyCanonicalisation(h: CoreHarness): void {
+export function describeKeyCanonicalisation(h: Harness): void {
   describe("key canonicalisation", () => {
     it("the same arguments in a different property order share one entry (filters, options; not the fields selected)", async () => {
       const client = await h.client();
@@ -140,7 +140,7 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
       const { tenantId } = h.fixture;
       const first = await client.prisma.user.findMany({ where: { tenantId }, orderBy: { id: "asc" }, cache: true });
       expect(
-        await reachedDatabase(client, (p) =>
+        await observe(client, (p) =>
           p.user.findMany({
             where: { tenantId, name: undefined },
             orderBy: { id: "asc" },
@@ -190,14 +190,14 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
       // The bare client is the oracle; it is passed no `cache` argument.
       const uncached = (read: (typeof reads)[number]) => read(h.bare as unknown as CachedPrisma, {});
       for (const read of reads) {
-        const { value, fromDatabase } = await reachedDatabase(client, (p) => read(p, { cache: true }));
+        const { value, fromDatabase } = await observe(client, (p) => read(p, { cache: true }));
         expect(fromDatabase).toBe(true);
         expect(value).toStrictEqual(await uncached(read));
       }
       expect(client.prisma.$cache.stats()).toMatchObject({ misses: reads.length, l1Entries: reads.length });
       // Each one is now a hit returning its own result.
       for (const read of reads) {
-        const { value, fromDatabase } = await reachedDatabase(client, (p) => read(p, { cache: true }));
+        const { value, fromDatabase } = await observe(client, (p) => read(p, { cache: true }));
         expect(fromDatabase).toBe(false);
         expect(value).toStrictEqual(await uncached(read));
       }
@@ -225,9 +225,9 @@ export function describeKeyCanonicalisation(h: CoreHarness): void {
         const label = JSON.stringify(where, (_key, value: unknown) =>
           typeof value === "bigint" ? `${value}n` : value,
         );
-        const miss = await reachedDatabase(client, (p) => ids(p, where));
+        const miss = await observe(client, (p) => ids(p, where));
         expect(miss, label).toEqual({ value: expected.map((id) => ({ id })), fromDatabase: true });
-        const hit = await reachedDatabase(client, (p) => ids(p, where));
+        const hit = await observe(client, (p) => ids(p, where));
         expect(hit, label).toEqual({ value: expected.map((id) => ({ id })), fromDatabase: false });
       }
     });

@@ -1,17 +1,16 @@
 /** Suite part 9: nothing is cached silently; models can be turned off or cached by default. */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { reachedDatabase, type CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { observe, type Harness } from "../../helpers/harness.js";
 
-export function describePassThrough(h: CoreHarness): void {
+export function describePassThrough(h: Harness): void {
   describe("pass-through and per-model settings", () => {
     it("a read without `cache` goes to the database every time and counts as bypassed", async () => {
       const client = await h.client();
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.alice } });
       const expected = await h.bare.user.findUnique({ where: { id: h.fixture.users.alice } });
-      for (let i = 0; i < 3; i++)
-        expect(await reachedDatabase(client, read)).toEqual({ value: expected, fromDatabase: true });
-      expect(await reachedDatabase(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).toEqual({
+      for (let i = 0; i < 3; i++) expect(await observe(client, read)).toEqual({ value: expected, fromDatabase: true });
+      expect(await observe(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).toEqual({
         value: 4,
         fromDatabase: true,
       });
@@ -28,7 +27,7 @@ export function describePassThrough(h: CoreHarness): void {
       const client = await h.client();
       const read = (p: CachedPrisma) => p.user.findUnique({ where: { id: h.fixture.users.alice }, cache: false });
       await read(client.prisma);
-      expect((await reachedDatabase(client, read)).fromDatabase).toBe(true);
+      expect((await observe(client, read)).fromDatabase).toBe(true);
       expect(client.prisma.$cache.stats()).toMatchObject({ bypassed: 2, misses: 0, l1Entries: 0 });
     });
 
@@ -39,15 +38,13 @@ export function describePassThrough(h: CoreHarness): void {
       const readUser = (p: CachedPrisma) =>
         p.user.findUnique({ where: { id: h.fixture.users.alice }, select: { email: true }, cache: true });
       for (let i = 0; i < 2; i++)
-        expect(await reachedDatabase(client, readPost)).toEqual({ value: { title: "Welcome" }, fromDatabase: true });
+        expect(await observe(client, readPost)).toEqual({ value: { title: "Welcome" }, fromDatabase: true });
       expect(
-        await reachedDatabase(client, (p) =>
-          p.post.count({ where: { tenantId: h.fixture.tenantId }, cache: { ttl: 60 } }),
-        ),
+        await observe(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId }, cache: { ttl: 60 } })),
       ).toEqual({ value: 4, fromDatabase: true });
       // Other models are unaffected.
       await readUser(client.prisma);
-      expect((await reachedDatabase(client, readUser)).fromDatabase).toBe(false);
+      expect((await observe(client, readUser)).fromDatabase).toBe(false);
       expect(client.prisma.$cache.stats()).toMatchObject({ bypassed: 3, misses: 1, l1Hits: 1, l1Entries: 1 });
     });
 
@@ -57,16 +54,16 @@ export function describePassThrough(h: CoreHarness): void {
         p.user.findUnique({ where: { id: h.fixture.users.carol }, select: { name: true } });
       const optOut = (p: CachedPrisma) =>
         p.user.findUnique({ where: { id: h.fixture.users.carol }, select: { name: true }, cache: false });
-      expect(await reachedDatabase(client, read)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
-      expect(await reachedDatabase(client, read)).toEqual({ value: { name: "Carol" }, fromDatabase: false });
-      expect(await reachedDatabase(client, optOut)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
-      expect(await reachedDatabase(client, optOut)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
+      expect(await observe(client, read)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
+      expect(await observe(client, read)).toEqual({ value: { name: "Carol" }, fromDatabase: false });
+      expect(await observe(client, optOut)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
+      expect(await observe(client, optOut)).toEqual({ value: { name: "Carol" }, fromDatabase: true });
       // Other models still need the option.
       expect(
-        (await reachedDatabase(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).fromDatabase,
+        (await observe(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).fromDatabase,
       ).toBe(true);
       expect(
-        (await reachedDatabase(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).fromDatabase,
+        (await observe(client, (p) => p.post.count({ where: { tenantId: h.fixture.tenantId } }))).fromDatabase,
       ).toBe(true);
       expect(client.prisma.$cache.stats()).toMatchObject({ misses: 1, l1Hits: 1, bypassed: 4 });
     });

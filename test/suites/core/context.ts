@@ -5,15 +5,15 @@
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { CacheError } from "../../../src/index.js";
-import { ALICE } from "../fixture.js";
-import { entryKeysUnder } from "../services.js";
-import type { CoreHarness, TestClient } from "./harness.js";
+import { ALICE } from "../../helpers/fixture.js";
+import { entryKeysUnder } from "../../helpers/services.js";
+import type { Harness, TestClient } from "../../helpers/harness.js";
 
 /** The same arguments for every tenant: the tenant-scoping extension below the cache picks the rows. */
 const readAliceByEmail = (client: TestClient) =>
   client.prisma.user.findFirst({ where: { email: ALICE.email }, select: { name: true, tenantId: true }, cache: true });
 
-export function describeContext(h: CoreHarness): void {
+export function describeContext(h: Harness): void {
   describe("context separation", () => {
     it("two tenants never share an entry", async () => {
       const { tenantId, otherTenantId } = h.fixture;

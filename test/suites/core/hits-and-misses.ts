@@ -1,9 +1,9 @@
 /** Suite part 1: which tier answers each read, by the counters and by the database's query count. */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import type { CoreHarness } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import type { Harness } from "../../helpers/harness.js";
 
-export function describeHitsAndMisses(h: CoreHarness): void {
+export function describeHitsAndMisses(h: Harness): void {
   describe("hits and misses per tier", () => {
     const readAlice = (prisma: CachedPrisma) =>
       prisma.user.findUnique({ where: { id: h.fixture.users.alice }, cache: true });

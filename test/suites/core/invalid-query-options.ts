@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CacheError, type QueryCacheOption } from "../../../src/index.js";
-import type { CoreHarness } from "./harness.js";
+import type { Harness } from "../../helpers/harness.js";
 
 /** The error `promise` rejects with; fails the test if it resolves. */
 async function rejectionOf(promise: PromiseLike<unknown>): Promise<unknown> {
@@ -25,7 +25,7 @@ const invalid: Array<[string, unknown, string]> = [
   ["null", null, "`cache`"],
 ];
 
-export function describeInvalidQueryOptions(h: CoreHarness): void {
+export function describeInvalidQueryOptions(h: Harness): void {
   describe("invalid per-query cache option", () => {
     for (const [name, option, named] of invalid) {
       it(`${name} rejects with E_INVALID_QUERY_OPTION naming ${named}`, async () => {

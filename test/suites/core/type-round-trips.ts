@@ -6,10 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { Prisma } from "../../generated/postgres/client.ts";
-import { ALICE } from "../fixture.js";
-import { readThroughTiers, type CoreHarness } from "./harness.js";
+import { ALICE } from "../../helpers/fixture.js";
+import { readThroughTiers, type Harness } from "../../helpers/harness.js";
 
-export function describeTypeRoundTrips(h: CoreHarness): void {
+export function describeTypeRoundTrips(h: Harness): void {
   describe("type round trips through every tier", () => {
     it("Date, BigInt, Decimal, Bytes, Json and enum keep their types and values", async () => {
       const answers = await readThroughTiers(h, (prisma) =>

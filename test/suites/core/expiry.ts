@@ -5,9 +5,9 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { QueryCacheOption } from "../../../src/index.js";
-import type { CachedPrisma } from "../clients.js";
-import { createScratchUser } from "../fixture.js";
-import { reachedDatabase, type CoreHarness, type TestClient } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { createScratchUser } from "../../helpers/fixture.js";
+import { observe, type Harness, type TestClient } from "../../helpers/harness.js";
 
 /** Whether each read reaches the database now, in order. */
 async function whichReachDatabase(
@@ -15,11 +15,11 @@ async function whichReachDatabase(
   reads: Record<string, (p: CachedPrisma) => PromiseLike<unknown>>,
 ): Promise<Record<string, boolean>> {
   const result: Record<string, boolean> = {};
-  for (const [name, read] of Object.entries(reads)) result[name] = (await reachedDatabase(client, read)).fromDatabase;
+  for (const [name, read] of Object.entries(reads)) result[name] = (await observe(client, read)).fromDatabase;
   return result;
 }
 
-export function describeExpiry(h: CoreHarness): void {
+export function describeExpiry(h: Harness): void {
   describe("expiry on the injected clock", () => {
     it("an entry is served until its ttl has passed, then read again from the database", async () => {
       const client = await h.client({ defaults: { ttl: 10 } });
@@ -31,14 +31,14 @@ export function describeExpiry(h: CoreHarness): void {
       await h.bare.user.update({ where: { id: user.id }, data: { name: "v2" } });
 
       client.clock.advance(9_999);
-      expect(await reachedDatabase(client, read)).toEqual({ value: { name: "v1" }, fromDatabase: false });
+      expect(await observe(client, read)).toEqual({ value: { name: "v1" }, fromDatabase: false });
       client.clock.advance(1);
       // Expired in every tier: the Redis copy carries the same expiry.
-      expect(await reachedDatabase(client, read)).toEqual({ value: { name: "v2" }, fromDatabase: true });
+      expect(await observe(client, read)).toEqual({ value: { name: "v2" }, fromDatabase: true });
       expect(client.prisma.$cache.stats()).toMatchObject({ misses: 2, l1Hits: 1, l2Hits: 0 });
       // The new entry's ttl runs from the new read.
       client.clock.advance(9_000);
-      expect(await reachedDatabase(client, read)).toEqual({ value: { name: "v2" }, fromDatabase: false });
+      expect(await observe(client, read)).toEqual({ value: { name: "v2" }, fromDatabase: false });
     });
 
     if (h.hasRedis) {
@@ -54,7 +54,7 @@ export function describeExpiry(h: CoreHarness): void {
         await read(first.prisma);
         await first.prisma.$cache.settled();
         first.clock.advance(10_001);
-        expect((await reachedDatabase(second, read)).fromDatabase).toBe(true);
+        expect((await observe(second, read)).fromDatabase).toBe(true);
         expect(second.prisma.$cache.stats()).toMatchObject({ l2Hits: 0, misses: 1 });
       });
     }
@@ -118,13 +118,13 @@ export function describeExpiry(h: CoreHarness): void {
         const readOne = (p: CachedPrisma) => p.user.findUnique({ where, select: { email: true }, cache: true });
         const readList = (p: CachedPrisma) =>
           p.user.findMany({ where: { email }, select: { email: true }, cache: true });
-        expect(await reachedDatabase(client, readOne)).toEqual({ value: null, fromDatabase: true });
-        expect(await reachedDatabase(client, readList)).toEqual({ value: [], fromDatabase: true });
+        expect(await observe(client, readOne)).toEqual({ value: null, fromDatabase: true });
+        expect(await observe(client, readList)).toEqual({ value: [], fromDatabase: true });
         expect(client.prisma.$cache.stats()).toMatchObject({ misses: 2, l1Entries: 0 });
 
         await h.bare.user.create({ data: { tenantId: h.fixture.tenantId, email } });
-        expect(await reachedDatabase(client, readOne)).toEqual({ value: { email }, fromDatabase: true });
-        expect(await reachedDatabase(client, readList)).toEqual({ value: [{ email }], fromDatabase: true });
+        expect(await observe(client, readOne)).toEqual({ value: { email }, fromDatabase: true });
+        expect(await observe(client, readList)).toEqual({ value: [{ email }], fromDatabase: true });
       });
 
       it("null and empty lists are cached for negativeTtl when it is set", async () => {
@@ -140,11 +140,11 @@ export function describeExpiry(h: CoreHarness): void {
         await h.bare.user.create({ data: { tenantId: h.fixture.tenantId, email } });
 
         client.clock.advance(4_900);
-        expect(await reachedDatabase(client, readOne)).toEqual({ value: null, fromDatabase: false });
-        expect(await reachedDatabase(client, readList)).toEqual({ value: [], fromDatabase: false });
+        expect(await observe(client, readOne)).toEqual({ value: null, fromDatabase: false });
+        expect(await observe(client, readList)).toEqual({ value: [], fromDatabase: false });
         client.clock.advance(100);
-        expect(await reachedDatabase(client, readOne)).toEqual({ value: { email }, fromDatabase: true });
-        expect(await reachedDatabase(client, readList)).toEqual({ value: [{ email }], fromDatabase: true });
+        expect(await observe(client, readOne)).toEqual({ value: { email }, fromDatabase: true });
+        expect(await observe(client, readList)).toEqual({ value: [{ email }], fromDatabase: true });
       });
 
       it("negativeTtl layers like ttl: query over model over defaults", async () => {
@@ -187,7 +187,7 @@ export function describeExpiry(h: CoreHarness): void {
           p.user.findMany({ where: { id: h.fixture.users.alice }, select: { id: true }, cache: true });
         await read(client.prisma);
         client.clock.advance(30_000);
-        expect((await reachedDatabase(client, read)).fromDatabase).toBe(false);
+        expect((await observe(client, read)).fromDatabase).toBe(false);
       });
     });
 
@@ -209,8 +209,8 @@ export function describeExpiry(h: CoreHarness): void {
           await client.prisma.$cache.settled();
 
           await h.bare.user.create({ data: { tenantId: h.fixture.tenantId, email } });
-          expect(await reachedDatabase(client, read)).toEqual({ value: { email }, fromDatabase: true });
-          expect(await reachedDatabase(client, read)).toEqual({ value: { email }, fromDatabase: false });
+          expect(await observe(client, read)).toEqual({ value: { email }, fromDatabase: true });
+          expect(await observe(client, read)).toEqual({ value: { email }, fromDatabase: false });
           expect(client.prisma.$cache.stats()).toMatchObject({ misses: 3, l1Hits: 1, errors: 0 });
         });
       }

@@ -5,8 +5,8 @@
  * the fluent call would, and resolve to what Prisma returns for it.
  */
 import { describe, expect, it } from "vitest";
-import type { CachedPrisma } from "../clients.js";
-import { expectFresh, unique, unusedId, warm, type InvalidationEnv, type Read } from "./harness.js";
+import type { CachedPrisma } from "../../helpers/clients.js";
+import { expectFresh, unique, unusedId, warm, type Harness, type Read } from "../../helpers/harness.js";
 
 /**
  * A write's promise with Prisma's fluent relation methods. The cached client types its methods without them
@@ -16,7 +16,7 @@ type FluentCall = PromiseLike<unknown> &
   Readonly<Record<"posts" | "profile" | "manager" | "user", (args?: object) => FluentCall>>;
 const fluent = (write: PromiseLike<unknown>): FluentCall => write as FluentCall;
 
-export function describeFluentWrites(env: InvalidationEnv): void {
+export function describeFluentWrites(env: Harness): void {
   describe("fluent writes invalidate the row they wrote (contract item 1)", () => {
     async function setUp(label: string) {
       const w = await env.world(label);
