@@ -6,10 +6,17 @@
  *
  *   node scripts/db-setup.mjs               generate both clients, reset Postgres
  *   node scripts/db-setup.mjs --sqlite-only generate both clients only (the demo, the examples, typecheck)
+ *   node scripts/db-setup.mjs --tests       as the tests choose (`pretest`): with no DATABASE_URL and a
+ *                                           container runtime, leave Postgres to the tests' container
  *   ... --quiet                              print nothing unless something fails
  *
  * The Prisma CLI's own lines ("Prisma schema loaded from ...") are kept back
  * and printed only when `prisma generate` fails.
+ *
+ * The Postgres is `DATABASE_URL`, else this checkout's default database
+ * (scripts/lib/database.mjs). It is checked before anything else: when it
+ * does not answer, the script says which service, the URL tried and the
+ * fix, and exits with status 1.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,10 +24,25 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resetPostgres, DEFAULT_DATABASE_URL } from "./lib/database.mjs";
+import { checkPostgres, planForEnvironment, redactUrl, ServiceUnreachableError } from "./lib/services.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sqliteOnly = process.argv.includes("--sqlite-only");
 const quiet = process.argv.includes("--quiet");
+const forTests = process.argv.includes("--tests");
+const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+// The tests start their own Postgres when they have no URL and a container runtime answers.
+const inContainer = forTests && (await planForEnvironment()).postgres.source === "container";
+const resetDatabase = !process.argv.includes("--sqlite-only") && !inContainer;
+
+/** Exits with the reason when `error` says a service is unreachable; rethrows anything else. */
+function exitIfUnreachable(error) {
+  if (!(error instanceof ServiceUnreachableError)) throw error;
+  console.error(`db-setup: ${error.message}`);
+  process.exit(1);
+}
+
+// Before the clients are generated: an unreachable database is reported at once.
+if (resetDatabase) await checkPostgres(url).catch(exitIfUnreachable);
 
 // `prisma generate` never runs the schema engine, but the CLI insists on
 // finding one; any executable satisfies it (see docs/development.md).
@@ -60,8 +82,9 @@ writeFileSync(join(sqliteDir, "schema.prisma"), sqliteSchema);
 generate(join(sqliteDir, "schema.prisma"));
 if (!quiet) console.log("db-setup: generated Prisma clients in test/generated/{postgres,sqlite}");
 
-if (!sqliteOnly) {
-  const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+if (resetDatabase) {
   await resetPostgres(url);
-  if (!quiet) console.log(`db-setup: recreated the schema of ${url.replace(/\/\/[^@]*@/, "//")}`);
+  if (!quiet) console.log(`db-setup: recreated the schema of ${redactUrl(url)}`);
+} else if (inContainer && !quiet) {
+  console.log("db-setup: no DATABASE_URL and a container runtime: the tests start Postgres in a container");
 }

@@ -1,4 +1,5 @@
 // Types of database.mjs, for the TypeScript callers (bench, examples, tests).
+export declare const DEFAULT_DATABASE_NAME: string;
 export declare const DEFAULT_DATABASE_URL: string;
 export declare const DEFAULT_REDIS_URL: string;
 export declare function readMigrations(provider: "postgresql" | "sqlite"): string[];

@@ -8,14 +8,21 @@
  * `migrations/<name>/migration.sql` layout, so `prisma migrate deploy` still
  * works where the engine is available) directly through `pg` / `@libsql/client`.
  */
-import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, realpathSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+/**
+ * The default test database's name, one per checkout (`pqc_test_` and a hash
+ * of the checkout's path): two checkouts running their tests at once on one
+ * Postgres never reset each other's schema. `DATABASE_URL` overrides it.
+ */
+export const DEFAULT_DATABASE_NAME = `pqc_test_${createHash("sha256").update(realpathSync(root)).digest("hex").slice(0, 8)}`;
 /** Default Postgres URL: a dedicated database so `test` and `postgres` are never wiped. */
-export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/pqc_test";
+export const DEFAULT_DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${DEFAULT_DATABASE_NAME}`;
 /** Default Redis URL: the machine's local Redis. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 

@@ -12,6 +12,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { cacheExtension, type CacheError, type CacheExtensionOptions } from "../../src/index.js";
 import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.ts";
 import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
+import type { ReadGate } from "./read-gate.js";
 import { databaseScripts, DATABASE_URL } from "./services.js";
 
 /**
@@ -61,27 +62,39 @@ export interface CachedClientSetup {
    * return different rows per tenant, which is what `context` exists for.
    */
   scopeUsersToTenant?: () => number;
+  /** Pauses a chosen read after the database answered it and before the cache stores it. */
+  gate?: ReadGate;
+  /** Hears each database call start and finish (the read-mode tests trace them). */
+  onDatabase?: (phase: "db:start" | "db:done") => void;
 }
 
 /**
  * `bare` extended with a query counter and, above it, the cache extension
  * (which must be last: its misses call the client below it).
+ *
+ * The counter counts every operation the cache did not answer (raw queries
+ * included). Prisma runs query extensions in the order they were added, so
+ * for writes it runs before the cache's write side: it counts a write the
+ * write side then refuses, and tests check refused writes in the database itself.
  */
 export async function cachedClient(bare: BareClient, options: CacheExtensionOptions, setup: CachedClientSetup = {}) {
   const database: DatabaseCounter = { queries: 0 };
+  const { scopeUsersToTenant, gate, onDatabase } = setup;
   const prisma = bare
     .$extends({
       name: "test-database-side",
       query: {
-        $allModels: {
-          $allOperations({ model, args, query }) {
-            database.queries++;
-            if (setup.scopeUsersToTenant !== undefined && model === "User") {
-              const scoped = args as { where?: object };
-              scoped.where = { ...scoped.where, tenantId: setup.scopeUsersToTenant() };
-            }
-            return query(args);
-          },
+        async $allOperations({ model, operation, args, query }) {
+          database.queries++;
+          if (scopeUsersToTenant !== undefined && model === "User") {
+            const scoped = args as { where?: object };
+            scoped.where = { ...scoped.where, tenantId: scopeUsersToTenant() };
+          }
+          onDatabase?.("db:start");
+          const result = await query(args);
+          onDatabase?.("db:done");
+          await gate?.pass(model, operation);
+          return result;
         },
       },
     })
@@ -91,7 +104,7 @@ export async function cachedClient(bare: BareClient, options: CacheExtensionOpti
   return { prisma, database };
 }
 
-/** The client the core suite tests: a bare client, the query counter, the cache. */
+/** A cached client: a bare client, the query counter, the cache. */
 export type CachedPrisma = Awaited<ReturnType<typeof cachedClient>>["prisma"];
 
 /** A clock the test moves by hand, starting at the real time (entries carry wall-clock times). */

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { deleteKeys, keysUnder as keysUnderPrefix } from "../../examples/support/redis.js";
 import pg from "pg";
+import { checkPostgres, checkRedis } from "../../scripts/lib/services.mjs";
 
 /** The project's database script (plain ESM JavaScript, no declarations), typed here. */
 interface DatabaseScripts {
@@ -25,37 +26,20 @@ export const DATABASE_URL = process.env.DATABASE_URL ?? databaseScripts.DEFAULT_
 /** Redis URL: env `REDIS_URL`, else the machine's local Redis. */
 export const REDIS_URL = process.env.REDIS_URL ?? databaseScripts.DEFAULT_REDIS_URL;
 
-/** True when Postgres at `url` answers a query. */
-export async function postgresReachable(url = DATABASE_URL): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+/** True when Postgres at `url` accepts a connection (its database may not exist yet: ensurePostgresSchema makes it). */
+export function postgresReachable(url = DATABASE_URL): Promise<boolean> {
+  return checkPostgres(url).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True when Redis at `url` answers PING. */
-export async function redisReachable(url = REDIS_URL): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
+export function redisReachable(url = REDIS_URL): Promise<boolean> {
+  return checkRedis(url).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True when the `redis-server` binary can be run. */
@@ -64,9 +48,7 @@ export function redisServerInstalled(): boolean {
 }
 
 /** `url` without its password, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
+export { redactUrl } from "../../scripts/lib/services.mjs";
 
 /**
  * Returns true when the caller should skip because `service` (a name and

@@ -1,10 +1,10 @@
 /** The databases and tiers the core suite runs against. */
 import { createSqliteDatabase, postgresClient, sqliteClient } from "./clients.js";
-import type { CoreTarget } from "./core-suite/index.js";
+import type { Target } from "./harness.js";
 import { ensurePostgresSchema, REDIS_URL } from "./services.js";
 
 /** Postgres, with the Redis tier when `redis` is true. */
-export function postgresTarget({ redis }: { redis: boolean }): CoreTarget {
+export function postgresTarget({ redis }: { redis: boolean }): Target {
   return {
     name: redis ? "postgres + redis" : "postgres",
     prepare: () => ensurePostgresSchema(),
@@ -16,7 +16,7 @@ export function postgresTarget({ redis }: { redis: boolean }): CoreTarget {
 }
 
 /** A fresh SQLite file, with the Redis tier when `redis` is true. */
-export function sqliteTarget({ redis }: { redis: boolean }): CoreTarget {
+export function sqliteTarget({ redis }: { redis: boolean }): Target {
   let database: Awaited<ReturnType<typeof createSqliteDatabase>> | undefined;
   return {
     name: redis ? "sqlite + redis" : "sqlite, in-process tier only",

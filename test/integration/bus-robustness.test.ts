@@ -5,27 +5,16 @@
  * message sequence makes an instance forget what it may have missed.
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { cacheExtension } from "../../src/index.ts";
 import { postgresClient, type BareClient } from "../helpers/clients.ts";
-import {
-  deleteKeysUnder,
-  ensurePostgresSchema,
-  postgresReachable,
-  redisReachable,
-  REDIS_URL,
-  skipWithoutService,
-} from "../helpers/services.ts";
+import { deleteKeysUnder, ensurePostgresSchema, REDIS_URL } from "../helpers/services.ts";
 import { createScratchUser } from "../helpers/fixture.ts";
-import { InvalidationEnv, observe } from "../helpers/invalidation/harness.ts";
+import { Harness, observe } from "../helpers/harness.ts";
 import { postgresTarget } from "../helpers/targets.ts";
 
-const missing =
-  skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) ||
-  skipWithoutService("Redis (REDIS_URL)", await redisReachable());
-
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => {
+describeWith(["postgres", "redis"], "the invalidation bus ignores foreign messages", () => {
   const prefix = `it-bus-robust-${process.pid}-${Date.now()}:`;
   let bare: BareClient;
   let redis: Redis;
@@ -94,9 +83,8 @@ describe.skipIf(missing)("the invalidation bus ignores foreign messages", () => 
   });
 });
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missing)("an instance's own bump sent while its bus lease had lapsed", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+describeWith(["postgres", "redis"], "an instance's own bump sent while its bus lease had lapsed", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 

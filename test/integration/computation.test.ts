@@ -10,25 +10,13 @@
  * with Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Redis } from "ioredis";
-import { CacheError, type CacheExtensionOptions } from "../../src/index.js";
+import { describeWith } from "../helpers/describe-with.js";
+import { CacheError } from "../../src/index.js";
 import { Prisma } from "../generated/postgres/client.ts";
-import { cachedClient, ErrorLog, FakeClock, postgresClient, type BareClient } from "../helpers/clients.js";
-import {
-  connectRedis,
-  DATABASE_URL,
-  deleteKeysUnder,
-  ensurePostgresSchema,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
+import { FakeClock, type BareClient } from "../helpers/clients.js";
+import { Harness, type InstanceOptions } from "../helpers/harness.js";
+import { postgresTarget } from "../helpers/targets.js";
 import { expectCacheError } from "../helpers/cache-errors.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
 /** A computation that counts its runs and returns what `value(run)` gives for each. */
 function counted<T>(value: (run: number) => T) {
@@ -42,66 +30,46 @@ function counted<T>(value: (run: number) => T) {
   return fn;
 }
 
-/** Shared by the two variants: the database, the test's tenant, and what to close. */
+/** Shared by the two variants: the harness (database, Redis, clean-up) and the test's tenant. */
 class Env {
-  bare!: BareClient;
-  tenantId!: number;
-  readonly closers: Array<() => unknown> = [];
-  readonly prefixes: string[] = [];
-  #admin: Redis | undefined;
+  readonly h: Harness;
 
-  async start(): Promise<void> {
-    await ensurePostgresSchema();
-    this.bare = postgresClient();
-    this.tenantId = (
-      await this.bare.tenant.create({ data: { slug: `computation-${process.pid}-${Date.now()}`, name: "computation" } })
-    ).id;
+  constructor(redis: boolean) {
+    this.h = new Harness(postgresTarget({ redis }));
   }
 
-  async stop(): Promise<void> {
-    for (const close of this.closers.reverse()) await close();
-    if (this.#admin !== undefined) {
-      for (const prefix of this.prefixes) await deleteKeysUnder(this.#admin, prefix);
-      this.#admin.disconnect();
-    }
-    await this.bare.tenant.delete({ where: { id: this.tenantId } });
-    await this.bare.$disconnect();
+  get bare(): BareClient {
+    return this.h.bare;
   }
 
-  /** A Redis prefix of its own (instances given the same one share entries). */
-  prefix(): string {
-    const prefix = `it-computation-${process.pid}-${Date.now()}-${this.prefixes.length}:`;
-    this.prefixes.push(prefix);
-    return prefix;
+  get tenantId(): number {
+    return this.h.fixture.tenantId;
+  }
+
+  start(): Promise<void> {
+    return this.h.start({ seed: "computation" });
+  }
+
+  stop(): Promise<void> {
+    return this.h.stop();
   }
 
   /**
-   * A cached client (with its own Redis connection when `redis` is set) with
-   * a fake clock, an error log and a mutable `tenant` context dimension.
+   * A cached client (with its own Redis connection when the target has Redis)
+   * with the extension's defaults, a fake clock, an error log and a mutable
+   * `tenant` context dimension; on `prefix` to share another client's entries.
    */
-  async client(
-    redis: boolean,
-    options: Partial<CacheExtensionOptions> = {},
-    prefix = redis ? this.prefix() : undefined,
-  ) {
-    const log = new ErrorLog();
+  async client(options: Omit<InstanceOptions, "redis" | "prefix"> = {}, prefix?: string) {
     const clock = new FakeClock();
     const scope = { tenant: 1 as number | undefined };
-    const connection = redis ? await connectRedis() : undefined;
-    if (connection !== undefined && this.#admin === undefined) this.#admin = await connectRedis();
-    const { prisma, database } = await cachedClient(this.bare, {
-      ...(connection === undefined ? {} : { redis: connection, prefix }),
-      onError: log.onError,
+    const instance = await this.h.instance({
+      defaults: {},
       clock,
       context: () => ({ tenant: scope.tenant }),
+      ...(prefix === undefined ? {} : { prefix }),
       ...options,
     });
-    this.closers.push(async () => {
-      await prisma.$cache.settled();
-      await prisma.$cache.close();
-      connection?.disconnect();
-    });
-    return { prisma, database, log, clock, scope, prefix };
+    return { ...instance, clock, scope };
   }
 
   /** A user of the test's tenant, created behind the cache. */
@@ -115,8 +83,8 @@ class Env {
 }
 
 /** The tests every tier set-up must pass. */
-function describeComputations(env: Env, redis: boolean): void {
-  const client = (options?: Partial<CacheExtensionOptions>) => env.client(redis, options);
+function describeComputations(env: Env): void {
+  const client = (options?: Omit<InstanceOptions, "redis" | "prefix">) => env.client(options);
 
   describe("runs fn on a miss only", () => {
     it("fn runs once; the next calls are served from the cache", async () => {
@@ -424,25 +392,23 @@ function describeComputations(env: Env, redis: boolean): void {
   });
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres)("getOrSet: postgres, in-process tier only", () => {
-  const env = new Env();
+describeWith(["postgres"], "getOrSet: postgres, in-process tier only", () => {
+  const env = new Env(false);
   beforeAll(() => env.start());
   afterAll(() => env.stop());
-  describeComputations(env, false);
+  describeComputations(env);
 });
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", () => {
-  const env = new Env();
+describeWith(["postgres", "redis"], "getOrSet: postgres + redis", () => {
+  const env = new Env(true);
   beforeAll(() => env.start());
   afterAll(() => env.stop());
-  describeComputations(env, true);
+  describeComputations(env);
 
   describe("shared through Redis", () => {
     it("two instances sharing Redis: B gets A's value without running fn", async () => {
-      const a = await env.client(true);
-      const b = await env.client(true, {}, a.prefix);
+      const a = await env.client();
+      const b = await env.client({}, a.prefix);
       const fn = counted((run) => ({ run }));
       expect(await a.prisma.$cache.getOrSet("shared-redis", fn)).toEqual({ run: 1 });
       await a.prisma.$cache.settled();
@@ -452,8 +418,8 @@ describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", (
     });
 
     it("a write to a declared model on one instance kills the entry on the other", async () => {
-      const a = await env.client(true);
-      const b = await env.client(true, {}, a.prefix);
+      const a = await env.client();
+      const b = await env.client({}, a.prefix);
       const id = await env.user("shared-before");
       const name = async () => (await env.bare.user.findUnique({ where: { id } }))?.name;
       expect(await a.prisma.$cache.getOrSet("shared-model", name, { models: ["User"] })).toBe("shared-before");
@@ -464,8 +430,8 @@ describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", (
     });
 
     it("Date, BigInt, Decimal and bytes come back from Redis with their types and values", async () => {
-      const a = await env.client(true);
-      const b = await env.client(true, {}, a.prefix);
+      const a = await env.client();
+      const b = await env.client({}, a.prefix);
       const value = {
         at: new Date("2024-02-29T12:34:56.789Z"),
         big: 9_007_199_254_740_993_123n,
@@ -490,8 +456,8 @@ describe.skipIf(missingPostgres || missingRedis)("getOrSet: postgres + redis", (
     });
 
     it("with context: false, instances in different contexts share the entry; with the default, they do not", async () => {
-      const a = await env.client(true);
-      const b = await env.client(true, {}, a.prefix);
+      const a = await env.client();
+      const b = await env.client({}, a.prefix);
       b.scope.tenant = 2;
       const fn = counted((run) => run);
       await a.prisma.$cache.getOrSet("cross", fn, { context: false });

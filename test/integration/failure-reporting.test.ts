@@ -11,29 +11,17 @@
 import { randomUUID } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { CacheError, cacheExtension, type CacheExtensionOptions } from "../../src/index.js";
 import { checkEvictionPolicy } from "../../src/invalidation/eviction-policy.js";
 import { Prisma } from "../generated/postgres/client.ts";
 import { expectCacheError } from "../helpers/cache-errors.js";
 import { ErrorLog } from "../helpers/clients.js";
-import { CoreHarness, readThroughTiers } from "../helpers/core-suite/harness.js";
+import { Harness, readThroughTiers } from "../helpers/harness.js";
 import { pollUntil } from "../helpers/poll.js";
 import { freePort, RedisServer } from "../helpers/redis-server.js";
-import {
-  DATABASE_URL,
-  entryKeysUnder,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  redisServerInstalled,
-  skipWithoutService,
-} from "../helpers/services.js";
+import { entryKeysUnder } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
 
 /** Every report is a CacheError with a code: never a raw error from inside the library. */
 function expectOnlyCacheErrors(log: ErrorLog): void {
@@ -44,7 +32,7 @@ function expectOnlyCacheErrors(log: ErrorLog): void {
 }
 
 /** What `$extends(cacheExtension(options))` throws, for options the types would refuse. */
-function extendError(h: CoreHarness, options: Record<string, unknown>): unknown {
+function extendError(h: Harness, options: Record<string, unknown>): unknown {
   try {
     h.bare.$extends(cacheExtension(options as CacheExtensionOptions));
   } catch (error) {
@@ -53,10 +41,9 @@ function extendError(h: CoreHarness, options: Record<string, unknown>): unknown 
   return undefined;
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + redis", () => {
-  const h = new CoreHarness(postgresTarget({ redis: true }));
-  beforeAll(() => h.start());
+describeWith(["postgres", "redis"], "failure reporting: postgres + redis", () => {
+  const h = new Harness(postgresTarget({ redis: true }));
+  beforeAll(() => h.start({ seed: "failure-reporting" }));
   afterAll(() => h.stop());
 
   /** A user of the fixture's tenant whose balance is set by raw SQL (Prisma would refuse to write NaN). */
@@ -364,8 +351,7 @@ describe.skipIf(missingPostgres || missingRedis)("failure reporting: postgres + 
     });
   });
 
-  // Skipped only outside CI when the redis-server binary is missing: skipWithoutService warns then; in CI it throws.
-  describe.skipIf(missingRedisServer)("the eviction-policy check says the true cause", () => {
+  describeWith(["redis-server"], "the eviction-policy check says the true cause", () => {
     const servers: RedisServer[] = [];
     const clients: Redis[] = [];
     afterEach(async () => {

@@ -6,36 +6,25 @@
  * writes; `$cache.queryRaw` is cached under the tags it names).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import type { Fixture } from "../helpers/fixture.js";
 import {
   expectFresh,
   expectStillCached,
-  InvalidationEnv,
+  Harness,
   observe,
   unique,
   warm,
   type Read,
   type Scene,
-} from "../helpers/invalidation/harness.js";
-import {
-  DATABASE_URL,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
+} from "../helpers/harness.js";
 import { expectCacheError } from "../helpers/cache-errors.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { Prisma } from "../generated/postgres/client.ts";
 
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("the tag API and raw SQL: postgres + redis", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+describeWith(["postgres", "redis"], "the tag API and raw SQL: postgres + redis", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 

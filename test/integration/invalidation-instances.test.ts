@@ -7,27 +7,16 @@
  */
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import type { CachedPrisma } from "../helpers/clients.js";
-import { describeFillRace } from "../helpers/invalidation/fill-race.js";
-import { InvalidationEnv, observe, unique, type InstanceOptions, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
-import {
-  DATABASE_URL,
-  deleteKeysUnder,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
+import { describeFillRace } from "../suites/invalidation/fill-race.js";
+import { Harness, observe, unique, type InstanceOptions, type Read } from "../helpers/harness.js";
+import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/held-bus.js";
+import { deleteKeysUnder } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("invalidation across instances: postgres + redis", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+describeWith(["postgres", "redis"], "invalidation across instances: postgres + redis", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 

@@ -4,23 +4,21 @@
  * on SQLite.
  */
 import { afterAll, beforeAll, describe } from "vitest";
-import { describeFillRace } from "../helpers/invalidation/fill-race.js";
-import { describeFluentWrites } from "../helpers/invalidation/fluent-writes.js";
-import { InvalidationEnv } from "../helpers/invalidation/harness.js";
-import { describeLocalInstances } from "../helpers/invalidation/local-instances.js";
-import { describeRecordLevel } from "../helpers/invalidation/record-level.js";
-import { describeRelationLinks } from "../helpers/invalidation/relation-links.js";
-import { describeRelations } from "../helpers/invalidation/relations.js";
-import { describeTransactions } from "../helpers/invalidation/transactions.js";
-import { describeWrites } from "../helpers/invalidation/writes.js";
-import type { CoreTarget } from "../helpers/core-suite/harness.js";
-import { DATABASE_URL, postgresReachable, redactUrl, skipWithoutService } from "../helpers/services.js";
+import { describeWith } from "../helpers/describe-with.js";
+import { describeFillRace } from "../suites/invalidation/fill-race.js";
+import { describeFluentWrites } from "../suites/invalidation/fluent-writes.js";
+import { Harness } from "../helpers/harness.js";
+import { describeLocalInstances } from "../suites/invalidation/local-instances.js";
+import { describeRecordLevel } from "../suites/invalidation/record-level.js";
+import { describeRelationLinks } from "../suites/invalidation/relation-links.js";
+import { describeRelations } from "../suites/invalidation/relations.js";
+import { describeTransactions } from "../suites/invalidation/transactions.js";
+import { describeWrites } from "../suites/invalidation/writes.js";
+import type { Target } from "../helpers/harness.js";
 import { postgresTarget, sqliteTarget } from "../helpers/targets.js";
 
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-
-function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
-  const env = new InvalidationEnv(target);
+function localSuite(target: Target, concurrentReaders: boolean): void {
+  const env = new Harness(target);
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 
@@ -34,8 +32,7 @@ function localSuite(target: CoreTarget, concurrentReaders: boolean): void {
   describeLocalInstances(env);
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres)("write invalidation: postgres, in-process tier only", () => {
+describeWith(["postgres"], "write invalidation: postgres, in-process tier only", () => {
   localSuite(postgresTarget({ redis: false }), true);
 });
 

@@ -22,23 +22,11 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { postgresClient, type BareClient } from "../helpers/clients.js";
 import type { ParentMessage, WorkerMessage, WorkerResult, WorkerSettings } from "../helpers/consistency-worker.js";
-import {
-  connectRedis,
-  DATABASE_URL,
-  deleteKeysUnder,
-  ensurePostgresSchema,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
+import { connectRedis, DATABASE_URL, deleteKeysUnder, ensurePostgresSchema, REDIS_URL } from "../helpers/services.js";
 
 /** Every worker both reads and writes; 4 processes on a 2-core machine is plenty of interleaving. */
 const WORKERS = 4;
@@ -58,8 +46,7 @@ const FRESH_READER_LOOPS = 4;
 const workerFile = fileURLToPath(new URL("../helpers/consistency-worker.ts", import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("multi-process consistency (postgres + redis)", () => {
+describeWith(["postgres", "redis"], "multi-process consistency (postgres + redis)", () => {
   const run = `pqc-mpc-${process.pid}-${randomUUID().slice(0, 8)}:`;
   const children: ChildProcess[] = [];
   let bare: BareClient;

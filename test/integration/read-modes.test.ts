@@ -20,18 +20,20 @@
  *
  * Every test first checks that the read it is about was answered in the
  * mode under test (traced on the instance's Redis connection and below the
- * cache: see test/helpers/read-modes/traced.ts), so that a change of when
+ * cache: see test/helpers/traced.ts), so that a change of when
  * the modes apply shows up as a failed precondition, not as a test that
  * quietly stopped testing them.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import type { Duration } from "../../src/index.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
-import { InvalidationEnv, ReadGate, unique, unusedId, type Read } from "../helpers/invalidation/harness.js";
-import { holdableBus } from "../helpers/invalidation/held-bus.js";
+import { Harness, unique, unusedId, type Read } from "../helpers/harness.js";
+import { ReadGate } from "../helpers/read-gate.js";
+import { holdableBus } from "../helpers/held-bus.js";
 import {
   driveHitRateLow,
   startedEarly,
@@ -40,23 +42,10 @@ import {
   TracedInstances,
   unhandledRejectionsDuring,
   type TracedInstance,
-} from "../helpers/read-modes/traced.js";
+} from "../helpers/traced.js";
 import { RedisServer } from "../helpers/redis-server.js";
-import {
-  DATABASE_URL,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  redisServerInstalled,
-  skipWithoutService,
-} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { pollUntil } from "../helpers/poll.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
-const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
 
 /** A user's name by primary key: tags `q:<query>`, `r:User:<id>`, `rs:User`. */
 const nameOf =
@@ -64,8 +53,7 @@ const nameOf =
   (p: CachedPrisma) =>
     p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier: postgres + redis", () => {
+describeWith(["postgres", "redis"], "read modes of the shared tier: postgres + redis", () => {
   const { env, lab } = tracedLab();
 
   /** A user of a fresh world, named `name`, created behind the cache. */
@@ -441,132 +429,128 @@ describe.skipIf(missingPostgres || missingRedis)("read modes of the shared tier:
   });
 });
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedisServer)(
-  "read modes when the bus is down: postgres + private redis-server",
-  () => {
-    // Every test brings its own server: it kills connections on it.
-    const env = new InvalidationEnv(postgresTarget({ redis: false }));
-    const lab = new TracedInstances(env);
-    const servers: RedisServer[] = [];
-    beforeAll(() => env.start());
-    afterAll(async () => {
-      await lab.close();
-      await env.stop();
-      for (const server of servers) await server.kill();
-    });
+describeWith(["postgres", "redis-server"], "read modes when the bus is down: postgres + private redis-server", () => {
+  // Every test brings its own server: it kills connections on it.
+  const env = new Harness(postgresTarget({ redis: false }));
+  const lab = new TracedInstances(env);
+  const servers: RedisServer[] = [];
+  beforeAll(() => env.start());
+  afterAll(async () => {
+    await lab.close();
+    await env.stop();
+    for (const server of servers) await server.kill();
+  });
 
-    /** Short leases and timeouts, so that a write waiting for an absent instance resolves within the test. */
-    const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
+  /** Short leases and timeouts, so that a write waiting for an absent instance resolves within the test. */
+  const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
 
-    /**
-     * A private server, a writer A and a reader B on one prefix (their own
-     * PrismaClients and connections). B has no in-process tier, so that every
-     * read of B is a shared read; its connections carry a name and wait a
-     * second before reconnecting, so that a write made right after its bus
-     * connection drops lands while it is away.
-     */
-    async function privateScene(label: string) {
-      const server = await RedisServer.start();
-      servers.push(server);
-      const admin = await env.connectRedis(server.url);
-      const prefix = env.newPrefix();
-      const w = await env.world(label);
-      const id = (await createScratchUser(env.bare, w, label, { name: "Original" })).id;
-      const a = await lab.instance({ ...fast, prefix, redis: await env.connectRedis(server.url) });
-      const bName = `b-${randomUUID().slice(0, 8)}`;
-      const bRedis = env.adopt(
-        new Redis(server.url, {
-          lazyConnect: true,
-          maxRetriesPerRequest: 1,
-          connectionName: bName,
-          retryStrategy: () => 1_000,
-        }),
-      );
-      bRedis.on("error", () => undefined);
-      await bRedis.connect();
-      const bBus = holdableBus(bRedis);
-      const b = await lab.instance({ ...fast, prefix, redis: bRedis, l1: false });
-      /** True while B's bus subscriber is connected to the server. */
-      const bSubscribed = async () =>
-        String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
-      /** Drops every pub/sub connection (B's bus among them) and waits until B has noticed. */
-      const dropBus = async () => {
-        await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
-        expect(
-          await pollUntil(
-            async () => bBus.subscriber?.status,
-            (status) => status !== "ready",
-          ),
-          "B noticed its bus connection closed",
-        ).not.toBe("ready");
-      };
-      return { server, w, id, a, b, bSubscribed, dropBus, read: nameOf(id) };
-    }
-
-    it("mode B: while B's bus is down, a write through A is seen by B's next read (B does not check Redis entries against its mirror)", async () => {
-      const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-b");
-      expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
-      await b.prisma.$cache.settled();
-      expect(await traced(b, read), "precondition: with a healthy bus, B checks the entry against its mirror").toEqual({
-        value: { name: "Original" },
-        mode: "mirror-checked",
-      });
-
-      await dropBus();
-      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
-
-      const after = await traced(b, read);
-      expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
-      expect(after.mode, "B read the versions from Redis").toBe("redis-versions");
-      await b.prisma.$cache.settled();
-      expect((await traced(b, read)).value, "and the next one").toEqual({ name: "Renamed" });
-      expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
-    });
-
-    it("mode A: while B's bus is down, B in early mode does not start a read with its mirror's versions; a write through A is seen by B's next read", async () => {
-      const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-a");
-      await driveHitRateLow(b);
-      // A miss: the entry is filled with the versions from before the write, and B's mirror learns them.
-      expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
-      await b.prisma.$cache.settled();
-
-      await dropBus();
-      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
-
-      const after = await traced(b, read);
-      expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
-      expect(after.mode, "B read the versions from Redis, after which it read the database").toBe("redis-versions");
-      expect(b.prisma.$cache.stats().earlyLoads).toBe(0);
-      expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
-    });
-
-    it("when B's bus is back, B does not check Redis entries against versions it knew before it was away", async () => {
-      const { w, id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-back");
-      expect((await traced(b, read)).mode).toBe("redis-versions");
-      await b.prisma.$cache.settled();
-      expect(await traced(b, read), "precondition").toEqual({ value: { name: "Original" }, mode: "mirror-checked" });
-
-      await dropBus();
-      await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
-      expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
-
-      // Not reading the row meanwhile (a read through Redis versions would teach B the new ones):
-      // wait until B checks entries against its mirror again, on an unrelated read.
-      const control: Read<unknown> = (p: CachedPrisma) =>
-        p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true });
+  /**
+   * A private server, a writer A and a reader B on one prefix (their own
+   * PrismaClients and connections). B has no in-process tier, so that every
+   * read of B is a shared read; its connections carry a name and wait a
+   * second before reconnecting, so that a write made right after its bus
+   * connection drops lands while it is away.
+   */
+  async function privateScene(label: string) {
+    const server = await RedisServer.start();
+    servers.push(server);
+    const admin = await env.connectRedis(server.url);
+    const prefix = env.newPrefix();
+    const w = await env.world(label);
+    const id = (await createScratchUser(env.bare, w, label, { name: "Original" })).id;
+    const a = await lab.instance({ ...fast, prefix, redis: await env.connectRedis(server.url) });
+    const bName = `b-${randomUUID().slice(0, 8)}`;
+    const bRedis = env.adopt(
+      new Redis(server.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectionName: bName,
+        retryStrategy: () => 1_000,
+      }),
+    );
+    bRedis.on("error", () => undefined);
+    await bRedis.connect();
+    const bBus = holdableBus(bRedis);
+    const b = await lab.instance({ ...fast, prefix, redis: bRedis, l1: false });
+    /** True while B's bus subscriber is connected to the server. */
+    const bSubscribed = async () =>
+      String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).includes(`name=${bName}`);
+    /** Drops every pub/sub connection (B's bus among them) and waits until B has noticed. */
+    const dropBus = async () => {
+      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
       expect(
         await pollUntil(
-          async () => (await traced(b, control)).mode,
-          (mode) => mode === "mirror-checked",
+          async () => bBus.subscriber?.status,
+          (status) => status !== "ready",
         ),
-        "B's bus came back",
-      ).toBe("mirror-checked");
-      expect(await bSubscribed()).toBe(true);
+        "B noticed its bus connection closed",
+      ).not.toBe("ready");
+    };
+    return { server, w, id, a, b, bSubscribed, dropBus, read: nameOf(id) };
+  }
 
-      expect((await traced(b, read)).value).toEqual({ name: "Renamed" });
+  it("mode B: while B's bus is down, a write through A is seen by B's next read (B does not check Redis entries against its mirror)", async () => {
+    const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-b");
+    expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
+    await b.prisma.$cache.settled();
+    expect(await traced(b, read), "precondition: with a healthy bus, B checks the entry against its mirror").toEqual({
+      value: { name: "Original" },
+      mode: "mirror-checked",
     });
-  },
-);
+
+    await dropBus();
+    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+
+    const after = await traced(b, read);
+    expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
+    expect(after.mode, "B read the versions from Redis").toBe("redis-versions");
+    await b.prisma.$cache.settled();
+    expect((await traced(b, read)).value, "and the next one").toEqual({ name: "Renamed" });
+    expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
+  });
+
+  it("mode A: while B's bus is down, B in early mode does not start a read with its mirror's versions; a write through A is seen by B's next read", async () => {
+    const { id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-down-a");
+    await driveHitRateLow(b);
+    // A miss: the entry is filled with the versions from before the write, and B's mirror learns them.
+    expect(await traced(b, read)).toEqual({ value: { name: "Original" }, mode: "redis-versions" });
+    await b.prisma.$cache.settled();
+
+    await dropBus();
+    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+
+    const after = await traced(b, read);
+    expect(after.value, "B's first read after the write").toEqual({ name: "Renamed" });
+    expect(after.mode, "B read the versions from Redis, after which it read the database").toBe("redis-versions");
+    expect(b.prisma.$cache.stats().earlyLoads).toBe(0);
+    expect(await bSubscribed(), "precondition: B's bus was still away").toBe(false);
+  });
+
+  it("when B's bus is back, B does not check Redis entries against versions it knew before it was away", async () => {
+    const { w, id, a, b, bSubscribed, dropBus, read } = await privateScene("bus-back");
+    expect((await traced(b, read)).mode).toBe("redis-versions");
+    await b.prisma.$cache.settled();
+    expect(await traced(b, read), "precondition").toEqual({ value: { name: "Original" }, mode: "mirror-checked" });
+
+    await dropBus();
+    await a.prisma.user.update({ where: { id }, data: { name: "Renamed" } });
+    expect(await bSubscribed(), "precondition: the write was made while B's bus was away").toBe(false);
+
+    // Not reading the row meanwhile (a read through Redis versions would teach B the new ones):
+    // wait until B checks entries against its mirror again, on an unrelated read.
+    const control: Read<unknown> = (p: CachedPrisma) =>
+      p.group.findUnique({ where: { id: w.groups.admins }, select: { name: true }, cache: true });
+    expect(
+      await pollUntil(
+        async () => (await traced(b, control)).mode,
+        (mode) => mode === "mirror-checked",
+      ),
+      "B's bus came back",
+    ).toBe("mirror-checked");
+    expect(await bSubscribed()).toBe(true);
+
+    expect((await traced(b, read)).value).toEqual({ name: "Renamed" });
+  });
+});

@@ -7,13 +7,12 @@
  * none may be missing from the declared surface. SQLite and real Redis.
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { cacheExtension } from "../../src/index.ts";
 import { REDIS_METHODS } from "../../src/redis/client.ts";
 import { createSqliteDatabase, sqliteClient, type BareClient } from "../helpers/clients.ts";
-import { deleteKeysUnder, redisReachable, REDIS_URL, skipWithoutService } from "../helpers/services.ts";
-
-const missing = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+import { describeWith } from "../helpers/describe-with.ts";
+import { deleteKeysUnder, REDIS_URL } from "../helpers/services.ts";
 
 /** Methods RedisClientLike declares optional, used when the client has them. */
 const OPTIONAL_METHODS = ["pipeline"];
@@ -31,7 +30,7 @@ function recording(client: Redis, called: Set<string>): Redis {
   });
 }
 
-describe.skipIf(missing)("the methods the library calls on a client are those RedisClientLike declares", () => {
+describeWith(["redis"], "the methods the library calls on a client are those RedisClientLike declares", () => {
   const prefix = `it-surface-${process.pid}-${Date.now()}:`;
   let database: Awaited<ReturnType<typeof createSqliteDatabase>>;
   let bare: BareClient;

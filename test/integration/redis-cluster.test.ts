@@ -24,33 +24,22 @@
  */
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { FakeClock, type CachedPrisma } from "../helpers/clients.js";
 import { createScratchUser } from "../helpers/fixture.js";
-import {
-  InvalidationEnv,
-  observe,
-  ReadGate,
-  unique,
-  type Instance,
-  type InstanceOptions,
-  type Read,
-} from "../helpers/invalidation/harness.js";
-import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/invalidation/held-bus.js";
+import { Harness, observe, unique, type Instance, type InstanceOptions, type Read } from "../helpers/harness.js";
+import { ReadGate } from "../helpers/read-gate.js";
+import { holdableBus, readRightAfter, resolvesOnlyAfter, type HeldBus } from "../helpers/held-bus.js";
 import { pollUntil } from "../helpers/poll.js";
-import { keySlot, RedisCluster, redisClusterSupported } from "../helpers/redis-cluster.js";
-import { DATABASE_URL, postgresReachable, redactUrl, skipWithoutService } from "../helpers/services.js";
+import { keySlot, RedisCluster } from "../helpers/redis-cluster.js";
 import { postgresTarget } from "../helpers/targets.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingCluster = skipWithoutService("redis-server with cluster support", redisClusterSupported());
 
 const TTL = 10_000;
 const SWR = 20_000;
 
-// Skipped only outside CI when a service is missing: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingCluster)("Redis Cluster: postgres + a private three-master cluster", () => {
+describeWith(["postgres", "redis-cluster"], "Redis Cluster: postgres + a private three-master cluster", () => {
   // No shared Redis in the target: every instance is given a Cluster client explicitly.
-  const env = new InvalidationEnv(postgresTarget({ redis: false }));
+  const env = new Harness(postgresTarget({ redis: false }));
   let cluster: RedisCluster | undefined;
   let admin: Cluster;
   beforeAll(async () => {

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import {
   cachedClient,
   createSqliteDatabase,
@@ -18,12 +19,8 @@ import {
 } from "../helpers/clients.js";
 import { seedFixture, type Fixture } from "../helpers/fixture.js";
 import { RedisServer } from "../helpers/redis-server.js";
-import { redisServerInstalled, skipWithoutService } from "../helpers/services.js";
 
-const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
-
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingRedisServer)("Redis faults: the cache degrades to the database", () => {
+describeWith(["redis-server"], "Redis faults: the cache degrades to the database", () => {
   const servers: RedisServer[] = [];
   const connections: Redis[] = [];
   let database: Awaited<ReturnType<typeof createSqliteDatabase>>;

@@ -12,20 +12,12 @@
  *
  * Postgres and a private `redis-server` per test.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidationEnv, ReadGate, type Instance } from "../helpers/invalidation/harness.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { ReadGate } from "../helpers/read-gate.js";
+import { describeWith } from "../helpers/describe-with.js";
+import { Harness, type Instance } from "../helpers/harness.js";
 import { RedisServer } from "../helpers/redis-server.js";
-import {
-  DATABASE_URL,
-  postgresReachable,
-  redactUrl,
-  redisServerInstalled,
-  skipWithoutService,
-} from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedisServer = skipWithoutService("The redis-server binary", redisServerInstalled());
 
 /** Starts a Prisma query now (they are lazy: nothing runs until `then` is called). */
 function started<T>(query: PromiseLike<T>): Promise<T> {
@@ -40,9 +32,8 @@ function blockEventLoop(ms: number): void {
   }
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missingPostgres || missingRedisServer)("Redis stalls: postgres + private redis-server", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: false }));
+describeWith(["postgres", "redis-server"], "Redis stalls: postgres + private redis-server", () => {
+  const env = new Harness(postgresTarget({ redis: false }));
   const servers: RedisServer[] = [];
   beforeAll(() => env.start());
   afterAll(async () => {

@@ -9,21 +9,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { createScratchUser } from "../helpers/fixture.js";
-import { InvalidationEnv, observe, unusedId, type Instance } from "../helpers/invalidation/harness.js";
-import {
-  DATABASE_URL,
-  postgresReachable,
-  redactUrl,
-  REDIS_URL,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.js";
+import { Harness, observe, unusedId, type Instance } from "../helpers/harness.js";
 import { postgresTarget } from "../helpers/targets.js";
-
-const missingPostgres = skipWithoutService(`Postgres at ${redactUrl(DATABASE_URL)}`, await postgresReachable());
-const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await redisReachable());
 
 /** How many queries reached `instance`'s database while `fn` ran. */
 async function queriesDuring(instance: Instance, fn: () => Promise<unknown>): Promise<number> {
@@ -40,7 +30,7 @@ function signal(): { fire(): void; fired: Promise<void> } {
 }
 
 /** What a scope does on one instance, the same with or without Redis. */
-function describeScope(env: InvalidationEnv): void {
+function describeScope(env: Harness): void {
   it("identical reads without `cache` (or with `cache: false`) cause one database query, concurrent and sequential", async () => {
     const w = await env.world("scope-plain");
     const i = await env.instance();
@@ -353,16 +343,16 @@ function describeScope(env: InvalidationEnv): void {
   });
 }
 
-describe.skipIf(missingPostgres)("request scope: postgres, in-process tier only", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: false }));
+describeWith(["postgres"], "request scope: postgres, in-process tier only", () => {
+  const env = new Harness(postgresTarget({ redis: false }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 
   describeScope(env);
 });
 
-describe.skipIf(missingPostgres || missingRedis)("request scope: postgres + redis", () => {
-  const env = new InvalidationEnv(postgresTarget({ redis: true }));
+describeWith(["postgres", "redis"], "request scope: postgres + redis", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
 

@@ -6,21 +6,11 @@
  * the newest row).
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWith } from "../helpers/describe-with.js";
 import { cacheExtension, type CacheExtensionOptions } from "../../src/index.ts";
 import { postgresClient, type BareClient } from "../helpers/clients.ts";
-import {
-  ensurePostgresSchema,
-  deleteKeysUnder,
-  postgresReachable,
-  redisReachable,
-  REDIS_URL,
-  skipWithoutService,
-} from "../helpers/services.ts";
-
-const missing =
-  skipWithoutService("Postgres (DATABASE_URL)", await postgresReachable()) ||
-  skipWithoutService("Redis (REDIS_URL)", await redisReachable());
+import { ensurePostgresSchema, deleteKeysUnder, REDIS_URL } from "../helpers/services.ts";
 
 /** A one-shot gate: `wait()` blocks until `open()`. */
 function gate() {
@@ -29,8 +19,7 @@ function gate() {
   return { wait: () => opened, open };
 }
 
-// Skipped only outside CI when a service is unreachable: skipWithoutService warns then; in CI it throws.
-describe.skipIf(missing)("write-through", () => {
+describeWith(["postgres", "redis"], "write-through", () => {
   const prefix = `it-write-through-${process.pid}-${Date.now()}:`;
   let bare: BareClient;
   let redis: Redis;

@@ -24,16 +24,9 @@ import {
   type Tree,
 } from "./support/random.ts";
 import { createSqliteFixture, type SqliteFixture } from "./support/sqlite-client.ts";
-import {
-  connectRedis,
-  deleteKeysUnder,
-  entryKeysUnder,
-  redisReachable,
-  skipWithoutService,
-} from "../helpers/services.ts";
+import { describeWith } from "../helpers/describe-with.ts";
+import { connectRedis, deleteKeysUnder, entryKeysUnder } from "../helpers/services.ts";
 
-// These two tests read the names the extension writes to a real Redis (the shared tier is never faked).
-const noRedis = skipWithoutService("Redis (REDIS_URL)", await redisReachable());
 type CachedSqlite = ReturnType<SqliteFixture["prisma"]["$extends"]> & {
   user: { count(args: object): Promise<number> };
 };
@@ -352,10 +345,17 @@ describe("Redis key names written by the extension", () => {
     }
   }
 
-  // Skipped only outside CI when Redis is unreachable: skipWithoutService warns then; in CI it throws.
-  it.skipIf(noRedis)(
-    "differ between clients with different global omit options, whose results differ in shape",
-    async () => {
+  it("key field references (prisma.user.fields.x) by model and field, so reads comparing columns can be cached", () => {
+    const byEmail = { where: { name: { equals: fixture.prisma.user.fields.email } } };
+    const byName = { where: { name: { equals: fixture.prisma.user.fields.name } } };
+    expect(keyOf(byEmail).local).toBe(keyOf({ where: { name: { equals: fixture.prisma.user.fields.email } } }).local);
+    expect(keyOf(byEmail).local).not.toBe(keyOf(byName).local);
+    expect(keyOf(byEmail).local).not.toBe(keyOf({ where: { name: { equals: "email" } } }).local);
+  });
+
+  // These read the names the extension writes to a real Redis (the shared tier is never faked).
+  describeWith(["redis"], "names written to a real Redis", () => {
+    it("differ between clients with different global omit options, whose results differ in shape", async () => {
       // Typed loosely: a client with a global omit has a different (incompatible) client type.
       const written = (prisma: object) => entryNamesWritten(prisma, (cached) => cached.user.count({ cache: true }));
       const omitting = new PrismaClient({
@@ -371,21 +371,9 @@ describe("Redis key names written by the extension", () => {
       } finally {
         await omitting.$disconnect();
       }
-    },
-  );
+    });
 
-  it("key field references (prisma.user.fields.x) by model and field, so reads comparing columns can be cached", () => {
-    const byEmail = { where: { name: { equals: fixture.prisma.user.fields.email } } };
-    const byName = { where: { name: { equals: fixture.prisma.user.fields.name } } };
-    expect(keyOf(byEmail).local).toBe(keyOf({ where: { name: { equals: fixture.prisma.user.fields.email } } }).local);
-    expect(keyOf(byEmail).local).not.toBe(keyOf(byName).local);
-    expect(keyOf(byEmail).local).not.toBe(keyOf({ where: { name: { equals: "email" } } }).local);
-  });
-
-  // Skipped only outside CI when Redis is unreachable (see above).
-  it.skipIf(noRedis)(
-    "are under prefix, format version and the hash of the client's data model, with no argument values",
-    async () => {
+    it("are under prefix, format version and the hash of the client's data model, with no argument values", async () => {
       // count: a 0 is cached (an empty findMany would not be, with the default negativeTtl of 0).
       const names = await entryNamesWritten(fixture.prisma, (cached) =>
         cached.user.count({ where: { email: "bob.private@example.com" }, cache: true }),
@@ -396,8 +384,8 @@ describe("Redis key names written by the extension", () => {
       expect(names[0]?.startsWith(`${namespace}User:count:`)).toBe(true);
       expect(names[0]?.slice(`${namespace}User:count:`.length)).toMatch(BASE64URL_128);
       expect(names[0]).not.toContain("bob");
-    },
-  );
+    });
+  });
 });
 
 describe("property: canonical keys over random argument trees", () => {

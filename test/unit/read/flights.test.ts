@@ -1,0 +1,92 @@
+/**
+ * Single-flight in one process (src/read/flights.ts): who may join a load in
+ * progress, what each caller receives, and when a flight leaves the table.
+ * Loads are promises the test settles by hand.
+ */
+import { describe, expect, it } from "vitest";
+import { Flights, sameVersions } from "../../../src/read/flights.ts";
+
+/** A load the test settles by hand. */
+function load<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+describe("Flights", () => {
+  it("a read under the same versions joins the flight and gets its own copy; the starter gets the value itself", async () => {
+    const flights = new Flights();
+    const loading = load<{ name: string }>();
+    const started = flights.start("k", [1, 2], loading.promise);
+    const joined = flights.join("k", [1, 2]);
+    expect(joined).toBeDefined();
+    const value = { name: "v1" };
+    loading.resolve(value);
+    expect(await started).toBe(value);
+    const copy = await joined;
+    expect(copy).toEqual({ name: "v1" });
+    expect(copy).not.toBe(value);
+  });
+
+  it("the joiner's copy is taken before the starter can change the value", async () => {
+    const flights = new Flights();
+    const loading = load<{ name: string }>();
+    const started = flights.start("k", [1], loading.promise).then((value) => {
+      value.name = "changed by the starter";
+      return value;
+    });
+    const joined = flights.join("k", [1]);
+    loading.resolve({ name: "v1" });
+    await started;
+    expect(await joined).toEqual({ name: "v1" });
+  });
+
+  it("a read under other versions (a write resolved since the load started) does not join", () => {
+    const flights = new Flights();
+    void flights.start("k", [1, 2], load().promise);
+    expect(flights.join("k", [1, 3])).toBeUndefined();
+    expect(flights.join("k", [1])).toBeUndefined();
+    expect(flights.join("other", [1, 2])).toBeUndefined();
+  });
+
+  it("a flight leaves the table when it settles; an error is shared by those waiting and not kept", async () => {
+    const flights = new Flights();
+    const loading = load<string>();
+    const started = flights.start("k", [1], loading.promise);
+    const joined = flights.join("k", [1]);
+    expect(flights.has("k")).toBe(true);
+    loading.reject(new Error("database down"));
+    await expect(started).rejects.toThrow("database down");
+    await expect(joined).rejects.toThrow("database down");
+    expect(flights.has("k")).toBe(false);
+    expect(flights.join("k", [1]), "the next read starts a load of its own").toBeUndefined();
+  });
+
+  it("a newer flight of the key is not removed when an older one settles", async () => {
+    const flights = new Flights();
+    const older = load<string>();
+    const olderStarted = flights.start("k", [1], older.promise);
+    const newer = load<string>();
+    void flights.start("k", [2], newer.promise);
+    older.resolve("old");
+    await olderStarted;
+    expect(flights.has("k")).toBe(true);
+    expect(flights.join("k", [2])).toBeDefined();
+  });
+
+  it("tables are per instance: another Flights never sees this one's loads", () => {
+    const a = new Flights();
+    void a.start("k", [1], load().promise);
+    expect(new Flights().join("k", [1])).toBeUndefined();
+  });
+});
+
+describe("sameVersions", () => {
+  it("compares lengths and every position", () => {
+    expect(sameVersions([], [])).toBe(true);
+    expect(sameVersions([1, 2], [1, 2])).toBe(true);
+    expect(sameVersions([1, 2], [2, 1])).toBe(false);
+    expect(sameVersions([1], [1, 2])).toBe(false);
+  });
+});
