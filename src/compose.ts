@@ -70,6 +70,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   let versions: VersionSource;
   let redis: RedisTier | undefined;
   let lock: RedisLock | undefined;
+  let versionKey: ((tag: string) => string) | undefined;
   if (resolved.redis === undefined) {
     // Instances on one prefix in this process invalidate each other, as they would through Redis.
     versions = new LocalVersions(joinLocalGroup(resolved.prefix, l1));
@@ -82,6 +83,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
       bus.hearsEveryInvalidation() ? mirror.generation : undefined,
     );
+    versionKey = (tag) => store.keyOf(tag);
     versions = new RedisVersions(store, mirror, bus);
     redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs);
     if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
@@ -89,7 +91,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     void checkEvictionPolicy(resolved.redis, report);
   }
 
-  const filler = new Filler(resolved.clock, redis, lock, report);
+  const filler = new Filler(resolved.clock, redis, lock, report, versionKey);
   const stack = new CacheStack({ clock: resolved.clock, counters, l1, redis, versions, lock, filler, report });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters);

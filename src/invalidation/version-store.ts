@@ -173,6 +173,12 @@ export class RedisVersionStore implements VersionStore {
    *   while it does not, or answered after a reset, would put versions in the
    *   mirror that a missed invalidation has already superseded.
    */
+
+  /** The Redis key holding the version of `tag`. */
+  keyOf(tag: string): string {
+    return this.#prefix + tag;
+  }
+
   constructor(
     scripts: ScriptRunner,
     prefix: string,
@@ -190,7 +196,7 @@ export class RedisVersionStore implements VersionStore {
   async read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }> {
     const token = this.#observeToken();
     const withEntry = entryName !== undefined;
-    const keys = tags.map((tag) => this.#prefix + tag);
+    const keys = tags.map((tag) => this.keyOf(tag));
     let reply: (string | null | false)[];
     const redis = this.#scripts.redis;
     if (redis.isCluster === true) {
@@ -226,7 +232,7 @@ export class RedisVersionStore implements VersionStore {
 
   async bump(tags: readonly string[], announce?: Announcement): Promise<Bumped> {
     const token = this.#observeToken();
-    const keys = tags.map((tag) => this.#prefix + tag);
+    const keys = tags.map((tag) => this.keyOf(tag));
     let versions: string[];
     let members: string[] = [];
     let leaseLeft = "0";
