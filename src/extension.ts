@@ -10,7 +10,7 @@
  *
  * Overriding reads in the model component, rather than hooking the `query`
  * component, is what lets an in-process hit skip Prisma's own request
- * pipeline (~17-50 us; see docs/concepts.md).
+ * pipeline (its cost is in docs/benchmarks.md; why it matters, in docs/concepts.md).
  */
 import { Prisma } from "@prisma/client/extension";
 import { composeCache } from "./compose.js";

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { afterAll } from "vitest";
 
 /** A free TCP port on 127.0.0.1 (free when this returns; the server binds it right after). */
 export async function freePort(): Promise<number> {
@@ -106,4 +107,23 @@ export class RedisServer {
     this.process.kill("SIGKILL");
     await exited;
   }
+}
+
+/**
+ * Private servers for one `describe` block: returns a function that starts one, and kills every server it started
+ * after the block, once `stopFirst` (the harness's stop, which closes the connections to them) has run.
+ */
+export function privateRedisServers(
+  stopFirst?: () => Promise<void>,
+): (options?: RedisServerOptions) => Promise<RedisServer> {
+  const servers: RedisServer[] = [];
+  afterAll(async () => {
+    await stopFirst?.();
+    for (const server of servers) await server.kill();
+  });
+  return async (options) => {
+    const server = await RedisServer.start(options);
+    servers.push(server);
+    return server;
+  };
 }

@@ -9,24 +9,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { describeWith } from "../helpers/describe-with.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { Harness, observe, type Instance, type InstanceOptions, type Read } from "../helpers/harness.js";
 import { holdableBus, readRightAfter } from "../helpers/held-bus.js";
-import { RedisServer } from "../helpers/redis-server.js";
+import { privateRedisServers } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
 import { pollUntil } from "../helpers/poll.js";
 
 describeWith(["postgres", "redis-server"], "invalidation when Redis fails: postgres + private redis-server", () => {
   // The environment's own Redis is the machine's; every test here brings a private server instead.
   const env = new Harness(postgresTarget({ redis: false }));
-  const servers: RedisServer[] = [];
   beforeAll(() => env.start());
-  afterAll(async () => {
-    await env.stop();
-    for (const server of servers) await server.kill();
-  });
+  const startServer = privateRedisServers(() => env.stop());
 
   /** Fast settings, so that leases and Redis timeouts expire within the test. */
   const fast = { redisTimeout: "100ms", busLease: "300ms" } as const;
@@ -39,8 +35,7 @@ describeWith(["postgres", "redis-server"], "invalidation when Redis fails: postg
    * held or watched (`aBus`, `bBus`); `busLease` replaces the fast one.
    */
   async function twoInstancesOnPrivateRedis(options: { bL1?: false; busLease?: InstanceOptions["busLease"] } = {}) {
-    const server = await RedisServer.start();
-    servers.push(server);
+    const server = await startServer();
     const admin = await env.connectRedis(server.url);
     const prefix = env.newPrefix();
     const settings = { ...fast, ...(options.busLease === undefined ? {} : { busLease: options.busLease }) };
@@ -206,8 +201,7 @@ describeWith(["postgres", "redis-server"], "invalidation when Redis fails: postg
 
     it("another deployment on the same server and prefix but another database: its versions never pass for ours, and our writes are read by us at once (contract item 1)", async () => {
       const w = await env.world("other-database");
-      const server = await RedisServer.start();
-      servers.push(server);
+      const server = await startServer();
       const prefix = env.newPrefix();
       const [prodRedis, prodRedis2, stagingRedis] = [
         await env.connectRedis(`${server.url}/0`),

@@ -12,11 +12,11 @@
  *
  * Postgres and a private `redis-server` per test.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { ReadGate } from "../helpers/read-gate.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type Instance } from "../helpers/harness.js";
-import { RedisServer } from "../helpers/redis-server.js";
+import { privateRedisServers, type RedisServer } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 /** Starts a Prisma query now (they are lazy: nothing runs until `then` is called). */
@@ -34,17 +34,12 @@ function blockEventLoop(ms: number): void {
 
 describeWith(["postgres", "redis-server"], "Redis stalls: postgres + private redis-server", () => {
   const env = new Harness(postgresTarget({ redis: false }));
-  const servers: RedisServer[] = [];
   beforeAll(() => env.start());
-  afterAll(async () => {
-    await env.stop();
-    for (const server of servers) await server.kill();
-  });
+  const startServer = privateRedisServers(() => env.stop());
 
   /** An instance on a private server, reading Redis only (no in-process tier), with a short redisTimeout. */
   async function instanceOnPrivateRedis(gate?: ReadGate): Promise<{ server: RedisServer; instance: Instance }> {
-    const server = await RedisServer.start();
-    servers.push(server);
+    const server = await startServer();
     const redis = await env.connectRedis(server.url);
     const instance = await env.instance({ redis, l1: false, redisTimeout: "100ms", ...(gate ? { gate } : {}) });
     return { server, instance };
