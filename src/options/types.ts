@@ -178,7 +178,8 @@ export interface CacheExtensionOptions {
   prefix?: string;
   /**
    * How long a Redis read may take before the tier is skipped for that read
-   * and the database is asked instead.
+   * and the database is asked instead. Only Redis's own delay counts: a reply
+   * that arrived while the event loop was blocked is taken, not timed out.
    * @default "250ms"
    */
   redisTimeout?: Duration;
