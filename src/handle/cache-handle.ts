@@ -16,9 +16,9 @@ import type { ReadPath } from "../read/read-path.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
-import type { SchemaGraph } from "../schema/schema-graph.js";
+import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
-import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
+import { validateTags, wholeModelTags } from "../tags/tag-names.js";
 
 /** What to invalidate: custom tags and/or whole models. */
 export interface InvalidationTarget {
@@ -191,9 +191,9 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     const tags = target.tags === undefined ? [] : validateTags(target.tags, `${where}.tags`);
     for (const model of target.models ?? []) {
       if (!graph.models.has(model)) throw unknownModel(graph, `${where}.models`, model);
-      tags.push(modelTag(model), rowsTag(model));
+      tags.push(...wholeModelTags(graph.models.get(model) as SchemaModel));
     }
-    return tags;
+    return [...new Set(tags)]; // a join table's tag comes from both of its models
   };
   /**
    * The tags of what `invalidate` or `rawWrites` is told to target. A target

@@ -33,10 +33,12 @@ export interface GetOrSetOptions extends ExpiryOptions {
    */
   tags?: readonly string[];
   /**
-   * Models the value is computed from, as named in the schema (`User`): any
-   * write to one of them through the client (on any instance), or
-   * `prisma.$cache.invalidate({ models })`, kills the entry. Part of the key,
-   * like `tags`.
+   * Models the value is computed from, as named in the schema (`User`): a
+   * write through the client (on any instance) that changes rows of one of
+   * them or links it across an implicit many-to-many, or
+   * `prisma.$cache.invalidate({ models })`, kills the entry. Declare every
+   * model whose rows the value reads (a user's post count reads `Post`).
+   * Part of the key, like `tags`.
    */
   models?: readonly string[];
   /**

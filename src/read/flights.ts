@@ -10,9 +10,11 @@
  * shared by those already waiting and never kept (item 6).
  *
  * Without captured versions (Redis slow, frozen, not connected), a read may
- * still join a flight whose load began after the read did: that database
- * read started after every write that had resolved before the read began, so
- * it sees them all. Concurrent reads whose lookups fail together therefore
+ * still join a flight of other such reads whose database read began after
+ * the read did: it started after every write that had resolved before the
+ * read began, so it sees them all. Not a flight with versions: its result may
+ * be an entry another process stored (the lock's first take returns one),
+ * whose own database read may predate the write. Concurrent reads whose lookups fail together therefore
  * share one load whatever Redis does, and a read that begins after a write
  * never receives a load that began before it.
  *
@@ -50,13 +52,16 @@ export class Flights {
   }
 
   /**
-   * A private copy of the result of the flight of `key`, if its load began at
-   * or after `began` (the joining read's own start, `performance.now()`),
-   * whatever versions it runs under; otherwise undefined (start a load).
+   * A private copy of the result of the flight of `key`, if it is a load
+   * without versions (a database read, nothing else) that began at or after
+   * `began` (the joining read's own start, `performance.now()`); otherwise
+   * undefined (start a load).
    */
   joinBegunSince(key: string, began: number): Promise<unknown> | undefined {
     const flight = this.#flights.get(key);
-    if (flight === undefined || flight.startedAt < began) return undefined;
+    // Only a load without versions reads the database itself from its start; a versioned one may be served an entry
+    // another process stored earlier (the lock's first take), whatever its own start.
+    if (flight === undefined || flight.versions !== undefined || flight.startedAt < began) return undefined;
     return flight.pristine.then(cloneResult);
   }
 

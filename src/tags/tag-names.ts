@@ -41,12 +41,24 @@ export function rowsTag(model: string): string {
 /**
  * `j:Relation`: the join table of an implicit many-to-many relation (`_PostToTag`), named by the relation's name,
  * which both sides share. Bumped by `connect`, `disconnect` and `set` on the relation, which change no row of either
- * model; depended on by every read that reaches the relation. A write the library cannot analyse (raw SQL) needs
- * no join-table tag: it bumps `m:` of the models it may touch, and a read reaching the relation depends on the
- * `m:` of the model across it as well.
+ * model; depended on by every read that reaches the relation, and by values declared to depend on either model
+ * ({@link wholeModelTags}).
  */
 export function joinTableTag(relationName: string): string {
   return `j:${relationName}`;
+}
+
+/**
+ * The tags that stand for a whole model where a caller names one (`models` of `invalidate`, `rawWrites`,
+ * `getOrSet` and `queryRaw`): `m:`, `rs:`, and the `j:` tags of its implicit many-to-many relations, whose links
+ * no row of the model holds. A value declared to depend on `Post` and `Tag` is then killed by a `connect` between
+ * them too.
+ */
+export function wholeModelTags(model: SchemaModel): string[] {
+  const tags = [modelTag(model.name), rowsTag(model.name)];
+  for (const relation of model.relations.values())
+    if (relation.implicitManyToMany) tags.push(joinTableTag(relation.relationName));
+  return tags;
 }
 
 /**

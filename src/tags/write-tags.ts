@@ -314,7 +314,8 @@ class WriteWalker {
    *   created). On a one-to-one, `rs:` of the written model too: another of its rows may have held the other end.
    * - A foreign key on the related side: the related rows change. A list relation naming each of them by primary
    *   key (`wheres`) bumps their record tags; otherwise which rows is not known (`rs:`), as on a to-one, where the
-   *   row linked before is unlinked.
+   *   row linked before is unlinked, or when the foreign key is part of their primary key (the rows move to new
+   *   keys).
    */
   private linkChange(
     model: SchemaModel,
@@ -331,8 +332,12 @@ class WriteWalker {
       return;
     }
     this.tags.add(modelTag(target.name));
-    // A to-one link also unlinks the row linked before, which is not named.
+    // A to-one link also unlinks the row linked before, which is not named. A foreign key that is part of the
+    // related rows' primary key (an explicit many-to-many) moves them to keys no argument names.
+    const opposite = oppositeRelation(this.graph, model.name, relation);
+    const keyMoves = opposite?.fields.some((field) => target.primaryKey?.fields.includes(field)) === true;
     const named =
+      !keyMoves &&
       relation.list &&
       wheres !== undefined &&
       wheres.length > 0 &&

@@ -18,7 +18,7 @@ import { rejectUnknownKeys } from "../options/resolve.js";
 import { fluentPathOf, queryWithoutFluentPath, transactionOf, unpackFluentPath } from "../prisma/internals.js";
 import type { RequestScope } from "../read/request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
-import { modelTag, rowsTag, validateTags } from "../tags/tag-names.js";
+import { validateTags, wholeModelTags } from "../tags/tag-names.js";
 import { writeTags } from "../tags/write-tags.js";
 import type { TransactionTags } from "./transaction-tags.js";
 import type { WriteThrough } from "./write-through.js";
@@ -180,6 +180,6 @@ function splitWriteOption(args: unknown): { args: unknown; extraTags: readonly s
 /** Every model's tags: what a write the library cannot analyse may have changed. */
 export function everyModelTag(graph: SchemaGraph): string[] {
   const tags: string[] = [];
-  for (const model of graph.models.keys()) tags.push(modelTag(model), rowsTag(model));
-  return tags;
+  for (const model of graph.models.values()) tags.push(...wholeModelTags(model));
+  return [...new Set(tags)]; // a join table's tag comes from both of its models
 }
