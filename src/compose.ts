@@ -92,7 +92,17 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   }
 
   const filler = new Filler(resolved.clock, redis, lock, report, versionKey);
-  const stack = new CacheStack({ clock: resolved.clock, counters, l1, redis, versions, lock, filler, report });
+  const stack = new CacheStack({
+    clock: resolved.clock,
+    counters,
+    l1,
+    redis,
+    versions,
+    lock,
+    filler,
+    report,
+    ...(redis === undefined ? {} : { redisTimeoutMs: resolved.redisTimeoutMs }),
+  });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters);
   const readPath = new ReadPath(

@@ -58,6 +58,8 @@ export interface StackParts {
   readonly filler: Filler;
   /** Reports an absorbed failure (see report.ts). */
   readonly report: (error: CacheError) => void;
+  /** `redisTimeout` in ms, with Redis: how long reads whose lookups failed may still use a load that landed. */
+  readonly redisTimeoutMs?: number;
 }
 
 /** The tier stack of one extension instance. */
@@ -72,7 +74,7 @@ export class CacheStack {
   readonly #filler: Filler;
   readonly #tags = new QueryTags();
   /** Loads in progress, for single-flight in this process. */
-  readonly #flights = new Flights();
+  readonly #flights: Flights;
   /** How often Redis answered lately when the in-process tier did not (see early-loads.ts). */
   readonly #sharedHitRate = new HitRate();
   readonly #l1Hits: L1Hits | undefined;
@@ -91,6 +93,9 @@ export class CacheStack {
     this.#counters = counters;
     this.#versions = versions;
     this.#filler = filler;
+    // Failed lookups are told so in waves, one per check of the Redis timeout (a quarter of it apart): a load
+    // without versions stays joinable long enough for every wave of its burst.
+    this.#flights = new Flights(parts.redisTimeoutMs === undefined ? 0 : Math.ceil(parts.redisTimeoutMs * 1.5));
     this.#lookup = new SharedLookup(parts.redis, versions, clock, report);
     this.#loader = new Loader(filler);
     const refresher = new Refresher({

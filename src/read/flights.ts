@@ -32,9 +32,26 @@ interface Flight {
   readonly pristine: Promise<unknown>;
 }
 
+/** A load without versions that has landed: its result stays joinable for a moment (see {@link Flights.joinBegunSince}). */
+interface Landed {
+  readonly startedAt: number;
+  readonly pristine: Promise<unknown>;
+}
+
 /** The flights of one extension instance, keyed by the in-process key text. */
 export class Flights {
   readonly #flights = new Map<string, Flight>();
+  readonly #landed = new Map<string, Landed>();
+  readonly #keepLandedMs: number;
+
+  /**
+   * @param keepLandedMs how long the result of a load without versions stays joinable after it landed: reads whose
+   *   Redis lookups failed in one burst are told so in waves (one per check of the Redis timeout), and a wave that
+   *   arrives after the load landed may still use it if it began after them. 0 keeps none.
+   */
+  constructor(keepLandedMs = 0) {
+    this.#keepLandedMs = keepLandedMs;
+  }
 
   /** True while a load of `key` is in progress. */
   has(key: string): boolean {
@@ -58,10 +75,11 @@ export class Flights {
    * undefined (start a load).
    */
   joinBegunSince(key: string, began: number): Promise<unknown> | undefined {
-    const flight = this.#flights.get(key);
+    const flight = this.#flights.get(key) ?? this.#landed.get(key);
     // Only a load without versions reads the database itself from its start; a versioned one may be served an entry
     // another process stored earlier (the lock's first take), whatever its own start.
-    if (flight === undefined || flight.versions !== undefined || flight.startedAt < began) return undefined;
+    if (flight === undefined || ("versions" in flight && flight.versions !== undefined) || flight.startedAt < began)
+      return undefined;
     return flight.pristine.then(cloneResult);
   }
 
@@ -79,8 +97,20 @@ export class Flights {
     const land = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
-    load.then(land, land);
+    load.then(() => {
+      land();
+      if (versions === undefined && this.#keepLandedMs > 0) this.#keepLanded(key, flight);
+    }, land);
     return load;
+  }
+
+  /** Keeps a landed load without versions joinable for `keepLandedMs` (never an error: those are not kept). */
+  #keepLanded(key: string, flight: Flight): void {
+    const landed: Landed = { startedAt: flight.startedAt, pristine: flight.pristine };
+    this.#landed.set(key, landed);
+    setTimeout(() => {
+      if (this.#landed.get(key) === landed) this.#landed.delete(key);
+    }, this.#keepLandedMs).unref();
   }
 }
 

@@ -3,7 +3,7 @@
  * progress, what each caller receives, and when a flight leaves the table.
  * Loads are promises the test settles by hand.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Flights, sameVersions } from "../../../src/read/flights.ts";
 
 /** A load the test settles by hand. */
@@ -88,5 +88,67 @@ describe("sameVersions", () => {
     expect(sameVersions([1, 2], [1, 2])).toBe(true);
     expect(sameVersions([1, 2], [2, 1])).toBe(false);
     expect(sameVersions([1], [1, 2])).toBe(false);
+  });
+});
+
+describe("Flights: reads without captured versions (joinBegunSince)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("join only a load without versions that began at or after the read began", async () => {
+    const flights = new Flights();
+    const before = performance.now();
+    const loading = load<{ n: number }>();
+    flights.start("k", undefined, loading.promise);
+    const after = performance.now() + 1;
+    expect(flights.joinBegunSince("k", before), "began before the load: joins").toBeDefined();
+    expect(flights.joinBegunSince("k", after), "began after the load started: must load itself").toBeUndefined();
+    loading.resolve({ n: 1 });
+    await loading.promise;
+  });
+
+  it("never join a load that carries versions (with the lock it may serve another process's older entry)", () => {
+    const flights = new Flights(1_000);
+    const before = performance.now();
+    flights.start("k", [1, 2], load<number>().promise);
+    expect(flights.joinBegunSince("k", before)).toBeUndefined();
+  });
+
+  it("a landed load without versions stays joinable for keepLandedMs, as a copy, then is forgotten", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    const flights = new Flights(300);
+    const began = performance.now();
+    const loading = load<{ n: number }>();
+    const started = flights.start("k", undefined, loading.promise);
+    const value = { n: 1 };
+    loading.resolve(value);
+    expect(await started).toBe(value);
+    const late = flights.joinBegunSince("k", began);
+    expect(late, "a later wave of the same burst").toBeDefined();
+    const copy = await late;
+    expect(copy).toEqual({ n: 1 });
+    expect(copy).not.toBe(value);
+    vi.advanceTimersByTime(300);
+    expect(flights.joinBegunSince("k", began), "after keepLandedMs").toBeUndefined();
+  });
+
+  it("a failed load without versions is not kept: errors are never cached", async () => {
+    const flights = new Flights(1_000);
+    const began = performance.now();
+    const loading = load<number>();
+    const started = flights.start("k", undefined, loading.promise);
+    loading.reject(new Error("database down"));
+    await expect(started).rejects.toThrow("database down");
+    expect(flights.joinBegunSince("k", began)).toBeUndefined();
+  });
+
+  it("without keepLandedMs (no Redis), nothing is kept once a load lands", async () => {
+    const flights = new Flights();
+    const began = performance.now();
+    const loading = load<number>();
+    flights.start("k", undefined, loading.promise);
+    loading.resolve(1);
+    await loading.promise;
+    await Promise.resolve();
+    expect(flights.joinBegunSince("k", began)).toBeUndefined();
   });
 });
