@@ -8,7 +8,10 @@
  * Redis prefix, so the key is cold everywhere), waits for every worker's
  * `ready`, then sends `go` to all of them; each fires its requests at once,
  * all for the same row, and reports their latencies, its database queries and
- * its `$cache.stats()`.
+ * its `$cache.stats()`. It says `answered` as soon as every request has its
+ * result, before it settles and closes the round's instance, so that the
+ * parent can thaw a frozen Redis (the `frozen` mode) without waiting for work
+ * that needs Redis.
  *
  * Not run directly: the parent forks it with tsx's loader (`--import tsx`).
  * The library is the build (`dist/`, see bench/library.ts).
@@ -27,12 +30,25 @@ import { connectRedis } from "../examples/support/redis.ts";
  * - `lock-written-primed`: as `lock-written`, in instances that also missed
  *   Redis on other rows just before (their Redis hit rate is low);
  * - `no-lock`: `lock: false`, single-flight within each process only;
- * - `uncached`: no `cache` opt-in: every request is a database query.
+ * - `uncached`: no `cache` opt-in: every request is a database query;
+ * - `lock-busy`: as `lock` here; the parent runs CPU-burning processes during the round;
+ * - `frozen`: as `lock`, on the private Redis of `FROZEN_REDIS_URL`, which the parent freezes (SIGSTOP) before
+ *   "go" and thaws once every worker has answered.
  */
-export type Mode = "lock" | "lock-written" | "lock-written-primed" | "no-lock" | "uncached";
+export type Mode = "lock" | "lock-written" | "lock-written-primed" | "no-lock" | "uncached" | "lock-busy" | "frozen";
 
 export type ToWorker =
-  | { kind: "prepare"; mode: Mode; prefix: string; id: number; requests: number; warm: boolean; primeIds: number[] }
+  | {
+      kind: "prepare";
+      mode: Mode;
+      prefix: string;
+      id: number;
+      requests: number;
+      warm: boolean;
+      primeIds: number[];
+      /** The instance's `redisTimeout`, in ms. */
+      redisTimeoutMs: number;
+    }
   | { kind: "write" }
   | { kind: "go" }
   | { kind: "sequential"; ids: number[] }
@@ -51,6 +67,8 @@ export interface WorkerStats {
 export type FromWorker =
   | { kind: "ready" }
   | { kind: "written" }
+  /** Every request of the burst has its result (the `result` follows once the instance has settled and closed). */
+  | { kind: "answered" }
   | {
       kind: "result";
       /** Per request, from the call to its resolution, in ms. */
@@ -61,6 +79,8 @@ export type FromWorker =
       startedAt: number;
       /** When each database query of the burst started (same clock as startedAt). */
       queryTimes: number[];
+      /** For each of those queries, how many requests of the burst had their result when it started. */
+      answeredAtQuery: number[];
       stats: WorkerStats | undefined;
       /** onError reports heard during the round: code and message. */
       errors: { code: string; message: string }[];
@@ -71,29 +91,38 @@ export type FromWorker =
 
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+/** The parent's private redis-server, which it freezes during `frozen` rounds; the shared one is never stopped. */
+const frozenRedisUrl = process.env.FROZEN_REDIS_URL;
 
 const bare = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
 const redis = await connectRedis(redisUrl);
-const database = { queries: 0, times: [] as number[] };
+const frozenRedis = frozenRedisUrl === undefined ? undefined : await connectRedis(frozenRedisUrl);
+const database = { queries: 0, times: [] as number[], answered: [] as number[] };
+/** Requests of the current burst that have their result. */
+let answered = 0;
 const counted = bare.$extends({
   query: {
     $allModels: {
       $allOperations: ({ args, query }) => {
         database.queries++;
         database.times.push(performance.timeOrigin + performance.now());
+        database.answered.push(answered);
         return query(args);
       },
     },
   },
 });
 
-function cachedClient(prefix: string, lock: boolean, errors: { code: string; message: string }[]) {
+function cachedClient(prefix: string, mode: Mode, redisTimeoutMs: number, errors: { code: string; message: string }[]) {
+  const client = mode === "frozen" ? frozenRedis : redis;
+  if (client === undefined) throw new Error("a frozen round needs FROZEN_REDIS_URL");
   return counted.$extends(
     cacheExtension({
-      redis,
+      redis: client,
       prefix,
+      redisTimeout: `${redisTimeoutMs}ms`,
       defaults: { ttl: 60 },
-      ...(lock ? {} : { lock: false as const }),
+      ...(mode === "no-lock" ? { lock: false as const } : {}),
       onError: (error) => errors.push({ code: error.code, message: error.message }),
     }),
   );
@@ -116,7 +145,9 @@ function send(message: FromWorker): void {
 async function prepare(message: Extract<ToWorker, { kind: "prepare" }>): Promise<void> {
   const errors: { code: string; message: string }[] = [];
   const cached =
-    message.mode === "uncached" ? undefined : cachedClient(message.prefix, message.mode !== "no-lock", errors);
+    message.mode === "uncached"
+      ? undefined
+      : cachedClient(message.prefix, message.mode, message.redisTimeoutMs, errors);
   if (cached !== undefined) {
     await cached.$cache.ready();
     if (message.warm) await cached.user.findUnique({ where: { id: message.id }, cache: true });
@@ -139,6 +170,8 @@ async function burst(): Promise<void> {
   const statsBefore = cached?.$cache.stats();
   current.errors.length = 0;
   database.times.length = 0;
+  database.answered.length = 0;
+  answered = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const latencies = new Array<number>(current.requests);
@@ -149,6 +182,7 @@ async function burst(): Promise<void> {
     calls.push(
       read().then((row) => {
         latencies[i] = performance.now() - fired;
+        answered++;
         if (row?.id !== id) throw new Error(`read ${String(row?.id)}, expected row ${id}`);
       }),
     );
@@ -157,6 +191,8 @@ async function burst(): Promise<void> {
   loop.disable();
   const queries = database.queries - before;
   const queryTimes = database.times.slice(0, 20);
+  const answeredAtQuery = database.answered.slice(0, 20);
+  send({ kind: "answered" });
   let stats: WorkerStats | undefined;
   if (cached !== undefined) {
     await cached.$cache.settled();
@@ -179,6 +215,7 @@ async function burst(): Promise<void> {
     latencies,
     queries,
     queryTimes,
+    answeredAtQuery,
     startedAt,
     stats,
     errors: current.errors,
@@ -211,6 +248,7 @@ async function sequential(ids: number[]): Promise<void> {
 async function exit(): Promise<void> {
   await bare.$disconnect();
   await redis.quit();
+  await frozenRedis?.quit();
   process.disconnect();
 }
 
