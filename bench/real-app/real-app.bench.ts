@@ -1,0 +1,236 @@
+/**
+ * Proof on a real app: the RealWorld "Conduit" Express + Prisma backend (vendored unchanged in ./app), run as two
+ * processes sharing Postgres and Redis, driven over HTTP by a seeded mixed workload at 80/20 and 95/5 read/write
+ * mixes, three times per mix: no cache, prisma-query-cache (every model cached by configuration only), and the peer
+ * prisma-extension-redis (auto-cache mode). Each run starts on a fresh copy of one seeded database.
+ *
+ * Two measurements per mix and set-up:
+ * - a timed run: `BENCH_CLIENTS` concurrent clients for `BENCH_SECONDS` after `BENCH_WARMUP` seconds of warm-up;
+ *   throughput, p50/p99 latency, and the hit ratio the cache counted (hits / (hits + misses));
+ * - a replay: the first `BENCH_REPLAY` requests of one seeded stream, one at a time, alternating between the two
+ *   processes, whose every answer is compared with the uncached replay's (see compare.ts for what is normalised).
+ *
+ *   npm run bench:app                       (needs Postgres and Redis; DATABASE_URL / REDIS_URL as for the tests)
+ *   BENCH_SECONDS=30 BENCH_CLIENTS=32 npm run bench:app
+ *
+ * Prints every target as `measured / target PASS|FAIL` and writes docs/real-app-throughput.svg.
+ */
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { barChart } from "./chart.ts";
+import { differences } from "./compare.ts";
+import { createSeededDatabase, databaseName, dropDatabase, generateClient, recreateDatabase } from "./database.ts";
+import { buildDataset, sizes } from "./dataset.ts";
+import { type LoadResult, replay, timedLoad } from "./load.ts";
+import { type CacheMode, startServers } from "./servers.ts";
+import { workloadShape } from "./workload.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const settings = {
+  seconds: number("BENCH_SECONDS", 20),
+  warmup: number("BENCH_WARMUP", 5),
+  clients: number("BENCH_CLIENTS", 16),
+  replay: number("BENCH_REPLAY", 1000),
+  processes: 2,
+  seed: 42,
+};
+const baseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/pqc_test";
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const seedDatabase = `${databaseName(baseUrl)}_seed`;
+const runDatabase = `${databaseName(baseUrl)}_run`;
+
+const mixes = [
+  { name: "80/20", readShare: 0.8, target: 1.2 },
+  { name: "95/5", readShare: 0.95, target: 3 },
+];
+const modes: { mode: CacheMode; label: string }[] = [
+  { mode: "none", label: "no cache" },
+  { mode: "pqc", label: "prisma-query-cache" },
+  { mode: "peer", label: "prisma-extension-redis" },
+];
+
+/** A timed run's figures, with the hit ratio of its measured window. */
+type Measured = LoadResult & { hitRatio: number | undefined };
+
+const redis = new Redis(redisUrl);
+const data = buildDataset();
+
+/** Deletes the keys of one run (its own prefix) from the shared Redis: never a FLUSH. */
+async function deleteKeys(prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let runs = 0;
+
+/** Starts the apps of `mode` on a fresh copy of the seeded database, runs `work`, and cleans up after it. */
+async function withApps<T>(
+  mode: CacheMode,
+  work: (apps: Awaited<ReturnType<typeof startServers>>) => Promise<T>,
+): Promise<T> {
+  const prefix = `pqc-real-app:${process.pid}:${++runs}:`;
+  const url = await recreateDatabase(baseUrl, runDatabase, seedDatabase);
+  // Two consecutive free ports: the second is checked again by the app itself, which fails loudly if taken.
+  const firstPort = await freePort();
+  const apps = await startServers({
+    mode,
+    databaseUrl: url,
+    redisUrl,
+    prefix,
+    firstPort,
+    processes: settings.processes,
+  });
+  try {
+    return await work(apps);
+  } finally {
+    await apps.stop();
+    await deleteKeys(prefix);
+  }
+}
+
+async function timed(mode: CacheMode, readShare: number): Promise<Measured> {
+  return withApps(mode, async (apps) => {
+    const load = { urls: apps.urls, data, readShare, clients: settings.clients };
+    await timedLoad({ ...load, seed: settings.seed + 1000, seconds: settings.warmup });
+    const before = await apps.counts();
+    const result = await timedLoad({ ...load, seed: settings.seed, seconds: settings.seconds });
+    const after = await apps.counts();
+    const hits = after.hits - before.hits;
+    const misses = after.misses - before.misses;
+    return { ...result, hitRatio: mode === "none" ? undefined : hits / Math.max(1, hits + misses) };
+  });
+}
+
+async function replayed(mode: CacheMode, readShare: number) {
+  return withApps(mode, async (apps) => {
+    const start = Date.now();
+    const answers = await replay({ urls: apps.urls, data, readShare, seed: settings.seed, count: settings.replay });
+    return { start, answers };
+  });
+}
+
+async function printMachine(): Promise<void> {
+  const client = new pg.Client({ connectionString: baseUrl });
+  await client.connect();
+  const postgres = (await client.query("SHOW server_version")).rows[0].server_version as string;
+  await client.end();
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?";
+  const cpu = cpus();
+  console.log(
+    `machine: Node ${process.version}, ${cpu[0]?.model.trim() ?? "unknown cpu"}, ${cpu.length} cores, load ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" ")}; Postgres ${postgres}, Redis ${redisVersion} (loopback)`,
+  );
+}
+
+const ms = (us: number) => (us / 1000).toFixed(1);
+const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
+
+async function main(): Promise<void> {
+  generateClient();
+  await createSeededDatabase(baseUrl, seedDatabase, data);
+  console.log(
+    "real-app: RealWorld Conduit backend (gothinkster/node-express-realworld-example-app @ 30b68e1), Express + Prisma 7 + @prisma/adapter-pg",
+  );
+  await printMachine();
+  console.log(
+    `data: ${sizes.users} users, ${sizes.articles} articles, ${sizes.tags} tags, ${sizes.comments} comments, ${sizes.favorites} favourites, ${sizes.follows} follows; ` +
+      `workload: ${settings.processes} app processes, ${settings.clients} clients, ${settings.warmup} s warm-up + ${settings.seconds} s measured per run, seed ${settings.seed}, ` +
+      `${workloadShape.anonymousReads * 100}% anonymous reads; replay: ${settings.replay} requests one at a time across both processes`,
+  );
+  const targets: string[] = [];
+  const rows: string[] = [];
+  const groups = [];
+  for (const mix of mixes) {
+    console.log(`\nmix ${mix.name} (reads/writes)`);
+    const results = new Map<CacheMode, Measured>();
+    for (const { mode, label } of modes) {
+      const result = await timed(mode, mix.readShare);
+      results.set(mode, result);
+      const ratio = result.hitRatio === undefined ? "" : `, hit ratio ${result.hitRatio.toFixed(3)}`;
+      console.log(
+        `  ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms${ratio}` +
+          (result.serverErrors ? `, ${result.serverErrors} answers >= 500` : ""),
+      );
+    }
+    const uncachedReplay = await replayed("none", mix.readShare);
+    const diffs = new Map<CacheMode, number>();
+    for (const mode of ["pqc", "peer"] as const) {
+      const run = await replayed(mode, mix.readShare);
+      const found = differences(uncachedReplay.answers, uncachedReplay.start, run.answers, run.start);
+      diffs.set(mode, found.length);
+      const byOp = new Map<string, number>();
+      for (const difference of found) byOp.set(difference.request.op, (byOp.get(difference.request.op) ?? 0) + 1);
+      const detail = [...byOp].map(([op, count]) => `${op} ${count}`).join(", ");
+      console.log(
+        `  replay ${mode}: ${found.length} of ${settings.replay} answers differ from the uncached replay${detail ? ` (${detail})` : ""}`,
+      );
+      if (found[0]) {
+        const first = found[0];
+        console.log(`    first: #${first.index} ${first.request.method} ${first.request.path}`);
+        console.log(`      uncached ${first.expected.status} ${first.expected.body.slice(0, 300)}`);
+        console.log(`      ${mode.padEnd(8)} ${first.actual.status} ${first.actual.body.slice(0, 300)}`);
+      }
+    }
+    const none = results.get("none")!;
+    const pqc = results.get("pqc")!;
+    const peer = results.get("peer")!;
+    const speedup = pqc.throughput / none.throughput;
+    targets.push(
+      `${mix.name} throughput cached/uncached: ${speedup.toFixed(2)} / >= ${mix.target} ${verdict(speedup >= mix.target)}`,
+      `${mix.name} answers differing from uncached: ${diffs.get("pqc")} / 0 ${verdict(diffs.get("pqc") === 0)}`,
+      `${mix.name} (info) peer throughput / uncached: ${(peer.throughput / none.throughput).toFixed(2)}; peer answers differing: ${diffs.get("peer")}`,
+    );
+    for (const { mode, label } of modes) {
+      const r = results.get(mode)!;
+      rows.push(
+        `| ${mix.name} | ${label} | ${r.throughput.toFixed(0)} | ${(r.throughput / none.throughput).toFixed(2)} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${r.hitRatio === undefined ? "-" : r.hitRatio.toFixed(3)} | ${mode === "none" ? "-" : diffs.get(mode)} |`,
+      );
+    }
+    groups.push({ label: `${mix.name} reads/writes`, values: modes.map(({ mode }) => results.get(mode)!.throughput) });
+  }
+  console.log("\ntargets:");
+  for (const line of targets) console.log(`  ${line}`);
+  console.log("\nmarkdown:");
+  console.log("| mix | client | req/s | vs no cache | p50 ms | p99 ms | hit ratio | answers differing |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const row of rows) console.log(row);
+  const svg = barChart({
+    title: `Conduit over HTTP: throughput per mix (${settings.processes} processes, ${settings.clients} clients)`,
+    unit: "requests per second",
+    series: modes.map(({ label }) => label),
+    groups,
+  });
+  writeFileSync(join(root, "docs", "real-app-throughput.svg"), svg);
+  await printMachine();
+  console.log("wrote docs/real-app-throughput.svg");
+}
+
+try {
+  await main();
+} finally {
+  await dropDatabase(baseUrl, runDatabase);
+  await dropDatabase(baseUrl, seedDatabase);
+  redis.disconnect();
+}
