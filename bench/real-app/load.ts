@@ -54,6 +54,8 @@ export interface LoadResult {
   throughput: number;
   /** Latency of every request, microseconds. */
   latency: Summary;
+  /** Latency per operation of the workload (`listArticles`, `comment`...), microseconds. */
+  byOp: Map<string, Summary>;
   /** Answers with a status of 500 or more (the app failed), which a run must not have. */
   serverErrors: number;
 }
@@ -71,6 +73,7 @@ export async function timedLoad(options: {
   seconds: number;
 }): Promise<LoadResult> {
   const latencies: number[] = [];
+  const perOp = new Map<string, number[]>();
   let serverErrors = 0;
   const start = performance.now();
   const end = start + options.seconds * 1000;
@@ -80,9 +83,14 @@ export async function timedLoad(options: {
         const stream = workload(options.data, options.readShare, options.seed, client);
         const url = options.urls[client % options.urls.length]!;
         while (performance.now() < end) {
+          const request = stream.next();
           const sent = performance.now();
-          const answer = await send(agent, url, stream.next());
-          latencies.push((performance.now() - sent) * 1000);
+          const answer = await send(agent, url, request);
+          const latency = (performance.now() - sent) * 1000;
+          latencies.push(latency);
+          const ofOp = perOp.get(request.op) ?? [];
+          perOp.set(request.op, ofOp);
+          ofOp.push(latency);
           if (answer.status >= 500) serverErrors++;
         }
       }),
@@ -93,6 +101,7 @@ export async function timedLoad(options: {
     requests: latencies.length,
     throughput: latencies.length / elapsed,
     latency: summarise(Float64Array.from(latencies)),
+    byOp: new Map([...perOp].map(([op, samples]) => [op, summarise(Float64Array.from(samples))])),
     serverErrors,
   };
 }

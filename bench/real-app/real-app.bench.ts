@@ -33,8 +33,8 @@ import { workloadShape } from "./workload.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const settings = {
-  seconds: number("BENCH_SECONDS", 20),
-  warmup: number("BENCH_WARMUP", 5),
+  seconds: number("BENCH_SECONDS", 30),
+  warmup: number("BENCH_WARMUP", 10),
   clients: number("BENCH_CLIENTS", 16),
   replay: number("BENCH_REPLAY", 1000),
   processes: 2,
@@ -56,7 +56,7 @@ const modes: { mode: CacheMode; label: string }[] = [
 ];
 
 /** A timed run's figures, with the hit ratio of its measured window. */
-type Measured = LoadResult & { hitRatio: number | undefined };
+type Measured = LoadResult & { hitRatio: number | undefined; queriesPerRequest: number };
 
 const redis = new Redis(redisUrl);
 const data = buildDataset();
@@ -118,7 +118,11 @@ async function timed(mode: CacheMode, readShare: number): Promise<Measured> {
     const after = await apps.counts();
     const hits = after.hits - before.hits;
     const misses = after.misses - before.misses;
-    return { ...result, hitRatio: mode === "none" ? undefined : hits / Math.max(1, hits + misses) };
+    return {
+      ...result,
+      hitRatio: mode === "none" ? undefined : hits / Math.max(1, hits + misses),
+      queriesPerRequest: (after.queries - before.queries) / result.requests,
+    };
   });
 }
 
@@ -170,9 +174,14 @@ async function main(): Promise<void> {
       results.set(mode, result);
       const ratio = result.hitRatio === undefined ? "" : `, hit ratio ${result.hitRatio.toFixed(3)}`;
       console.log(
-        `  ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms${ratio}` +
+        `  ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms, ${result.queriesPerRequest.toFixed(2)} db statements/request${ratio}` +
           (result.serverErrors ? `, ${result.serverErrors} answers >= 500` : ""),
       );
+    }
+    console.log(`  p50 ms per operation: ${modes.map(({ label }) => label).join(" / ")}`);
+    for (const op of results.get("none")!.byOp.keys()) {
+      const p50s = modes.map(({ mode }) => results.get(mode)!.byOp.get(op));
+      console.log(`    ${op.padEnd(14)} ${p50s.map((summary) => (summary ? ms(summary.p50) : "-")).join(" / ")}`);
     }
     const uncachedReplay = await replayed("none", mix.readShare);
     const diffs = new Map<CacheMode, number>();

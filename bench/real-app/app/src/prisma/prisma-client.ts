@@ -10,7 +10,7 @@
  *   here has no RedisJSON module).
  *
  * When the benchmark forked this process (an IPC channel exists), it answers `{ type: "stats" }` with the cache's
- * counters, so the app's routes stay as published.
+ * counters and the number of database statements, so the app's routes stay as published.
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import Redis from "ioredis";
@@ -27,7 +27,13 @@ interface ReadCounts {
 
 const mode = process.env.BENCH_CACHE ?? "none";
 const prefix = process.env.BENCH_PREFIX ?? "conduit-bench:";
-const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL }) });
+const base = new PrismaClient({
+  adapter: new PrismaPg({ connectionString: process.env.DATABASE_URL }),
+  // Every statement sent to the database is counted, the same way for every mode: what a cache saved is visible.
+  log: [{ emit: "event", level: "query" }],
+});
+let queries = 0;
+base.$on("query", () => queries++);
 
 /** The client for `mode`, and how to read its hit counts. */
 function extend() {
@@ -76,7 +82,7 @@ function extend() {
 const { client, counts } = extend();
 
 process.on("message", (message: { type?: string }) => {
-  if (message?.type === "stats") process.send?.({ type: "stats", ...counts() });
+  if (message?.type === "stats") process.send?.({ type: "stats", ...counts(), queries });
 });
 
 // The app's services call the model methods with their own arguments; each extended client keeps that surface, so
