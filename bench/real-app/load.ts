@@ -5,7 +5,7 @@
 import http from "node:http";
 import { summarise, type Summary } from "../measure.ts";
 import type { Dataset } from "./dataset.ts";
-import { type WorkloadRequest, workload } from "./workload.ts";
+import { type WorkloadRequest, type WriteOp, workload } from "./workload.ts";
 
 /** One answer of the app. */
 export interface Answer {
@@ -118,8 +118,12 @@ export async function replay(options: {
   readShare: number;
   seed: number;
   count: number;
+  /** Weights of the writes, when not the workload's own. */
+  writes?: Partial<Record<WriteOp, number>>;
+  /** How many articles and users the requests pick from (see `workload`). */
+  focus: number;
 }): Promise<{ request: WorkloadRequest; answer: Answer }[]> {
-  const stream = workload(options.data, options.readShare, options.seed, 0);
+  const stream = workload(options.data, options.readShare, options.seed, 0, options.writes, options.focus);
   return withAgent(async (agent) => {
     const answers = [];
     for (let j = 0; j < options.count; j++) {

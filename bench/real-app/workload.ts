@@ -30,8 +30,8 @@ const readWeights = {
   tags: 2,
 };
 
-/** Relative weights of the writes. */
-const writeWeights = {
+/** Relative weights of the writes (a workload may weigh them otherwise, see `workload`). */
+export const writeWeights = {
   comment: 35,
   favorite: 20,
   unfavorite: 15,
@@ -61,11 +61,23 @@ function pickWeighted<K extends string>(random: () => number, weights: Record<K,
   return entries[entries.length - 1]![0];
 }
 
+/** The kinds of write, by name. */
+export type WriteOp = keyof typeof writeWeights;
+
 /**
  * A generator of requests: `next()` returns the next one. `stream` separates concurrent clients (each its own
- * stream), and names the articles a client creates so no two collide.
+ * stream), and names the articles a client creates so no two collide. `writes` re-weighs the writes (the control
+ * replay sends comments only). `focus` limits the articles and users requests pick from to the first `focus` of each
+ * (the replays: a read then often follows a write to what it reads, where a stale answer would show).
  */
-export function workload(data: Dataset, readShare: number, seed: number, stream: number) {
+export function workload(
+  data: Dataset,
+  readShare: number,
+  seed: number,
+  stream: number,
+  writes: Partial<Record<WriteOp, number>> = writeWeights,
+  focus = Infinity,
+) {
   const random = seededRandom(seed * 7919 + stream);
   // The app's own token format ({ user: { id } }, HS256, its default secret); no timestamp, so tokens are the same
   // on every run.
@@ -73,8 +85,10 @@ export function workload(data: Dataset, readShare: number, seed: number, stream:
     (user) => `Token ${jwt.sign({ user: { id: user.id } }, "superSecret", { noTimestamp: true })}`,
   );
   let created = 0;
-  const article = () => data.articles[skewedIndex(random, data.articles.length, workloadShape.articleSkew)]!;
-  const user = () => data.users[skewedIndex(random, data.users.length, workloadShape.userSkew)]!;
+  const articles = Math.min(focus, data.articles.length);
+  const users = Math.min(focus, data.users.length);
+  const article = () => data.articles[skewedIndex(random, articles, workloadShape.articleSkew)]!;
+  const user = () => data.users[skewedIndex(random, users, workloadShape.userSkew)]!;
   const token = (id: number) => tokens[id - 1]!;
 
   function read(): WorkloadRequest {
@@ -106,7 +120,7 @@ export function workload(data: Dataset, readShare: number, seed: number, stream:
   }
 
   function write(): WorkloadRequest {
-    const op = pickWeighted(random, writeWeights);
+    const op = pickWeighted(random, writes as Record<WriteOp, number>);
     const target = article();
     const actor = op === "updateArticle" ? target.authorId : user().id;
     const send = (method: WorkloadRequest["method"], path: string, body?: unknown): WorkloadRequest => ({
