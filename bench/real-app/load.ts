@@ -58,6 +58,11 @@ export interface LoadResult {
   byOp: Map<string, Summary>;
   /** Answers with a status of 500 or more (the app failed), which a run must not have. */
   serverErrors: number;
+  /**
+   * Share of the reads whose request (path and user) had been sent before in the run: about the most a cache could
+   * answer if nothing were ever written or expired (a query shared by different requests can hit more often).
+   */
+  repeatShare: number;
 }
 
 /**
@@ -74,6 +79,9 @@ export async function timedLoad(options: {
 }): Promise<LoadResult> {
   const latencies: number[] = [];
   const perOp = new Map<string, number[]>();
+  const readsSeen = new Set<string>();
+  let reads = 0;
+  let repeats = 0;
   let serverErrors = 0;
   const start = performance.now();
   const end = start + options.seconds * 1000;
@@ -84,6 +92,12 @@ export async function timedLoad(options: {
         const url = options.urls[client % options.urls.length]!;
         while (performance.now() < end) {
           const request = stream.next();
+          if (!request.write) {
+            const key = `${request.path} ${request.authorization ?? ""}`;
+            reads++;
+            if (readsSeen.has(key)) repeats++;
+            readsSeen.add(key);
+          }
           const sent = performance.now();
           const answer = await send(agent, url, request);
           const latency = (performance.now() - sent) * 1000;
@@ -103,6 +117,7 @@ export async function timedLoad(options: {
     latency: summarise(Float64Array.from(latencies)),
     byOp: new Map([...perOp].map(([op, samples]) => [op, summarise(Float64Array.from(samples))])),
     serverErrors,
+    repeatShare: repeats / Math.max(1, reads),
   };
 }
 
