@@ -2,18 +2,8 @@
  * The seeded Conduit dataset: the same rows on every run (a fixed random seed, fixed ids and timestamps), and the
  * in-memory description of them the load driver picks its targets from (it never reads the database).
  */
-
-/** A seeded random stream in [0, 1): mulberry32, small and fast, the same numbers for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The tests' seeded generator (mulberry32): the same numbers for the same seed everywhere.
+import { seededRandom } from "../../test/unit/support/random.ts";
 
 /** An integer in [0, n) from `random`, skewed towards 0 by `power` (1: uniform; 3: a few items take most picks). */
 export function skewedIndex(random: () => number, n: number, power = 1): number {

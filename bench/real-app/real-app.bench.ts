@@ -102,16 +102,10 @@ async function withApps<T>(
   // Letters, digits and underscores only: prisma-extension-redis snake-cases its prefix (it would drop a colon).
   const prefix = `pqc_real_app_${process.pid}_${++runs}_`;
   const url = await recreateDatabase(baseUrl, runDatabase, seedDatabase);
-  // Two consecutive free ports: the second is checked again by the app itself, which fails loudly if taken.
-  const firstPort = await freePort();
-  const apps = await startServers({
-    mode,
-    databaseUrl: url,
-    redisUrl,
-    prefix,
-    firstPort,
-    processes: settings.processes,
-  });
+  // Ports the system just handed out, each its own (consecutive ports may be taken by anything else running here).
+  const ports = new Set<number>();
+  while (ports.size < settings.processes) ports.add(await freePort());
+  const apps = await startServers({ mode, databaseUrl: url, redisUrl, prefix, ports: [...ports] });
   try {
     return await work(apps);
   } finally {

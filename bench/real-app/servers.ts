@@ -27,20 +27,19 @@ export interface AppServers {
   stop(): Promise<void>;
 }
 
-/** Forks `processes` app servers on ports from `firstPort`, and resolves once every one listens. */
+/** Forks one app server per port of `ports`, and resolves once every one listens. */
 export async function startServers(options: {
   mode: CacheMode;
   databaseUrl: string;
   redisUrl: string;
   /** Key prefix of this run in Redis: every run its own, so no run finds another's entries. */
   prefix: string;
-  firstPort: number;
-  processes: number;
+  /** One port per app process. */
+  ports: number[];
 }): Promise<AppServers> {
   const children: ChildProcess[] = [];
   const urls: string[] = [];
-  for (let i = 0; i < options.processes; i++) {
-    const port = options.firstPort + i;
+  for (const port of options.ports) {
     const child = fork(main, [], {
       // Prisma's query interpreter sends statements of one transaction without waiting (pg 8 warns, once per process):
       // not the app's doing nor the cache's, and noise in the output.

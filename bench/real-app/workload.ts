@@ -3,7 +3,8 @@
  * gives the same requests in the same order, whatever the app answers.
  */
 import jwt from "jsonwebtoken";
-import { type Dataset, seededRandom, skewedIndex } from "./dataset.ts";
+import { seededRandom } from "../../test/unit/support/random.ts";
+import { type Dataset, skewedIndex } from "./dataset.ts";
 
 /** One request of the workload. */
 export interface WorkloadRequest {
