@@ -22,10 +22,10 @@ import type { CacheExtensionOptions, QueryCacheOption, WriteCacheSettings } from
 import { guardedExtends } from "./prisma/extension-order.js";
 import { globalOmit, inlineSchema, modelProperty, observeTransactions, runtimeDataModel } from "./prisma/internals.js";
 import type { ModelContext } from "./read/read-path.js";
-import type { ReadOperation } from "./read/read-operations.js";
+import type { ReadOperation, WriteOperation } from "./prisma/operations.js";
 import { parseSchemaGraph } from "./schema/schema-graph.js";
 import { createCacheHandle, type CacheHandle } from "./handle/cache-handle.js";
-import { writeQueryComponent, type WriteOperation } from "./write/write-hooks.js";
+import { writeQueryComponent } from "./write/write-hooks.js";
 
 /** The `cache` argument every read method accepts. */
 export interface CacheArgs {

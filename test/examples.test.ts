@@ -14,6 +14,8 @@ import * as services from "./helpers/services.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { DATABASE_URL, REDIS_URL, redactUrl, skipWithoutService } = services;
+// Skips below are for a developer machine without a service: skipWithoutService prints a warning naming it, and
+// in CI (CI=true) it throws instead, so these examples always run there.
 const missingRedis = skipWithoutService(`Redis at ${redactUrl(REDIS_URL)}`, await services.redisReachable());
 const missingPostgres = skipWithoutService(
   `Postgres at ${redactUrl(DATABASE_URL)}`,

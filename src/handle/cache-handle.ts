@@ -15,7 +15,7 @@ import { queryTag } from "../read/query-tags.js";
 import type { ReadPath } from "../read/read-path.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
-import { READ_OPERATIONS, type ReadOperation } from "../read/read-operations.js";
+import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
 import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";

@@ -19,27 +19,7 @@
  */
 import { CacheError } from "../errors.js";
 import { modelProperty } from "./internals.js";
-
-/** Every model operation: a `query` hook under one of these names at the top level runs for every model. */
-const MODEL_OPERATIONS = [
-  "findUnique",
-  "findUniqueOrThrow",
-  "findFirst",
-  "findFirstOrThrow",
-  "findMany",
-  "create",
-  "createMany",
-  "createManyAndReturn",
-  "update",
-  "updateMany",
-  "updateManyAndReturn",
-  "upsert",
-  "delete",
-  "deleteMany",
-  "aggregate",
-  "count",
-  "groupBy",
-] as const;
+import { MODEL_OPERATIONS } from "./operations.js";
 
 /** Prisma's own `$extends`, as found on a client (it reads the client from `this`). */
 type Extends = (this: unknown, extension: unknown) => unknown;

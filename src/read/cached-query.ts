@@ -17,7 +17,7 @@
 import type { Prisma } from "@prisma/client/extension";
 import { PRISMA_PROMISE_TAG, promiseSpec, requestTransaction } from "../prisma/internals.js";
 import { cloneResult } from "../serialize/clone.js";
-import type { ReadOperation } from "./read-operations.js";
+import type { ReadOperation } from "../prisma/operations.js";
 import { withoutCacheOption, type ReadPlan } from "./query-plan.js";
 
 /** A Prisma delegate method, called with the delegate as `this`. */

@@ -17,7 +17,6 @@ import type { RedisLock } from "../tiers/redis-lock.js";
 import type { RedisTier } from "../tiers/redis-tier.js";
 import { lifetimeOf } from "./freshness.js";
 import type { FillTarget } from "./miss.js";
-import { isNegativeResult } from "./read-operations.js";
 
 /**
  * A loaded value handed back to its callers but stored in no tier: a
@@ -227,4 +226,14 @@ export class Filler {
       this.#report(asCacheError(error, "E_REDIS", `SET ${name} failed.`));
     }
   }
+}
+
+/**
+ * True for a "nothing found" result: `null` from `findUnique`/`findFirst`, an
+ * empty list from `findMany`/`groupBy`. Such results use `negativeTtl`
+ * (0 by default: not cached), so a row created later is seen at once.
+ * `*OrThrow` not-found outcomes are errors, and errors are never cached.
+ */
+function isNegativeResult(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 0);
 }

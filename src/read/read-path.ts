@@ -28,7 +28,7 @@ import {
   type ReadSource,
 } from "./cached-query.js";
 import { planRead, withoutCacheOption, type ReadPlan } from "./query-plan.js";
-import type { ReadOperation } from "./read-operations.js";
+import type { ReadOperation } from "../prisma/operations.js";
 import type { RequestScope, Scope } from "./request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";

@@ -22,22 +22,7 @@ import { validateTags, wholeModelTags } from "../tags/tag-names.js";
 import { writeTags } from "../tags/write-tags.js";
 import type { TransactionTags } from "./transaction-tags.js";
 import type { WriteThrough } from "./write-through.js";
-
-/** Every mutation the write side observes. */
-export const WRITE_OPERATIONS = [
-  "create",
-  "createMany",
-  "createManyAndReturn",
-  "update",
-  "updateMany",
-  "updateManyAndReturn",
-  "upsert",
-  "delete",
-  "deleteMany",
-] as const;
-
-/** One of {@link WRITE_OPERATIONS}. */
-export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
+import { WRITE_OPERATIONS } from "../prisma/operations.js";
 
 interface QueryCall {
   model?: string;
