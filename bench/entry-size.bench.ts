@@ -1,7 +1,8 @@
 /**
  * Shared-tier entry size: what a 20-row list with dates and an include costs
  * in Redis, against the plain JSON of the same result (target: at most 1.3x),
- * and what encoding and decoding it costs, with superjson's own format beside.
+ * and what encoding and decoding it costs, with the two superjson formats
+ * beside (the folded one entries used before tagged JSON, and superjson's own).
  *
  *   DATABASE_URL=... npx tsx bench/entry-size.bench.ts
  *
@@ -10,7 +11,7 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import { DEFAULT_DATABASE_URL } from "../scripts/lib/database.mjs";
-import { deserialize, serialize, unfolded } from "../src/serialize/serializer.ts";
+import { deserialize, serialize, superjsonFormat, unfolded } from "../src/serialize/serializer.ts";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 
 const TARGET_RATIO = 1.3;
@@ -71,14 +72,31 @@ try {
   for (const [name, read] of shapes) {
     const value = await read();
     const plain = plainJson(value).length;
-    const compact = serialize(value).length;
-    const superjson = unfolded.stringify(value).length;
     const text = serialize(value);
+    const compact = text.length;
+    const folded = superjsonFormat.stringify(value);
     const superText = unfolded.stringify(value);
+    const ratio = (bytes: number): string => `${bytes} B (${(bytes / plain).toFixed(2)}x)`;
+    const timing = (encode: () => unknown, decode: () => unknown): string =>
+      `encode ${perCallMicros(encode).toFixed(1)} us, decode ${perCallMicros(decode).toFixed(1)} us`;
+    console.log(`${name}: plain JSON ${plain} B`);
     console.log(
-      `${name}: plain JSON ${plain} B, entry ${compact} B (${(compact / plain).toFixed(2)}x), unfolded superjson ${superjson} B (${(superjson / plain).toFixed(2)}x)` +
-        ` | encode ${perCallMicros(() => serialize(value)).toFixed(1)} us vs ${perCallMicros(() => unfolded.stringify(value)).toFixed(1)} us,` +
-        ` decode ${perCallMicros(() => deserialize(text)).toFixed(1)} us vs ${perCallMicros(() => unfolded.parse(superText)).toFixed(1)} us`,
+      `  entry (tagged JSON)      ${ratio(compact)} | ${timing(
+        () => serialize(value),
+        () => deserialize(text),
+      )}`,
+    );
+    console.log(
+      `  superjson, folded        ${ratio(folded.length)} | ${timing(
+        () => superjsonFormat.stringify(value),
+        () => superjsonFormat.parse(folded),
+      )}`,
+    );
+    console.log(
+      `  superjson, its own text  ${ratio(superText.length)} | ${timing(
+        () => unfolded.stringify(value),
+        () => unfolded.parse(superText),
+      )}`,
     );
     console.log(
       `  ${name}: entry / plain JSON ${(compact / plain).toFixed(2)} / target ${TARGET_RATIO} ${compact / plain <= TARGET_RATIO ? "PASS" : "FAIL"}`,

@@ -21,7 +21,6 @@
  * Prints every target as `measured / target PASS|FAIL` and writes docs/real-app-throughput.svg.
  */
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,8 +31,9 @@ import { differences } from "./compare.ts";
 import { createSeededDatabase, databaseName, dropDatabase, generateClient, recreateDatabase } from "./database.ts";
 import { buildDataset, sizes } from "./dataset.ts";
 import { type LoadResult, replay, timedLoad } from "./load.ts";
-import { type CacheMode, startServers } from "./servers.ts";
+import { type CacheMode, freePort, startServers } from "./servers.ts";
 import { type WriteOp, workloadShape } from "./workload.ts";
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "../../scripts/lib/database.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -49,8 +49,8 @@ const settings = {
   processes: 2,
   seed: 42,
 };
-const baseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/pqc_test";
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const baseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
 const seedDatabase = `${databaseName(baseUrl)}_seed`;
 const runDatabase = `${databaseName(baseUrl)}_run`;
 
@@ -78,17 +78,6 @@ async function deleteKeys(prefix: string): Promise<void> {
     if (keys.length > 0) await redis.unlink(...keys);
     cursor = next;
   } while (cursor !== "0");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 let runs = 0;

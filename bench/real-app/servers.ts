@@ -3,12 +3,25 @@
  * the same database and Redis, with the client `mode` chooses (see app/src/prisma/prisma-client.ts).
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const main = join(dirname(fileURLToPath(import.meta.url)), "app", "src", "main.ts");
 
 /** What each app's client is extended with. */
+/** A free loopback TCP port (for an app process to listen on). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export type CacheMode = "none" | "pqc" | "peer";
 
 /** Counters of one app process: cache reads answered by a cache or sent to the database, database statements. */
@@ -43,7 +56,8 @@ export async function startServers(options: {
     const child = fork(main, [], {
       // Prisma's query interpreter sends statements of one transaction without waiting (pg 8 warns, once per process):
       // not the app's doing nor the cache's, and noise in the output.
-      execArgv: ["--import", "tsx", "--no-deprecation"],
+      // BENCH_NODE_ARGS: extra Node flags for the apps (bench/real-app/profile.ts passes the CPU profiler's).
+      execArgv: ["--import", "tsx", "--no-deprecation", ...(process.env.BENCH_NODE_ARGS?.split(" ") ?? [])],
       stdio: ["ignore", "pipe", "inherit", "ipc"],
       env: {
         ...process.env,

@@ -11,9 +11,9 @@ import { hashKey } from "./hash.js";
  * Version of the key and entry format. Bump it when either changes shape, so
  * instances running an older release never read entries they cannot decode
  * (3: `select`/`include` and aggregate selections keep their key order; 4: type annotations folded once per
- * shape, serialize/compact-meta.ts).
+ * shape, serialize/compact-meta.ts; 5: query results in tagged JSON, serialize/tagged-json.ts).
  */
-export const KEY_FORMAT_VERSION = 4;
+export const KEY_FORMAT_VERSION = 5;
 
 /** The Redis side of a key: its name, the fingerprint stored in the entry, and the 128-bit id both derive from. */
 export interface SharedKey {

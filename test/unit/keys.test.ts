@@ -307,7 +307,7 @@ describe("Redis key names", () => {
   });
 
   it("the namespace holds the prefix, the key format version and the data-model hash", () => {
-    expect(KEY_FORMAT_VERSION).toBe(4);
+    expect(KEY_FORMAT_VERSION).toBe(5);
     expect(sharedNamespace("app:", "abc123")).toBe(`app:v${KEY_FORMAT_VERSION}:abc123:`);
     expect(shortHash("x")).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(shortHash("x")).not.toBe(shortHash("y"));

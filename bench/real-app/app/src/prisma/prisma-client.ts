@@ -48,6 +48,8 @@ function extend() {
         prefix,
         defaults: { ttl: 60 },
         models: { User: cached, Article: cached, Comment: cached, Tag: cached },
+        // Experiments only (bench/real-app/profile.ts): options merged over the benchmark's.
+        ...(process.env.BENCH_PQC_OPTIONS ? JSON.parse(process.env.BENCH_PQC_OPTIONS) : {}),
       }),
     );
     return {
@@ -80,6 +82,9 @@ function extend() {
 }
 
 const { client, counts } = extend();
+
+// Under bench/real-app/profile.ts: exit normally on SIGTERM, so that V8 writes the CPU profile it took.
+if (process.env.BENCH_PROFILE) process.once("SIGTERM", () => process.exit(0));
 
 process.on("message", (message: { type?: string }) => {
   if (message?.type === "stats") process.send?.({ type: "stats", ...counts(), queries });
