@@ -70,7 +70,6 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   let versions: VersionSource;
   let redis: RedisTier | undefined;
   let lock: RedisLock | undefined;
-  let versionKey: ((tag: string) => string) | undefined;
   if (resolved.redis === undefined) {
     // Instances on one prefix in this process invalidate each other, as they would through Redis.
     versions = new LocalVersions(joinLocalGroup(resolved.prefix, l1));
@@ -83,7 +82,6 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
       bus.hearsEveryInvalidation() ? mirror.generation : undefined,
     );
-    versionKey = (tag) => store.keyOf(tag);
     versions = new RedisVersions(store, mirror, bus);
     redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs);
     if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
@@ -91,7 +89,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     void checkEvictionPolicy(resolved.redis, report);
   }
 
-  const filler = new Filler(resolved.clock, redis, lock, report, versionKey);
+  const filler = new Filler(resolved.clock, redis, lock, report);
   const stack = new CacheStack({
     clock: resolved.clock,
     counters,

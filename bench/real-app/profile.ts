@@ -39,6 +39,12 @@ const apps = await startServers({
 });
 const load = { urls: apps.urls, data, readShare, clients: 16 };
 await timedLoad({ ...load, seed: 1042, seconds: 5 });
+const before = await apps.counts();
 const result = await timedLoad({ ...load, seed: 42, seconds });
-console.log(`${mode}: ${result.requests} requests, ${result.throughput.toFixed(0)} req/s; profiles in ${dir}`);
+const after = await apps.counts();
+const perRequest = (n: number): string => (n / result.requests).toFixed(2);
+console.log(
+  `${mode}: ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, app CPU ${perRequest(after.cpuMs - before.cpuMs)} ms/request, ` +
+    `${perRequest(after.queries - before.queries)} db statements/request, hits ${after.hits - before.hits}, misses ${after.misses - before.misses}; profiles in ${dir}`,
+);
 await apps.stop();

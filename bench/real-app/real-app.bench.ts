@@ -7,7 +7,8 @@
  * Two measurements per mix and set-up:
  * - timed runs: `BENCH_CLIENTS` concurrent clients for `BENCH_SECONDS` after `BENCH_WARMUP` seconds of warm-up,
  *   `BENCH_ROUNDS` rounds of the three set-ups in turn, the median round of each kept; throughput, p50/p99 latency,
- *   database statements per request, and the hit ratio the cache counted (hits / (hits + misses));
+ *   database statements per request, the app processes' CPU time per request (which, unlike throughput, barely
+ *   moves with the machine's load), and the hit ratio the cache counted (hits / (hits + misses));
  * - a replay: the first `BENCH_REPLAY` requests of one seeded stream (on the 10 hottest articles and users), one at
  *   a time, alternating between the two processes, whose every answer is compared with the uncached replay's (see
  *   compare.ts for what is normalised). A control replay, whose only writes are comments, must find differences for
@@ -65,7 +66,7 @@ const modes: { mode: CacheMode; label: string }[] = [
 ];
 
 /** A timed run's figures, with the hit ratio of its measured window. */
-type Measured = LoadResult & { hitRatio: number | undefined; queriesPerRequest: number };
+type Measured = LoadResult & { hitRatio: number | undefined; queriesPerRequest: number; cpuMsPerRequest: number };
 
 const redis = new Redis(redisUrl);
 const data = buildDataset();
@@ -116,6 +117,7 @@ async function timed(mode: CacheMode, readShare: number): Promise<Measured> {
       ...result,
       hitRatio: mode === "none" ? undefined : hits / Math.max(1, hits + misses),
       queriesPerRequest: (after.queries - before.queries) / result.requests,
+      cpuMsPerRequest: (after.cpuMs - before.cpuMs) / result.requests,
     };
   });
 }
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
         rounds.get(mode)!.push(result);
         const ratio = result.hitRatio === undefined ? "" : `, hit ratio ${result.hitRatio.toFixed(3)}`;
         console.log(
-          `  round ${round} ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms, ${result.queriesPerRequest.toFixed(2)} db statements/request, ${(100 * result.repeatShare).toFixed(0)}% repeated reads${ratio}` +
+          `  round ${round} ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms, ${result.queriesPerRequest.toFixed(2)} db statements/request, app CPU ${result.cpuMsPerRequest.toFixed(1)} ms/request, ${(100 * result.repeatShare).toFixed(0)}% repeated reads${ratio}` +
             (result.serverErrors ? `, ${result.serverErrors} answers >= 500` : ""),
         );
       }

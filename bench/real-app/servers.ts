@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 
 const main = join(dirname(fileURLToPath(import.meta.url)), "app", "src", "main.ts");
 
-/** What each app's client is extended with. */
 /** A free loopback TCP port (for an app process to listen on). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,6 +21,7 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What each app's client is extended with. */
 export type CacheMode = "none" | "pqc" | "peer";
 
 /** Counters of one app process: cache reads answered by a cache or sent to the database, database statements. */
@@ -29,6 +29,8 @@ export interface HitCounts {
   hits: number;
   misses: number;
   queries: number;
+  /** CPU time the process has used (user + system), in ms: per request, it does not move with the machine's load. */
+  cpuMs: number;
 }
 
 /** Running app processes. */
@@ -96,8 +98,13 @@ export async function startServers(options: {
     counts: async () => {
       const each = await Promise.all(children.map(askCounts));
       return each.reduce(
-        (sum, c) => ({ hits: sum.hits + c.hits, misses: sum.misses + c.misses, queries: sum.queries + c.queries }),
-        { hits: 0, misses: 0, queries: 0 },
+        (sum, c) => ({
+          hits: sum.hits + c.hits,
+          misses: sum.misses + c.misses,
+          queries: sum.queries + c.queries,
+          cpuMs: sum.cpuMs + c.cpuMs,
+        }),
+        { hits: 0, misses: 0, queries: 0, cpuMs: 0 },
       );
     },
   };
@@ -120,7 +127,7 @@ function askCounts(child: ChildProcess): Promise<HitCounts> {
     const answer = (message: { type?: string } & HitCounts) => {
       if (message?.type !== "stats") return;
       child.off("message", answer);
-      resolve({ hits: message.hits, misses: message.misses, queries: message.queries });
+      resolve({ hits: message.hits, misses: message.misses, queries: message.queries, cpuMs: message.cpuMs });
     };
     child.on("message", answer);
     child.send({ type: "stats" });

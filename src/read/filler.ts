@@ -12,7 +12,6 @@ import { cloneResult } from "../serialize/clone.js";
 import { serialize } from "../serialize/serializer.js";
 import { estimateSize } from "../serialize/size-estimate.js";
 import { encodeEntry, type Entry } from "../tiers/entry.js";
-import { queryTag } from "./query-tags.js";
 import type { RedisLock } from "../tiers/redis-lock.js";
 import type { RedisTier } from "../tiers/redis-tier.js";
 import { lifetimeOf } from "./freshness.js";
@@ -35,7 +34,6 @@ export class Filler {
   readonly #clock: Clock;
   readonly #redis: RedisTier | undefined;
   readonly #lock: RedisLock | undefined;
-  readonly #versionKey: ((tag: string) => string) | undefined;
   readonly #report: (error: CacheError) => void;
   readonly #pending = new Set<Promise<void>>();
   /** Query shapes whose results were reported too large for the in-process tier. */
@@ -44,20 +42,16 @@ export class Filler {
   /**
    * @param redis the shared tier, when there is one
    * @param lock the cross-process single-flight lock, when on
-   * @param versionKey the Redis key of a tag's version, with Redis (a query's own version key is given its entry's
-   *   lifetime)
    */
   constructor(
     clock: Clock,
     redis: RedisTier | undefined,
     lock: RedisLock | undefined,
     report: (error: CacheError) => void,
-    versionKey?: (tag: string) => string,
   ) {
     this.#clock = clock;
     this.#redis = redis;
     this.#lock = lock;
-    this.#versionKey = versionKey;
     this.#report = report;
   }
 
@@ -75,7 +69,6 @@ export class Filler {
       return;
     }
     const ttlMs = entry.expiresAt - entry.storedAt;
-    this.#expireOwnVersion(target, ttlMs, this.#redis);
     const lock = this.#lock;
     if (holding !== undefined && lock !== undefined && lock.combinesStore) {
       this.track(this.#writeHolding(key, entry, ttlMs, holding, lock));
@@ -85,18 +78,6 @@ export class Filler {
     this.track(written);
     // Released once the entry is in Redis, so that waiters find it.
     if (holding !== undefined) void written.then(() => this.release(key.shared().name, holding));
-  }
-
-  /**
-   * Gives the version key of the query's own tag (`q:`, which only this entry carries) the entry's lifetime, instead
-   * of the day every version key lives: one is made per distinct query, and would otherwise outlive its entry by
-   * that much. Safe whatever the order with the entry's SET: a version lost early is re-created larger than any it
-   * had, which costs the entry a miss, never a stale read. A failure is not reported: the key then lives its day.
-   */
-  #expireOwnVersion(target: FillTarget, ttlMs: number, redis: RedisTier): void {
-    const own = queryTag(target.key);
-    if (this.#versionKey === undefined || !target.tags.includes(own)) return;
-    this.track(redis.expireSoon(this.#versionKey(own), ttlMs).catch(() => undefined));
   }
 
   /** Releases a lock this instance holds, off the caller's path (a failure is reported; the lease then runs out). */

@@ -1,7 +1,15 @@
 /**
- * The dependency tags of a cached read: its own query tag (what
+ * The dependency tags of a cached read: its query tag (what
  * `$cache.invalidateQuery` bumps) and what the data model says it depends
  * on, remembered per query text.
+ *
+ * The query tag names one of {@link QUERY_TAG_BUCKETS} buckets of queries,
+ * not the query itself. A tag per distinct query cost every first read of a
+ * query a round trip to Redis before the database (its version was unknown
+ * to the mirror, so it had to be read and created) and left a version key
+ * per distinct query behind; a bucket's version is learned once and shared.
+ * The price: `invalidateQuery` also kills the entries of the other queries
+ * in the bucket, about 1 in 256 of them, which then miss once.
  */
 import type { QueryKey } from "../keys/query-key.js";
 import { TAGS, type ReadSource } from "./cached-query.js";
@@ -9,9 +17,12 @@ import { TAGS, type ReadSource } from "./cached-query.js";
 /** Bound on remembered tag lists (one per query text); past it they are derived again. */
 const MAX_CACHED_TAG_LISTS = 10_000;
 
-/** The tag of one query's entries, for `$cache.invalidateQuery`. */
+/** How many query tags there are: `invalidateQuery` re-reads about 1 / QUERY_TAG_BUCKETS of the other queries. */
+export const QUERY_TAG_BUCKETS = 256;
+
+/** The query tag of a key: `q:` and its bucket (the key id's first byte, 0-255), what `$cache.invalidateQuery` bumps. */
 export function queryTag(key: QueryKey): string {
-  return `q:${key.shared().id}`;
+  return `q:${Buffer.from(key.shared().id.slice(0, 2), "base64url")[0] as number}`;
 }
 
 /** The tag lists of one extension instance's reads. */

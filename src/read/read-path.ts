@@ -266,16 +266,32 @@ export class ReadPath implements CachedReadRunner {
 
   /** The key of a read in the current context, or undefined when it cannot be keyed (reported). */
   keyOf(model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): QueryKey | undefined {
-    // The arguments may carry the read's `cache` option: its custom tags are part of the key.
+    return this.#key(this.#described(model, operation, args));
+  }
+
+  /**
+   * The tags a read is stored under in the current context, query tag first, or undefined when it cannot be keyed
+   * (reported).
+   */
+  storedTagsOf(
+    model: string,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+  ): string[] | undefined {
+    const query = this.#described(model, operation, args);
+    const key = this.#key(query);
+    return key === undefined ? undefined : [queryTag(key), ...this.tagsOf(query)];
+  }
+
+  /** A read named by its parts; the arguments may carry its `cache` option, whose custom tags are part of the key. */
+  #described(model: string, operation: ReadOperation, args: Record<string, unknown> | undefined): QueryDescription {
     const customTags = (args?.cache as { tags?: unknown } | undefined)?.tags;
-    return this.#key({
+    return {
       model,
       operation,
       args,
-      plan: Array.isArray(customTags)
-        ? { expiry: this.options.defaults, customTags: customTags as string[] }
-        : undefined,
-    });
+      plan: { expiry: this.options.defaults, customTags: Array.isArray(customTags) ? (customTags as string[]) : [] },
+    };
   }
 
   /**

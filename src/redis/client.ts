@@ -21,8 +21,6 @@ export interface RedisClientLike {
   get(key: string): Promise<string | null>;
   /** Stores an entry with its TTL in milliseconds. */
   set(key: string, value: string, mode: "PX", ttlMs: number): Promise<unknown>;
-  /** Gives a query's own version key the lifetime of the entry just stored (see RedisTier.expireSoon). */
-  pexpire(key: string, ttlMs: number): Promise<unknown>;
   /** Reads an entry together with its tag versions, and a lock holder's entry. */
   mget(...keys: string[]): Promise<(string | null)[]>;
   /** Runs a Lua script Redis has cached (tag versions, the bus, the lock). */
@@ -44,7 +42,6 @@ export interface RedisClientLike {
   /** ioredis pipelines: fills are sent in batches when available. */
   pipeline?(): {
     set(key: string, value: string, mode: "PX", ttlMs: number): unknown;
-    pexpire(key: string, ttlMs: number): unknown;
     exec(): Promise<Array<[Error | null, unknown]> | null>;
   };
 }
@@ -66,7 +63,6 @@ export type RequiredRedisMethod = {
 export const REDIS_METHODS: Readonly<Record<RequiredRedisMethod, true>> = {
   get: true,
   set: true,
-  pexpire: true,
   mget: true,
   evalsha: true,
   eval: true,

@@ -16,8 +16,7 @@ const BATCH_WINDOW_MS = 2;
 const MAX_BATCH = 128;
 
 interface QueuedWrite {
-  /** SET of an entry (`encode` gives its text), or PEXPIRE of a key that must live as long as an entry. */
-  readonly command: "set" | "pexpire";
+  /** The entry's key name; `encode` gives its text. */
   readonly name: string;
   readonly encode: () => string | undefined;
   readonly ttlMs: number;
@@ -56,20 +55,8 @@ export class RedisTier {
    * Resolves when the write is done; rejects with a CacheError if it failed.
    */
   setSoon(name: string, encode: () => string | undefined, ttlMs: number): Promise<void> {
-    return this.#enqueue("set", name, encode, ttlMs);
-  }
-
-  /**
-   * Queues a PEXPIRE of `name` (when it exists) to `ttlMs`, sent with the fills: a query's own version key then lives
-   * as long as its entry instead of the versions' day. Resolves when done; rejects with a CacheError if it failed.
-   */
-  expireSoon(name: string, ttlMs: number): Promise<void> {
-    return this.#enqueue("pexpire", name, () => "", ttlMs);
-  }
-
-  #enqueue(command: QueuedWrite["command"], name: string, encode: () => string | undefined, ttlMs: number) {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ command, name, encode, ttlMs, resolve, reject });
+      this.#queue.push({ name, encode, ttlMs, resolve, reject });
       if (this.#queue.length >= MAX_BATCH) this.#flush();
       else if (this.#flushTimer === undefined) {
         this.#flushTimer = setTimeout(() => this.#flush(), BATCH_WINDOW_MS);
@@ -101,23 +88,18 @@ export class RedisTier {
       // A Cluster pipeline must stay within one slot: write one by one.
       for (const write of writes)
         withTimeout(
-          write.command === "set"
-            ? this.#redis.set(write.name, write.text, "PX", write.ttlMs)
-            : this.#redis.pexpire(write.name, write.ttlMs),
+          this.#redis.set(write.name, write.text, "PX", write.ttlMs),
           this.#timeoutMs,
-          `${write.command.toUpperCase()} ${write.name}`,
+          `SET ${write.name}`,
         ).then(() => write.resolve(), write.reject);
       return;
     }
-    for (const write of writes) {
-      if (write.command === "set") pipeline.set(write.name, write.text, "PX", write.ttlMs);
-      else pipeline.pexpire(write.name, write.ttlMs);
-    }
+    for (const write of writes) pipeline.set(write.name, write.text, "PX", write.ttlMs);
     withTimeout(pipeline.exec(), this.#timeoutMs, `a pipeline of ${writes.length} writes`).then(
       (results) =>
         writes.forEach((write, i) => {
           const error = results?.[i]?.[0];
-          const what = `${write.command.toUpperCase()} ${write.name}`;
+          const what = `SET ${write.name}`;
           if (error) write.reject(new CacheError("E_REDIS", `${what} failed: ${error.message}`, error));
           else write.resolve();
         }),

@@ -129,14 +129,58 @@ describeWith(["postgres", "redis"], "the tag API and raw SQL: postgres + redis",
       await expectOnly(scene, reads, values, ["frontPage", "post", "userWithPosts", "comments"]);
     });
 
-    it("invalidateQuery re-reads that query's entry only; another query on the same model stays a hit", async () => {
+    it("invalidateQuery re-reads that query's entry and its bucket's only; another query on the same model stays a hit", async () => {
       const { w, scene, reads, values, prisma } = await warmed("api-query");
-      await changeBehindTheCache(w);
-      await prisma.$cache.invalidateQuery("User", "findUnique", {
-        where: { id: w.users.alice },
-        select: { name: true },
+      const args = { where: { id: w.users.alice }, select: { name: true } };
+      const bucket = prisma.$cache.tagsOf("User", "findUnique", args)?.[0];
+      expect(bucket).toMatch(/^q:\d{1,3}$/);
+      // Which reads share that bucket (1 in 256 queries does): each read is called on a recorder instead of a client.
+      const sameBucket = Object.keys(reads).filter((name) => {
+        let tags: string[] | undefined;
+        const recorder = new Proxy({} as Record<string, unknown>, {
+          get: (_, property: string) => ({
+            ...Object.fromEntries(
+              (["findMany", "findUnique", "count"] as const).map((operation) => [
+                operation,
+                (a: Record<string, unknown>) =>
+                  (tags = prisma.$cache.tagsOf(property[0]!.toUpperCase() + property.slice(1), operation, a)),
+              ]),
+            ),
+          }),
+        });
+        void reads[name as keyof typeof reads](recorder as unknown as CachedPrisma);
+        if (tags === undefined) throw new Error(`read ${name} was not recorded`);
+        return tags[0] === bucket;
       });
-      await expectOnly(scene, reads, values, ["user"]);
+      expect(sameBucket).toContain("user");
+      expect(sameBucket.length, "the other reads are spread over 256 buckets").toBeLessThan(Object.keys(reads).length);
+      await changeBehindTheCache(w);
+      await prisma.$cache.invalidateQuery("User", "findUnique", args);
+      await expectOnly(scene, reads, values, sameBucket);
+    });
+
+    it("tagsOf: the query tag, then the data model's tags, then the custom tags; equal queries, equal tags", async () => {
+      const { prisma } = await env.instance();
+      const byId = prisma.$cache.tagsOf("User", "findUnique", { where: { id: 7 }, select: { name: true } });
+      expect(byId).toEqual([expect.stringMatching(/^q:\d{1,3}$/), expect.stringMatching(/^r:User:/), "rs:User"]);
+      const list = prisma.$cache.tagsOf("Post", "findMany", {
+        where: { published: true },
+        include: { author: true },
+        cache: { tags: ["app:front"] },
+      });
+      expect(list?.[0]).toMatch(/^q:/);
+      expect(list).toEqual(expect.arrayContaining(["m:Post", "m:User", "app:front"]));
+      expect(list?.at(-1)).toBe("app:front");
+      // The key ignores argument order and the rest of `cache`; so does the bucket.
+      expect(
+        prisma.$cache.tagsOf("Post", "findMany", {
+          include: { author: true },
+          cache: { tags: ["app:front"], ttl: 5 },
+          where: { published: true },
+        }),
+      ).toEqual(list);
+      expect(() => prisma.$cache.tagsOf("Nope", "findMany", {})).toThrow(/tagsOf/);
+      expect(() => prisma.$cache.tagsOf("User", "update" as "findMany", {})).toThrow(/not a cacheable operation/);
     });
 
     it("a write with cache: { invalidates } also re-reads the reads carrying those tags", async () => {

@@ -1,6 +1,6 @@
 /**
- * A query's own version key (q:) expiring before entries stored under it (shortened by a fill of the same
- * query with a shorter ttl) must not let those entries be served after $cache.invalidateQuery.
+ * A query tag's version key (q:<bucket>) expiring before entries stored under it (version keys live a day, entries
+ * may live longer, or the key is evicted) must not let those entries be served after $cache.invalidateQuery.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWith } from "../helpers/describe-with.js";
@@ -8,7 +8,7 @@ import { createScratchUser } from "../helpers/fixture.js";
 import { Harness, observe } from "../helpers/harness.js";
 import { postgresTarget } from "../helpers/targets.js";
 
-describeWith(["postgres", "redis"], "a query's own version key expiring early costs a miss, never a stale read", () => {
+describeWith(["postgres", "redis"], "a query tag's version key expiring early costs a miss, never a stale read", () => {
   const env = new Harness(postgresTarget({ redis: true }));
   beforeAll(() => env.start());
   afterAll(() => env.stop());
@@ -28,7 +28,7 @@ describeWith(["postgres", "redis"], "a query's own version key expiring early co
       const redis = env.redis!;
       const qKeys = await redis.keys(`${scene.main.prefix}t:q:*`);
       expect(qKeys).toHaveLength(1);
-      // What a fill of the same query with a short ttl does: the q: key goes away long before these entries.
+      // The q: key goes away before these entries (its day ran out, or Redis evicted it).
       await redis.pexpire(qKeys[0]!, 20);
       await new Promise((r) => setTimeout(r, 60));
       expect(await redis.exists(qKeys[0]!)).toBe(0);
