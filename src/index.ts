@@ -10,9 +10,11 @@
 export { cacheExtension, type CacheArgs, type WriteCacheArgs } from "./extension.js";
 export type { CacheHandle, InvalidationTarget } from "./handle/cache-handle.js";
 export type { GetOrSetOptions } from "./read/computation.js";
+export type { ShapeAdmission } from "./read/admission.js";
 export type { ScopeMiddleware } from "./read/request-scope.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
 export type {
+  AdmissionOptions,
   CacheExtensionOptions,
   Clock,
   ContextValue,

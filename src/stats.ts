@@ -18,6 +18,11 @@ export interface CacheStats {
   /** Cache failures absorbed on the query path (reported through `onError`). */
   errors: number;
   /**
+   * Opted-in reads sent to the database because automatic admission took their query shape out of the cache
+   * (`admission: "auto"`; see `$cache.admission()`). Counted nowhere else.
+   */
+  notAdmitted: number;
+  /**
    * Reads answered by a request scope (`prisma.$cache.scope`, `middleware`):
    * served from it, or joined to an identical read already running in it.
    * They are counted nowhere else.
@@ -56,6 +61,7 @@ export class Counters {
   misses = 0;
   bypassed = 0;
   errors = 0;
+  notAdmitted = 0;
   scopeHits = 0;
   earlyLoads = 0;
   staleHits = 0;

@@ -13,6 +13,7 @@ import type { ResolvedExpiry } from "../options/resolve.js";
 import type { CacheStack } from "../read/cache-stack.js";
 import { queryTag } from "../read/query-tags.js";
 import type { ReadPath } from "../read/read-path.js";
+import type { ShapeAdmission } from "../read/admission.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
@@ -69,6 +70,12 @@ export interface CacheHandle {
    * @throws CacheError `E_INVALID_OPTION` for an unknown model or an operation that is never cached
    */
   tagsOf(model: string, operation: ReadOperation, args?: Record<string, unknown>): string[] | undefined;
+  /**
+   * Automatic admission's decision for every query shape it measured (`admission: "auto"`): whether the shape's reads
+   * are cached now, its last window's hit ratio, and when a shape taken out of the cache is measured again. Empty
+   * with `admission: "all"`.
+   */
+  admission(): ShapeAdmission[];
   /**
    * Runs `fn`, in which raw writes (`$executeRaw`, `$executeRawUnsafe`)
    * invalidate only `target` instead of every model. A target naming neither
@@ -257,6 +264,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       const key = readPath.keyOf(model, operation, args);
       if (key !== undefined) await invalidator.invalidate([queryTag(key)]);
     },
+    admission: () => readPath.admissionReport(),
     tagsOf: (model, operation, args) => {
       checkRead("tagsOf", model, operation);
       return readPath.storedTagsOf(model, operation, args);

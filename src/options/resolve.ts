@@ -29,6 +29,13 @@ export interface ResolvedLock {
   waitMs: number;
 }
 
+/** Automatic admission, resolved (see read/admission.ts). */
+export interface ResolvedAdmission {
+  minHitRatio: number;
+  window: number;
+  retryAfterMs: number;
+}
+
 /** A model's resolved settings. */
 export interface ResolvedModel extends ResolvedExpiry {
   enabled: boolean;
@@ -52,6 +59,8 @@ export interface ResolvedOptions {
   tagTtlMs: number;
   /** The cross-process lock; undefined when off (or without Redis). */
   lock: ResolvedLock | undefined;
+  /** Automatic admission; undefined for `"all"` (every opted-in read is cached). */
+  admission: ResolvedAdmission | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -61,6 +70,7 @@ const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
+const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 100, retryAfterMs: 60_000 };
 const KNOWN_TOP_LEVEL = new Set([
   "redis",
   "l1",
@@ -73,6 +83,7 @@ const KNOWN_TOP_LEVEL = new Set([
   "clock",
   "busLease",
   "lock",
+  "admission",
 ]);
 /** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
 const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
@@ -142,6 +153,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
     // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
+    admission: resolveAdmission(options.admission),
   };
 }
 
@@ -215,6 +227,32 @@ function resolveLock(lock: CacheExtensionOptions["lock"]): ResolvedLock | undefi
   const leaseMs = lock.lease === undefined ? DEFAULT_LOCK.lease : parseDuration(lock.lease, "lock.lease");
   const waitMs = lock.wait === undefined ? DEFAULT_LOCK.wait : parseDuration(lock.wait, "lock.wait", true);
   return { leaseMs, waitMs };
+}
+
+function resolveAdmission(admission: CacheExtensionOptions["admission"]): ResolvedAdmission | undefined {
+  if (admission === undefined || admission === "all") return undefined;
+  if (admission === "auto") return DEFAULT_ADMISSION;
+  if (typeof admission !== "object" || admission === null || Array.isArray(admission))
+    throw invalidOption(
+      "admission",
+      `is ${typeof admission === "string" ? JSON.stringify(admission) : String(admission)}`,
+      'Pass "all" (cache every opted-in read), "auto", or { minHitRatio: 0.1, window: 100, retryAfter: "1m" }.',
+    );
+  rejectUnknownKeys(admission, new Set(["minHitRatio", "window", "retryAfter"]), "admission");
+  const window = admission.window ?? DEFAULT_ADMISSION.window;
+  if (typeof window !== "number" || !Number.isInteger(window) || window < 1)
+    throw invalidOption("admission.window", `is ${String(window)}`, "Pass a whole number of reads, such as 100.");
+  return {
+    minHitRatio:
+      admission.minHitRatio === undefined
+        ? DEFAULT_ADMISSION.minHitRatio
+        : fraction(admission.minHitRatio, "admission.minHitRatio", 1, "Pass a hit ratio between 0 and 1, such as 0.1."),
+    window,
+    retryAfterMs:
+      admission.retryAfter === undefined
+        ? DEFAULT_ADMISSION.retryAfterMs
+        : parseDuration(admission.retryAfter, "admission.retryAfter"),
+  };
 }
 
 function resolveModels(

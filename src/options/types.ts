@@ -47,6 +47,28 @@ export interface LockOptions {
   wait?: Duration;
 }
 
+/** Settings of automatic admission (`admission`). */
+export interface AdmissionOptions {
+  /**
+   * A query shape whose reads hit less often than this, over a window, stops
+   * being cached for `retryAfter`: below it, a miss's extra cost outweighs what
+   * the hits save (the real-app benchmark broke even near 0.15).
+   * @default 0.1
+   */
+  minHitRatio?: number;
+  /**
+   * How many reads of a shape make one measurement.
+   * @default 100
+   */
+  window?: number;
+  /**
+   * How long a shape is read from the database before it is measured again;
+   * doubled after each failed measurement in a row, up to 16 times.
+   * @default "1m"
+   */
+  retryAfter?: Duration;
+}
+
 /** Expiry settings shared by the global defaults, a model, and a single query. */
 export interface ExpiryOptions {
   /**
@@ -210,6 +232,16 @@ export interface CacheExtensionOptions {
    * @default { lease: "5s", wait: "1s" }
    */
   lock?: LockOptions | false;
+  /**
+   * Which opted-in reads are cached. `"all"`: every one. `"auto"` (or
+   * settings): each query shape (a query with its values blanked, such as
+   * `findUnique` by `id`) is measured, and a shape whose reads rarely hit is
+   * read from the database instead, then measured again later; a read sent
+   * to the database is a plain query, so this never changes a result.
+   * `prisma.$cache.admission()` lists the decisions. See docs/expiry.md.
+   * @default "all"
+   */
+  admission?: "all" | "auto" | AdmissionOptions;
   /**
    * Time source for expiry, shared by every instance through the entries they
    * store, so it must be wall-clock milliseconds. Injectable for tests.

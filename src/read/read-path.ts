@@ -14,6 +14,7 @@ import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../opt
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
+import { Admission, type ShapeAdmission } from "./admission.js";
 import { queryTag } from "./query-tags.js";
 import {
   CachedQuery,
@@ -73,7 +74,11 @@ export class ReadPath implements CachedReadRunner {
     private readonly scope: RequestScope,
   ) {
     this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
+    this.#admission = options.admission && new Admission(options.admission, options.clock);
   }
+
+  /** Automatic admission, when `admission` is not `"all"`. */
+  readonly #admission: Admission | undefined;
 
   readonly #queryClasses = new Map<string, typeof CachedQuery>();
   /** Whether a `context` returning a Promise was reported (once per extension instance). */
@@ -177,8 +182,48 @@ export class ReadPath implements CachedReadRunner {
     const key = this.#key(description, description.plan.scopeOnly !== true);
     if (key === undefined) return this.#database(query);
     // The tiers copy the arguments on an in-process miss; a hit needs no copy.
-    if (scope === undefined) return this.stack.read(key, description.plan.expiry, query);
+    if (scope === undefined) return this.#readTiers(key, description.plan.expiry, query);
     return this.#readScoped(scope, key, description.plan, query);
+  }
+
+  /**
+   * Reads through the tiers, unless automatic admission has taken the read's
+   * shape out of the cache (then: the database). An admitted read's outcome
+   * is recorded: a hit is a read that never called the database.
+   */
+  #readTiers(key: QueryKey, expiry: ResolvedExpiry, query: CachedQuery): Promise<unknown> {
+    const admission = this.#admission;
+    if (admission === undefined) return this.stack.read(key, expiry, query);
+    const { admitted, state } = admission.decide(key);
+    if (!admitted) {
+      this.counters.notAdmitted++;
+      return query[LOAD]() as Promise<unknown>;
+    }
+    if (state === undefined) return this.stack.read(key, expiry, query);
+    let loaded = false;
+    const load = (source: ReadSource) => () => {
+      loaded = true;
+      return source[LOAD]();
+    };
+    const watched: ReadSource = {
+      [TAGS]: () => query[TAGS](),
+      [LOAD]: load(query),
+      [DETACH]: () => {
+        const detached = query[DETACH]();
+        return { [TAGS]: () => detached[TAGS](), [LOAD]: load(detached) };
+      },
+    };
+    const read = this.stack.read(key, expiry, watched);
+    read.then(
+      () => admission.record(state, !loaded),
+      () => undefined, // an error is the caller's, and says nothing about how often this shape hits
+    );
+    return read;
+  }
+
+  /** Automatic admission's decisions per query shape (empty when `admission` is `"all"`). */
+  admissionReport(): ShapeAdmission[] {
+    return this.#admission?.report() ?? [];
   }
 
   /**
@@ -195,8 +240,8 @@ export class ReadPath implements CachedReadRunner {
     if (plan.scopeOnly === true)
       return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
-    if (plan.expiry.staleIfInvalidated) return this.stack.read(key, plan.expiry, query);
-    return this.scope.read(scope, key.local, false, tagsOf, () => this.stack.read(key, plan.expiry, query));
+    if (plan.expiry.staleIfInvalidated) return this.#readTiers(key, plan.expiry, query);
+    return this.scope.read(scope, key.local, false, tagsOf, () => this.#readTiers(key, plan.expiry, query));
   }
 
   /**

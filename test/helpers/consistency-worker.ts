@@ -161,6 +161,7 @@ const ZERO_STATS: CacheStats = {
   misses: 0,
   bypassed: 0,
   errors: 0,
+  notAdmitted: 0,
   invalidations: 0,
   earlyLoads: 0,
   staleHits: 0,

@@ -1,0 +1,133 @@
+/**
+ * Automatic admission (`admission: "auto"`): stop caching a query shape whose
+ * reads rarely hit, because there each read pays the cache's miss path
+ * (Redis round trips, the lock, the fill) and almost never saves a query.
+ *
+ * A shape is the key with its values blanked (`keyShape`): `findUnique` by
+ * `id` is one shape whatever the id. Each shape is measured over windows of
+ * `window` reads that went through the tiers, where a hit is a read that did
+ * not query the database (an in-process or Redis hit, a joined load, an entry
+ * another process loaded under the lock). A window below `minHitRatio` sends
+ * the shape's reads straight to the database for `retryAfter`, doubled after
+ * each failed trial up to {@link MAX_RETRY_FACTOR} times; then it is measured
+ * again. Bypassing never changes a result: a bypassed read is a plain query.
+ *
+ * One instance measures its own reads: a hit on an entry another process
+ * stored counts, so does everything this process reads, but nothing is
+ * shared between processes (each decides for itself).
+ */
+import { keyShape, type QueryKey } from "../keys/query-key.js";
+import type { ResolvedAdmission } from "../options/resolve.js";
+import type { Clock } from "../options/types.js";
+
+/** Bound on remembered keys (key text -> its shape's state); past it the memo starts over. */
+const MAX_REMEMBERED_KEYS = 10_000;
+/** Bound on measured shapes; past it new shapes are admitted without being measured. */
+const MAX_SHAPES = 2_000;
+/** A shape that keeps failing waits at most this many times `retryAfter` before its next trial. */
+const MAX_RETRY_FACTOR = 16;
+
+/** What `$cache.admission()` reports of one measured shape. */
+export interface ShapeAdmission {
+  /** The query shape: model, operation and argument structure, values replaced by `?` (no argument values). */
+  shape: string;
+  /** Whether its reads go through the cache now. */
+  admitted: boolean;
+  /** Hit ratio of its last complete window, or undefined before one completed. */
+  lastHitRatio: number | undefined;
+  /** Reads measured so far in the current window (0 while not admitted). */
+  windowReads: number;
+  /** While not admitted: when it is measured again (clock ms). */
+  retryAt: number | undefined;
+  /** Windows in a row that ended below `minHitRatio`. */
+  failedWindows: number;
+}
+
+/** The admission state of one query shape. */
+class ShapeState {
+  reads = 0;
+  hits = 0;
+  /** 0 while admitted; otherwise when the next trial starts (clock ms). */
+  retryAt = 0;
+  failedWindows = 0;
+  lastHitRatio: number | undefined;
+
+  constructor(readonly shape: string) {}
+}
+
+/** The automatic admission of one extension instance. */
+export class Admission {
+  readonly #settings: ResolvedAdmission;
+  readonly #clock: Clock;
+  readonly #byKey = new Map<string, ShapeState | undefined>();
+  readonly #byShape = new Map<string, ShapeState>();
+
+  constructor(settings: ResolvedAdmission, clock: Clock) {
+    this.#settings = settings;
+    this.#clock = clock;
+  }
+
+  /**
+   * Whether a read of `key` goes through the tiers now (`admitted`; false: read
+   * it from the database), and the state to {@link record} its outcome in
+   * (undefined for a shape past the {@link MAX_SHAPES} bound: always admitted).
+   */
+  decide(key: QueryKey): { admitted: boolean; state: ShapeState | undefined } {
+    const state = this.#stateOf(key.local);
+    if (state === undefined) return { admitted: true, state };
+    if (state.retryAt !== 0) {
+      if (this.#clock.now() < state.retryAt) return { admitted: false, state };
+      state.retryAt = 0; // a trial: measured again from an empty window
+    }
+    return { admitted: true, state };
+  }
+
+  /** Records one admitted read's outcome: `hit` when it did not query the database. */
+  record(state: ShapeState, hit: boolean): void {
+    if (state.retryAt !== 0) return; // a read that started before the shape was bypassed
+    state.reads++;
+    if (hit) state.hits++;
+    const { window, minHitRatio, retryAfterMs } = this.#settings;
+    if (state.reads < window) return;
+    state.lastHitRatio = state.hits / state.reads;
+    state.reads = 0;
+    state.hits = 0;
+    if (state.lastHitRatio >= minHitRatio) {
+      state.failedWindows = 0;
+      return;
+    }
+    state.failedWindows++;
+    const factor = Math.min(MAX_RETRY_FACTOR, 2 ** (state.failedWindows - 1));
+    state.retryAt = this.#clock.now() + retryAfterMs * factor;
+  }
+
+  /** Every measured shape and its decision, for `$cache.admission()`. */
+  report(): ShapeAdmission[] {
+    const now = this.#clock.now();
+    return [...this.#byShape.values()].map((state) => {
+      const admitted = state.retryAt === 0 || now >= state.retryAt;
+      return {
+        shape: state.shape,
+        admitted,
+        lastHitRatio: state.lastHitRatio,
+        windowReads: admitted ? state.reads : 0,
+        retryAt: admitted ? undefined : state.retryAt,
+        failedWindows: state.failedWindows,
+      };
+    });
+  }
+
+  #stateOf(local: string): ShapeState | undefined {
+    if (this.#byKey.has(local)) return this.#byKey.get(local);
+    // Shapes are derived once per key text: the regex walk costs more than the rest of a hit.
+    const shape = keyShape(local);
+    let state = this.#byShape.get(shape);
+    if (state === undefined && this.#byShape.size < MAX_SHAPES) {
+      state = new ShapeState(shape);
+      this.#byShape.set(shape, state);
+    }
+    if (this.#byKey.size >= MAX_REMEMBERED_KEYS) this.#byKey.clear();
+    this.#byKey.set(local, state);
+    return state;
+  }
+}
