@@ -7,7 +7,12 @@
  * `id` is one shape whatever the id. Each shape is measured over windows of
  * `window` reads that went through the tiers, where a hit is a read that did
  * not query the database (an in-process or Redis hit, a joined load, an entry
- * another process loaded under the lock). A window below `minHitRatio` sends
+ * another process loaded under the lock). The first read of a key by this
+ * instance that misses is not counted: every cache misses it, so counting it
+ * would take out any shape while its keys are first read (a cold start, a
+ * trial). A shape whose reads are nearly all such first reads is judged
+ * after {@link FIRST_READS_FACTOR} windows of reads, on all of them: its keys
+ * do not come back. A window below `minHitRatio` sends
  * the shape's reads straight to the database for `retryAfter`, doubled after
  * each failed trial up to {@link MAX_RETRY_FACTOR} times; then it is measured
  * again. Bypassing never changes a result: a bypassed read is a plain query.
@@ -24,8 +29,13 @@ import type { Clock } from "../options/types.js";
 const MAX_REMEMBERED_KEYS = 10_000;
 /** Bound on measured shapes; past it new shapes are admitted without being measured. */
 const MAX_SHAPES = 2_000;
+/** A shape is judged on all its reads, first reads included, once it has had this many windows of reads. */
+const FIRST_READS_FACTOR = 10;
 /** A shape that keeps failing waits at most this many times `retryAfter` before its next trial. */
 const MAX_RETRY_FACTOR = 16;
+
+/** What {@link Admission.decide} returns for a read whose shape is not admitted now: read it from the database. */
+export const NOT_ADMITTED = Symbol("not admitted");
 
 /** What `$cache.admission()` reports of one measured shape. */
 export interface ShapeAdmission {
@@ -35,7 +45,7 @@ export interface ShapeAdmission {
   admitted: boolean;
   /** Hit ratio of its last complete window, or undefined before one completed. */
   lastHitRatio: number | undefined;
-  /** Reads measured so far in the current window (0 while not admitted). */
+  /** Reads counted so far in the current window (0 while not admitted; first reads that missed do not count). */
   windowReads: number;
   /** While not admitted: when it is measured again (clock ms). */
   retryAt: number | undefined;
@@ -45,7 +55,10 @@ export interface ShapeAdmission {
 
 /** The admission state of one query shape. */
 class ShapeState {
+  /** Reads in the current window, first reads that missed included. */
   reads = 0;
+  /** Reads in the current window that count: all but the first reads of keys that missed. */
+  counted = 0;
   hits = 0;
   /** 0 while admitted; otherwise when the next trial starts (clock ms). */
   retryAt = 0;
@@ -61,6 +74,8 @@ export class Admission {
   readonly #clock: Clock;
   readonly #byKey = new Map<string, ShapeState | undefined>();
   readonly #byShape = new Map<string, ShapeState>();
+  /** Whether the key of the last {@link decide} had been read by this instance before (read it right after). */
+  lastWasRepeat = false;
 
   constructor(settings: ResolvedAdmission, clock: Clock) {
     this.#settings = settings;
@@ -68,29 +83,34 @@ export class Admission {
   }
 
   /**
-   * Whether a read of `key` goes through the tiers now (`admitted`; false: read
-   * it from the database), and the state to {@link record} its outcome in
-   * (undefined for a shape past the {@link MAX_SHAPES} bound: always admitted).
+   * {@link NOT_ADMITTED} when a read of `key` must go to the database now;
+   * otherwise the state to {@link record} its outcome in (undefined for a
+   * shape past the {@link MAX_SHAPES} bound: admitted, unmeasured).
    */
-  decide(key: QueryKey): { admitted: boolean; state: ShapeState | undefined } {
+  decide(key: QueryKey): ShapeState | typeof NOT_ADMITTED | undefined {
     const state = this.#stateOf(key.local);
-    if (state === undefined) return { admitted: true, state };
-    if (state.retryAt !== 0) {
-      if (this.#clock.now() < state.retryAt) return { admitted: false, state };
+    if (state !== undefined && state.retryAt !== 0) {
+      if (this.#clock.now() < state.retryAt) return NOT_ADMITTED;
       state.retryAt = 0; // a trial: measured again from an empty window
     }
-    return { admitted: true, state };
+    return state;
   }
 
-  /** Records one admitted read's outcome: `hit` when it did not query the database. */
-  record(state: ShapeState, hit: boolean): void {
+  /**
+   * Records one admitted read's outcome: `hit` when it did not query the database; `repeat` when its key had been
+   * read by this instance before ({@link lastWasRepeat} after its decide).
+   */
+  record(state: ShapeState, hit: boolean, repeat: boolean): void {
     if (state.retryAt !== 0) return; // a read that started before the shape was bypassed
     state.reads++;
+    if (hit || repeat) state.counted++;
     if (hit) state.hits++;
     const { window, minHitRatio, retryAfterMs } = this.#settings;
-    if (state.reads < window) return;
-    state.lastHitRatio = state.hits / state.reads;
+    if (state.counted >= window) state.lastHitRatio = state.hits / state.counted;
+    else if (state.reads >= window * FIRST_READS_FACTOR) state.lastHitRatio = state.hits / state.reads;
+    else return;
     state.reads = 0;
+    state.counted = 0;
     state.hits = 0;
     if (state.lastHitRatio >= minHitRatio) {
       state.failedWindows = 0;
@@ -110,7 +130,7 @@ export class Admission {
         shape: state.shape,
         admitted,
         lastHitRatio: state.lastHitRatio,
-        windowReads: admitted ? state.reads : 0,
+        windowReads: admitted ? state.counted : 0,
         retryAt: admitted ? undefined : state.retryAt,
         failedWindows: state.failedWindows,
       };
@@ -118,7 +138,8 @@ export class Admission {
   }
 
   #stateOf(local: string): ShapeState | undefined {
-    if (this.#byKey.has(local)) return this.#byKey.get(local);
+    this.lastWasRepeat = this.#byKey.has(local);
+    if (this.lastWasRepeat) return this.#byKey.get(local);
     // Shapes are derived once per key text: the regex walk costs more than the rest of a hit.
     const shape = keyShape(local);
     let state = this.#byShape.get(shape);

@@ -126,8 +126,16 @@ export class CacheStack {
    * answered synchronously (wrapped in a resolved promise) with a fresh copy.
    */
   read(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
-    const hit = this.#l1Hits?.serve(key, expiry, source);
-    if (hit !== undefined) return hit;
+    return this.readLocal(key, expiry, source) ?? this.readPastLocal(key, expiry, source);
+  }
+
+  /** The first half of {@link read}: the in-process hit (a fresh copy), or undefined. */
+  readLocal(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> | undefined {
+    return this.#l1Hits?.serve(key, expiry, source);
+  }
+
+  /** The second half of {@link read}, after an in-process miss: Redis, the lock, the database. */
+  readPastLocal(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> {
     // A miss loads after awaiting Redis, by which time the caller may have changed its arguments: load a copy.
     return this.#readShared(key, expiry, source[DETACH]?.() ?? source);
   }

@@ -14,7 +14,7 @@ import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../opt
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
-import { Admission, type ShapeAdmission } from "./admission.js";
+import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
 import { queryTag } from "./query-tags.js";
 import {
   CachedQuery,
@@ -194,28 +194,31 @@ export class ReadPath implements CachedReadRunner {
   #readTiers(key: QueryKey, expiry: ResolvedExpiry, query: CachedQuery): Promise<unknown> {
     const admission = this.#admission;
     if (admission === undefined) return this.stack.read(key, expiry, query);
-    const { admitted, state } = admission.decide(key);
-    if (!admitted) {
+    const state = admission.decide(key);
+    const repeat = admission.lastWasRepeat;
+    if (state === NOT_ADMITTED) {
       this.counters.notAdmitted++;
       return query[LOAD]() as Promise<unknown>;
     }
-    if (state === undefined) return this.stack.read(key, expiry, query);
+    // An in-process hit is a hit: recorded without wrapping anything (this is the hot path).
+    const hit = this.stack.readLocal(key, expiry, query);
+    if (hit !== undefined) {
+      if (state !== undefined) admission.record(state, true, repeat);
+      return hit;
+    }
+    if (state === undefined) return this.stack.readPastLocal(key, expiry, query);
+    const detached = query[DETACH]();
     let loaded = false;
-    const load = (source: ReadSource) => () => {
-      loaded = true;
-      return source[LOAD]();
-    };
     const watched: ReadSource = {
-      [TAGS]: () => query[TAGS](),
-      [LOAD]: load(query),
-      [DETACH]: () => {
-        const detached = query[DETACH]();
-        return { [TAGS]: () => detached[TAGS](), [LOAD]: load(detached) };
+      [TAGS]: () => detached[TAGS](),
+      [LOAD]: () => {
+        loaded = true;
+        return detached[LOAD]();
       },
     };
-    const read = this.stack.read(key, expiry, watched);
+    const read = this.stack.readPastLocal(key, expiry, watched);
     read.then(
-      () => admission.record(state, !loaded),
+      () => admission.record(state, !loaded, repeat),
       () => undefined, // an error is the caller's, and says nothing about how often this shape hits
     );
     return read;
