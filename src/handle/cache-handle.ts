@@ -42,7 +42,8 @@ export interface CacheHandle {
   /**
    * Resolves once the in-process tier is in use. With Redis, that is when the
    * invalidation bus has subscribed (a few milliseconds after start): until
-   * then reads use Redis and the database only.
+   * then reads use Redis and the database only. With `events`, also waits
+   * until the listener's first LISTEN succeeded (it waits for Postgres).
    */
   ready(): Promise<void>;
   /**
@@ -169,6 +170,8 @@ export interface HandleParts {
   requestScope: RequestScope;
   /** The tags `rawWrites` declares, read by this instance's write side (write/write-hooks.ts). */
   rawWriteTags: AsyncLocalStorage<readonly string[]>;
+  /** Resolves when the event source (the `events` option) hears events, if there is one. */
+  ready?: (() => Promise<void>) | undefined;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -232,7 +235,9 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
-    ready: () => stack.ready(),
+    ready: async () => {
+      await Promise.all([stack.ready(), parts.ready?.()]);
+    },
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
