@@ -22,6 +22,10 @@ export interface EventTarget {
 
 /** A running event source: the cache closes it with `$cache.close()`. */
 export interface EventSubscription {
+  /** Notifications heard so far. */
+  readonly heard: number;
+  /** Connections made so far, counted once the invalidation of every listened model that follows each is done. */
+  readonly connects: number;
   /** Resolves once the source hears events (its first LISTEN succeeded). */
   ready(): Promise<void>;
   /** Stops listening and closes the connection. */

@@ -158,6 +158,8 @@ class PostgresListener implements EventSubscription {
   /** Tags heard since the last flush: notifications arriving together are invalidated together. */
   #pending = new Set<string>();
   #flushScheduled = false;
+  heard = 0;
+  connects = 0;
   readonly #ready: Promise<void>;
   #markReady!: () => void;
 
@@ -207,10 +209,11 @@ class PostgresListener implements EventSubscription {
     }
     if (client !== this.#client) return;
     this.#delayMs = this.#options.reconnectDelayMs;
-    // Only now, with LISTEN in place: a change committed from here on is heard; one before, covered by this.
-    this.#queue(this.#everything);
-    this.#markReady();
     this.#scheduleHeartbeat(client);
+    // Only now, with LISTEN in place: a change committed from here on is heard; one before, covered by this.
+    await this.#target.invalidate(this.#everything);
+    this.connects++;
+    this.#markReady();
   }
 
   /** Drops `client` (once) and reconnects after the current backoff. */
@@ -259,6 +262,7 @@ class PostgresListener implements EventSubscription {
   }
 
   #hear(payload: string): void {
+    this.heard++;
     const meaning = tagsOfPayload(this.#target.graph, payload);
     if ("tags" in meaning) {
       this.#queue(meaning.tags);

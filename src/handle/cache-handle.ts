@@ -18,6 +18,7 @@ import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
 import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
+import type { EventSubscription } from "../events/event-source.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";
 
 /** What to invalidate: custom tags and/or whole models. */
@@ -170,8 +171,8 @@ export interface HandleParts {
   requestScope: RequestScope;
   /** The tags `rawWrites` declares, read by this instance's write side (write/write-hooks.ts). */
   rawWriteTags: AsyncLocalStorage<readonly string[]>;
-  /** Resolves when the event source (the `events` option) hears events, if there is one. */
-  ready?: (() => Promise<void>) | undefined;
+  /** The event source (the `events` option), if there is one. */
+  events?: EventSubscription | undefined;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -232,11 +233,13 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       invalidations: invalidator.bumps,
       l1Entries: stack.l1?.size ?? 0,
       l1Bytes: stack.l1?.bytes ?? 0,
+      eventsHeard: parts.events?.heard ?? 0,
+      eventConnects: parts.events?.connects ?? 0,
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
     ready: async () => {
-      await Promise.all([stack.ready(), parts.ready?.()]);
+      await Promise.all([stack.ready(), parts.events?.ready()]);
     },
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),

@@ -162,6 +162,8 @@ const ZERO_STATS: CacheStats = {
   bypassed: 0,
   errors: 0,
   invalidations: 0,
+  eventsHeard: 0,
+  eventConnects: 0,
   earlyLoads: 0,
   staleHits: 0,
   refreshes: 0,
