@@ -13,6 +13,7 @@ import { postgresEvents, type PostgresEventsOptions } from "../../src/events/ind
 import { cachedClient, ErrorLog, postgresClient, type BareClient, type CachedPrisma } from "../helpers/clients.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { listen, resetEventsDatabase, runSql, siblingDatabaseUrl } from "../helpers/events-database.js";
+import { startFreezableProxy } from "../helpers/freezable-proxy.js";
 import { pollUntil } from "../helpers/poll.js";
 import { connectRedis, deleteKeysUnder } from "../helpers/services.js";
 
@@ -231,6 +232,41 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
     await seen(a, byId, { name: "After" });
     await seen(b, byId, { name: "After" });
     expect(a.prisma.$cache.stats().eventsHeard).toBeGreaterThan(heard);
+  });
+
+  it("a LISTEN connection lost silently (no FIN) is noticed by the heartbeat: changes are served at most 2 x heartbeat plus a reconnect", async () => {
+    const proxy = await startFreezableProxy(URL);
+    try {
+      const prefix = `${runPrefix}${prefixes++}:`;
+      // Only the listener goes through the proxy: the instance's reads and the writes below do not freeze.
+      const bare = postgresClient(URL);
+      const redis = await connectRedis();
+      const log = new ErrorLog();
+      const { prisma, database } = await cachedClient(bare, {
+        redis,
+        prefix,
+        onError: log.onError,
+        events: postgresEvents({ connectionString: proxy.url, heartbeat: "500ms", reconnectDelay: "50ms" }),
+      });
+      opened.push({ prisma, bare, redis });
+      await prisma.$cache.ready();
+      const on = { prisma, database, log };
+      const { userIds } = await seed(["Quiet"]);
+      const byId = (p: CachedPrisma) =>
+        p.user.findUnique({ where: { id: userIds[0] as number }, select: { name: true }, cache: true });
+      await cached(on, byId);
+
+      proxy.freezeOpenConnections();
+      await runSql(URL, `UPDATE "User" SET name = 'Unheard' WHERE id = $1`, [userIds[0]]);
+      // The notification was dropped on the frozen connection: the entry is still served until the heartbeat fails.
+      expect(await byId(prisma)).toEqual({ name: "Quiet" });
+      const elapsed = await seen(on, byId, { name: "Unheard" });
+      expect(elapsed).toBeLessThan(2 * 500 + 500);
+      expect(log.codes()).toContain("E_EVENTS");
+      expect(prisma.$cache.stats().eventConnects).toBe(2);
+    } finally {
+      await proxy.close();
+    }
   });
 
   describe("options, checked when $extends runs", () => {
