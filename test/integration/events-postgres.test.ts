@@ -75,6 +75,10 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
     return { tenantId, userIds: users.rows.map((row: { id: number }) => row.id) };
   }
 
+  /** A cached read of one user's name. */
+  const byId = (id: number) => (p: CachedPrisma) =>
+    p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
+
   /** Reads once, then again: the second must be an in-process hit (no database query). */
   async function cached<T>(on: Instance, read: (prisma: CachedPrisma) => Promise<T>): Promise<T> {
     const first = await read(on.prisma);
@@ -100,8 +104,6 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
     const [a, b] = await pair();
     const { userIds } = await seed(["Ann", "Bob"]);
     const [ann, bob] = userIds as [number, number];
-    const byId = (id: number) => (p: CachedPrisma) =>
-      p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
     for (const on of [a, b]) {
       expect(await cached(on, byId(ann))).toEqual({ name: "Ann" });
       expect(await cached(on, byId(bob))).toEqual({ name: "Bob" });
@@ -181,8 +183,6 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
     const [a, b] = await pair();
     const { userIds } = await seed(["Kept", "Marker"]);
     const [kept, marker] = userIds as [number, number];
-    const byId = (id: number) => (p: CachedPrisma) =>
-      p.user.findUnique({ where: { id }, select: { name: true }, cache: true });
     for (const on of [a, b]) {
       await cached(on, byId(kept));
       await cached(on, byId(marker));
@@ -205,9 +205,8 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
   it("a terminated LISTEN connection recovers: what changed meanwhile is invalidated within the reconnect bound, and later changes are heard", async () => {
     const [a, b] = await pair({ reconnectDelay: "100ms" });
     const { userIds } = await seed(["Before"]);
-    const byId = (p: CachedPrisma) =>
-      p.user.findUnique({ where: { id: userIds[0] as number }, select: { name: true }, cache: true });
-    for (const on of [a, b]) await cached(on, byId);
+    const user = byId(userIds[0] as number);
+    for (const on of [a, b]) await cached(on, user);
 
     const terminated = await runSql(
       URL,
@@ -216,7 +215,7 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
     expect(terminated.rowCount).toBeGreaterThanOrEqual(2);
     // Written while the listeners are gone: no notification reaches them.
     await runSql(URL, `UPDATE "User" SET name = 'During' WHERE id = $1`, [userIds[0]]);
-    const elapsed = [await seen(a, byId, { name: "During" }), await seen(b, byId, { name: "During" })];
+    const elapsed = [await seen(a, user, { name: "During" }), await seen(b, user, { name: "During" })];
     // The documented bound for a terminated connection: the first reconnect delay plus a connection set-up.
     expect(Math.max(...elapsed)).toBeLessThan(1_000);
     expect(a.log.codes()).toContain("E_EVENTS");
@@ -229,38 +228,30 @@ describeWith(["postgres", "redis"], "event-driven invalidation: postgres LISTEN/
       );
     const heard = a.prisma.$cache.stats().eventsHeard;
     await runSql(URL, `UPDATE "User" SET name = 'After' WHERE id = $1`, [userIds[0]]);
-    await seen(a, byId, { name: "After" });
-    await seen(b, byId, { name: "After" });
+    await seen(a, user, { name: "After" });
+    await seen(b, user, { name: "After" });
     expect(a.prisma.$cache.stats().eventsHeard).toBeGreaterThan(heard);
   });
 
   it("a LISTEN connection lost silently (no FIN) is noticed by the heartbeat: changes are served at most 2 x heartbeat plus a reconnect", async () => {
     const proxy = await startFreezableProxy(URL);
     try {
-      const prefix = `${runPrefix}${prefixes++}:`;
       // Only the listener goes through the proxy: the instance's reads and the writes below do not freeze.
-      const bare = postgresClient(URL);
-      const redis = await connectRedis();
-      const log = new ErrorLog();
-      const { prisma, database } = await cachedClient(bare, {
-        redis,
-        prefix,
-        onError: log.onError,
-        events: postgresEvents({ connectionString: proxy.url, heartbeat: "500ms", reconnectDelay: "50ms" }),
+      const on = await instance(`${runPrefix}${prefixes++}:`, {
+        connectionString: proxy.url,
+        heartbeat: "500ms",
+        reconnectDelay: "50ms",
       });
-      opened.push({ prisma, bare, redis });
-      await prisma.$cache.ready();
-      const on = { prisma, database, log };
+      const { prisma, log } = on;
       const { userIds } = await seed(["Quiet"]);
-      const byId = (p: CachedPrisma) =>
-        p.user.findUnique({ where: { id: userIds[0] as number }, select: { name: true }, cache: true });
-      await cached(on, byId);
+      const user = byId(userIds[0] as number);
+      await cached(on, user);
 
       proxy.freezeOpenConnections();
       await runSql(URL, `UPDATE "User" SET name = 'Unheard' WHERE id = $1`, [userIds[0]]);
       // The notification was dropped on the frozen connection: the entry is still served until the heartbeat fails.
-      expect(await byId(prisma)).toEqual({ name: "Quiet" });
-      const elapsed = await seen(on, byId, { name: "Unheard" });
+      expect(await user(prisma)).toEqual({ name: "Quiet" });
+      const elapsed = await seen(on, user, { name: "Unheard" });
       expect(elapsed).toBeLessThan(2 * 500 + 500);
       expect(log.codes()).toContain("E_EVENTS");
       expect(prisma.$cache.stats().eventConnects).toBe(2);
