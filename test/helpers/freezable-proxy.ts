@@ -1,5 +1,5 @@
 /**
- * A TCP proxy in front of Postgres whose connections can be frozen: bytes
+ * A TCP proxy in front of a service (Postgres, Redis) whose connections can be frozen: bytes
  * stop flowing both ways while the sockets stay open, as in a network
  * partition that sends no FIN or RST. New connections made after a freeze
  * flow normally.
@@ -14,12 +14,13 @@ export interface FreezableProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on a free loopback port in front of the Postgres at `databaseUrl`. */
-export async function startFreezableProxy(databaseUrl: string): Promise<FreezableProxy> {
-  const target = new URL(databaseUrl);
+/** Starts a proxy on a free loopback port in front of the service at `serviceUrl` (which must name its port). */
+export async function startFreezableProxy(serviceUrl: string): Promise<FreezableProxy> {
+  const target = new URL(serviceUrl);
+  if (target.port === "") throw new Error(`startFreezableProxy: ${serviceUrl} names no port`);
   const pairs: { client: Socket; server: Socket; frozen: boolean }[] = [];
   const proxy = createServer((client) => {
-    const server = connect(Number(target.port || 5432), target.hostname);
+    const server = connect(Number(target.port), target.hostname);
     const pair = { client, server, frozen: false };
     pairs.push(pair);
     // Data is dropped, not buffered, once frozen: nothing arrives late when the test has moved on.
@@ -35,7 +36,7 @@ export async function startFreezableProxy(databaseUrl: string): Promise<Freezabl
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const address = proxy.address();
   if (address === null || typeof address === "string") throw new Error("the proxy has no port");
-  const url = new URL(databaseUrl);
+  const url = new URL(serviceUrl);
   url.hostname = "127.0.0.1";
   url.port = String(address.port);
   return {
