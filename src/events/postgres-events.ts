@@ -223,7 +223,8 @@ class PostgresListener implements EventSubscription {
     clearTimeout(this.#heartbeatTimer);
     client.removeAllListeners("notification");
     client.on("error", () => undefined); // late errors of the dropped connection go nowhere
-    void client.end().catch(() => undefined);
+    // Not `end()`: on a connection that stopped answering it would wait for a reply forever, keeping the socket.
+    client.connection.stream.destroy();
     this.#target.report(
       new CacheError(
         "E_EVENTS",
