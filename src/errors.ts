@@ -65,6 +65,11 @@ export const errorCodes = {
    * Prisma would never run them for model operations. Thrown by that `$extends` call.
    */
   E_EXTENSION_ORDER: "E_EXTENSION_ORDER",
+  /**
+   * The event listener (`events` option) lost or could not open its LISTEN connection, or could not read a
+   * notification. Reported; it reconnects with backoff and then invalidates every listened model.
+   */
+  E_EVENTS: "E_EVENTS",
 } as const;
 
 /** One of the stable error codes in {@link errorCodes}. */

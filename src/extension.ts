@@ -54,6 +54,13 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     const dataModel = runtimeDataModel(client);
     const resolved = resolveOptions(options, Object.keys(dataModel.models));
     const graph = parseSchemaGraph(inlineSchema(client));
+    // Attached first, so that a bad `events` option throws before anything starts; it hears nothing before the
+    // cache below exists (its connection opens asynchronously).
+    const events = resolved.events?.attach({
+      graph,
+      invalidate: (tags) => cache.invalidator.invalidate(tags),
+      report: (error) => cache.report(error),
+    });
     const cache = composeCache(resolved, {
       graph,
       // A schema change retires every entry written under the old data model; a
@@ -95,12 +102,14 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       defaults: resolved.defaults,
       requestScope: cache.requestScope,
       rawWriteTags: cache.writeSide.rawWriteTags,
+      events,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).
         void transactions.drained().then(stopObserving);
         // Failed bumps are still retried (their timer does not keep the process alive): dropping them would leave
         // other instances serving what they invalidated until ttl.
+        await events?.close();
         await versions.close();
       },
     });

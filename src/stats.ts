@@ -48,6 +48,13 @@ export interface CacheStats {
   lockWaits: number;
   /** Tag invalidations (one per tag per write, commit or API call). */
   invalidations: number;
+  /** Notifications heard from the event source (`events`); 0 without one. */
+  eventsHeard: number;
+  /**
+   * Times the event source connected and LISTENed, counted once the invalidation of every listened model that
+   * follows each connection has finished; 0 without one.
+   */
+  eventConnects: number;
   /** Entries in the in-process tier now. */
   l1Entries: number;
   /** Estimated bytes held by the in-process tier now. */

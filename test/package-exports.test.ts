@@ -55,7 +55,9 @@ function newestMtime(dir: string): number {
 
 /** Builds dist/ with tsup when it is missing or older than any source file. */
 function ensureBuilt(): void {
-  const outputs = ["index.js", "index.cjs", "index.d.ts", "index.d.cts"].map((file) => join(dist, file));
+  const outputs = ["index.js", "index.cjs", "index.d.ts", "index.d.cts", "events.js", "events.cjs", "cli.js"].map(
+    (file) => join(dist, file),
+  );
   const builtAt = outputs.every(existsSync) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
   const sourcesAt = Math.max(
     newestMtime(join(root, "src")),
@@ -162,11 +164,50 @@ describe("the built package", () => {
         "package.json",
         "dist/index.js",
         "dist/index.cjs",
+        "dist/events.js",
+        "dist/events.cjs",
+        "dist/cli.js",
         "docs/options.md",
+        "docs/events.md",
       ]),
     );
     expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
     expect(files.filter((file) => file.startsWith("src/") || file.startsWith("test/"))).toEqual([]);
+  });
+
+  it.each([
+    ["commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "events.cjs"],
+    ["module", `const m = await import(NAME); const resolved = import.meta.resolve(NAME);`, "events.js"],
+  ] as const)(
+    "resolves the events subpath with %s, exposing the listener and the trigger generator",
+    (inputType, load, entry) => {
+      const name = JSON.stringify(`${pkg.name}/events`);
+      const child = spawnSync(
+        process.execPath,
+        [
+          `--input-type=${inputType}`,
+          "-e",
+          `const NAME = ${name}; ${load} console.log(JSON.stringify({ resolved, postgresEvents: typeof m.postgresEvents, sql: m.postgresEventTriggersSql({ schema: 'datasource db {\\n provider = "postgresql"\\n}\\nmodel A {\\n id Int @id\\n}' }) }));`,
+        ],
+        { cwd: root, encoding: "utf8" },
+      );
+      expect(child.stderr).toBe("");
+      const result = JSON.parse(child.stdout) as { resolved: string; postgresEvents: string; sql: string };
+      const resolved = result.resolved.startsWith("file:") ? fileURLToPath(result.resolved) : result.resolved;
+      expect(resolved).toBe(join(dist, entry));
+      expect(result.postgresEvents).toBe("function");
+      expect(result.sql).toContain('CREATE TRIGGER pqc_events_insert AFTER INSERT ON "A"');
+    },
+  );
+
+  it("ships the command line as the package's bin", () => {
+    const { bin } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    const cli = spawnSync(process.execPath, [join(root, bin["prisma-query-cache"] as string), "--help"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    expect(cli.status).toBe(0);
+    expect(cli.stderr).toMatch(/events-sql/);
   });
 
   it("exposes package.json through the exports map", () => {

@@ -19,6 +19,7 @@ import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
 import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
+import type { EventSubscription } from "../events/event-source.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";
 
 /** What to invalidate: custom tags and/or whole models. */
@@ -43,7 +44,8 @@ export interface CacheHandle {
   /**
    * Resolves once the in-process tier is in use. With Redis, that is when the
    * invalidation bus has subscribed (a few milliseconds after start): until
-   * then reads use Redis and the database only.
+   * then reads use Redis and the database only. With `events`, also waits
+   * until the listener's first LISTEN succeeded (it waits for Postgres).
    */
   ready(): Promise<void>;
   /**
@@ -184,6 +186,8 @@ export interface HandleParts {
   requestScope: RequestScope;
   /** The tags `rawWrites` declares, read by this instance's write side (write/write-hooks.ts). */
   rawWriteTags: AsyncLocalStorage<readonly string[]>;
+  /** The event source (the `events` option), if there is one. */
+  events?: EventSubscription | undefined;
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
@@ -253,10 +257,14 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       invalidations: invalidator.bumps,
       l1Entries: stack.l1?.size ?? 0,
       l1Bytes: stack.l1?.bytes ?? 0,
+      eventsHeard: parts.events?.heard ?? 0,
+      eventConnects: parts.events?.connects ?? 0,
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
-    ready: () => stack.ready(),
+    ready: async () => {
+      await Promise.all([stack.ready(), parts.events?.ready()]);
+    },
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {

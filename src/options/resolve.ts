@@ -7,6 +7,7 @@ import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
 import { REDIS_METHODS, type RedisClientLike } from "../redis/client.js";
+import type { EventSource } from "../events/event-source.js";
 import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
 
 /** Expiry in milliseconds, after layering global -> model -> query. */
@@ -61,6 +62,8 @@ export interface ResolvedOptions {
   lock: ResolvedLock | undefined;
   /** Automatic admission; undefined for `"all"` (every opted-in read is cached). */
   admission: ResolvedAdmission | undefined;
+  /** The event source for writes outside the client, if any. */
+  events: EventSource | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -84,6 +87,7 @@ const KNOWN_TOP_LEVEL = new Set([
   "busLease",
   "lock",
   "admission",
+  "events",
 ]);
 /** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
 const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
@@ -154,6 +158,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
     admission: resolveAdmission(options.admission),
+    events: resolveEvents(options.events),
   };
 }
 
@@ -441,4 +446,15 @@ export const QUERY_OPTION_KEYS: ReadonlySet<string> = new Set([...EXPIRY_OPTION_
 /** The settings of `model`: its own under `models`, else the defaults. The one place a read or write looks them up. */
 export function modelSettings(options: Pick<ResolvedOptions, "models" | "defaults">, model: string): ResolvedModel {
   return options.models.get(model) ?? options.defaults;
+}
+
+function resolveEvents(events: unknown): EventSource | undefined {
+  if (events === undefined) return undefined;
+  if (typeof events !== "object" || events === null || typeof (events as EventSource).attach !== "function")
+    throw invalidOption(
+      "events",
+      `is ${events === null ? "null" : typeof events}, not an event source`,
+      'Pass postgresEvents({ connectionString }) from "prisma-query-cache/events".',
+    );
+  return events as EventSource;
 }

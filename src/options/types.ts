@@ -3,6 +3,7 @@
  * applying every default in one place.
  */
 import type { CacheError } from "../errors.js";
+import type { EventSource } from "../events/event-source.js";
 import type { RedisClientLike } from "../redis/client.js";
 import type { Duration } from "./duration.js";
 import type { ByteSize } from "./size.js";
@@ -248,4 +249,12 @@ export interface CacheExtensionOptions {
    * @default Date
    */
   clock?: Clock;
+  /**
+   * A source of change events for writes that bypass the client (other
+   * services, SQL consoles, migrations): `postgresEvents({ connectionString })`
+   * from `prisma-query-cache/events`, with the event triggers installed
+   * (`prisma-query-cache events-sql`). Without it such writes are bounded by
+   * `ttl`. See docs/events.md.
+   */
+  events?: EventSource;
 }

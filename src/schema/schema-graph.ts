@@ -102,6 +102,16 @@ export interface SchemaModel {
    * of it (only relations whose foreign keys live elsewhere), so such an update still counts as changing the row.
    */
   readonly hasUpdatedAt: boolean;
+  /** Declared with `view`, not `model`: a database view, on which no row-level change can be observed. */
+  readonly isView: boolean;
+  /** The table (or view) in the database: `@@map("name")`, else the model name. */
+  readonly dbName: string;
+  /** The database schema named by `@@schema("name")` (multi-schema), else `undefined` (the connection's default). */
+  readonly dbSchema: string | undefined;
+  /** The column of each scalar field: `@map("name")`, else the field name. */
+  readonly columns: ReadonlyMap<string, string>;
+  /** The type of each scalar field as written in the schema (`Int`, `String`, `Bytes`, an enum's name...). */
+  readonly scalarTypes: ReadonlyMap<string, string>;
 }
 
 /** The parsed data model. */
@@ -605,6 +615,11 @@ interface RelationDraft {
 
 interface ModelDraft {
   readonly name: string;
+  readonly isView: boolean;
+  readonly dbName: string;
+  readonly dbSchema: string | undefined;
+  readonly columns: ReadonlyMap<string, string>;
+  readonly scalarTypes: ReadonlyMap<string, string>;
   readonly scalarFields: ReadonlySet<string>;
   readonly optionalScalars: ReadonlySet<string>;
   readonly hasUpdatedAt: boolean;
@@ -654,6 +669,8 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
   const relations: RelationDraft[] = [];
   let primaryKey: { fields: string[]; name: string | undefined } | undefined;
   const uniques: UniqueKey[] = [];
+  const columns = new Map<string, string>();
+  const scalarTypes = new Map<string, string>();
 
   for (const field of fields) {
     if (modelNames.has(field.type)) {
@@ -661,6 +678,12 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
       continue;
     }
     scalarFields.add(field.name);
+    scalarTypes.set(field.name, field.type);
+    const map = field.attributes.find((attribute) => attribute.name === "map");
+    columns.set(
+      field.name,
+      stringArg(map?.args?.named.get("name") ?? map?.args?.positional[0], field.line, "@map") ?? field.name,
+    );
     if (field.optional) optionalScalars.add(field.name);
     for (const attribute of field.attributes) {
       if (attribute.name === "id") primaryKey ??= { fields: [field.name], name: undefined };
@@ -682,9 +705,22 @@ function readModel(block: Block, modelNames: ReadonlySet<string>, provider: stri
     else uniques.push({ fields: keyFields, whereName: whereNameOf(keyFields, name) });
   }
 
+  const blockString = (name: string): string | undefined => {
+    const attribute = blockAttributes.find((candidate) => candidate.name === name);
+    return stringArg(
+      attribute?.args?.named.get("name") ?? attribute?.args?.positional[0],
+      attribute?.line ?? 0,
+      `@@${name}`,
+    );
+  };
   const byName = new Map(fields.map((field) => [field.name, field]));
   return {
     name: block.name,
+    isView: block.keyword === "view",
+    dbName: blockString("map") ?? block.name,
+    dbSchema: blockString("schema"),
+    columns,
+    scalarTypes,
     scalarFields,
     optionalScalars,
     hasUpdatedAt,
@@ -826,6 +862,11 @@ function resolveRelations(drafts: readonly ModelDraft[]): Map<string, SchemaMode
       uniques: draft.uniques,
       relations,
       hasUpdatedAt: draft.hasUpdatedAt,
+      isView: draft.isView,
+      dbName: draft.dbName,
+      dbSchema: draft.dbSchema,
+      columns: draft.columns,
+      scalarTypes: draft.scalarTypes,
     });
   }
   return models;

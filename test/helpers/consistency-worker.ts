@@ -163,6 +163,8 @@ const ZERO_STATS: CacheStats = {
   errors: 0,
   notAdmitted: 0,
   invalidations: 0,
+  eventsHeard: 0,
+  eventConnects: 0,
   earlyLoads: 0,
   staleHits: 0,
   refreshes: 0,
