@@ -7,6 +7,7 @@
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
+import type { CircuitBreaker } from "../redis/breaker.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
@@ -172,6 +173,8 @@ export interface HandleParts {
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
+  /** The circuit breaker in front of Redis, when on. */
+  breaker?: CircuitBreaker | undefined;
 }
 
 /** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
@@ -229,6 +232,9 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       invalidations: invalidator.bumps,
       l1Entries: stack.l1?.size ?? 0,
       l1Bytes: stack.l1?.bytes ?? 0,
+      breaker: parts.breaker?.state ?? "off",
+      breakerOpens: parts.breaker?.opened ?? 0,
+      breakerSkips: parts.breaker?.skipped ?? 0,
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),

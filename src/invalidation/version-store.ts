@@ -210,7 +210,12 @@ export class RedisVersionStore implements VersionStore {
       // A plain MGET is the common case (every version exists) and much cheaper than a script;
       // the script, which initialises missing versions, runs only when one is missing.
       const all = withEntry ? [entryName, ...keys] : keys;
-      reply = await withTimeout(redis.mget(...all), this.#scripts.timeoutMs, "MGET of an entry and its tag versions");
+      reply = await withTimeout(
+        redis.mget(...all),
+        this.#scripts.timeoutMs,
+        "MGET of an entry and its tag versions",
+        this.#scripts.outcome,
+      );
       if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
         reply = (await this.#scripts.run(
           READ_SCRIPT,

@@ -6,6 +6,7 @@
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
+import type { ResolvedBreaker } from "../redis/breaker.js";
 import { REDIS_METHODS, type RedisClientLike } from "../redis/client.js";
 import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
 
@@ -52,6 +53,8 @@ export interface ResolvedOptions {
   tagTtlMs: number;
   /** The cross-process lock; undefined when off (or without Redis). */
   lock: ResolvedLock | undefined;
+  /** The circuit breaker; undefined when off (or without Redis). */
+  breaker: ResolvedBreaker | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -61,6 +64,7 @@ const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
+const DEFAULT_BREAKER: ResolvedBreaker = { failures: 5, openForMs: 1_000 };
 const KNOWN_TOP_LEVEL = new Set([
   "redis",
   "l1",
@@ -73,6 +77,7 @@ const KNOWN_TOP_LEVEL = new Set([
   "clock",
   "busLease",
   "lock",
+  "breaker",
 ]);
 /** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
 const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
@@ -142,6 +147,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
     // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
+    breaker: ((breaker) => (redis === undefined ? undefined : breaker))(resolveBreaker(options.breaker)),
   };
 }
 
@@ -215,6 +221,28 @@ function resolveLock(lock: CacheExtensionOptions["lock"]): ResolvedLock | undefi
   const leaseMs = lock.lease === undefined ? DEFAULT_LOCK.lease : parseDuration(lock.lease, "lock.lease");
   const waitMs = lock.wait === undefined ? DEFAULT_LOCK.wait : parseDuration(lock.wait, "lock.wait", true);
   return { leaseMs, waitMs };
+}
+
+function resolveBreaker(breaker: CacheExtensionOptions["breaker"]): ResolvedBreaker | undefined {
+  if (breaker === false) return undefined;
+  if (breaker === undefined) return DEFAULT_BREAKER;
+  if (typeof breaker !== "object" || breaker === null || Array.isArray(breaker))
+    throw invalidOption(
+      "breaker",
+      `is ${Array.isArray(breaker) ? "an array" : String(breaker)}`,
+      'Pass { failures: 5, openFor: "1s" }, or false to turn the circuit breaker off.',
+    );
+  rejectUnknownKeys(breaker, new Set(["failures", "openFor"]), "breaker");
+  const failures = breaker.failures ?? DEFAULT_BREAKER.failures;
+  if (typeof failures !== "number" || !Number.isInteger(failures) || failures < 1)
+    throw invalidOption(
+      "breaker.failures",
+      `is ${typeof failures === "string" ? JSON.stringify(failures) : String(failures)}`,
+      "Use a whole number of at least 1: how many Redis operations in a row must fail before reads skip Redis.",
+    );
+  const openForMs =
+    breaker.openFor === undefined ? DEFAULT_BREAKER.openForMs : parseDuration(breaker.openFor, "breaker.openFor");
+  return { failures, openForMs };
 }
 
 function resolveModels(

@@ -88,6 +88,7 @@ export class RedisLock {
           this.#scripts.redis.mget(entryName),
           this.#scripts.timeoutMs,
           `GET ${entryName}`,
+          this.#scripts.outcome,
         ).then(
           ([text]) => text ?? null,
           () => null,
