@@ -7,6 +7,7 @@
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
+import type { VersionSource } from "../invalidation/version-source.js";
 import type { CircuitBreaker } from "../redis/breaker.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
@@ -20,6 +21,7 @@ import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
 import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";
+import { DEFAULT_READY_TIMEOUT_MS, waitReady, type CacheReadiness } from "./readiness.js";
 
 /** What to invalidate: custom tags and/or whole models. */
 export interface InvalidationTarget {
@@ -41,11 +43,19 @@ export interface CacheHandle {
   /** Resolves when every background write to the shared tier started so far has finished. */
   settled(): Promise<void>;
   /**
-   * Resolves once the in-process tier is in use. With Redis, that is when the
-   * invalidation bus has subscribed (a few milliseconds after start): until
-   * then reads use Redis and the database only.
+   * Resolves once the in-process tier is in use, or after `timeout` at the
+   * latest, whatever Redis does: an application that awaits it at start-up
+   * starts even with Redis down. With Redis, the tier is in use once the
+   * invalidation bus heard its first heartbeat (a few milliseconds after
+   * start); until then reads use Redis and the database only. Never rejects
+   * (except for an invalid `timeout`: `E_INVALID_OPTION`).
+   *
+   * @param options.timeout the longest wait (a duration) @default "2s"
+   * @returns `{ redis: "connected" }`, `{ redis: "none" }` without Redis, or
+   *   `{ redis: "unavailable", reason }` when the bound passed first (also
+   *   reported as `E_REDIS`); the tier then starts by itself once Redis answers
    */
-  ready(): Promise<void>;
+  ready(options?: { timeout?: Duration }): Promise<CacheReadiness>;
   /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
@@ -175,6 +185,8 @@ export interface HandleParts {
   close(): Promise<void>;
   /** The circuit breaker in front of Redis, when on. */
   breaker?: CircuitBreaker | undefined;
+  /** Where tag versions live; `ready()` waits for it. */
+  versions: VersionSource;
 }
 
 /** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
@@ -238,7 +250,13 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
-    ready: () => stack.ready(),
+    ready: async (options) => {
+      const timeoutMs =
+        options?.timeout === undefined
+          ? DEFAULT_READY_TIMEOUT_MS
+          : parseDuration(options.timeout, "ready({ timeout })");
+      return waitReady(parts.versions, timeoutMs, stack.report);
+    },
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
     invalidateQuery: async (model, operation, args) => {
