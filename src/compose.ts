@@ -96,10 +96,16 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
     versions = new RedisVersions(
-      new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
-        // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
-        // since the read was sent (see RedisVersionStore).
-        versions.hearsEveryInvalidation() ? mirror.generation : undefined,
+      new RedisVersionStore(
+        scripts,
+        resolved.prefix,
+        mirror,
+        resolved.tagTtlMs,
+        () =>
+          // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
+          // since the read was sent (see RedisVersionStore).
+          versions.hearsEveryInvalidation() ? mirror.generation : undefined,
+        report,
       ),
       mirror,
       bus,

@@ -144,7 +144,7 @@ export class CircuitBreaker implements OperationOutcome {
 }
 
 /** True for an error Redis itself replied with (ioredis `ReplyError`), possibly wrapped in a CacheError's cause. */
-function isReplyError(error: unknown): boolean {
+export function isReplyError(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     if (e.name === "ReplyError") return true;
   }
