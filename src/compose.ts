@@ -11,7 +11,7 @@
  *   write     the invalidator, transaction tags and write-through: what the write side (write/write-hooks.ts) calls
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { CacheError } from "./errors.js";
+import { CacheError } from "./errors.js";
 import { InvalidationBus } from "./invalidation/bus.js";
 import { checkEvictionPolicy } from "./invalidation/eviction-policy.js";
 import { Invalidator } from "./invalidation/invalidator.js";
@@ -28,6 +28,7 @@ import { Reporter } from "./report.js";
 import type { SchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
 import { L1Tier } from "./tiers/l1-tier.js";
+import { CircuitBreaker } from "./redis/breaker.js";
 import { ScriptRunner } from "./redis/scripts.js";
 import { RedisLock } from "./tiers/redis-lock.js";
 import { RedisTier } from "./tiers/redis-tier.js";
@@ -58,6 +59,8 @@ export interface CacheInstance {
   readonly readPath: ReadPath;
   /** What the write side's `query` component calls. */
   readonly writeSide: WriteSide;
+  /** The circuit breaker in front of Redis, when on (with Redis). */
+  readonly breaker: CircuitBreaker | undefined;
 }
 
 /** Builds every collaborator of one extension instance. */
@@ -70,20 +73,44 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   let versions: VersionSource;
   let redis: RedisTier | undefined;
   let lock: RedisLock | undefined;
+  let breaker: CircuitBreaker | undefined;
   if (resolved.redis === undefined) {
     // Instances on one prefix in this process invalidate each other, as they would through Redis.
     versions = new LocalVersions(joinLocalGroup(resolved.prefix, l1));
   } else {
     const mirror = new VersionMirror(() => l1?.clear());
-    const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs);
+    const settings = resolved.breaker;
+    // Opening forgets the mirror and the in-process tier: nothing held while Redis failed is served unconfirmed.
+    breaker =
+      settings &&
+      new CircuitBreaker(settings, resolved.redisTimeoutMs, (failures) => {
+        mirror.reset();
+        report(
+          new CacheError(
+            "E_REDIS",
+            `circuit breaker opened: ${failures} Redis operations in a row failed or took longer than redisTimeout (${resolved.redisTimeoutMs} ms). Reads go to the database without asking Redis, and nothing is served from the in-process tier, until a probe after ${settings.openForMs} ms succeeds; writes still send their invalidations.`,
+          ),
+        );
+      });
+    const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
-    // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
-    // since the read was sent (see RedisVersionStore).
-    const store = new RedisVersionStore(scripts, resolved.prefix, mirror, resolved.tagTtlMs, () =>
-      bus.hearsEveryInvalidation() ? mirror.generation : undefined,
+    versions = new RedisVersions(
+      new RedisVersionStore(
+        scripts,
+        resolved.prefix,
+        mirror,
+        resolved.tagTtlMs,
+        () =>
+          // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
+          // since the read was sent (see RedisVersionStore).
+          versions.hearsEveryInvalidation() ? mirror.generation : undefined,
+        report,
+      ),
+      mirror,
+      bus,
+      breaker,
     );
-    versions = new RedisVersions(store, mirror, bus);
-    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs);
+    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker);
     if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
     bus.start();
     void checkEvictionPolicy(resolved.redis, report);
@@ -130,5 +157,5 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     rawWriteTags,
   };
 
-  return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide };
+  return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide, breaker };
 }

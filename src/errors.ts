@@ -25,7 +25,10 @@ export const errorCodes = {
   E_CONTEXT: "E_CONTEXT",
   /** A Redis command failed or timed out. Reported; the read falls back to the next tier. */
   E_REDIS: "E_REDIS",
-  /** A stored entry could not be decoded, or its fingerprint did not match. Reported; treated as a miss. */
+  /**
+   * A stored entry could not be decoded, or its fingerprint did not match; or a tag version key held something no
+   * version can be (it is replaced). Reported; treated as a miss.
+   */
   E_CORRUPT_ENTRY: "E_CORRUPT_ENTRY",
   /**
    * A value cannot be stored faithfully: a `getOrSet` value holds what the shared tier cannot carry (stored in

@@ -103,6 +103,8 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       requestScope: cache.requestScope,
       rawWriteTags: cache.writeSide.rawWriteTags,
       events,
+      breaker: cache.breaker,
+      versions,
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).

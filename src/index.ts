@@ -9,12 +9,14 @@
  */
 export { cacheExtension, type CacheArgs, type WriteCacheArgs } from "./extension.js";
 export type { CacheHandle, InvalidationTarget } from "./handle/cache-handle.js";
+export type { CacheReadiness } from "./handle/readiness.js";
 export type { GetOrSetOptions } from "./read/computation.js";
 export type { ShapeAdmission } from "./read/admission.js";
 export type { ScopeMiddleware } from "./read/request-scope.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
 export type {
   AdmissionOptions,
+  BreakerOptions,
   CacheExtensionOptions,
   Clock,
   ContextValue,

@@ -59,6 +59,16 @@ export interface CacheStats {
   l1Entries: number;
   /** Estimated bytes held by the in-process tier now. */
   l1Bytes: number;
+  /**
+   * The circuit breaker now: `"closed"` (Redis in use), `"open"` (reads skip
+   * Redis), `"half-open"` (one read probes Redis), or `"off"` (no Redis, or
+   * `breaker: false`). See docs/operations.md.
+   */
+  breaker: "closed" | "open" | "half-open" | "off";
+  /** Times the circuit breaker opened (a failed probe included): alert when it moves. */
+  breakerOpens: number;
+  /** Reads that skipped Redis because the circuit breaker was open (counted in `misses` too). */
+  breakerSkips: number;
 }
 
 /** The mutable counters behind {@link CacheStats}. */

@@ -7,6 +7,8 @@
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
+import type { VersionSource } from "../invalidation/version-source.js";
+import type { CircuitBreaker } from "../redis/breaker.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
@@ -21,6 +23,7 @@ import type { SchemaGraph, SchemaModel } from "../schema/schema-graph.js";
 import type { CacheStats, Counters } from "../stats.js";
 import type { EventSubscription } from "../events/event-source.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";
+import { DEFAULT_READY_TIMEOUT_MS, waitReady, type CacheReadiness } from "./readiness.js";
 
 /** What to invalidate: custom tags and/or whole models. */
 export interface InvalidationTarget {
@@ -42,12 +45,21 @@ export interface CacheHandle {
   /** Resolves when every background write to the shared tier started so far has finished. */
   settled(): Promise<void>;
   /**
-   * Resolves once the in-process tier is in use. With Redis, that is when the
-   * invalidation bus has subscribed (a few milliseconds after start): until
-   * then reads use Redis and the database only. With `events`, also waits
-   * until the listener's first LISTEN succeeded (it waits for Postgres).
+   * Resolves once the in-process tier is in use, or after `timeout` at the
+   * latest, whatever Redis does: an application that awaits it at start-up
+   * starts even with Redis down. With Redis, the tier is in use once the
+   * invalidation bus heard its first heartbeat (a few milliseconds after
+   * start); until then reads use Redis and the database only. Never rejects
+   * (except for an invalid `timeout`: `E_INVALID_OPTION`).
+   *
+   * @param options.timeout the longest wait (a duration) @default "2s"
+   * @returns `{ redis: "connected" }`, `{ redis: "none" }` without Redis, or
+   *   `{ redis: "unavailable", reason }` when the bound passed first (also
+   *   reported as `E_REDIS`); the tier then starts by itself once Redis answers.
+   *   With `events`, it also waits, within the same bound, until the listener's
+   *   first LISTEN succeeded (Postgres answered).
    */
-  ready(): Promise<void>;
+  ready(options?: { timeout?: Duration }): Promise<CacheReadiness>;
   /**
    * Invalidates every cached read depending on the given tags or models, on
    * every instance. Resolves when no instance can serve them any more.
@@ -191,6 +203,10 @@ export interface HandleParts {
   /** Runs a raw query through the client below the cache. */
   rawQuery(query: { sql: string; values: readonly unknown[] }): Promise<unknown>;
   close(): Promise<void>;
+  /** The circuit breaker in front of Redis, when on. */
+  breaker?: CircuitBreaker | undefined;
+  /** Where tag versions live; `ready()` waits for it. */
+  versions: VersionSource;
 }
 
 /** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
@@ -259,11 +275,22 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       l1Bytes: stack.l1?.bytes ?? 0,
       eventsHeard: parts.events?.heard ?? 0,
       eventConnects: parts.events?.connects ?? 0,
+      breaker: parts.breaker?.state ?? "off",
+      breakerOpens: parts.breaker?.opened ?? 0,
+      breakerSkips: parts.breaker?.skipped ?? 0,
     }),
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
-    ready: async () => {
-      await Promise.all([stack.ready(), parts.events?.ready()]);
+    ready: async (options) => {
+      const timeoutMs =
+        options?.timeout === undefined
+          ? DEFAULT_READY_TIMEOUT_MS
+          : parseDuration(options.timeout, "ready({ timeout })");
+      const [readiness] = await Promise.all([
+        waitReady(parts.versions, timeoutMs, stack.report),
+        parts.events && withinBound(parts.events.ready(), timeoutMs),
+      ]);
+      return readiness;
     },
     invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
     invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
@@ -299,4 +326,17 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     close: parts.close,
   };
   return handle;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first (never rejects; the timer does not hold the process). */
+function withinBound(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
 }

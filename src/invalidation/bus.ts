@@ -36,6 +36,7 @@ import { asCacheError, CacheError } from "../errors.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { BusRedis, BusSubscriber } from "../redis/client.js";
 import type { ScriptRunner } from "../redis/scripts.js";
+import { withTimeout } from "../redis/timeout.js";
 import type { Announcement, Bumped } from "./version-store.js";
 import type { VersionMirror } from "./version-mirror.js";
 
@@ -109,6 +110,8 @@ export class InvalidationBus {
   /** Sequence number of the last heartbeat or invalidation heard; undefined after a (re)subscription. */
   #lastSeq: number | undefined;
   #subscribing = false;
+  /** The last failure of the bus connection or of a heartbeat, for {@link notReadyReason}. */
+  #lastFailure: string | undefined;
   #markReady!: () => void;
   /** Resolves at the first lease: from then on in-process entries are used. */
   readonly ready = new Promise<void>((resolve) => (this.#markReady = resolve));
@@ -144,9 +147,10 @@ export class InvalidationBus {
       if (!this.#subscribed && !this.#subscribing) this.#subscribe(subscriber);
     });
     subscriber.on("close", () => (this.#leaseUntil = 0));
-    subscriber.on("error", (error) =>
-      this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error)),
-    );
+    subscriber.on("error", (error) => {
+      this.#lastFailure = error.message;
+      this.#report(new CacheError("E_REDIS", `the invalidation bus connection failed: ${error.message}`, error));
+    });
     subscriber.on("message", (channel, text) => this.#receive(channel, text));
     this.#subscribe(subscriber);
     // Heartbeats run from the start; each is sent only while the subscriber is ready.
@@ -181,6 +185,20 @@ export class InvalidationBus {
    */
   hearsEveryInvalidation(): boolean {
     return performance.now() < this.#leaseUntil;
+  }
+
+  /**
+   * Why this instance has no lease (so serves nothing in-process), for
+   * `$cache.ready()` when it gives up waiting: the bus connection's state,
+   * or that Redis does not answer its heartbeats, with the last failure seen.
+   */
+  notReadyReason(): string {
+    const last = this.#lastFailure === undefined ? "" : ` (last failure: ${this.#lastFailure})`;
+    if (this.#closed) return "the cache was closed";
+    const status = this.#subscriber?.status;
+    if (status !== "ready") return `the invalidation bus connection to Redis is ${status ?? "not started"}${last}`;
+    if (!this.#subscribed) return `the invalidation bus has not subscribed yet${last}`;
+    return `Redis has not answered a bus heartbeat (frozen, overloaded or unreachable?)${last}`;
   }
 
   /** What a bump must publish for this bus; pass it to `VersionStore.bump`, then what it returned to `wait`. */
@@ -276,10 +294,20 @@ export class InvalidationBus {
       return;
     }
     const bye = JSON.stringify({ t: "bye", from: this.instanceId } satisfies Message);
-    await Promise.all([
-      this.#redis.zrem(this.#membersKey, this.instanceId),
-      this.#redis.publish(this.#channel, bye),
-    ]).catch(() => undefined);
+    // Bounded: a frozen Redis never answers, and shutting down must not wait on the cache.
+    await withTimeout(
+      Promise.all([this.#redis.zrem(this.#membersKey, this.instanceId), this.#redis.publish(this.#channel, bye)]),
+      this.#scripts.timeoutMs,
+      "leaving the invalidation bus",
+    ).catch((error: unknown) =>
+      this.#report(
+        new CacheError(
+          "E_REDIS",
+          `close(): could not leave the invalidation bus (${(error as Error)?.message ?? String(error)}); other instances' writes may wait for this one until its lease ends (busLease).`,
+          error,
+        ),
+      ),
+    );
   }
 
   #sendHeartbeat(): void {
@@ -297,6 +325,7 @@ export class InvalidationBus {
       )
       .catch((error: unknown) => {
         this.#heartbeatsSent.delete(beat);
+        this.#lastFailure = (error as Error)?.message ?? String(error);
         this.#report(asCacheError(error, "E_REDIS", "a bus heartbeat failed."));
       });
   }

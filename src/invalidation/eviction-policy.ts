@@ -1,10 +1,11 @@
 /**
- * Start-up check of the Redis eviction policy. Correctness does not depend
- * on it: a lost tag version is re-initialised from the server clock, larger
- * than any it had, so eviction of versions costs misses, never stale reads
- * (docs/invalidation.md). What the policy does decide is whether fills keep
- * working when Redis is full: under `noeviction` with a `maxmemory`, Redis
- * refuses every write once full, and the shared tier stops filling.
+ * Start-up check of the Redis eviction policy. Evictions never make a read
+ * stale: a lost tag version is re-initialised from the server clock, larger
+ * than any it had, so eviction of versions costs misses (docs/invalidation.md).
+ * `noeviction` with a `maxmemory` is the dangerous policy: once full, Redis
+ * refuses every write, version bumps included, while it still serves
+ * entries, so other instances may serve what a write changed until ttl
+ * (docs/consistency.md).
  *
  * The extension is usually created before its client has connected. The
  * check waits for the client to be ready (bounded), so that a client still
@@ -61,7 +62,7 @@ export async function checkEvictionPolicy(
       report(
         new CacheError(
           "E_REDIS_POLICY",
-          `Redis has maxmemory ${maxmemory} with maxmemory-policy noeviction: once full it refuses every write, and the shared tier stops filling. Use volatile-lru or allkeys-lru (entries and tag versions both carry TTLs; evicting either is safe).`,
+          `Redis has maxmemory ${maxmemory} with maxmemory-policy noeviction: once full it refuses every write, tag-version bumps included, while it still serves entries: other instances may then serve data a write changed until ttl, and the shared tier stops filling. Use volatile-lru or allkeys-lru (entries and tag versions both carry TTLs; evicting either is safe).`,
         ),
       );
     }

@@ -6,6 +6,7 @@
  * the request scope and write-through ask this object; none of them needs to
  * know which one it is.
  */
+import type { CircuitBreaker } from "../redis/breaker.js";
 import type { InvalidationBus } from "./bus.js";
 import type { VersionMirror } from "./version-mirror.js";
 import type { LocalVersionStore, VersionStore } from "./version-store.js";
@@ -61,16 +62,21 @@ export class LocalVersions implements VersionSource {
   async close(): Promise<void> {}
 }
 
-/** Versions in Redis, mirrored in this process while the bus says it hears every invalidation. */
+/**
+ * Versions in Redis, mirrored in this process while the bus says it hears
+ * every invalidation and the circuit breaker (when on) is closed: with Redis
+ * failing, nothing held in-process is trusted.
+ */
 export class RedisVersions implements VersionSource {
   constructor(
     readonly store: VersionStore,
     readonly mirror: VersionMirror,
     readonly bus: InvalidationBus,
+    readonly breaker?: CircuitBreaker,
   ) {}
 
   hearsEveryInvalidation(): boolean {
-    return this.bus.hearsEveryInvalidation();
+    return this.bus.hearsEveryInvalidation() && (this.breaker === undefined || this.breaker.closed);
   }
 
   ready(): Promise<void> {

@@ -8,6 +8,7 @@
  * microseconds, larger than any version it can have had, and a bump adds 1.
  * See docs/invalidation.md.
  */
+import { CacheError } from "../errors.js";
 import { withTimeout } from "../redis/timeout.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { ScriptRunner } from "../redis/scripts.js";
@@ -76,11 +77,50 @@ export interface Announcement {
 }
 
 /**
+ * What a version key may hold: decimal digits only, no more than the largest
+ * integer a double (JavaScript's number) holds exactly. Anything else was
+ * written by someone else (a foreign writer, a hand-typed `SET`, a wrong
+ * type): `INCR` would refuse it (`1.5`), or two versions would read as one
+ * number, so it is replaced (see VERSION_LUA).
+ */
+export function isVersion(text: unknown): text is string {
+  return typeof text === "string" && /^\d{1,16}$/.test(text) && Number(text) <= Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * Lua shared by the scripts that read or bump versions. `validVersion(key)`
+ * returns the key's value when it is a version ({@link isVersion}), false
+ * when the key is missing, and nil for anything else: a value no version
+ * can be, or another type (GET raises WRONGTYPE, caught). `freshVersion(key,
+ * ttl)` replaces whatever the key holds with the server time in
+ * microseconds, larger than any version it can have held (as for a missing
+ * one), so nothing stored under the foreign value can pass as current.
+ */
+const VERSION_LUA = `
+local function validVersion(key)
+  local v = redis.pcall("GET", key)
+  if type(v) == "table" then return nil end
+  if not v then return false end
+  if #v > 16 or not string.match(v, "^%d+$") or tonumber(v) > 9007199254740991 then return nil end
+  return v
+end
+local function freshVersion(key, ttl)
+  local t = redis.call("TIME")
+  local v = string.format("%.0f", tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  redis.call("DEL", key)
+  redis.call("SET", key, v, "PX", ttl)
+  return v
+end`;
+
+/**
  * Reads the entry (when ARGV[1] is "1", KEYS[1] is the entry) and every
  * version. A missing version is initialised from TIME in microseconds, with
- * a TTL of ARGV[2] ms so versions of tags nobody reads any more go away.
+ * a TTL of ARGV[2] ms so versions of tags nobody reads any more go away; a
+ * foreign value is replaced the same way. The last element of the reply is
+ * how many were replaced (reported by the caller).
  */
-const READ_SCRIPT = `
+const READ_SCRIPT = `${VERSION_LUA}
+local repaired = 0
 local out = {}
 local first = 1
 if ARGV[1] == "1" then
@@ -88,14 +128,16 @@ if ARGV[1] == "1" then
   first = 2
 end
 for i = first, #KEYS do
-  local v = redis.call("GET", KEYS[i])
-  if not v then
-    local t = redis.call("TIME")
-    v = string.format("%.0f", tonumber(t[1]) * 1000000 + tonumber(t[2]))
-    if not redis.call("SET", KEYS[i], v, "NX", "PX", ARGV[2]) then v = redis.call("GET", KEYS[i]) end
+  local v = validVersion(KEYS[i])
+  if v == false then
+    v = freshVersion(KEYS[i], ARGV[2])
+  elseif v == nil then
+    v = freshVersion(KEYS[i], ARGV[2])
+    repaired = repaired + 1
   end
   out[#out + 1] = v
 end
+out[#out + 1] = repaired
 return out`;
 
 /**
@@ -113,16 +155,21 @@ return out`;
  * counted with `PUBSUB NUMSUB`, not by `PUBLISH`'s own count, which includes
  * pattern subscribers (a GUI, a `PSUBSCRIBE *` while debugging) that never
  * acknowledge. The message carries the writer's database (ARGV[6]); the
- * tags are ARGV[7..].
+ * tags are ARGV[7..6+n], and ARGV[7+n] is the lifetime of a version it
+ * replaces because it held a foreign value (which INCR would refuse).
  */
-const BUMP_SCRIPT = `${BUS_MEMBERS_LUA}
+const BUMP_SCRIPT = `${BUS_MEMBERS_LUA}${VERSION_LUA}
 local n = tonumber(ARGV[1])
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local versions = {}
 for i = 1, n do
-  if redis.call("EXISTS", KEYS[i]) == 1 then
+  local v = validVersion(KEYS[i])
+  if v then
     versions[i] = string.format("%.0f", redis.call("INCR", KEYS[i]))
+  elseif v == nil then
+    -- A foreign value: INCR would refuse it (every bump would fail, for good), or step it by less than a number tells.
+    versions[i] = freshVersion(KEYS[i], ARGV[6 + n + 1])
   else
     versions[i] = string.format("%.0f", now)
   end
@@ -162,6 +209,7 @@ export class RedisVersionStore implements VersionStore {
   readonly #mirror: VersionMirror;
   readonly #tagTtl: string;
   readonly #observeToken: () => number | undefined;
+  readonly #report: ((error: CacheError) => void) | undefined;
 
   /**
    * @param tagTtlMs lifetime of a version nobody bumps; longer than any entry's TTL, so
@@ -172,6 +220,7 @@ export class RedisVersionStore implements VersionStore {
    *   recorded (the bus hears every invalidation), else undefined: a read sent
    *   while it does not, or answered after a reset, would put versions in the
    *   mirror that a missed invalidation has already superseded.
+   * @param report receives `E_CORRUPT_ENTRY` when version keys held foreign values and were replaced
    */
 
   /** The Redis key holding the version of `tag`. */
@@ -185,8 +234,10 @@ export class RedisVersionStore implements VersionStore {
     mirror: VersionMirror,
     tagTtlMs: number,
     observeToken: () => number | undefined,
+    report?: (error: CacheError) => void,
   ) {
     this.#observeToken = observeToken;
+    this.#report = report;
     this.#scripts = scripts;
     this.#prefix = `${prefix}t:`;
     this.#mirror = mirror;
@@ -198,6 +249,7 @@ export class RedisVersionStore implements VersionStore {
     const withEntry = entryName !== undefined;
     const keys = tags.map((tag) => this.keyOf(tag));
     let reply: (string | null | false)[];
+    let repaired = 0;
     const redis = this.#scripts.redis;
     if (redis.isCluster === true) {
       // Keys of one script must share a Cluster slot; tags rarely do, so each is read on its own, in parallel.
@@ -205,25 +257,43 @@ export class RedisVersionStore implements VersionStore {
         ...(withEntry ? [this.#read1(readScriptArgs(entryName, true, this.#tagTtl))] : []),
         ...keys.map((key) => this.#read1(readScriptArgs(key, false, this.#tagTtl))),
       ]);
+      for (const part of parts) repaired += Number(part.pop());
       reply = parts.flat();
     } else {
       // A plain MGET is the common case (every version exists) and much cheaper than a script;
       // the script, which initialises missing versions, runs only when one is missing.
       const all = withEntry ? [entryName, ...keys] : keys;
-      reply = await withTimeout(redis.mget(...all), this.#scripts.timeoutMs, "MGET of an entry and its tag versions");
-      if (reply.some((value, i) => value === null && (!withEntry || i > 0))) {
+      reply = await withTimeout(
+        redis.mget(...all),
+        this.#scripts.timeoutMs,
+        "MGET of an entry and its tag versions",
+        this.#scripts.outcome,
+      );
+      // A missing version (MGET answers null for another type too) or a foreign value: the script sets them.
+      if (reply.some((value, i) => (!withEntry || i > 0) && !isVersion(value))) {
         reply = (await this.#scripts.run(
           READ_SCRIPT,
           all,
           [withEntry ? "1" : "0", this.#tagTtl],
           "reading tag versions",
         )) as (string | null | false)[];
+        repaired = Number(reply.pop());
       }
     }
+    if (repaired > 0)
+      this.#report?.(
+        new CacheError(
+          "E_CORRUPT_ENTRY",
+          `${repaired} tag version key(s) under ${this.#prefix} held something that is not a version (written by another program?) and were replaced; what was stored under them is dead.`,
+        ),
+      );
     const offset = withEntry ? 1 : 0;
     const record = token !== undefined && token === this.#mirror.generation;
     const versions = tags.map((tag, i) => {
-      const version = Number(reply[i + offset]);
+      const text = reply[i + offset];
+      // Never observed or captured: an unexpected reply makes the read uncached, not wrong.
+      if (!isVersion(text)) throw new CacheError("E_REDIS", `the version of tag ${tag} read back as ${typeof text}.`);
+      const version = Number(text);
       if (record) this.#mirror.observe(tag, version);
       return version;
     });
@@ -240,7 +310,16 @@ export class RedisVersionStore implements VersionStore {
     let receivers: number | undefined;
     if (this.#scripts.redis.isCluster === true) {
       versions = (
-        await Promise.all(keys.map((key) => this.#scripts.run(BUMP_SCRIPT, [key], ["1", ""], "bumping a tag version")))
+        await Promise.all(
+          keys.map((key) =>
+            this.#scripts.run(
+              BUMP_SCRIPT,
+              [key],
+              ["1", "", "", "", "0", "0", "", this.#tagTtl],
+              "bumping a tag version",
+            ),
+          ),
+        )
       ).map((reply) => (reply as [string[], string[], string])[0][0] as string);
       if (announce !== undefined) {
         const message = JSON.stringify({
@@ -268,6 +347,7 @@ export class RedisVersionStore implements VersionStore {
         String(announce?.leaseMs ?? 0),
         String(announce?.database ?? 0),
         ...tags,
+        this.#tagTtl,
       ];
       const reply = (await this.#scripts.run(
         BUMP_SCRIPT,

@@ -6,6 +6,7 @@
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
+import type { ResolvedBreaker } from "../redis/breaker.js";
 import { REDIS_METHODS, type RedisClientLike } from "../redis/client.js";
 import type { EventSource } from "../events/event-source.js";
 import type { CacheExtensionOptions, Clock, ContextValue, ExpiryOptions } from "./types.js";
@@ -64,6 +65,8 @@ export interface ResolvedOptions {
   admission: ResolvedAdmission | undefined;
   /** The event source for writes outside the client, if any. */
   events: EventSource | undefined;
+  /** The circuit breaker; undefined when off (or without Redis). */
+  breaker: ResolvedBreaker | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -74,6 +77,7 @@ const MIN_TAG_TTL_MS = 86_400_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
 const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 100, retryAfterMs: 60_000 };
+const DEFAULT_BREAKER: ResolvedBreaker = { failures: 5, openForMs: 1_000 };
 const KNOWN_TOP_LEVEL = new Set([
   "redis",
   "l1",
@@ -88,6 +92,7 @@ const KNOWN_TOP_LEVEL = new Set([
   "lock",
   "admission",
   "events",
+  "breaker",
 ]);
 /** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
 const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
@@ -159,6 +164,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
     admission: resolveAdmission(options.admission),
     events: resolveEvents(options.events),
+    breaker: ((breaker) => (redis === undefined ? undefined : breaker))(resolveBreaker(options.breaker)),
   };
 }
 
@@ -258,6 +264,28 @@ function resolveAdmission(admission: CacheExtensionOptions["admission"]): Resolv
         ? DEFAULT_ADMISSION.retryAfterMs
         : parseDuration(admission.retryAfter, "admission.retryAfter"),
   };
+}
+
+function resolveBreaker(breaker: CacheExtensionOptions["breaker"]): ResolvedBreaker | undefined {
+  if (breaker === false) return undefined;
+  if (breaker === undefined) return DEFAULT_BREAKER;
+  if (typeof breaker !== "object" || breaker === null || Array.isArray(breaker))
+    throw invalidOption(
+      "breaker",
+      `is ${Array.isArray(breaker) ? "an array" : String(breaker)}`,
+      'Pass { failures: 5, openFor: "1s" }, or false to turn the circuit breaker off.',
+    );
+  rejectUnknownKeys(breaker, new Set(["failures", "openFor"]), "breaker");
+  const failures = breaker.failures ?? DEFAULT_BREAKER.failures;
+  if (typeof failures !== "number" || !Number.isInteger(failures) || failures < 1)
+    throw invalidOption(
+      "breaker.failures",
+      `is ${typeof failures === "string" ? JSON.stringify(failures) : String(failures)}`,
+      "Use a whole number of at least 1: how many Redis operations in a row must fail before reads skip Redis.",
+    );
+  const openForMs =
+    breaker.openFor === undefined ? DEFAULT_BREAKER.openForMs : parseDuration(breaker.openFor, "breaker.openFor");
+  return { failures, openForMs };
 }
 
 function resolveModels(

@@ -70,6 +70,23 @@ export interface AdmissionOptions {
   retryAfter?: Duration;
 }
 
+/** The circuit breaker in front of Redis (see docs/operations.md). */
+export interface BreakerOptions {
+  /**
+   * How many Redis operations in a row must fail (time out, or lose the
+   * connection) before reads stop asking Redis. A whole number, at least 1.
+   * @default 5
+   */
+  failures?: number;
+  /**
+   * How long reads skip Redis once the breaker opened, before one read is
+   * let through as a probe (its success closes the breaker, its failure
+   * opens it again for as long).
+   * @default "1s"
+   */
+  openFor?: Duration;
+}
+
 /** Expiry settings shared by the global defaults, a model, and a single query. */
 export interface ExpiryOptions {
   /**
@@ -243,6 +260,16 @@ export interface CacheExtensionOptions {
    * @default "all"
    */
   admission?: "all" | "auto" | AdmissionOptions;
+  /**
+   * The circuit breaker (with `redis`): after `failures` Redis operations in
+   * a row failed or timed out, reads go straight to the database for
+   * `openFor` instead of paying `redisTimeout` each, and this instance serves
+   * nothing from its in-process tier until Redis answers again. Writes still
+   * always send their invalidation. `false` turns it off (every read then
+   * tries Redis, bounded by `redisTimeout`). See docs/operations.md.
+   * @default { failures: 5, openFor: "1s" }
+   */
+  breaker?: BreakerOptions | false;
   /**
    * Time source for expiry, shared by every instance through the entries they
    * store, so it must be wall-clock milliseconds. Injectable for tests.

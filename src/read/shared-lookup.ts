@@ -84,6 +84,8 @@ export class SharedLookup {
       );
       return { captured: undefined, text: null };
     }
+    // The circuit breaker is open: not reported again (it was when it opened), no timeout paid.
+    if (!redis.allowsRead()) return { captured: undefined, text: null };
     try {
       if (mirrored !== undefined) return { captured: mirrored, text: await redis.get(key.shared().name) };
       const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);

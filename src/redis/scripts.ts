@@ -9,6 +9,7 @@
  * it on the right node and caches it there for the EVALSHAs that follow.
  */
 import { createHash } from "node:crypto";
+import type { OperationOutcome } from "./breaker.js";
 import type { ScriptingRedis } from "./client.js";
 import { withTimeout } from "./timeout.js";
 
@@ -28,15 +29,18 @@ function shaOf(script: string): string {
 export class ScriptRunner {
   readonly redis: ScriptingRedis;
   readonly timeoutMs: number;
+  /** Hears whether Redis answered each operation (the instance's circuit breaker), when there is one. */
+  readonly outcome: OperationOutcome | undefined;
 
-  constructor(redis: ScriptingRedis, timeoutMs: number) {
+  constructor(redis: ScriptingRedis, timeoutMs: number, outcome?: OperationOutcome) {
     this.redis = redis;
     this.timeoutMs = timeoutMs;
+    this.outcome = outcome;
   }
 
   /** Runs `script` with `keys` and `args`; `what` names it in timeout and failure messages. */
   run(script: string, keys: readonly string[], args: readonly string[], what: string): Promise<unknown> {
-    return withTimeout(this.#call(script, keys, args), this.timeoutMs, what);
+    return withTimeout(this.#call(script, keys, args), this.timeoutMs, what, this.outcome);
   }
 
   async #call(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {

@@ -14,6 +14,7 @@
  * its sockets; one whose reply was there has settled by then.
  */
 import { asCacheError, CacheError } from "../errors.js";
+import type { OperationOutcome } from "./breaker.js";
 
 interface Pending {
   readonly deadline: number;
@@ -40,8 +41,9 @@ class DeadlineWatch {
     return pending;
   }
 
-  delete(pending: Pending): void {
-    this.#pending.delete(pending);
+  /** Stops watching `pending`; false when it was no longer watched (its deadline had fired). */
+  delete(pending: Pending): boolean {
+    return this.#pending.delete(pending);
   }
 
   #check(): void {
@@ -72,8 +74,14 @@ const watches = new Map<number, DeadlineWatch>();
 /**
  * Resolves or rejects like `operation`, or rejects with `E_REDIS` once
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
+ * `outcome` (the instance's circuit breaker) hears whether Redis answered.
  */
-export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+export function withTimeout<T>(
+  operation: Promise<T>,
+  timeoutMs: number,
+  what: string,
+  outcome?: OperationOutcome,
+): Promise<T> {
   let watch = watches.get(timeoutMs);
   if (watch === undefined) {
     watch = new DeadlineWatch(timeoutMs);
@@ -81,16 +89,19 @@ export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: s
   }
   const bound = watch;
   return new Promise<T>((resolve, reject) => {
-    const pending = bound.add(() =>
-      reject(new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`)),
-    );
+    const pending = bound.add(() => {
+      const error = new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
+      outcome?.failed(error);
+      reject(error);
+    });
     operation.then(
       (value) => {
-        bound.delete(pending);
+        // Settled after its deadline fired: already counted as a failure.
+        if (bound.delete(pending)) outcome?.answered();
         resolve(value);
       },
       (error: unknown) => {
-        bound.delete(pending);
+        if (bound.delete(pending)) outcome?.failed(error);
         reject(asCacheError(error, "E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`));
       },
     );

@@ -10,25 +10,36 @@
  */
 import { randomUUID } from "node:crypto";
 import { CacheError } from "../errors.js";
+import { isReplyError } from "../redis/breaker.js";
 import type { ScriptRunner } from "../redis/scripts.js";
 import type { ResolvedLock } from "../options/resolve.js";
 import { withTimeout } from "../redis/timeout.js";
 
 /**
- * Takes the lock (KEYS[1]) if it is free, and returns the entry (KEYS[2]) as
+ * Takes the lock (KEYS[1]) if it is free. A lock without an expiry (set by
+ * another program, or by hand: this library always sets one) would make
+ * every miss of its key wait `lock.wait` forever: it is given the lease.
+ */
+const TAKE_LUA = `
+local taken = 0
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
+  taken = 1
+elseif redis.call("PTTL", KEYS[1]) == -1 then
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end`;
+
+/**
+ * Takes the lock (TAKE_LUA), and returns the entry (KEYS[2]) as
  * it is at that moment: a process whose lookup missed just before the
  * previous holder stored the entry and released the lock must find that
  * entry rather than load again.
  */
-const TAKE_AND_READ_SCRIPT = `
-local taken = 0
-if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then taken = 1 end
+const TAKE_AND_READ_SCRIPT = `${TAKE_LUA}
 return { taken, redis.call("GET", KEYS[2]) or false }`;
 
 /** Cluster form (the lock and the entry are in different slots): take only; the entry is read after. */
-const TAKE_SCRIPT = `
-if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
-return 0`;
+const TAKE_SCRIPT = `${TAKE_LUA}
+return taken`;
 
 /**
  * Stores the entry (KEYS[1]) and releases the lock (KEYS[2]) if still this holder's: one command for a holder's fill.
@@ -88,6 +99,7 @@ export class RedisLock {
           this.#scripts.redis.mget(entryName),
           this.#scripts.timeoutMs,
           `GET ${entryName}`,
+          this.#scripts.outcome,
         ).then(
           ([text]) => text ?? null,
           () => null,
@@ -104,6 +116,10 @@ export class RedisLock {
         ? { token, entry: typeof entry === "string" ? entry : null }
         : { token: undefined, entry: null };
     } catch (error) {
+      // Timed out, the take may still run when Redis answers again (a frozen server runs what it had queued), and
+      // hold the lock for its whole lease with nobody to release it. Commands on a connection run in order: a release
+      // of this token sent now runs right after it.
+      if (!isReplyError(error)) this.release(entryName, token).catch(() => undefined);
       throw new CacheError(
         "E_LOCK",
         `the single-flight lock of ${entryName} could not be taken; loading directly.`,

@@ -7,6 +7,7 @@
  * make a read slower than the database.
  */
 import { CacheError } from "../errors.js";
+import type { CircuitBreaker } from "../redis/breaker.js";
 import type { RedisClientLike } from "../redis/client.js";
 import { withTimeout } from "../redis/timeout.js";
 
@@ -28,13 +29,19 @@ interface QueuedWrite {
 export class RedisTier {
   readonly #redis: RedisClientLike;
   readonly #timeoutMs: number;
+  readonly #breaker: CircuitBreaker | undefined;
   readonly #queue: QueuedWrite[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
 
-  /** @param redis the caller's client (never closed here); @param timeoutMs bound of each read */
-  constructor(redis: RedisClientLike, timeoutMs: number) {
+  /**
+   * @param redis the caller's client (never closed here)
+   * @param timeoutMs bound of each read
+   * @param breaker the instance's circuit breaker, told every outcome; while it is open reads skip this tier
+   */
+  constructor(redis: RedisClientLike, timeoutMs: number, breaker?: CircuitBreaker) {
     this.#redis = redis;
     this.#timeoutMs = timeoutMs;
+    this.#breaker = breaker;
   }
 
   /** True when commands can be sent now. */
@@ -42,9 +49,18 @@ export class RedisTier {
     return this.#redis.status === "ready";
   }
 
+  /**
+   * Whether a read may send its commands now (asked once per read, after
+   * {@link ready}): false while the circuit breaker is open, so the read
+   * goes to the database without paying the timeout. Counted in stats.
+   */
+  allowsRead(): boolean {
+    return this.#breaker === undefined || this.#breaker.allowsRead();
+  }
+
   /** GET, bounded by the timeout. */
   get(name: string): Promise<string | null> {
-    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`);
+    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`, this.#breaker);
   }
 
   /**
@@ -78,6 +94,11 @@ export class RedisTier {
       return [{ ...item, text }];
     });
     if (writes.length === 0) return;
+    if (this.#breaker?.state === "open") {
+      // Not storing is always safe; queued fills would only add timeouts to a Redis that is not answering.
+      for (const write of writes) write.resolve();
+      return;
+    }
     if (!this.ready) {
       for (const write of writes)
         write.reject(new CacheError("E_REDIS", `Redis is ${this.#redis.status}; not storing ${write.name}.`));
@@ -91,11 +112,12 @@ export class RedisTier {
           this.#redis.set(write.name, write.text, "PX", write.ttlMs),
           this.#timeoutMs,
           `SET ${write.name}`,
+          this.#breaker,
         ).then(() => write.resolve(), write.reject);
       return;
     }
     for (const write of writes) pipeline.set(write.name, write.text, "PX", write.ttlMs);
-    withTimeout(pipeline.exec(), this.#timeoutMs, `a pipeline of ${writes.length} writes`).then(
+    withTimeout(pipeline.exec(), this.#timeoutMs, `a pipeline of ${writes.length} writes`, this.#breaker).then(
       (results) =>
         writes.forEach((write, i) => {
           const error = results?.[i]?.[0];

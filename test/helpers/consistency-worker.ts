@@ -174,11 +174,18 @@ const ZERO_STATS: CacheStats = {
   scopeHits: 0,
   l1Entries: 0,
   l1Bytes: 0,
+  breaker: "off",
+  breakerOpens: 0,
+  breakerSkips: 0,
 };
 
 function addStats(a: CacheStats, b: CacheStats): CacheStats {
   return Object.fromEntries(
-    Object.entries(a).map(([name, value]) => [name, value + b[name as keyof CacheStats]]),
+    // Counters add up; a state (the breaker's) is the latest instance's.
+    Object.entries(a).map(([name, value]) => {
+      const other = b[name as keyof CacheStats];
+      return [name, typeof value === "number" && typeof other === "number" ? value + other : other];
+    }),
   ) as unknown as CacheStats;
 }
 

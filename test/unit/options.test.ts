@@ -105,6 +105,14 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["an unknown key in lock", { lock: { timeout: 5 } }, "lock.timeout"],
   ["a lock lease of 0", { lock: { lease: 0 } }, "`lock.lease`"],
   ["a negative lock wait", { lock: { wait: "-1s" } }, "`lock.wait`"],
+  ["a breaker that is neither false nor an object", { breaker: true }, "`breaker`"],
+  ["a breaker given as a list", { breaker: [] }, "`breaker`"],
+  ["an unknown key in breaker", { breaker: { threshold: 3 } }, "breaker.threshold"],
+  ["a breaker opening after 0 failures", { breaker: { failures: 0 } }, "`breaker.failures`"],
+  ["a fractional breaker failure count", { breaker: { failures: 2.5 } }, "`breaker.failures`"],
+  ["a breaker failure count given as text", { breaker: { failures: "5" } }, "`breaker.failures`"],
+  ["a breaker open for 0", { breaker: { openFor: 0 } }, "`breaker.openFor`"],
+  ["a breaker open for a bad duration", { breaker: { openFor: "soon" } }, "`breaker.openFor`"],
 ];
 
 /** [the options, what they resolve to (a subset)] */
@@ -160,6 +168,13 @@ describe("resolveOptions", () => {
       leaseMs: 5_000,
       waitMs: 1_000,
     });
+    expect(resolved.breaker).toBeUndefined(); // No Redis, no breaker.
+    expect(resolve({ redis: lazyRedis }).breaker).toEqual({ failures: 5, openForMs: 1_000 });
+    expect(resolve({ redis: lazyRedis, breaker: { failures: 2, openFor: "250ms" } }).breaker).toEqual({
+      failures: 2,
+      openForMs: 250,
+    });
+    expect(resolve({ redis: lazyRedis, breaker: false }).breaker).toBeUndefined();
     expect(resolved.l1).toEqual({ maxSize: 64 * 1024 * 1024, maxEntries: undefined });
     expect(resolved.redis).toBeUndefined();
     expect(resolved.prefix).toBe("pqc:");
