@@ -28,8 +28,13 @@ interface Flight {
   readonly versions: readonly number[] | undefined;
   /** When the load began (`performance.now()`), before its database read could start. */
   readonly startedAt: number;
-  /** A private copy of the result, taken before its first receiver can touch it. */
+  /**
+   * A private copy of the result, taken before its first receiver can touch it; only when someone joined before it
+   * landed, or may join after (see {@link Flights.start}).
+   */
   readonly pristine: Promise<unknown>;
+  /** Whether a read joined it: only then is the pristine copy taken. */
+  joined: boolean;
 }
 
 /** A load without versions that has landed: its result stays joinable for a moment (see {@link Flights.joinBegunSince}). */
@@ -65,6 +70,7 @@ export class Flights {
   join(key: string, versions: readonly number[]): Promise<unknown> | undefined {
     const flight = this.#flights.get(key);
     if (flight?.versions === undefined || !sameVersions(flight.versions, versions)) return undefined;
+    flight.joined = true;
     return flight.pristine.then(cloneResult);
   }
 
@@ -80,6 +86,7 @@ export class Flights {
     // another process stored earlier (the lock's first take), whatever its own start.
     if (flight === undefined || ("versions" in flight && flight.versions !== undefined) || flight.startedAt < began)
       return undefined;
+    if ("joined" in flight) flight.joined = true;
     return flight.pristine.then(cloneResult);
   }
 
@@ -89,10 +96,15 @@ export class Flights {
    * as the one that started `load`, before its database read can have begun.
    */
   start<T>(key: string, versions: readonly number[] | undefined, load: Promise<T>): Promise<T> {
-    // Registered before the starter's own continuation, so the copy is taken before the starter can mutate the value.
-    const pristine = load.then(cloneResult);
+    // A landed load without versions stays joinable (see #keepLanded): it always needs its copy.
+    const keptLanded = versions === undefined && this.#keepLandedMs > 0;
+    // Registered before the starter's own continuation, so the copy is taken before the starter can mutate the value;
+    // and before `land` below, which runs right after it (reactions to one promise run back to back), so no read can
+    // join between the decision not to copy and the flight leaving the table. Most loads are joined by nobody: a
+    // copy of every result would cost a whole result walk per miss.
+    const pristine = load.then((value) => (flight.joined || keptLanded ? cloneResult(value) : undefined));
     pristine.catch(() => undefined); // Nobody may join; the starter still receives the error through `load`.
-    const flight: Flight = { versions, startedAt: performance.now(), pristine };
+    const flight: Flight = { versions, startedAt: performance.now(), pristine, joined: false };
     this.#flights.set(key, flight);
     const land = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
