@@ -47,4 +47,9 @@ console.log(
   `${mode}: ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, app CPU ${perRequest(after.cpuMs - before.cpuMs)} ms/request, ` +
     `${perRequest(after.queries - before.queries)} db statements/request, hits ${after.hits - before.hits}, misses ${after.misses - before.misses}; profiles in ${dir}`,
 );
+// Automatic admission's decisions at the end, per process: which query shapes the cache stopped caching.
+for (const [shape, admitted, ratio] of after.shapes ?? [])
+  console.log(
+    `  ${admitted ? "cached  " : "bypassed"} hit ratio ${ratio == null ? "  -  " : ratio.toFixed(2)}  ${shape.slice(0, 150)}`,
+  );
 await apps.stop();

@@ -31,6 +31,8 @@ export interface HitCounts {
   queries: number;
   /** CPU time the process has used (user + system), in ms: per request, it does not move with the machine's load. */
   cpuMs: number;
+  /** With prisma-query-cache: automatic admission's decisions, `[shape, admitted, last hit ratio]`, per process. */
+  shapes?: [string, boolean, number | undefined][];
 }
 
 /** Running app processes. */
@@ -103,6 +105,7 @@ export async function startServers(options: {
           misses: sum.misses + c.misses,
           queries: sum.queries + c.queries,
           cpuMs: sum.cpuMs + c.cpuMs,
+          shapes: [...(sum.shapes ?? []), ...(c.shapes ?? [])],
         }),
         { hits: 0, misses: 0, queries: 0, cpuMs: 0 },
       );
@@ -127,7 +130,13 @@ function askCounts(child: ChildProcess): Promise<HitCounts> {
     const answer = (message: { type?: string } & HitCounts) => {
       if (message?.type !== "stats") return;
       child.off("message", answer);
-      resolve({ hits: message.hits, misses: message.misses, queries: message.queries, cpuMs: message.cpuMs });
+      resolve({
+        hits: message.hits,
+        misses: message.misses,
+        queries: message.queries,
+        cpuMs: message.cpuMs,
+        shapes: message.shapes,
+      });
     };
     child.on("message", answer);
     child.send({ type: "stats" });

@@ -76,7 +76,7 @@ const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
-const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 100, retryAfterMs: 60_000 };
+const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 50, retryAfterMs: 60_000 };
 const DEFAULT_BREAKER: ResolvedBreaker = { failures: 5, openForMs: 1_000 };
 const KNOWN_TOP_LEVEL = new Set([
   "redis",
@@ -247,12 +247,12 @@ function resolveAdmission(admission: CacheExtensionOptions["admission"]): Resolv
     throw invalidOption(
       "admission",
       `is ${typeof admission === "string" ? JSON.stringify(admission) : String(admission)}`,
-      'Pass "all" (cache every opted-in read), "auto", or { minHitRatio: 0.1, window: 100, retryAfter: "1m" }.',
+      'Pass "all" (cache every opted-in read), "auto", or { minHitRatio: 0.1, window: 50, retryAfter: "1m" }.',
     );
   rejectUnknownKeys(admission, new Set(["minHitRatio", "window", "retryAfter"]), "admission");
   const window = admission.window ?? DEFAULT_ADMISSION.window;
   if (typeof window !== "number" || !Number.isInteger(window) || window < 1)
-    throw invalidOption("admission.window", `is ${String(window)}`, "Pass a whole number of reads, such as 100.");
+    throw invalidOption("admission.window", `is ${String(window)}`, "Pass a whole number of reads, such as 50.");
   return {
     minHitRatio:
       admission.minHitRatio === undefined

@@ -58,8 +58,10 @@ export interface AdmissionOptions {
    */
   minHitRatio?: number;
   /**
-   * How many reads of a shape make one measurement.
-   * @default 100
+   * How many reads of a shape make one measurement (reads that count: not
+   * the first read of a key that missed; a shape whose keys never come back
+   * is judged after 4 windows of all its reads).
+   * @default 50
    */
   window?: number;
   /**

@@ -30,7 +30,7 @@ const MAX_REMEMBERED_KEYS = 10_000;
 /** Bound on measured shapes; past it new shapes are admitted without being measured. */
 const MAX_SHAPES = 2_000;
 /** A shape is judged on all its reads, first reads included, once it has had this many windows of reads. */
-const FIRST_READS_FACTOR = 10;
+const FIRST_READS_FACTOR = 4;
 /** A shape that keeps failing waits at most this many times `retryAfter` before its next trial. */
 const MAX_RETRY_FACTOR = 16;
 

@@ -20,10 +20,12 @@ import { PrismaExtensionRedis } from "prisma-extension-redis";
 import { cacheExtension } from "../../../../../src/index.ts";
 import { PrismaClient } from "../../generated/client";
 
-/** Reads: `hits` answered by a cache, `misses` that went to the database. */
+/** Reads: `hits` answered by a cache, `misses` that went to the database; with pqc, admission's decisions. */
 interface ReadCounts {
   hits: number;
   misses: number;
+  /** Query shapes automatic admission measured: `[shape, admitted, last window's hit ratio]`. */
+  shapes?: [string, boolean, number | undefined][];
 }
 
 const mode = process.env.BENCH_CACHE ?? "none";
@@ -59,7 +61,10 @@ function extend() {
       counts: (): ReadCounts => {
         const stats = client.$cache.stats();
         // Reads admission sent to the database are misses too: the hit ratio is over every read the app made.
-        return { hits: stats.l1Hits + stats.l2Hits, misses: stats.misses + stats.notAdmitted };
+        const shapes = client.$cache
+          .admission()
+          .map((s): [string, boolean, number | undefined] => [s.shape, s.admitted, s.lastHitRatio]);
+        return { hits: stats.l1Hits + stats.l2Hits, misses: stats.misses + stats.notAdmitted, shapes };
       },
     };
   }
