@@ -70,6 +70,7 @@ describe("npm run demo", () => {
     expect(stdout).not.toContain("8. a second instance");
   }, 180_000);
 
+  // Skipped only on a developer machine without Redis (skipWithoutService warns; in CI it throws instead).
   it.skipIf(missingRedis)(
     "with REDIS_URL, shows the second instance and both instances' counters",
     async () => {
@@ -119,6 +120,7 @@ describe.each([
   ["embedded SQLite, no services", false],
   ["Postgres and Redis", true],
 ] as const)("npm run example:api on %s", (_name, services) => {
+  // The services variant is skipped only on a developer machine without them (skipWithoutService warns; CI throws).
   it.skipIf(services && (missingRedis || missingPostgres))(
     "serves cached reads per tenant, invalidates on writes and tags, caches computations, and closes on SIGTERM",
     async () => {
@@ -165,6 +167,7 @@ describe.each([
 });
 
 describe("npm run example:two-instances", () => {
+  // Skipped only on a developer machine without Redis (skipWithoutService warns; in CI it throws instead).
   it.skipIf(missingRedis)(
     "shows B reading A's entry, A's write reaching B, and one computation shared by both",
     async () => {

@@ -17,6 +17,10 @@
  * each failed trial up to {@link MAX_RETRY_FACTOR} times; then it is measured
  * again. Bypassing never changes a result: a bypassed read is a plain query.
  *
+ * Reads made while the cache is not fully working (Redis down, frozen or not
+ * connected yet: the instance does not hear every invalidation) are not
+ * measured: they miss for want of Redis, not for want of repeats.
+ *
  * One instance measures its own reads: a hit on an entry another process
  * stored counts, so does everything this process reads, but nothing is
  * shared between processes (each decides for itself).

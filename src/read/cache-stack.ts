@@ -140,6 +140,14 @@ export class CacheStack {
     return this.#readShared(key, expiry, source[DETACH]?.() ?? source);
   }
 
+  /**
+   * True while this instance hears every invalidation (always without Redis): its in-process tier is in use and
+   * Redis answers. Otherwise reads miss for want of Redis, not for want of repeats (see read/admission.ts).
+   */
+  working(): boolean {
+    return this.#versions.hearsEveryInvalidation();
+  }
+
   /** Resolves once in-process entries can be served (at once without Redis; after the bus subscribed with it). */
   ready(): Promise<void> {
     return this.#versions.ready();

@@ -25,6 +25,11 @@ export function queryTag(key: QueryKey): string {
   return `q:${Buffer.from(key.shared().id.slice(0, 2), "base64url")[0] as number}`;
 }
 
+/** The tags an entry of `key` is stored under: its query tag first, then `tags` (what the read depends on). */
+export function storedTags(key: QueryKey, tags: readonly string[]): string[] {
+  return [queryTag(key), ...tags];
+}
+
 /** The tag lists of one extension instance's reads. */
 export class QueryTags {
   readonly #lists = new Map<string, string[]>();
@@ -37,7 +42,7 @@ export class QueryTags {
   of(key: QueryKey, source: ReadSource): string[] {
     let tags = this.#lists.get(key.local);
     if (tags === undefined) {
-      tags = [queryTag(key), ...source[TAGS]()];
+      tags = storedTags(key, source[TAGS]());
       if (this.#lists.size >= MAX_CACHED_TAG_LISTS) this.#lists.clear();
       this.#lists.set(key.local, tags);
     }

@@ -15,7 +15,7 @@ import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
-import { queryTag } from "./query-tags.js";
+import { storedTags } from "./query-tags.js";
 import {
   CachedQuery,
   cachedQueryClassFor,
@@ -206,7 +206,9 @@ export class ReadPath implements CachedReadRunner {
       if (state !== undefined) admission.record(state, true, repeat);
       return hit;
     }
-    if (state === undefined) return this.stack.readPastLocal(key, expiry, query);
+    // While Redis is down, frozen or not yet connected, reads miss whatever the shape: measuring them would take
+    // shapes out for many minutes after Redis is back (retryAfter doubles). Such reads are not measured.
+    if (state === undefined || !this.stack.working()) return this.stack.readPastLocal(key, expiry, query);
     const detached = query[DETACH]();
     let loaded = false;
     const watched: ReadSource = {
@@ -218,7 +220,9 @@ export class ReadPath implements CachedReadRunner {
     };
     const read = this.stack.readPastLocal(key, expiry, watched);
     read.then(
-      () => admission.record(state, !loaded, repeat),
+      () => {
+        if (this.stack.working()) admission.record(state, !loaded, repeat);
+      },
       () => undefined, // an error is the caller's, and says nothing about how often this shape hits
     );
     return read;
@@ -239,7 +243,7 @@ export class ReadPath implements CachedReadRunner {
    * hit copies nothing.
    */
   #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
-    const tagsOf = () => [queryTag(key), ...query[TAGS]()];
+    const tagsOf = () => storedTags(key, query[TAGS]());
     if (plan.scopeOnly === true)
       return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
@@ -328,7 +332,7 @@ export class ReadPath implements CachedReadRunner {
   ): string[] | undefined {
     const query = this.#described(model, operation, args);
     const key = this.#key(query);
-    return key === undefined ? undefined : [queryTag(key), ...this.tagsOf(query)];
+    return key === undefined ? undefined : storedTags(key, this.tagsOf(query));
   }
 
   /** A read named by its parts; the arguments may carry its `cache` option, whose custom tags are part of the key. */

@@ -19,7 +19,7 @@ import type { QueryKey } from "../keys/query-key.js";
 import { modelSettings, type ResolvedOptions } from "../options/resolve.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { CacheStack } from "../read/cache-stack.js";
-import { queryTag } from "../read/query-tags.js";
+import { storedTags } from "../read/query-tags.js";
 import type { ReadPath } from "../read/read-path.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { readTags } from "../tags/read-tags.js";
@@ -66,7 +66,7 @@ export class WriteThrough {
     if (lookup === undefined) return undefined;
     const key = this.#readPath.keyOf(model, "findUnique", { where: lookup });
     if (key === undefined) return undefined;
-    const tags = [queryTag(key), ...readTags(this.#graph, model, "findUnique", { where: lookup })];
+    const tags = storedTags(key, readTags(this.#graph, model, "findUnique", { where: lookup }));
     let captured: number[];
     try {
       captured = await this.#read(tags);

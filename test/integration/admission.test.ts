@@ -10,6 +10,8 @@ import { cacheExtension, type CacheExtensionOptions } from "../../src/index.js";
 import { catchCacheError } from "../unit/support/cache-error.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness } from "../helpers/harness.js";
+import { pollUntil } from "../helpers/poll.js";
+import { privateRedisServers } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 describeWith(["postgres", "redis"], "automatic admission: postgres + redis", () => {
@@ -129,3 +131,49 @@ describeWith(["postgres", "redis"], "automatic admission: postgres + redis", () 
 function cacheExtensionFor(admission: unknown) {
   return cacheExtension({ admission } as CacheExtensionOptions);
 }
+
+describeWith(
+  ["postgres", "redis-server"],
+  "automatic admission while Redis is frozen: postgres + private redis-server",
+  () => {
+    const env = new Harness(postgresTarget({ redis: false }));
+    beforeAll(() => env.start());
+    const startServer = privateRedisServers(() => env.stop());
+
+    it("reads that miss because Redis is frozen are not measured: no shape is taken out by an outage", async () => {
+      const w = await env.world("admission-frozen");
+      const server = await startServer();
+      const instance = await env.instance({
+        redis: await env.connectRedis(server.url),
+        redisTimeout: "50ms",
+        breaker: { failures: 3, openFor: "30s" },
+        admission: { window: 5, minHitRatio: 0.5 },
+      });
+      await instance.prisma.$cache.ready();
+      // One key read again and again: a hit every time while the cache works.
+      const alice = () =>
+        instance.prisma.user.findUnique({ where: { id: w.users.alice }, select: { email: true }, cache: true });
+      await alice();
+      server.pause();
+      try {
+        // Until the breaker opens, each read pays a Redis timeout; once open, every read goes to the database.
+        await pollUntil(
+          async () => {
+            await instance.prisma.post.count({ where: { tenantId: w.tenantId }, cache: true });
+            return instance.prisma.$cache.stats().breaker;
+          },
+          (state) => state === "open",
+        );
+        const queries = instance.database.queries;
+        for (let i = 0; i < 20; i++) expect(await alice()).toEqual({ email: "alice@example.test" });
+        expect(instance.database.queries - queries, "the outage makes every read a miss").toBe(20);
+        // Four windows' worth of misses of a repeated key: measured, they would have taken the shape out.
+        const shape = instance.prisma.$cache.admission().find((s) => s.shape.startsWith("User|findUnique"));
+        expect(shape).toMatchObject({ admitted: true, failedWindows: 0 });
+        expect(instance.prisma.$cache.stats().notAdmitted).toBe(0);
+      } finally {
+        server.resume();
+      }
+    });
+  },
+);

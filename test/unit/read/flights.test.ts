@@ -42,6 +42,33 @@ describe("Flights", () => {
     expect(await joined).toEqual({ name: "v1" });
   });
 
+  it("a load nobody joined is not copied (the copy is for joiners only); a joined one is", async () => {
+    const flights = new Flights();
+    /** A result that counts how often it is walked (a copy reads each property). */
+    const counted = () => {
+      const reads = { count: 0 };
+      const value = {};
+      Object.defineProperty(value, "name", { enumerable: true, get: () => (reads.count++, "v1") });
+      return { value, reads };
+    };
+    const alone = counted();
+    const lonely = load<object>();
+    const started = flights.start("a", [1], lonely.promise);
+    lonely.resolve(alone.value);
+    expect(await started).toBe(alone.value);
+    await Promise.resolve();
+    expect(alone.reads.count, "no copy of a load nobody joined").toBe(0);
+
+    const shared = counted();
+    const joinedLoad = load<object>();
+    const starter = flights.start("b", [1], joinedLoad.promise);
+    const joiner = flights.join("b", [1]);
+    joinedLoad.resolve(shared.value);
+    await starter;
+    expect(await joiner).toEqual({ name: "v1" });
+    expect(shared.reads.count).toBeGreaterThan(0);
+  });
+
   it("a read under other versions (a write resolved since the load started) does not join", () => {
     const flights = new Flights();
     void flights.start("k", [1, 2], load().promise);
