@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -31,6 +32,11 @@ export interface RedisServerOptions {
   dir?: string;
   /** Further command-line options, e.g. `["--cluster-enabled", "yes"]`. */
   args?: readonly string[];
+  /**
+   * Serve TLS only (no plain-text port) with these PEM files: the server's certificate and key, and the CA that
+   * signed it (which clients must trust: {@link RedisServer.tlsOptions}).
+   */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 /** One private `redis-server` child process. */
@@ -38,14 +44,25 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly process: ChildProcess,
+    /** ioredis `tls` options for a TLS-only server (the CA to trust), else undefined. */
+    readonly tlsOptions: { ca: Buffer } | undefined,
   ) {}
 
   /** Starts a server and resolves once it answers PING (a Cluster node answers it before it has slots). */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
+    const tls = options.tls;
+    const listen =
+      tls === undefined
+        ? ["--port", String(port)]
+        : ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key].concat([
+            "--tls-ca-cert-file",
+            tls.ca,
+            "--tls-auth-clients",
+            "no",
+          ]);
     const args = [
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -57,7 +74,8 @@ export class RedisServer {
       ...(options.args ?? []),
     ];
     const child = spawn("redis-server", args, { stdio: "ignore" });
-    const server = new RedisServer(port, child);
+    const tlsOptions = tls && { ca: readFileSync(tls.ca) };
+    const server = new RedisServer(port, child, tlsOptions);
     try {
       await server.#waitUntilReady();
     } catch (error) {
@@ -67,15 +85,20 @@ export class RedisServer {
     return server;
   }
 
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, or `rediss://` for a TLS-only server (connect with {@link tlsOptions} too). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tlsOptions === undefined ? "redis" : "rediss"}://127.0.0.1:${this.port}`;
   }
 
   async #waitUntilReady(): Promise<void> {
     for (let attempt = 0; attempt < 100; attempt++) {
       if (this.process.exitCode !== null) throw new Error(`redis-server exited with code ${this.process.exitCode}`);
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        ...(this.tlsOptions && { tls: this.tlsOptions }),
+      });
       probe.on("error", () => undefined);
       try {
         await probe.connect();
