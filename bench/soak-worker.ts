@@ -66,7 +66,8 @@ const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: sett
     redis,
     prefix: settings.prefix,
     l1: { maxSize: settings.l1MaxBytes },
-    defaults: { ttl: settings.ttl as Duration },
+    // Empty results are cached too: most searches find nothing, and each is a distinct entry that must expire.
+    defaults: { ttl: settings.ttl as Duration, negativeTtl: settings.ttl as Duration },
     onError: () => void errors++,
   }),
 );
