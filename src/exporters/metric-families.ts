@@ -152,6 +152,12 @@ export const SCALAR_FAMILIES: readonly ScalarFamily[] = [
   },
   ...GLOBAL_COUNTERS.map(([name, help, counter]) => single(name, help, "counter", (s) => s.totals[counter])),
   byLabel("errors_total", "Cache failures absorbed on the query path, by error code.", "code", (s) => s.errors),
+  byLabel(
+    "tier_errors_total",
+    "Absorbed failures by the tier they came from (l1, l2, db, other).",
+    "tier",
+    (s) => s.errorsByTier,
+  ),
   single("timeouts_total", "Absorbed failures that were Redis timeouts.", "counter", (s) => s.timeouts),
   byLabel(
     "invalidations_total",

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { FullMetricsSnapshot } from "../../src/index.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness } from "../helpers/harness.js";
+import { privateRedisServers } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 /** The labelled reads of one (model, operation) summed over its shape groups. */
@@ -150,5 +151,31 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
       return prisma.$cache.withInfo(read());
     });
     expect(scoped.info.answeredBy).toBe("scope");
+  });
+});
+
+describeWith(["postgres", "redis-server"], "metrics under a frozen Redis: postgres + private redis-server", () => {
+  const env = new Harness(postgresTarget({ redis: false }));
+  beforeAll(() => env.start());
+  const startServer = privateRedisServers(() => env.stop());
+
+  it("a Redis that stops answering shows as timeouts and l2 errors, by code, while reads still answer", async () => {
+    const w = await env.world("metrics-frozen");
+    const server = await startServer();
+    const redis = await env.connectRedis(server.url);
+    const { prisma } = await env.instance({ redis, l1: false, redisTimeout: "100ms", breaker: false });
+    await prisma.$cache.ready();
+    server.pause();
+    try {
+      const user = await prisma.user.findUnique({ where: { id: w.users.alice }, select: { id: true }, cache: true });
+      expect(user).toEqual({ id: w.users.alice });
+    } finally {
+      server.resume();
+    }
+    const snapshot = prisma.$cache.metrics();
+    expect(snapshot.timeouts).toBeGreaterThan(0);
+    expect(snapshot.errors.E_REDIS).toBeGreaterThanOrEqual(snapshot.timeouts);
+    expect(snapshot.errorsByTier.l2).toBe(snapshot.totals.errors - snapshot.errorsByTier.other);
+    expect(snapshot.errorsByTier.l1 + snapshot.errorsByTier.db).toBe(0);
   });
 });
