@@ -5,12 +5,18 @@ import { defineConfig } from "tsup";
 // No source maps: the build is not minified, so it reads close to the sources,
 // and maps pointing at sources the package does not ship would more than
 // double its size for stack traces naming files users do not have.
-const external = ["@prisma/client", "ioredis", "lru-cache", "superjson", "pg"];
+const external = ["@prisma/client", "ioredis", "lru-cache", "superjson", "pg", "@opentelemetry/api", "prom-client"];
 
 export default defineConfig([
   {
-    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`.
-    entry: { index: "src/index.ts", events: "src/events/index.ts" },
+    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`. Likewise the exporters:
+    // only `otel` needs `@opentelemetry/api`, only `prometheus` is used with `prom-client`.
+    entry: {
+      index: "src/index.ts",
+      events: "src/events/index.ts",
+      otel: "src/exporters/otel.ts",
+      prometheus: "src/exporters/prometheus.ts",
+    },
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: false,

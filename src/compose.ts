@@ -24,6 +24,8 @@ import { CacheStack } from "./read/cache-stack.js";
 import { Filler } from "./read/filler.js";
 import { ReadPath } from "./read/read-path.js";
 import { RequestScope } from "./read/request-scope.js";
+import { Metrics } from "./observe/metrics.js";
+import { ReadObserver } from "./observe/read-observer.js";
 import { Reporter } from "./report.js";
 import type { SchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
@@ -61,13 +63,17 @@ export interface CacheInstance {
   readonly writeSide: WriteSide;
   /** The circuit breaker in front of Redis, when on (with Redis). */
   readonly breaker: CircuitBreaker | undefined;
+  /** Told each read's outcome; holds the metrics `$cache.metrics()` reads. */
+  readonly observer: ReadObserver;
 }
 
 /** Builds every collaborator of one extension instance. */
 export function composeCache(resolved: ResolvedOptions, client: ClientFacts): CacheInstance {
   const counters = new Counters();
-  const { report } = new Reporter(resolved.onError, counters);
-  const l1 = resolved.l1 ? new L1Tier(resolved.l1) : undefined;
+  const metrics = new Metrics(resolved.metrics, resolved.clock.now());
+  const observer = new ReadObserver(metrics, resolved.logger, resolved.clock);
+  const { report } = new Reporter(resolved.onError, counters, observer);
+  const l1 = resolved.l1 ? new L1Tier(resolved.l1, (reason) => metrics.evicted(reason)) : undefined;
 
   // Tag versions: in this process only, or in Redis with a mirror, a bus and (optionally) the single-flight lock.
   let versions: VersionSource;
@@ -94,6 +100,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
       });
     const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
+    bus.heard = (tags) => observer.invalidated("bus", tags);
     versions = new RedisVersions(
       new RedisVersionStore(
         scripts,
@@ -116,7 +123,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     void checkEvictionPolicy(resolved.redis, report);
   }
 
-  const filler = new Filler(resolved.clock, redis, lock, report);
+  const filler = new Filler(resolved.clock, redis, lock, report, observer);
   const stack = new CacheStack({
     clock: resolved.clock,
     counters,
@@ -126,10 +133,11 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     lock,
     filler,
     report,
+    observer,
     ...(redis === undefined ? {} : { redisTimeoutMs: resolved.redisTimeoutMs }),
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
-  const requestScope = new RequestScope(versions, counters);
+  const requestScope = new RequestScope(versions, counters, observer);
   const readPath = new ReadPath(
     resolved,
     stack,
@@ -138,9 +146,10 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     client.relationFields,
     client.graph,
     requestScope,
+    observer,
   );
 
-  const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report);
+  const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report, observer);
   const transactions = new TransactionTags((tags) => invalidator.invalidate(tags));
   const writeThrough = [...resolved.models.values()].some((model) => model.writeThrough)
     ? new WriteThrough(client.graph, resolved, readPath, stack, versions)
@@ -157,5 +166,17 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     rawWriteTags,
   };
 
-  return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide, breaker };
+  return {
+    counters,
+    report,
+    versions,
+    invalidator,
+    transactions,
+    stack,
+    requestScope,
+    readPath,
+    writeSide,
+    breaker,
+    observer,
+  };
 }

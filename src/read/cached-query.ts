@@ -15,6 +15,7 @@
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
+import { INFO, type ReadInfo } from "../observe/read-info.js";
 import { PRISMA_PROMISE_TAG, promiseSpec, requestTransaction } from "../prisma/internals.js";
 import { cloneResult } from "../serialize/clone.js";
 import type { ReadOperation } from "../prisma/operations.js";
@@ -55,6 +56,8 @@ export interface ReadSource {
    * has its result). Sources without it are already independent.
    */
   [DETACH]?(): ReadSource;
+  /** Where to report this read's outcome, when `withInfo` asked for it (see observe/read-info.ts). */
+  readonly [INFO]?: ReadInfo | undefined;
 }
 
 /** Runs the read through the tiers; implemented by the read path (read-path.ts). */
@@ -74,6 +77,11 @@ export class CachedQuery implements ReadSource {
   #result: Promise<unknown> | undefined;
   /** What this read is. */
   readonly [DESCRIPTION]: QueryDescription;
+  /**
+   * The per-query info sink, set by `withInfo` before the read runs. Declared only: every other read has no such
+   * property at all, so constructing one costs nothing more (a field initialiser would be a store per read).
+   */
+  declare [INFO]?: ReadInfo;
 
   /**
    * @param description what the read is (becomes its {@link DESCRIPTION})
@@ -109,7 +117,10 @@ export class CachedQuery implements ReadSource {
     // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are
     // made.
     const detached = { model, operation, args: cloneResult(args), plan };
-    return new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
+    const copy = new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
+    const info = this[INFO];
+    if (info !== undefined) copy[INFO] = info;
+    return copy;
   }
 
   #execute(): Promise<unknown> {

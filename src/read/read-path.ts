@@ -12,6 +12,8 @@ import { contextDimensions, isThenable, keyFailure, thenableContext, type KeyedR
 import { queryKey, type QueryKey } from "../keys/query-key.js";
 import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
+import { INFO } from "../observe/read-info.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
@@ -72,6 +74,8 @@ export class ReadPath implements CachedReadRunner {
     private readonly relationFields: ReadonlyMap<string, readonly string[]>,
     private readonly graph: SchemaGraph,
     private readonly scope: RequestScope,
+    /** Told each read's outcome (labelled metrics, per-query info, events, channels). */
+    private readonly observer: ReadObserver,
   ) {
     this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
     this.#admission = options.admission && new Admission(options.admission, options.clock);
@@ -101,6 +105,7 @@ export class ReadPath implements CachedReadRunner {
       if (binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
       this.counters.bypassed++;
+      this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, args);
     }
     let plan;
@@ -115,6 +120,7 @@ export class ReadPath implements CachedReadRunner {
       if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
       this.counters.bypassed++;
+      this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, withoutCacheOption(args));
     }
     return this.#cachedQuery(binding, context.$name, operation, args, plan);
@@ -176,11 +182,11 @@ export class ReadPath implements CachedReadRunner {
     const description = query[DESCRIPTION];
     const scope = this.scope.current();
     // Scope-only, awaited after its scope ended: as if it had been called outside one.
-    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query);
+    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined);
     // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at
     // all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
-    if (key === undefined) return this.#database(query);
+    if (key === undefined) return this.#database(query, undefined);
     // The tiers copy the arguments on an in-process miss; a hit needs no copy.
     if (scope === undefined) return this.#readTiers(key, description.plan.expiry, query);
     return this.#readScoped(scope, key, description.plan, query);
@@ -198,6 +204,7 @@ export class ReadPath implements CachedReadRunner {
     const repeat = admission.lastWasRepeat;
     if (state === NOT_ADMITTED) {
       this.counters.notAdmitted++;
+      this.observer.uncached(key, query, true);
       return query[LOAD]() as Promise<unknown>;
     }
     // An in-process hit is a hit: recorded without wrapping anything (this is the hot path).
@@ -214,12 +221,13 @@ export class ReadPath implements CachedReadRunner {
     /** Set when this read queries the database: its database time once known. */
     let load: { ms: number } | undefined;
     const watched: ReadSource = {
+      [INFO]: detached[INFO],
       [TAGS]: () => detached[TAGS](),
       [LOAD]: () => {
+        const loadStarted = performance.now();
         const loading = detached[LOAD]() as Promise<unknown>;
         const timed = { ms: 0 };
         load = timed;
-        const loadStarted = performance.now();
         // Observed, not wrapped: the caller gets Prisma's own promise (attaching runs it now, as the loader would).
         loading.then(
           () => void (timed.ms = performance.now() - loadStarted),
@@ -256,8 +264,11 @@ export class ReadPath implements CachedReadRunner {
    */
   #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
     const tagsOf = () => storedTags(key, query[TAGS]());
+    // Answered by the scope unless its load runs, which then says what answered.
+    const info = query[INFO];
+    if (info !== undefined) info.answeredBy = "scope";
     if (plan.scopeOnly === true)
-      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
+      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), key));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.#readTiers(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.#readTiers(key, plan.expiry, query));
@@ -269,8 +280,15 @@ export class ReadPath implements CachedReadRunner {
    * the caller's arguments, which may not even be copyable (a cycle), and
    * whose result is kept nowhere: Prisma reads them as it would without us.
    */
-  #database(query: ReadSource): Promise<unknown> {
+  #database(query: CachedQuery | ReadSource, key: QueryKey | undefined): Promise<unknown> {
     this.counters.bypassed++;
+    if (key !== undefined) this.observer.uncached(key, query, false);
+    else if (query instanceof CachedQuery) {
+      const { model, operation } = query[DESCRIPTION];
+      this.observer.unkeyed(model, operation);
+      const info = query[INFO];
+      if (info !== undefined) info.answeredBy = "bypass";
+    }
     // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
     return query[LOAD]() as Promise<unknown>;
   }

@@ -15,14 +15,18 @@ export class L1Tier {
   /** The byte bound (estimated); an entry larger than it is never held (lru-cache refuses it). */
   readonly maxSize: number;
 
-  /** @param bounds `maxSize` in bytes (estimated) and an optional entry count bound */
-  constructor(bounds: { maxSize: number; maxEntries: number | undefined }) {
+  /**
+   * @param bounds `maxSize` in bytes (estimated) and an optional entry count bound
+   * @param disposed told why each entry left (lru-cache's reasons: `evict`, `expire`, `set`, `delete`), for metrics
+   */
+  constructor(bounds: { maxSize: number; maxEntries: number | undefined }, disposed?: (reason: string) => void) {
     this.maxSize = bounds.maxSize;
     this.#lru = new LRUCache<string, Entry>({
       maxSize: bounds.maxSize,
       ...(bounds.maxEntries === undefined ? {} : { max: bounds.maxEntries }),
       // Sizes are passed with each set(); this is only a guard for a set without one.
       sizeCalculation: () => ENTRY_OVERHEAD_BYTES,
+      ...(disposed === undefined ? {} : { dispose: (_entry: Entry, _key: string, reason: string) => disposed(reason) }),
     });
   }
 
@@ -47,7 +51,9 @@ export class L1Tier {
     const size = valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES;
     // Set even when too large: lru-cache then drops the key's previous entry, which this one replaces.
     // The entry never changes once stored, so the copier chosen now stays exact for every hit.
-    this.#lru.set(key, { ...entry, clone: size > this.maxSize ? undefined : clonerFor(entry.value) }, { size });
+    // `record` declared now: set on the first hit with metrics on, it must not change the object's shape then.
+    const held = { ...entry, clone: size > this.maxSize ? undefined : clonerFor(entry.value), record: undefined };
+    this.#lru.set(key, held, { size });
     return size <= this.maxSize;
   }
 
