@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll } from "vitest";
@@ -28,7 +29,11 @@ export async function freePort(): Promise<number> {
 export interface RedisServerOptions {
   /** The port; a free one by default. */
   port?: number;
-  /** Where the server may write (a Cluster node writes its nodes.conf there); the system temp folder by default. */
+  /**
+   * Where the server may write (a Cluster node writes its nodes.conf there, a replica the RDB of its sync); a new
+   * folder of its own by default, removed when it is killed. Never a shared folder: a server loads any `dump.rdb` it
+   * finds there at start, so a replica's sync file would fill the next server started in it.
+   */
   dir?: string;
   /** Further command-line options, e.g. `["--cluster-enabled", "yes"]`. */
   args?: readonly string[];
@@ -44,6 +49,8 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly process: ChildProcess,
+    /** The folder made for this server alone, removed when it is killed (undefined when the caller gave one). */
+    private readonly ownDir: string | undefined,
     /** ioredis `tls` options for a TLS-only server (the CA to trust), else undefined. */
     readonly tlsOptions: { ca: Buffer } | undefined,
   ) {}
@@ -51,6 +58,8 @@ export class RedisServer {
   /** Starts a server and resolves once it answers PING (a Cluster node answers it before it has slots). */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
+    const ownDir = options.dir === undefined ? mkdtempSync(join(tmpdir(), "pqc-redis-")) : undefined;
+    const dir = options.dir ?? (ownDir as string);
     const tls = options.tls;
     const listen =
       tls === undefined
@@ -70,12 +79,12 @@ export class RedisServer {
       "--appendonly",
       "no",
       "--dir",
-      options.dir ?? tmpdir(),
+      dir,
       ...(options.args ?? []),
     ];
     const child = spawn("redis-server", args, { stdio: "ignore" });
     const tlsOptions = tls && { ca: readFileSync(tls.ca) };
-    const server = new RedisServer(port, child, tlsOptions);
+    const server = new RedisServer(port, child, ownDir, tlsOptions);
     try {
       await server.#waitUntilReady();
     } catch (error) {
@@ -125,10 +134,12 @@ export class RedisServer {
 
   /** Kills the server (SIGKILL) and waits for it to exit. Safe to call twice. */
   async kill(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = once(this.process, "exit");
-    this.process.kill("SIGKILL");
-    await exited;
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      const exited = once(this.process, "exit");
+      this.process.kill("SIGKILL");
+      await exited;
+    }
+    if (this.ownDir !== undefined) rmSync(this.ownDir, { recursive: true, force: true });
   }
 }
 
