@@ -35,6 +35,7 @@ import { RedisTier } from "./tiers/redis-tier.js";
 import { TransactionTags } from "./write/transaction-tags.js";
 import type { WriteSide } from "./write/write-hooks.js";
 import { WriteThrough } from "./write/write-through.js";
+import { Advisor } from "./advisor/advisor.js";
 
 /** What the composition needs to know of the client (read through Prisma's internals by extension.ts). */
 export interface ClientFacts {
@@ -61,6 +62,8 @@ export interface CacheInstance {
   readonly writeSide: WriteSide;
   /** The circuit breaker in front of Redis, when on (with Redis). */
   readonly breaker: CircuitBreaker | undefined;
+  /** Stops the advisor hearing invalidations (`close()`); undefined without `advisor`. */
+  readonly stopAdvisor: (() => void) | undefined;
 }
 
 /** Builds every collaborator of one extension instance. */
@@ -130,6 +133,9 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters);
+  const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now());
+  // The advisor hears every invalidation this instance hears; `close()` stops it (a group's mirror outlives one member).
+  const stopAdvisor = advisor === undefined ? undefined : versions.mirror.listen(advisor);
   const readPath = new ReadPath(
     resolved,
     stack,
@@ -138,6 +144,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     client.relationFields,
     client.graph,
     requestScope,
+    advisor,
   );
 
   const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report);
@@ -157,5 +164,17 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     rawWriteTags,
   };
 
-  return { counters, report, versions, invalidator, transactions, stack, requestScope, readPath, writeSide, breaker };
+  return {
+    counters,
+    report,
+    versions,
+    invalidator,
+    transactions,
+    stack,
+    requestScope,
+    readPath,
+    writeSide,
+    breaker,
+    stopAdvisor,
+  };
 }

@@ -15,6 +15,8 @@ import { isTransactionClient, modelProperty } from "../prisma/internals.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
+import type { Advisor } from "../advisor/advisor.js";
+import { ADVISOR_OFF, type AdvisorReport } from "../advisor/advisor-report.js";
 import { storedTags } from "./query-tags.js";
 import {
   CachedQuery,
@@ -72,10 +74,22 @@ export class ReadPath implements CachedReadRunner {
     private readonly relationFields: ReadonlyMap<string, readonly string[]>,
     private readonly graph: SchemaGraph,
     private readonly scope: RequestScope,
+    /** The caching advisor, when `advisor` is on: it observes the reads that are not cached. */
+    advisor?: Advisor,
   ) {
     this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
     this.#admission = options.admission && new Admission(options.admission, options.clock);
+    this.#advisor = advisor;
+    this.#observer = advisor && {
+      run: (query) => this.#database(query, query),
+      tagsOf: (description) => this.tagsOf(description),
+      countBypass: () => this.countBypass(),
+    };
   }
+
+  readonly #advisor: Advisor | undefined;
+  /** Runs the uncached reads the advisor observes (lazy, like cached ones: `$transaction([...])` runs them plainly). */
+  readonly #observer: CachedReadRunner | undefined;
 
   /** Automatic admission, when `admission` is not `"all"`. */
   readonly #admission: Admission | undefined;
@@ -100,6 +114,8 @@ export class ReadPath implements CachedReadRunner {
       // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
       if (binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
+      if (this.#observer !== undefined && !binding.inTransaction)
+        return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, args);
     }
@@ -114,6 +130,8 @@ export class ReadPath implements CachedReadRunner {
       // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
       if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
+      if (plan === undefined && this.#observer !== undefined && !binding.inTransaction)
+        return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
       return method.call(delegate, withoutCacheOption(args));
     }
@@ -136,6 +154,19 @@ export class ReadPath implements CachedReadRunner {
   ): Prisma.PrismaPromise<unknown> {
     const method = binding.delegate[operation] as DelegateMethod;
     const query = new binding.queryClass(this, { model, operation, args, plan }, binding.delegate, method);
+    return query as unknown as Prisma.PrismaPromise<unknown>;
+  }
+
+  /** An uncached read the advisor observes when it is awaited (see {@link #database}). */
+  #observed(
+    binding: ModelBinding,
+    context: ModelContext,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+  ): Prisma.PrismaPromise<unknown> {
+    const method = binding.delegate[operation] as DelegateMethod;
+    const description = { model: context.$name, operation, args, plan: this.#scopeOnlyPlan };
+    const query = new binding.queryClass(this.#observer as CachedReadRunner, description, binding.delegate, method);
     return query as unknown as Prisma.PrismaPromise<unknown>;
   }
 
@@ -233,6 +264,11 @@ export class ReadPath implements CachedReadRunner {
     return this.#admission?.report() ?? [];
   }
 
+  /** The caching advisor's report. */
+  advisorReport(): AdvisorReport {
+    return this.#advisor?.report() ?? ADVISOR_OFF;
+  }
+
   /**
    * A read inside a request scope: the scope, then (opted in) the tiers or
    * (scope only) the database. The entry's tags are the tiers' ones, query
@@ -245,7 +281,7 @@ export class ReadPath implements CachedReadRunner {
   #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
     const tagsOf = () => storedTags(key, query[TAGS]());
     if (plan.scopeOnly === true)
-      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH]()));
+      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), query, key));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.#readTiers(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.#readTiers(key, plan.expiry, query));
@@ -256,11 +292,28 @@ export class ReadPath implements CachedReadRunner {
    * detached copy (its result is kept under the key); an unkeyed one keeps
    * the caller's arguments, which may not even be copyable (a cycle), and
    * whose result is kept nowhere: Prisma reads them as it would without us.
+   *
+   * With the advisor on, a read named by `described` (its key, when known)
+   * is observed if its key is sampled. Its key is built from the arguments
+   * as they are now, as a cached read's is; one that cannot be keyed (a
+   * missing context dimension) is not observed, and not reported either.
    */
-  #database(query: ReadSource): Promise<unknown> {
+  #database(query: ReadSource, described?: CachedQuery, known?: QueryKey): Promise<unknown> {
     this.counters.bypassed++;
-    // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
-    return query[LOAD]() as Promise<unknown>;
+    const advisor = this.#advisor;
+    if (advisor === undefined || described === undefined)
+      // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
+      return query[LOAD]() as Promise<unknown>;
+    const description = described[DESCRIPTION];
+    const key = known ?? this.#key(description, false);
+    if (key === undefined || !advisor.samples(key.local)) return query[LOAD]() as Promise<unknown>;
+    return advisor.observe(
+      description.model,
+      description.operation,
+      key.local,
+      () => this.tagsOf(description),
+      query[LOAD](),
+    );
   }
 
   tagsOf(query: QueryDescription): readonly string[] {
