@@ -24,6 +24,8 @@ import { CacheStack } from "./read/cache-stack.js";
 import { Filler } from "./read/filler.js";
 import { ReadPath } from "./read/read-path.js";
 import { RequestScope } from "./read/request-scope.js";
+import { Metrics } from "./observe/metrics.js";
+import { ReadObserver } from "./observe/read-observer.js";
 import { Reporter } from "./report.js";
 import type { SchemaGraph } from "./schema/schema-graph.js";
 import { Counters } from "./stats.js";
@@ -64,13 +66,17 @@ export interface CacheInstance {
   readonly breaker: CircuitBreaker | undefined;
   /** Stops the advisor hearing invalidations (`close()`); undefined without `advisor`. */
   readonly stopAdvisor: (() => void) | undefined;
+  /** Told each read's outcome; holds the metrics `$cache.metrics()` reads. */
+  readonly observer: ReadObserver;
 }
 
 /** Builds every collaborator of one extension instance. */
 export function composeCache(resolved: ResolvedOptions, client: ClientFacts): CacheInstance {
   const counters = new Counters();
-  const { report } = new Reporter(resolved.onError, counters);
-  const l1 = resolved.l1 ? new L1Tier(resolved.l1) : undefined;
+  const metrics = new Metrics(resolved.metrics, resolved.clock.now());
+  const observer = new ReadObserver(metrics, resolved.logger, resolved.clock);
+  const { report } = new Reporter(resolved.onError, counters, observer);
+  const l1 = resolved.l1 ? new L1Tier(resolved.l1, (reason) => metrics.evicted(reason)) : undefined;
 
   // Tag versions: in this process only, or in Redis with a mirror, a bus and (optionally) the single-flight lock.
   let versions: VersionSource;
@@ -97,6 +103,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
       });
     const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
+    bus.heard = (tags) => observer.invalidated("bus", tags);
     versions = new RedisVersions(
       new RedisVersionStore(
         scripts,
@@ -119,7 +126,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     void checkEvictionPolicy(resolved.redis, report);
   }
 
-  const filler = new Filler(resolved.clock, redis, lock, report);
+  const filler = new Filler(resolved.clock, redis, lock, report, observer);
   const stack = new CacheStack({
     clock: resolved.clock,
     counters,
@@ -129,10 +136,11 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     lock,
     filler,
     report,
+    observer,
     ...(redis === undefined ? {} : { redisTimeoutMs: resolved.redisTimeoutMs }),
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
-  const requestScope = new RequestScope(versions, counters);
+  const requestScope = new RequestScope(versions, counters, observer);
   const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now());
   // The advisor hears every invalidation this instance hears; `close()` stops it (a group's mirror outlives one member).
   const stopAdvisor = advisor === undefined ? undefined : versions.mirror.listen(advisor);
@@ -144,10 +152,11 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     client.relationFields,
     client.graph,
     requestScope,
+    observer,
     advisor,
   );
 
-  const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report);
+  const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report, observer);
   const transactions = new TransactionTags((tags) => invalidator.invalidate(tags));
   const writeThrough = [...resolved.models.values()].some((model) => model.writeThrough)
     ? new WriteThrough(client.graph, resolved, readPath, stack, versions)
@@ -176,5 +185,6 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     writeSide,
     breaker,
     stopAdvisor,
+    observer,
   };
 }

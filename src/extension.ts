@@ -58,7 +58,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
     // cache below exists (its connection opens asynchronously).
     const events = resolved.events?.attach({
       graph,
-      invalidate: (tags) => cache.invalidator.invalidate(tags),
+      invalidate: (tags) => cache.invalidator.invalidate(tags, "event"),
       report: (error) => cache.report(error),
     });
     const cache = composeCache(resolved, {
@@ -105,6 +105,8 @@ export function cacheExtension(options?: CacheExtensionOptions) {
       events,
       breaker: cache.breaker,
       versions,
+      observer: cache.observer,
+      now: () => resolved.clock.now(),
       rawQuery: (query) => (withWrites as unknown as { $queryRaw(query: unknown): Promise<unknown> }).$queryRaw(query),
       close: async () => {
         // A transaction still open commits after this: its tags must still be bumped then (contract item 3).

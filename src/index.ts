@@ -33,4 +33,17 @@ export type { RedisClientLike } from "./redis/client.js";
 export type { Duration } from "./options/duration.js";
 export type { ByteSize } from "./options/size.js";
 export type { CacheStats } from "./stats.js";
+export type {
+  AnsweredBy,
+  HotEntry,
+  InvalidationRecord,
+  LatencySummary,
+  MetricsSnapshot,
+  ShapeMetrics,
+} from "./observe/metrics-snapshot.js";
+export type { FullMetricsSnapshot, InvalidationCause } from "./observe/metrics.js";
+export type { ReadInfo } from "./observe/read-info.js";
+export type { CacheEvent, CacheLogger } from "./observe/log-events.js";
+export type { MetricsOptions } from "./options/observe-options.js";
+export { CHANNELS, type InvalidateMessage, type LoadMessage, type ReadMessage } from "./observe/channels.js";
 export { KEY_FORMAT_VERSION } from "./keys/query-key.js";

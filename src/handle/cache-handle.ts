@@ -12,7 +12,11 @@ import type { CircuitBreaker } from "../redis/breaker.js";
 import { parseDuration } from "../options/duration.js";
 import type { Duration } from "../options/duration.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
+import type { FullMetricsSnapshot } from "../observe/metrics.js";
+import { INFO, newReadInfo, type ReadInfo } from "../observe/read-info.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { CacheStack } from "../read/cache-stack.js";
+import { CachedQuery } from "../read/cached-query.js";
 import { queryTag } from "../read/query-tags.js";
 import type { ReadPath } from "../read/read-path.js";
 import type { ShapeAdmission } from "../read/admission.js";
@@ -41,6 +45,20 @@ const TARGET_KEYS: ReadonlySet<string> = new Set(["tags", "models"]);
 export interface CacheHandle {
   /** Counters of the read path, invalidations, and the size of the in-process tier. */
   stats(): CacheStats;
+  /**
+   * A reading of every metric: the global counters, and, with `metrics: true`, counters per model, operation and
+   * query-shape group, latency and size histograms, hot keys and shapes; always, evictions by reason and
+   * invalidations by cause. Cheap enough to poll every few seconds (it copies counters; no I/O). See
+   * docs/observability.md.
+   */
+  metrics(): FullMetricsSnapshot;
+  /**
+   * Runs one read and says how it was answered: `{ data, info }`, where `info` says which tier answered (`scope`,
+   * `l1`, `l2`, `db` or `bypass`), whether the entry was stale, its age, the query's shape group and tags. Pass the
+   * read itself, not awaited: `await prisma.$cache.withInfo(prisma.user.findUnique({ where, cache: true }))`.
+   * Other reads pay nothing for it. A read the cache never saw (no opt-in, inside a transaction) is `bypass`.
+   */
+  withInfo<T>(read: PromiseLike<T>): Promise<{ data: T; info: ReadInfo }>;
   /** Drops every entry of this instance's in-process tier. The shared tier is untouched. */
   clearLocal(): void;
   /** Resolves when every background write to the shared tier started so far has finished. */
@@ -215,6 +233,10 @@ export interface HandleParts {
   breaker?: CircuitBreaker | undefined;
   /** Where tag versions live; `ready()` waits for it. */
   versions: VersionSource;
+  /** Holds the metrics. */
+  observer: ReadObserver;
+  /** The clock the metrics are read at. */
+  now: () => number;
 }
 
 /** A model name the client does not have: an invalid argument of a `$cache` call, not a malformed tag. */
@@ -275,18 +297,27 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
     declaredTags: tagsOf,
     report: stack.report,
   });
+  const stats = (): CacheStats => ({
+    ...counters,
+    invalidations: invalidator.bumps,
+    l1Entries: stack.l1?.size ?? 0,
+    l1Bytes: stack.l1?.bytes ?? 0,
+    eventsHeard: parts.events?.heard ?? 0,
+    eventConnects: parts.events?.connects ?? 0,
+    breaker: parts.breaker?.state ?? "off",
+    breakerOpens: parts.breaker?.opened ?? 0,
+    breakerSkips: parts.breaker?.skipped ?? 0,
+  });
   const handle: CacheHandle = {
-    stats: () => ({
-      ...counters,
-      invalidations: invalidator.bumps,
-      l1Entries: stack.l1?.size ?? 0,
-      l1Bytes: stack.l1?.bytes ?? 0,
-      eventsHeard: parts.events?.heard ?? 0,
-      eventConnects: parts.events?.connects ?? 0,
-      breaker: parts.breaker?.state ?? "off",
-      breakerOpens: parts.breaker?.opened ?? 0,
-      breakerSkips: parts.breaker?.skipped ?? 0,
-    }),
+    stats,
+    metrics: () => parts.observer.metrics.snapshot(stats(), parts.now()),
+    withInfo: async <T>(read: PromiseLike<T>) => {
+      const info = newReadInfo();
+      // Set before the read runs (it is lazy): the tiers report into it as they answer.
+      if (read instanceof CachedQuery) read[INFO] = info;
+      const data = await read;
+      return { data, info };
+    },
     clearLocal: () => stack.l1?.clear(),
     settled: () => stack.settled(),
     ready: async (options) => {
@@ -300,12 +331,13 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       ]);
       return readiness;
     },
-    invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"))),
-    invalidateModels: async (models) => void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"))),
+    invalidate: async (target) => void (await invalidator.invalidate(targetTags(target, "invalidate"), "api")),
+    invalidateModels: async (models) =>
+      void (await invalidator.invalidate(targetTags({ models }, "invalidateModels"), "api")),
     invalidateQuery: async (model, operation, args) => {
       checkRead("invalidateQuery", model, operation);
       const key = readPath.keyOf(model, operation, args);
-      if (key !== undefined) await invalidator.invalidate([queryTag(key)]);
+      if (key !== undefined) await invalidator.invalidate([queryTag(key)], "api");
     },
     admission: () => readPath.admissionReport(),
     advisor: () => readPath.advisorReport(),

@@ -112,6 +112,8 @@ export class InvalidationBus {
   #subscribing = false;
   /** The last failure of the bus connection or of a heartbeat, for {@link notReadyReason}. */
   #lastFailure: string | undefined;
+  /** Told the tags of each invalidation heard from another instance (metrics and events; see compose.ts). */
+  heard: ((tags: readonly string[]) => void) | undefined;
   #markReady!: () => void;
   /** Resolves at the first lease: from then on in-process entries are used. */
   readonly ready = new Promise<void>((resolve) => (this.#markReady = resolve));
@@ -365,6 +367,7 @@ export class InvalidationBus {
           return;
         }
         message.tags.forEach((tag, i) => this.#mirror.invalidated(tag, Number(message.versions[i])));
+        this.heard?.(message.tags);
         this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
       case "ack":

@@ -6,6 +6,8 @@
  * background until Redis accepts it.
  */
 import { CacheError } from "../errors.js";
+import type { InvalidationCause } from "../observe/metrics.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { InvalidationBus } from "./bus.js";
 import type { VersionMirror } from "./version-mirror.js";
 import type { VersionStore } from "./version-store.js";
@@ -19,6 +21,7 @@ export class Invalidator {
   readonly #mirror: VersionMirror;
   readonly #bus: InvalidationBus | undefined;
   readonly #report: (error: CacheError) => void;
+  readonly #observer: ReadObserver | undefined;
   readonly #retrying = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelayMs = RETRY_FIRST_MS;
@@ -30,7 +33,9 @@ export class Invalidator {
     mirror: VersionMirror,
     bus: InvalidationBus | undefined,
     report: (error: CacheError) => void,
+    observer?: ReadObserver,
   ) {
+    this.#observer = observer;
     this.#store = store;
     this.#mirror = mirror;
     this.#bus = bus;
@@ -41,11 +46,17 @@ export class Invalidator {
    * Invalidates `tags` on every instance. Resolves, with the new versions,
    * when no instance can serve what they covered (undefined when the bump
    * could not be made and is being retried); never rejects.
+   *
+   * @param cause why, for metrics and events: a write through the client, the tag API, or a database event
    */
-  async invalidate(tags: Iterable<string>): Promise<ReadonlyMap<string, number> | undefined> {
+  async invalidate(
+    tags: Iterable<string>,
+    cause: InvalidationCause = "write",
+  ): Promise<ReadonlyMap<string, number> | undefined> {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return new Map();
     this.bumps += unique.length;
+    this.#observer?.invalidated(cause, unique);
     const announcement = this.#bus?.announcement();
     let versions: number[];
     try {

@@ -3,6 +3,9 @@
  * invalid option is rejected here, when `$extends` runs, with a message that
  * names the option and the fix.
  */
+import type { ResolvedMetrics } from "../observe/metrics.js";
+import type { ResolvedLogger } from "../observe/read-observer.js";
+import { resolveLogger, resolveMetrics } from "./observe-options.js";
 import { CacheError, invalidOption } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseByteSize } from "./size.js";
@@ -76,6 +79,10 @@ export interface ResolvedOptions {
   events: EventSource | undefined;
   /** The circuit breaker; undefined when off (or without Redis). */
   breaker: ResolvedBreaker | undefined;
+  /** Labelled metrics; undefined when off. */
+  metrics: ResolvedMetrics | undefined;
+  /** The logger; undefined without one. */
+  logger: ResolvedLogger | undefined;
 }
 
 const DEFAULT_TTL_S = 60;
@@ -104,6 +111,9 @@ const KNOWN_TOP_LEVEL = new Set([
   "advisor",
   "events",
   "breaker",
+  "metrics",
+  "logger",
+  "logRawKeys",
 ]);
 /** Every key of {@link ExpiryOptions}: a `Record` over the type's keys, so an expiry option cannot be left out. */
 const EXPIRY_KEYS: Readonly<Record<keyof ExpiryOptions, true>> = {
@@ -177,6 +187,8 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     advisor: resolveAdvisor(options.advisor),
     events: resolveEvents(options.events),
     breaker: ((breaker) => (redis === undefined ? undefined : breaker))(resolveBreaker(options.breaker)),
+    metrics: resolveMetrics(options.metrics),
+    logger: resolveLogger(options.logger, options.logRawKeys),
   };
 }
 

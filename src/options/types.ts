@@ -4,7 +4,9 @@
  */
 import type { CacheError } from "../errors.js";
 import type { EventSource } from "../events/event-source.js";
+import type { CacheLogger } from "../observe/log-events.js";
 import type { RedisClientLike } from "../redis/client.js";
+import type { MetricsOptions } from "./observe-options.js";
 import type { Duration } from "./duration.js";
 import type { ByteSize } from "./size.js";
 
@@ -316,4 +318,27 @@ export interface CacheExtensionOptions {
    * `ttl`. See docs/events.md.
    */
   events?: EventSource;
+  /**
+   * Labelled metrics (`prisma.$cache.metrics()`, the exporters): counters per
+   * model, operation and query-shape group, latency and size histograms, hot
+   * keys and shapes. Off by default: an in-process hit then costs nothing
+   * more (the global counters of `stats()`, evictions and invalidations by
+   * cause are always kept). `true` turns them on with the defaults. See
+   * docs/observability.md.
+   * @default false
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Receives events for logs: hits, stale hits, misses and refreshes (`debug`),
+   * invalidations (`info`), failed refreshes and absorbed failures (`warn`),
+   * each as `(event, message)` (pino's order; `console` works too). A level
+   * whose method is missing costs nothing. Keys are hashed; see `logRawKeys`.
+   */
+  logger?: CacheLogger;
+  /**
+   * Log key texts as they are, argument values included (user ids, e-mail
+   * addresses...), instead of a hash. For debugging only.
+   * @default false
+   */
+  logRawKeys?: boolean;
 }

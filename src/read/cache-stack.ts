@@ -24,6 +24,7 @@ import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
 import { estimateSize } from "../serialize/size-estimate.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
@@ -60,6 +61,8 @@ export interface StackParts {
   readonly report: (error: CacheError) => void;
   /** `redisTimeout` in ms, with Redis: how long reads whose lookups failed may still use a load that landed. */
   readonly redisTimeoutMs?: number;
+  /** Told each read's outcome: labelled metrics, per-query info, log events, diagnostics channels. */
+  readonly observer: ReadObserver;
 }
 
 /** The tier stack of one extension instance. */
@@ -70,6 +73,7 @@ export class CacheStack {
   readonly report: (error: CacheError) => void;
   readonly #clock: Clock;
   readonly #counters: Counters;
+  readonly #observer: ReadObserver;
   readonly #versions: VersionSource;
   readonly #filler: Filler;
   readonly #tags = new QueryTags();
@@ -91,13 +95,14 @@ export class CacheStack {
     this.report = report;
     this.#clock = clock;
     this.#counters = counters;
+    this.#observer = parts.observer;
     this.#versions = versions;
     this.#filler = filler;
     // Failed lookups are told so in waves, one per check of the Redis timeout (a quarter of it apart): a load
     // without versions stays joinable long enough for every wave of its burst.
     this.#flights = new Flights(parts.redisTimeoutMs === undefined ? 0 : Math.ceil(parts.redisTimeoutMs * 1.5));
     this.#lookup = new SharedLookup(parts.redis, versions, clock, report);
-    this.#loader = new Loader(filler);
+    this.#loader = new Loader(filler, parts.observer);
     const refresher = new Refresher({
       ...parts,
       tags: this.#tags,
@@ -105,7 +110,7 @@ export class CacheStack {
       lookup: this.#lookup,
       loader: this.#loader,
     });
-    this.#l1Hits = l1 && new L1Hits(l1, versions, clock, counters, refresher);
+    this.#l1Hits = l1 && new L1Hits(l1, versions, clock, counters, refresher, parts.observer);
     this.#earlyLoads = new EarlyLoads(lock === undefined, this.#sharedHitRate, this.#flights, this.#loader);
     this.#lockWait =
       lock &&
@@ -164,12 +169,14 @@ export class CacheStack {
     if (this.#versions.mirror.anyUnbumped(tags)) {
       // Our own write's invalidation has not reached Redis: its entries there still look current.
       this.#counters.bypassed++;
+      this.#observer.uncached(key, source, false);
       return source[LOAD]();
     }
     const local = this.#versions.readLocal(tags);
     if (local !== undefined) {
       // One process, no Redis: the versions are this process's, read synchronously.
       this.#counters.misses++;
+      this.#observer.missed(key, source, tags);
       return this.#joinOrLoad(new Miss(key, tags, local, expiry, source, l1));
     }
     const mirrored = hears ? this.#versions.mirror.versionsOf(tags) : undefined;
@@ -179,6 +186,7 @@ export class CacheStack {
       const joined = this.#join(mirroredMiss);
       if (joined !== undefined) {
         this.#counters.misses++;
+        this.#observer.missed(key, source, tags);
         return joined;
       }
       // Redis rarely holds what this instance misses: skip the lookup, and let taking the lock (which returns
@@ -190,6 +198,7 @@ export class CacheStack {
       // Redis would only replace a fresh database result with an equally fresh entry: skip the round trip,
       // asking it on one miss in PROBE_EVERY only, to notice when it starts holding entries again.
       this.#counters.misses++;
+      this.#observer.missed(key, source, tags);
       return early;
     }
     const { captured, shared } = await this.#lookup.lookup(key, tags, mirrored, early === undefined);
@@ -198,11 +207,13 @@ export class CacheStack {
     // together share one load, whatever Redis does.
     if (captured === undefined) {
       this.#counters.misses++;
+      this.#observer.missed(key, source, tags);
       this.#sharedHitRate.record(false);
       if (early !== undefined) return early;
       const joined = this.#flights.joinBegunSince(key.local, began);
       if (joined !== undefined) {
         this.#counters.coalesced++;
+        this.#observer.joined(key, source);
         return joined;
       }
       return this.#flights.start(key.local, undefined, Promise.resolve(source[LOAD]()));
@@ -218,9 +229,10 @@ export class CacheStack {
         this.#counters.earlyLoads++;
         early.catch(() => undefined); // Its result is not needed; neither is its error.
       }
-      return this.#serveShared(miss, shared, freshness, l1);
+      return this.#serveShared(miss, shared, freshness, l1, began);
     }
     this.#counters.misses++;
+    this.#observer.missed(key, source, tags);
     this.#sharedHitRate.record(false);
     return early ?? this.#joinOrLoad(miss);
   }
@@ -228,7 +240,10 @@ export class CacheStack {
   /** Joins the flight of the miss's key started under its versions, if there is one (counted). */
   #join(miss: Miss): Promise<unknown> | undefined {
     const joined = this.#flights.join(miss.key.local, miss.captured);
-    if (joined !== undefined) this.#counters.coalesced++;
+    if (joined !== undefined) {
+      this.#counters.coalesced++;
+      this.#observer.joined(miss.key, miss.source);
+    }
     return joined;
   }
 
@@ -247,10 +262,12 @@ export class CacheStack {
 
   /**
    * Serves a live shared entry: it becomes the in-process copy (in `l1`, when
-   * given), the caller gets its own, and a stale one is refreshed.
+   * given), the caller gets its own, and a stale one is refreshed. `began`: when the read began
+   * (`performance.now()`), to time the hit; unknown after a lock wait (its time is the wait's).
    */
-  #serveShared(miss: Miss, shared: Entry, freshness: Freshness, l1: L1Tier | undefined): unknown {
+  #serveShared(miss: Miss, shared: Entry, freshness: Freshness, l1: L1Tier | undefined, began?: number): unknown {
     this.#counters.l2Hits++;
+    this.#observer.hit("l2", miss.key.local, shared, freshness === "stale", miss.source, began);
     if (freshness !== "fresh") this.#refresher.later(miss.key, miss.expiry, miss.source, freshness, shared);
     if (l1 === undefined) return shared.value;
     l1.set(miss.key.local, shared, estimateSize(shared.value));

@@ -15,6 +15,7 @@
  * path allocates this, the key text, the result copy and one promise.
  */
 import type { Prisma } from "@prisma/client/extension";
+import { INFO, type ReadInfo } from "../observe/read-info.js";
 import { PRISMA_PROMISE_TAG, promiseSpec, requestTransaction } from "../prisma/internals.js";
 import { cloneResult } from "../serialize/clone.js";
 import type { ReadOperation } from "../prisma/operations.js";
@@ -55,6 +56,8 @@ export interface ReadSource {
    * has its result). Sources without it are already independent.
    */
   [DETACH]?(): ReadSource;
+  /** Where to report this read's outcome, when `withInfo` asked for it (see observe/read-info.ts). */
+  readonly [INFO]?: ReadInfo | undefined;
 }
 
 /** Runs the read through the tiers; implemented by the read path (read-path.ts). */
@@ -74,6 +77,8 @@ export class CachedQuery implements ReadSource {
   #result: Promise<unknown> | undefined;
   /** What this read is. */
   readonly [DESCRIPTION]: QueryDescription;
+  /** The per-query info sink, set by `withInfo` before the read runs (undefined for every other read). */
+  [INFO]: ReadInfo | undefined = undefined;
 
   /**
    * @param description what the read is (becomes its {@link DESCRIPTION})
@@ -109,7 +114,9 @@ export class CachedQuery implements ReadSource {
     // A plain CachedQuery (no fluent methods, never awaited): the tiers see one class of source, and no closures are
     // made.
     const detached = { model, operation, args: cloneResult(args), plan };
-    return new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
+    const copy = new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
+    copy[INFO] = this[INFO];
+    return copy;
   }
 
   #execute(): Promise<unknown> {

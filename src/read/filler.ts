@@ -7,6 +7,7 @@
  */
 import { asCacheError, CacheError } from "../errors.js";
 import { keyShape, type QueryKey } from "../keys/query-key.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
 import { serialize } from "../serialize/serializer.js";
@@ -35,6 +36,7 @@ export class Filler {
   readonly #redis: RedisTier | undefined;
   readonly #lock: RedisLock | undefined;
   readonly #report: (error: CacheError) => void;
+  readonly #observer: ReadObserver | undefined;
   readonly #pending = new Set<Promise<void>>();
   /** Query shapes whose results were reported too large for the in-process tier. */
   readonly #oversizeShapes = new Set<string>();
@@ -42,17 +44,20 @@ export class Filler {
   /**
    * @param redis the shared tier, when there is one
    * @param lock the cross-process single-flight lock, when on
+   * @param observer told each stored entry's size (labelled metrics)
    */
   constructor(
     clock: Clock,
     redis: RedisTier | undefined,
     lock: RedisLock | undefined,
     report: (error: CacheError) => void,
+    observer?: ReadObserver,
   ) {
     this.#clock = clock;
     this.#redis = redis;
     this.#lock = lock;
     this.#report = report;
+    this.#observer = observer;
   }
 
   /**
@@ -124,9 +129,12 @@ export class Filler {
         tags: target.tags,
         versions: target.captured,
       };
-      if (l1 !== undefined) {
+      const observer = this.#observer;
+      const sizing = observer?.sizing === true;
+      if (l1 !== undefined || sizing) {
         const bytes = estimateSize(entry.value);
-        if (!l1.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, l1.maxSize);
+        if (sizing) observer?.stored(key, bytes);
+        if (l1 !== undefined && !l1.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, l1.maxSize);
       }
       return entry;
     } catch (error) {

@@ -10,6 +10,7 @@ import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
@@ -27,18 +28,29 @@ export class L1Hits {
   readonly #clock: Clock;
   readonly #counters: Counters;
   readonly #refresher: Refresher;
+  readonly #observer: ReadObserver;
 
-  constructor(l1: L1Tier, versions: VersionSource, clock: Clock, counters: Counters, refresher: Refresher) {
+  constructor(
+    l1: L1Tier,
+    versions: VersionSource,
+    clock: Clock,
+    counters: Counters,
+    refresher: Refresher,
+    observer: ReadObserver,
+  ) {
     this.#l1 = l1;
     this.#versions = versions;
     this.#mirror = versions.mirror;
     this.#clock = clock;
     this.#counters = counters;
     this.#refresher = refresher;
+    this.#observer = observer;
   }
 
   /** A copy of the live in-process entry of `key`, or undefined (a miss). A stale or early-chosen one is refreshed. */
   serve(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> | undefined {
+    const observer = this.#observer;
+    const started = observer.timing ? performance.now() : 0;
     const now = this.#clock.now();
     const entry = this.#l1.get(key.local, now);
     if (entry === undefined || !this.#versions.hearsEveryInvalidation()) return undefined;
@@ -46,7 +58,9 @@ export class L1Hits {
     if (freshness === "dead") return undefined;
     this.#counters.l1Hits++;
     if (freshness !== "fresh") this.#refresher.later(key, expiry, source, freshness, entry);
-    return Promise.resolve((entry.clone ?? cloneResult)(entry.value));
+    const copy = (entry.clone ?? cloneResult)(entry.value);
+    observer.l1Hit(key, entry, freshness === "stale", source, now, started);
+    return Promise.resolve(copy);
   }
 
   /**
@@ -60,6 +74,7 @@ export class L1Hits {
     const freshness = freshnessOf(landed, true, now, miss.expiry);
     if (freshness === "dead") return undefined;
     this.#counters.coalesced++; // It joined a load, one that had just landed.
+    this.#observer.joined(miss.key, miss.source);
     if (freshness !== "fresh") this.#refresher.later(miss.key, miss.expiry, miss.source, freshness, landed);
     return Promise.resolve((landed.clone ?? cloneResult)(landed.value));
   }

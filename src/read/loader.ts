@@ -3,6 +3,7 @@
  * place a load is timed (XFetch weighs early refreshes by it) and a lock
  * holder's lock is released when its load fails.
  */
+import type { ReadObserver } from "../observe/read-observer.js";
 import { LOAD } from "./cached-query.js";
 import type { Filler } from "./filler.js";
 import type { Miss } from "./miss.js";
@@ -10,16 +11,20 @@ import type { Miss } from "./miss.js";
 /** Loads misses from the database and fills the tiers with what they return. */
 export class Loader {
   readonly #filler: Filler;
+  readonly #observer: ReadObserver;
 
-  constructor(filler: Filler) {
+  constructor(filler: Filler, observer: ReadObserver) {
     this.#filler = filler;
+    this.#observer = observer;
   }
 
   /** Loads from the database and fills the tiers under `miss.captured` (captured before this call). */
   async loadAndFill(miss: Miss): Promise<unknown> {
     const started = performance.now();
     const value = await miss.source[LOAD]();
-    this.#filler.fill(miss, value, performance.now() - started);
+    const ms = performance.now() - started;
+    this.#observer.loaded(miss.key, ms);
+    this.#filler.fill(miss, value, ms);
     return value;
   }
 
@@ -33,7 +38,9 @@ export class Loader {
       this.#filler.release(miss.key.shared().name, token);
       throw error;
     }
-    this.#filler.fill(miss, value, performance.now() - started, token);
+    const ms = performance.now() - started;
+    this.#observer.loaded(miss.key, ms);
+    this.#filler.fill(miss, value, ms, token);
     return value;
   }
 }

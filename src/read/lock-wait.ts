@@ -8,6 +8,7 @@
 import { asCacheError, type CacheError } from "../errors.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { Clock } from "../options/types.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
@@ -28,6 +29,7 @@ export interface LockWaitParts {
   readonly lock: RedisLock;
   readonly clock: Clock;
   readonly counters: Counters;
+  readonly observer: ReadObserver;
   readonly l1: L1Tier | undefined;
   readonly versions: VersionSource;
   readonly lookup: SharedLookup;
@@ -55,7 +57,8 @@ export class LockWait {
    * under forward.
    */
   async load(miss: Miss, lookedUp: boolean): Promise<unknown> {
-    const { lock, clock, counters, lookup, loader, filler, sharedHitRate, serveShared, versions, report } = this.#parts;
+    const { lock, clock, counters, observer, lookup, loader, filler, sharedHitRate, serveShared, versions, report } =
+      this.#parts;
     const { key, tags, expiry } = miss;
     const name = key.shared().name;
     const deadline = performance.now() + lock.waitMs;
@@ -66,7 +69,9 @@ export class LockWait {
       if (counted) return;
       counted = true;
       sharedHitRate.record(hit);
-      if (!hit) counters.misses++;
+      if (hit) return;
+      counters.misses++;
+      observer.missed(key, miss.source, tags);
     };
     for (const delay of pollDelays()) {
       let taken: { token: string | undefined; entry: string | null };
@@ -90,7 +95,10 @@ export class LockWait {
         return serveShared(miss, stored, freshness, miss.l1);
       }
       count(false);
-      if (!waited) counters.lockWaits++;
+      if (!waited) {
+        counters.lockWaits++;
+        observer.lockWaited(key);
+      }
       waited = true;
       if (performance.now() + delay > deadline) break;
       await sleep(delay);

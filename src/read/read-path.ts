@@ -12,6 +12,8 @@ import { contextDimensions, isThenable, keyFailure, thenableContext, type KeyedR
 import { queryKey, type QueryKey } from "../keys/query-key.js";
 import { modelSettings, type ResolvedExpiry, type ResolvedOptions } from "../options/resolve.js";
 import { isTransactionClient, modelProperty } from "../prisma/internals.js";
+import { INFO } from "../observe/read-info.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
@@ -74,14 +76,17 @@ export class ReadPath implements CachedReadRunner {
     private readonly relationFields: ReadonlyMap<string, readonly string[]>,
     private readonly graph: SchemaGraph,
     private readonly scope: RequestScope,
+    /** Told each read's outcome (labelled metrics, per-query info, events, channels). */
+    private readonly observer: ReadObserver,
     /** The caching advisor, when `advisor` is on: it observes the reads that are not cached. */
     advisor?: Advisor,
   ) {
     this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
     this.#admission = options.admission && new Admission(options.admission, options.clock);
     this.#advisor = advisor;
-    this.#observer = advisor && {
-      run: (query) => this.#database(query, query),
+    this.#advisorRunner = advisor && {
+      // Counted as the same uncached read (`unkeyed`) it is without the advisor: the metrics do not depend on it.
+      run: (query) => this.#database(query, undefined, query),
       tagsOf: (description) => this.tagsOf(description),
       countBypass: () => this.countBypass(),
     };
@@ -89,7 +94,7 @@ export class ReadPath implements CachedReadRunner {
 
   readonly #advisor: Advisor | undefined;
   /** Runs the uncached reads the advisor observes (lazy, like cached ones: `$transaction([...])` runs them plainly). */
-  readonly #observer: CachedReadRunner | undefined;
+  readonly #advisorRunner: CachedReadRunner | undefined;
 
   /** Automatic admission, when `admission` is not `"all"`. */
   readonly #admission: Admission | undefined;
@@ -114,9 +119,10 @@ export class ReadPath implements CachedReadRunner {
       // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
       if (binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
-      if (this.#observer !== undefined && !binding.inTransaction)
+      if (this.#advisorRunner !== undefined && !binding.inTransaction)
         return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
+      this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, args);
     }
     let plan;
@@ -130,9 +136,10 @@ export class ReadPath implements CachedReadRunner {
       // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
       if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
-      if (plan === undefined && this.#observer !== undefined && !binding.inTransaction)
+      if (plan === undefined && this.#advisorRunner !== undefined && !binding.inTransaction)
         return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
+      this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, withoutCacheOption(args));
     }
     return this.#cachedQuery(binding, context.$name, operation, args, plan);
@@ -166,7 +173,12 @@ export class ReadPath implements CachedReadRunner {
   ): Prisma.PrismaPromise<unknown> {
     const method = binding.delegate[operation] as DelegateMethod;
     const description = { model: context.$name, operation, args, plan: this.#scopeOnlyPlan };
-    const query = new binding.queryClass(this.#observer as CachedReadRunner, description, binding.delegate, method);
+    const query = new binding.queryClass(
+      this.#advisorRunner as CachedReadRunner,
+      description,
+      binding.delegate,
+      method,
+    );
     return query as unknown as Prisma.PrismaPromise<unknown>;
   }
 
@@ -207,11 +219,11 @@ export class ReadPath implements CachedReadRunner {
     const description = query[DESCRIPTION];
     const scope = this.scope.current();
     // Scope-only, awaited after its scope ended: as if it had been called outside one.
-    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query);
+    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined);
     // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at
     // all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
-    if (key === undefined) return this.#database(query);
+    if (key === undefined) return this.#database(query, undefined);
     // The tiers copy the arguments on an in-process miss; a hit needs no copy.
     if (scope === undefined) return this.#readTiers(key, description.plan.expiry, query);
     return this.#readScoped(scope, key, description.plan, query);
@@ -229,6 +241,7 @@ export class ReadPath implements CachedReadRunner {
     const repeat = admission.lastWasRepeat;
     if (state === NOT_ADMITTED) {
       this.counters.notAdmitted++;
+      this.observer.uncached(key, query, true);
       return query[LOAD]() as Promise<unknown>;
     }
     // An in-process hit is a hit: recorded without wrapping anything (this is the hot path).
@@ -243,6 +256,7 @@ export class ReadPath implements CachedReadRunner {
     const detached = query[DETACH]();
     let loaded = false;
     const watched: ReadSource = {
+      [INFO]: detached[INFO],
       [TAGS]: () => detached[TAGS](),
       [LOAD]: () => {
         loaded = true;
@@ -280,8 +294,11 @@ export class ReadPath implements CachedReadRunner {
    */
   #readScoped(scope: Scope, key: QueryKey, plan: ReadPlan, query: CachedQuery): Promise<unknown> {
     const tagsOf = () => storedTags(key, query[TAGS]());
+    // Answered by the scope unless its load runs, which then says what answered.
+    const info = query[INFO];
+    if (info !== undefined) info.answeredBy = "scope";
     if (plan.scopeOnly === true)
-      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), query, key));
+      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), key, query));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.#readTiers(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.#readTiers(key, plan.expiry, query));
@@ -298,19 +315,26 @@ export class ReadPath implements CachedReadRunner {
    * as they are now, as a cached read's is; one that cannot be keyed (a
    * missing context dimension) is not observed, and not reported either.
    */
-  #database(query: ReadSource, described?: CachedQuery, known?: QueryKey): Promise<unknown> {
+  #database(query: CachedQuery | ReadSource, key: QueryKey | undefined, described?: CachedQuery): Promise<unknown> {
     this.counters.bypassed++;
+    if (key !== undefined) this.observer.uncached(key, query, false);
+    else if (query instanceof CachedQuery) {
+      const { model, operation } = query[DESCRIPTION];
+      this.observer.unkeyed(model, operation);
+      const info = query[INFO];
+      if (info !== undefined) info.answeredBy = "bypass";
+    }
     const advisor = this.#advisor;
     if (advisor === undefined || described === undefined)
       // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
       return query[LOAD]() as Promise<unknown>;
     const description = described[DESCRIPTION];
-    const key = known ?? this.#key(description, false);
-    if (key === undefined || !advisor.samples(key.local)) return query[LOAD]() as Promise<unknown>;
+    const advised = key ?? this.#key(description, false);
+    if (advised === undefined || !advisor.samples(advised.local)) return query[LOAD]() as Promise<unknown>;
     return advisor.observe(
       description.model,
       description.operation,
-      key.local,
+      advised.local,
       () => this.tagsOf(description),
       query[LOAD](),
     );

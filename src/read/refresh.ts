@@ -10,6 +10,7 @@ import type { VersionSource } from "../invalidation/version-source.js";
 import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
@@ -34,6 +35,7 @@ const REFRESH_LOCKED_RETRY_MS = 250;
 export interface RefreshParts {
   readonly clock: Clock;
   readonly counters: Counters;
+  readonly observer: ReadObserver;
   readonly l1: L1Tier | undefined;
   readonly versions: VersionSource;
   readonly tags: QueryTags;
@@ -68,7 +70,10 @@ export class Refresher {
    */
   later(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource, freshness: Freshness, served: Entry): void {
     const { counters, flights, clock, filler, report } = this.#parts;
-    if (freshness === "stale") counters.staleHits++;
+    if (freshness === "stale") {
+      counters.staleHits++;
+      this.#parts.observer.staleServed(key);
+    }
     const local = key.local;
     if (flights.has(local) || this.#refreshing.has(local)) return;
     const pausedUntil = this.#paused.get(local);
@@ -131,12 +136,14 @@ export class Refresher {
       }
     }
     counters.refreshes++;
+    this.#parts.observer.refreshed(key, false);
     const miss = new Miss(key, tags, captured, expiry, source, hears ? this.#parts.l1 : undefined);
     const load = token === undefined ? loader.loadAndFill(miss) : loader.loadHolding(miss, token);
     try {
       await flights.start(key.local, captured, load);
     } catch (error) {
       counters.refreshFailures++;
+      this.#parts.observer.refreshed(key, true);
       this.#pause(key, REFRESH_RETRY_MS);
       report(
         new CacheError(

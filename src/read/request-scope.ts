@@ -23,6 +23,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { VersionMirror } from "../invalidation/version-mirror.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import { cloneResult } from "../serialize/clone.js";
+import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 
 /** Most entries one scope holds; past it, reads still run but are not kept (a scope is one request, not a cache). */
@@ -64,8 +65,11 @@ export class RequestScope {
   readonly #mirror: VersionMirror;
   readonly #versions: ScopeInvalidations;
   readonly #counters: Counters;
+  readonly #observer: ReadObserver | undefined;
 
-  constructor(invalidations: ScopeInvalidations, counters: Counters) {
+  /** @param observer told each scope hit (labelled metrics, events) */
+  constructor(invalidations: ScopeInvalidations, counters: Counters, observer?: ReadObserver) {
+    this.#observer = observer;
     this.#mirror = invalidations.mirror;
     this.#versions = invalidations;
     this.#counters = counters;
@@ -114,10 +118,12 @@ export class RequestScope {
     tagsOf: () => readonly string[],
     load: () => PromiseLike<unknown>,
   ): Promise<unknown> {
+    const started = this.#observer?.timing === true ? performance.now() : undefined;
     const existing = scope.get(key);
     if (existing !== undefined) {
       if ((existing.direct || !direct) && this.#live(existing)) {
         this.#counters.scopeHits++;
+        this.#observer?.hit("scope", key, undefined, false, undefined, started);
         return existing.result.then(cloneResult);
       }
       scope.delete(key);

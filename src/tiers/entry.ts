@@ -14,6 +14,7 @@
  * that produced the value (docs/invalidation.md); the tags themselves are
  * derived from the query, so they are not stored.
  */
+import type { ShapeRecord } from "../observe/shape-table.js";
 import type { Cloner } from "../serialize/clone.js";
 import { deserialize, serialize } from "../serialize/serializer.js";
 
@@ -35,6 +36,8 @@ export interface Entry<T = unknown> {
   readonly clone?: Cloner;
   /** In the in-process tier: the mirror epoch at which this entry was last found current (see VersionMirror.epoch). */
   checkedEpoch?: number;
+  /** In the in-process tier, with labelled metrics: the counters of its query shape (found once, on its first hit). */
+  record?: ShapeRecord;
 }
 
 /** Encodes an entry for the shared tier. Throws when the value cannot be serialised. */

@@ -15,14 +15,18 @@ export class L1Tier {
   /** The byte bound (estimated); an entry larger than it is never held (lru-cache refuses it). */
   readonly maxSize: number;
 
-  /** @param bounds `maxSize` in bytes (estimated) and an optional entry count bound */
-  constructor(bounds: { maxSize: number; maxEntries: number | undefined }) {
+  /**
+   * @param bounds `maxSize` in bytes (estimated) and an optional entry count bound
+   * @param disposed told why each entry left (lru-cache's reasons: `evict`, `expire`, `set`, `delete`), for metrics
+   */
+  constructor(bounds: { maxSize: number; maxEntries: number | undefined }, disposed?: (reason: string) => void) {
     this.maxSize = bounds.maxSize;
     this.#lru = new LRUCache<string, Entry>({
       maxSize: bounds.maxSize,
       ...(bounds.maxEntries === undefined ? {} : { max: bounds.maxEntries }),
       // Sizes are passed with each set(); this is only a guard for a set without one.
       sizeCalculation: () => ENTRY_OVERHEAD_BYTES,
+      ...(disposed === undefined ? {} : { dispose: (_entry: Entry, _key: string, reason: string) => disposed(reason) }),
     });
   }
 
