@@ -9,8 +9,9 @@ const external = ["@prisma/client", "ioredis", "lru-cache", "superjson", "pg"];
 
 export default defineConfig([
   {
-    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`.
-    entry: { index: "src/index.ts", events: "src/events/index.ts" },
+    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`. `inspector`
+    // (prisma-query-cache/inspector) needs nothing more, but only applications serving the page load it.
+    entry: { index: "src/index.ts", events: "src/events/index.ts", inspector: "src/inspector/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: false,

@@ -55,9 +55,16 @@ function newestMtime(dir: string): number {
 
 /** Builds dist/ with tsup when it is missing or older than any source file. */
 function ensureBuilt(): void {
-  const outputs = ["index.js", "index.cjs", "index.d.ts", "index.d.cts", "events.js", "events.cjs", "cli.js"].map(
-    (file) => join(dist, file),
-  );
+  const outputs = [
+    "index.js",
+    "index.cjs",
+    "index.d.ts",
+    "index.d.cts",
+    "events.js",
+    "events.cjs",
+    "inspector.js",
+    "cli.js",
+  ].map((file) => join(dist, file));
   const builtAt = outputs.every(existsSync) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
   const sourcesAt = Math.max(
     newestMtime(join(root, "src")),
@@ -166,9 +173,14 @@ describe("the built package", () => {
         "dist/index.cjs",
         "dist/events.js",
         "dist/events.cjs",
+        "dist/inspector.js",
+        "dist/inspector.cjs",
         "dist/cli.js",
         "docs/options.md",
         "docs/events.md",
+        "docs/advisor.md",
+        "docs/inspector.md",
+        "docs/inspector.png",
       ]),
     );
     expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
@@ -200,6 +212,27 @@ describe("the built package", () => {
     },
   );
 
+  it.each([
+    ["commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "inspector.cjs"],
+    ["module", `const m = await import(NAME); const resolved = import.meta.resolve(NAME);`, "inspector.js"],
+  ] as const)("resolves the inspector subpath with %s, exposing createCacheInspector", (inputType, load, entry) => {
+    const name = JSON.stringify(`${pkg.name}/inspector`);
+    const child = spawnSync(
+      process.execPath,
+      [
+        `--input-type=${inputType}`,
+        "-e",
+        `const NAME = ${name}; ${load} let error; try { m.createCacheInspector({}); } catch (e) { error = e.code; } console.log(JSON.stringify({ resolved, createCacheInspector: typeof m.createCacheInspector, error }));`,
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
+    expect(child.stderr).toBe("");
+    const result = JSON.parse(child.stdout) as { resolved: string; createCacheInspector: string; error: string };
+    const resolved = result.resolved.startsWith("file:") ? fileURLToPath(result.resolved) : result.resolved;
+    expect(resolved).toBe(join(dist, entry));
+    expect(result).toMatchObject({ createCacheInspector: "function", error: "E_INVALID_OPTION" });
+  });
+
   it("ships the command line as the package's bin", () => {
     const { bin } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
     const cli = spawnSync(process.execPath, [join(root, bin["prisma-query-cache"] as string), "--help"], {
@@ -208,6 +241,7 @@ describe("the built package", () => {
     });
     expect(cli.status).toBe(0);
     expect(cli.stderr).toMatch(/events-sql/);
+    expect(cli.stderr).toMatch(/advise --url/);
   });
 
   it("exposes package.json through the exports map", () => {

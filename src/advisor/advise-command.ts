@@ -7,9 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { AdvisorReport } from "./advisor-report.js";
 import { formatAdvisorTable } from "./advisor-table.js";
-
-/** The path, under the inspector's mount point, of the JSON it serves. */
-export const INSPECTOR_JSON_PATH = "snapshot.json";
+import { INSPECTOR_JSON_PATH } from "../inspector/json-path.js";
 
 export const ADVISE_USAGE = `Usage: prisma-query-cache advise --url http://localhost:3000/inspector [--header "Authorization: Bearer ..."]
        prisma-query-cache advise --file snapshot.json
