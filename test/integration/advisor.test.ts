@@ -89,6 +89,22 @@ describeWith(["postgres", "redis"], "caching advisor: postgres + redis", () => {
     });
   });
 
+  it("without Redis, a write through another client on the same prefix (one in-process group) kills a would-be hit", async () => {
+    const w = await env.world("advisor-local");
+    const observer = await env.instance({ redis: false, advisor: true });
+    const writer = await env.instance({ redis: false, prefix: observer.prefix, over: env.connect() });
+    const read = () => observer.prisma.post.findUnique({ where: { id: w.posts.draft }, select: { title: true } });
+    await read();
+    await read(); // a would-be hit
+    await writer.prisma.post.update({ where: { id: w.posts.draft }, data: { title: "Draft 2" }, select: { id: true } });
+    await read(); // invalidated: a would-be miss
+    expect(rowOf(observer.prisma.$cache.advisor().rows, "Post", "findUnique")).toMatchObject({
+      reads: 3,
+      wouldHit: 1,
+      invalidated: 1,
+    });
+  });
+
   it("results are unchanged; reads in transactions and cached reads are not observed; a batch transaction still takes observed reads", async () => {
     const w = await env.world("advisor-neutral");
     const { prisma } = await env.client({ advisor: true });
