@@ -5,13 +5,20 @@ import { defineConfig } from "tsup";
 // No source maps: the build is not minified, so it reads close to the sources,
 // and maps pointing at sources the package does not ship would more than
 // double its size for stack traces naming files users do not have.
-const external = ["@prisma/client", "ioredis", "lru-cache", "superjson", "pg"];
+const external = ["@prisma/client", "ioredis", "lru-cache", "superjson", "pg", "@opentelemetry/api", "prom-client"];
 
 export default defineConfig([
   {
-    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`. `inspector`
-    // (prisma-query-cache/inspector) needs nothing more, but only applications serving the page load it.
-    entry: { index: "src/index.ts", events: "src/events/index.ts", inspector: "src/inspector/index.ts" },
+    // `events` is a subpath of its own (prisma-query-cache/events): only it needs `pg`. Likewise the exporters:
+    // only `otel` needs `@opentelemetry/api`, only `prometheus` is used with `prom-client`.
+    entry: {
+      index: "src/index.ts",
+      events: "src/events/index.ts",
+      otel: "src/exporters/otel.ts",
+      prometheus: "src/exporters/prometheus.ts",
+      // Only applications serving the inspector page load it (prisma-query-cache/inspector).
+      inspector: "src/inspector/index.ts",
+    },
     format: ["esm", "cjs"],
     dts: true,
     sourcemap: false,

@@ -41,7 +41,8 @@ export type {
   MetricsSnapshot,
   ShapeMetrics,
 } from "./observe/metrics-snapshot.js";
-export type { FullMetricsSnapshot, InvalidationCause } from "./observe/metrics.js";
+export type { FullMetricsSnapshot, InvalidationCause, LatencyTier } from "./observe/metrics.js";
+export type { HistogramSummary } from "./observe/histogram.js";
 export type { ReadInfo } from "./observe/read-info.js";
 export type { CacheEvent, CacheLogger } from "./observe/log-events.js";
 export type { MetricsOptions } from "./options/observe-options.js";

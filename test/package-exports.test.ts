@@ -63,6 +63,10 @@ function ensureBuilt(): void {
     "events.js",
     "events.cjs",
     "inspector.js",
+    "otel.js",
+    "otel.cjs",
+    "prometheus.js",
+    "prometheus.cjs",
     "cli.js",
   ].map((file) => join(dist, file));
   const builtAt = outputs.every(existsSync) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
@@ -175,6 +179,10 @@ describe("the built package", () => {
         "dist/events.cjs",
         "dist/inspector.js",
         "dist/inspector.cjs",
+        "dist/otel.js",
+        "dist/otel.cjs",
+        "dist/prometheus.js",
+        "dist/prometheus.cjs",
         "dist/cli.js",
         "docs/options.md",
         "docs/events.md",
@@ -231,6 +239,46 @@ describe("the built package", () => {
     const resolved = result.resolved.startsWith("file:") ? fileURLToPath(result.resolved) : result.resolved;
     expect(resolved).toBe(join(dist, entry));
     expect(result).toMatchObject({ createCacheInspector: "function", error: "E_INVALID_OPTION" });
+  });
+
+  it.each([
+    ["otel", "commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "cjs"],
+    ["otel", "module", `const m = await import(NAME); const resolved = import.meta.resolve(NAME);`, "js"],
+    ["prometheus", "commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "cjs"],
+    ["prometheus", "module", `const m = await import(NAME); const resolved = import.meta.resolve(NAME);`, "js"],
+  ] as const)(
+    "resolves the %s exporter subpath with %s, exposing its register function",
+    (subpath, inputType, load, ext) => {
+      const name = JSON.stringify(`${pkg.name}/${subpath}`);
+      const child = spawnSync(
+        process.execPath,
+        [
+          `--input-type=${inputType}`,
+          "-e",
+          `const NAME = ${name}; ${load} console.log(JSON.stringify({ resolved, exports: Object.keys(m).filter((k) => k !== "default" && k !== "module.exports").sort() }));`,
+        ],
+        { cwd: root, encoding: "utf8" },
+      );
+      expect(child.stderr).toBe("");
+      const result = JSON.parse(child.stdout) as { resolved: string; exports: string[] };
+      const resolved = result.resolved.startsWith("file:") ? fileURLToPath(result.resolved) : result.resolved;
+      expect(resolved).toBe(join(dist, `${subpath}.${ext}`));
+      expect(result.exports).toEqual([subpath === "otel" ? "registerOpenTelemetry" : "registerPrometheus"]);
+    },
+  );
+
+  it("declares the exporters' libraries as optional peer dependencies, kept out of the builds", () => {
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    for (const peer of ["@opentelemetry/api", "prom-client"]) {
+      expect(manifest.peerDependencies[peer], peer).toBeDefined();
+      expect(manifest.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
+    }
+    // Imported, not bundled: the application's own copy must be the one used.
+    expect(readFileSync(join(dist, "otel.js"), "utf8")).toMatch(/from "@opentelemetry\/api"/);
+    expect(readFileSync(join(dist, "index.js"), "utf8")).not.toMatch(/@opentelemetry|prom-client/);
   });
 
   it("ships the command line as the package's bin", () => {

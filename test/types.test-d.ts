@@ -13,8 +13,12 @@ import {
   type AdvisorReport,
   type AdvisorRow,
   type CacheStats,
+  type AnsweredBy,
+  type CacheEvent,
   type GetOrSetOptions,
+  type MetricsSnapshot,
   type QueryCacheOption,
+  type ReadInfo,
   type RedisClientLike,
 } from "../src/index.ts";
 import { Prisma, PrismaClient } from "./generated/postgres/client.ts";
@@ -294,6 +298,38 @@ describe("$cache", () => {
     cacheExtension({ advisor: { samples: 0.1 } });
     // @ts-expect-error `advisor` takes a boolean or settings
     cacheExtension({ advisor: "on" });
+  });
+
+  test("metrics() is a MetricsSnapshot; withInfo keeps the read's result type and adds its info", async () => {
+    expectTypeOf(prisma.$cache.metrics()).toExtend<MetricsSnapshot>();
+    expectTypeOf(prisma.$cache.metrics().shapes[0]!.reads.l1).toEqualTypeOf<number>();
+    const { data, info } = await prisma.$cache.withInfo(
+      prisma.user.findUnique({ where: { id: 1 }, select: { name: true }, cache: true }),
+    );
+    expectTypeOf(data).toEqualTypeOf<{ name: string | null } | null>();
+    expectTypeOf(info).toEqualTypeOf<ReadInfo>();
+    expectTypeOf(info.answeredBy).toEqualTypeOf<AnsweredBy>();
+    const listed = await prisma.$cache.withInfo(prisma.post.findMany({ select: { id: true } }));
+    expectTypeOf(listed.data).toEqualTypeOf<{ id: number }[]>();
+    // @ts-expect-error withInfo takes the read (a promise), not a function
+    void prisma.$cache.withInfo(() => prisma.user.count());
+  });
+
+  test("metrics, logger and logRawKeys options compile; misspellings and wrong types do not", () => {
+    const logged: CacheEvent[] = [];
+    const options: CacheExtensionOptions = {
+      metrics: { maxShapes: 50, hotKeys: 20, window: "30s" },
+      logger: { debug: (event) => logged.push(event) },
+      logRawKeys: false,
+    };
+    cacheExtension(options);
+    cacheExtension({ metrics: true, logger: console });
+    // @ts-expect-error `shapes` is not a metrics setting (maxShapes is)
+    cacheExtension({ metrics: { shapes: 5 } });
+    // @ts-expect-error metrics is a boolean or settings
+    cacheExtension({ metrics: "on" });
+    // @ts-expect-error a logger method takes (event, message)
+    cacheExtension({ logger: { info: (event: number) => event } });
   });
 
   test("getOrSet returns Promise<T> for fn: () => Promise<T> and for fn: () => T", () => {

@@ -6,16 +6,13 @@
  * the all-time count. A steady rate r read by it settles at a count of
  * 2·r·window, which is how the rate is read back.
  *
- * Reads are sampled (one in {@link SAMPLE_EVERY} on average, at random so a
- * periodic workload cannot hide a key), each sample weighing as many reads:
- * a key read less than a few times per window is noise either way.
+ * The caller may sample reads (in-process hits are: one in about 16), each
+ * sample then weighing as many reads: a key read less than a few times per
+ * window is noise either way.
  */
 import { keyHash } from "./log-events.js";
 import type { HotEntry } from "./metrics-snapshot.js";
 import type { ShapeRecord } from "./shape-table.js";
-
-/** One read in this many (on average) is recorded in the sketch. */
-export const SAMPLE_EVERY = 4;
 
 interface Counter {
   count: number;
@@ -43,18 +40,17 @@ export class HotKeys {
     this.#startedAt = now;
   }
 
-  /** Records one read of `local` (sampled: most calls return at once). */
-  sample(local: string, record: ShapeRecord, now: number): void {
-    if (Math.random() * SAMPLE_EVERY >= 1) return;
+  /** Records `weight` reads of `local` (a sample standing for that many). */
+  sample(local: string, record: ShapeRecord, now: number, weight: number): void {
     this.#turn(now);
     const counters = this.#counters;
     const counter = counters.get(local);
     if (counter !== undefined) {
-      counter.count += SAMPLE_EVERY;
+      counter.count += weight;
       return;
     }
     if (counters.size < this.#capacity) {
-      counters.set(local, { count: SAMPLE_EVERY, record });
+      counters.set(local, { count: weight, record });
       return;
     }
     // Space-Saving: the new key takes the smallest counter's place and inherits its count (an overestimate bound).
@@ -67,7 +63,7 @@ export class HotKeys {
       }
     }
     counters.delete(smallestKey as string);
-    counters.set(local, { count: smallest + SAMPLE_EVERY, record });
+    counters.set(local, { count: smallest + weight, record });
   }
 
   /** The top `n` keys by estimated rate (reads per second), keys hashed. */

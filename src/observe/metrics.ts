@@ -13,7 +13,7 @@
  */
 import type { CacheError } from "../errors.js";
 import type { CacheStats } from "../stats.js";
-import { latencyHistogram, type LogHistogram } from "./histogram.js";
+import { latencyHistogram, LATENCY_BOUNDS_MS, type HistogramSummary, type LogHistogram } from "./histogram.js";
 import { HotKeys } from "./hot-keys.js";
 import type { HotEntry, InvalidationRecord, MetricsSnapshot, ShapeMetrics } from "./metrics-snapshot.js";
 import { ShapeTable } from "./shape-table.js";
@@ -45,8 +45,12 @@ const HOT_ENTRIES = 10;
 export interface FullMetricsSnapshot extends MetricsSnapshot {
   /** Whether labelled metrics are on (`metrics` option): without them `shapes`, `latency` and `hot` stay empty. */
   readonly labelled: boolean;
+  /** Hit latency per tier and the database's (ms), with sums and export buckets. */
+  readonly latency: Readonly<Record<LatencyTier, HistogramSummary>>;
   /** Per (model, operation, shape group), with single-flight and refresh counters. */
   readonly shapes: readonly (ShapeMetrics & {
+    readonly missMs: HistogramSummary;
+    readonly entryBytes: HistogramSummary;
     readonly coalesced: number;
     readonly lockWaits: number;
     readonly refreshes: number;
@@ -166,6 +170,15 @@ export class Metrics {
   }
 }
 
-function summary(histogram: LogHistogram | undefined): FullMetricsSnapshot["latency"]["l1"] {
-  return histogram?.summary() ?? { count: 0, p50: 0, p95: 0, p99: 0 };
+const EMPTY_LATENCY: HistogramSummary = {
+  count: 0,
+  p50: 0,
+  p95: 0,
+  p99: 0,
+  sum: 0,
+  buckets: LATENCY_BOUNDS_MS.map((le) => ({ le, count: 0 })),
+};
+
+function summary(histogram: LogHistogram | undefined): HistogramSummary {
+  return histogram?.summary() ?? EMPTY_LATENCY;
 }

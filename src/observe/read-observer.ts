@@ -32,6 +32,12 @@ export interface ResolvedLogger {
 
 /** Bound on shape groups labelled for events and channels while labelled metrics are off. */
 const LABEL_ONLY_SHAPES = 200;
+/**
+ * One in-process hit in this many (on average, at random strides) is timed and sampled for hot keys: reading the
+ * clock twice costs more than the rest of the metrics of a hit together, and a latency distribution or a hot-key
+ * ranking needs a sample, not every hit. Hits of the other tiers cost hundreds of times more and are all timed.
+ */
+export const L1_SAMPLE_EVERY = 16;
 
 /** The read observer of one extension instance. */
 export class ReadObserver {
@@ -43,6 +49,8 @@ export class ReadObserver {
   /** Whether read events are logged (they go to `debug`): only then are they built. */
   readonly #debug: boolean;
   readonly #clock: Clock;
+  /** In-process hits until the next timed one. */
+  #countdown = 1;
 
   constructor(metrics: Metrics, logger: ResolvedLogger | undefined, clock: Clock) {
     this.metrics = metrics;
@@ -52,26 +60,39 @@ export class ReadObserver {
     this.#clock = clock;
   }
 
-  /** True when a hit must be timed (labelled metrics on, or `read` subscribers, which get its time). */
+  /** True when a hit of a tier other than the in-process one must be timed (labelled metrics or `read` subscribers). */
   get timing(): boolean {
     return this.#table !== undefined || readChannel.hasSubscribers;
   }
 
   /**
+   * `performance.now()` when this in-process hit is to be timed (one in about {@link L1_SAMPLE_EVERY}, with
+   * labelled metrics or `read` subscribers), else 0. Called as the read begins.
+   */
+  startL1(): number {
+    if ((this.#table === undefined && !readChannel.hasSubscribers) || --this.#countdown > 0) return 0;
+    // A random stride of mean L1_SAMPLE_EVERY: a workload cycling through keys in step with it cannot hide one.
+    this.#countdown = 1 + Math.floor(Math.random() * (2 * L1_SAMPLE_EVERY - 1));
+    return performance.now();
+  }
+
+  /**
    * An in-process hit (the hot path). `entry` is the in-process tier's own
    * object: it remembers its record, so no lookup is made after the first hit.
-   * `started`: `performance.now()` when the read began, if {@link timing}.
+   * `started`: what {@link startL1} returned (0: not timed).
    */
   l1Hit(key: QueryKey, entry: Entry, stale: boolean, source: ObservedSource, now: number, started: number): void {
     const table = this.#table;
     let ms: number | undefined;
+    if (started !== 0) ms = performance.now() - started;
     if (table !== undefined) {
-      const record = (entry.record ??= table.of(key.local));
+      const record = entry.record ?? (entry.record = table.of(key.local));
       record.l1++;
-      ms = performance.now() - started;
-      this.metrics.latency?.l1.record(ms);
-      this.metrics.hotKeys?.sample(key.local, record, now);
-    } else if (started !== 0) ms = performance.now() - started;
+      if (ms !== undefined) {
+        this.metrics.latency?.l1.record(ms);
+        this.metrics.hotKeys?.sample(key.local, record, now, L1_SAMPLE_EVERY);
+      }
+    }
     const info = source[INFO];
     if (info !== undefined) this.#hitInfo(info, "l1", key.local, entry, stale, now);
     if (this.#debug || readChannel.hasSubscribers) this.#emitHit("l1", key.local, stale, ms);
@@ -92,7 +113,7 @@ export class ReadObserver {
       const record = table.of(local);
       record[tier]++;
       if (ms !== undefined) this.metrics.latency?.[tier].record(ms);
-      this.metrics.hotKeys?.sample(local, record, this.#clock.now());
+      this.metrics.hotKeys?.sample(local, record, this.#clock.now(), 1);
     }
     const info = source?.[INFO];
     if (info !== undefined) this.#hitInfo(info, tier, local, entry, stale, this.#clock.now());
@@ -105,7 +126,7 @@ export class ReadObserver {
     if (table !== undefined) {
       const record = table.of(key.local);
       record.db++;
-      this.metrics.hotKeys?.sample(key.local, record, this.#clock.now());
+      this.metrics.hotKeys?.sample(key.local, record, this.#clock.now(), 1);
     }
     const info = source?.[INFO];
     if (info !== undefined) {

@@ -11,7 +11,7 @@
  */
 import { shortHash } from "../keys/hash.js";
 import { keyShape } from "../keys/query-key.js";
-import { latencyHistogram, sizeHistogram, type LogHistogram } from "./histogram.js";
+import { latencyHistogram, sizeHistogram, type HistogramSummary, type LogHistogram } from "./histogram.js";
 import type { AnsweredBy, ShapeMetrics } from "./metrics-snapshot.js";
 
 /** Bound on remembered key texts (key text -> its record); past it the memo starts over. */
@@ -54,7 +54,14 @@ export class ShapeRecord {
   }
 
   /** The public, immutable view. */
-  snapshot(): ShapeMetrics & { coalesced: number; lockWaits: number; refreshes: number; refreshFailures: number } {
+  snapshot(): ShapeMetrics & {
+    coalesced: number;
+    lockWaits: number;
+    refreshes: number;
+    refreshFailures: number;
+    missMs: HistogramSummary;
+    entryBytes: HistogramSummary;
+  } {
     const reads: Record<AnsweredBy, number> = {
       scope: this.scope,
       l1: this.l1,

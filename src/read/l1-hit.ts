@@ -50,7 +50,7 @@ export class L1Hits {
   /** A copy of the live in-process entry of `key`, or undefined (a miss). A stale or early-chosen one is refreshed. */
   serve(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> | undefined {
     const observer = this.#observer;
-    const started = observer.timing ? performance.now() : 0;
+    const started = observer.startL1();
     const now = this.#clock.now();
     const entry = this.#l1.get(key.local, now);
     if (entry === undefined || !this.#versions.hearsEveryInvalidation()) return undefined;

@@ -51,7 +51,9 @@ export class L1Tier {
     const size = valueBytes + 2 * key.length + ENTRY_OVERHEAD_BYTES;
     // Set even when too large: lru-cache then drops the key's previous entry, which this one replaces.
     // The entry never changes once stored, so the copier chosen now stays exact for every hit.
-    this.#lru.set(key, { ...entry, clone: size > this.maxSize ? undefined : clonerFor(entry.value) }, { size });
+    // `record` declared now: set on the first hit with metrics on, it must not change the object's shape then.
+    const held = { ...entry, clone: size > this.maxSize ? undefined : clonerFor(entry.value), record: undefined };
+    this.#lru.set(key, held, { size });
     return size <= this.maxSize;
   }
 

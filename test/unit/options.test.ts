@@ -113,6 +113,16 @@ const INVALID: ReadonlyArray<readonly [string, Untyped, string]> = [
   ["a breaker failure count given as text", { breaker: { failures: "5" } }, "`breaker.failures`"],
   ["a breaker open for 0", { breaker: { openFor: 0 } }, "`breaker.openFor`"],
   ["a breaker open for a bad duration", { breaker: { openFor: "soon" } }, "`breaker.openFor`"],
+  ["metrics given as text", { metrics: "on" }, "`metrics`"],
+  ["metrics given as a list", { metrics: [] }, "`metrics`"],
+  ["an unknown key in metrics", { metrics: { shapes: 10 } }, "`metrics.shapes`"],
+  ["a metrics shape bound of 0", { metrics: { maxShapes: 0 } }, "`metrics.maxShapes`"],
+  ["a fractional hot-key count", { metrics: { hotKeys: 2.5 } }, "`metrics.hotKeys`"],
+  ["a metrics window that is no duration", { metrics: { window: "soon" } }, "`metrics.window`"],
+  ["a logger that is a function", { logger: () => undefined }, "`logger`"],
+  ["a logger with none of the four methods", { logger: { log: () => undefined } }, "`logger`"],
+  ["a logger method that is no function", { logger: { debug: "yes" } }, "`logger.debug`"],
+  ["logRawKeys given as text", { logRawKeys: "yes" }, "`logRawKeys`"],
 ];
 
 /** [the options, what they resolve to (a subset)] */
@@ -180,6 +190,25 @@ describe("resolveOptions", () => {
     expect(resolved.prefix).toBe("pqc:");
     expect(resolved.redisTimeoutMs).toBe(250);
     expect(resolved.models.size).toBe(0);
+  });
+
+  it("resolves metrics: off by default, true for the defaults, settings layered on them", () => {
+    expect(resolve(undefined).metrics).toBeUndefined();
+    expect(resolve({ metrics: false }).metrics).toBeUndefined();
+    expect(resolve({ metrics: true }).metrics).toEqual({ maxShapes: 200, hotKeys: 100, windowMs: 60_000 });
+    expect(resolve({ metrics: { maxShapes: 5, window: "10s" } }).metrics).toEqual({
+      maxShapes: 5,
+      hotKeys: 100,
+      windowMs: 10_000,
+    });
+  });
+
+  it("resolves a logger with any of its methods, keys hashed unless logRawKeys", () => {
+    const logger = { warn: () => undefined };
+    expect(resolve({ logger }).logger).toEqual({ logger, rawKeys: false });
+    expect(resolve({ logger, logRawKeys: true }).logger).toEqual({ logger, rawKeys: true });
+    expect(resolve({ logger: console }).logger?.logger).toBe(console);
+    expect(resolve(undefined).logger).toBeUndefined();
   });
 
   it.each(DURATIONS)("accepts the duration %j as %i ms", (ttl, ms) => {

@@ -1,0 +1,133 @@
+/**
+ * Metrics overhead benchmark: what labelled metrics (`metrics: true`) cost
+ * the in-process hit, the hottest path, next to the same hit with metrics
+ * off. A report, not a test: it exits 0 whatever the figures and prints FAIL
+ * next to a missed target (<= 1.10x).
+ *
+ * Three clients over one database read the same rows (ids rotated) from
+ * their in-process tier: metrics off (the default), metrics on, and metrics
+ * on with a subscriber on the `prisma-query-cache:read` diagnostics channel
+ * (what an exporter reading latencies adds). They run in interleaved slices
+ * within each round, so all see the same machine; the median round is shown.
+ * The library is imported from its build (bench/library.ts says why).
+ *
+ * Env: DATABASE_URL (recreated!). No Redis: an in-process hit never reaches it.
+ */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { cpus, loadavg } from "node:os";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { DEFAULT_DATABASE_URL, resetPostgres } from "../scripts/lib/database.mjs";
+import { PrismaClient } from "../test/generated/postgres/client.ts";
+import { seed } from "../examples/support/seed.ts";
+import { cacheExtension } from "./library.ts";
+import { medianRound, summarise, timeBatches, type Summary } from "./measure.ts";
+
+const ROUNDS = 7;
+const SLICES = 10;
+/** Calls per timed block: a hit costs a few microseconds, less than reading the clock per call would blur. */
+const BATCH = 50;
+const CALLS = 100_000;
+const USERS = 200;
+const TARGET = 1.1;
+
+const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+
+type Base = PrismaClient;
+
+function client(base: Base, metrics: boolean) {
+  return base.$extends(cacheExtension({ defaults: { ttl: "1h" }, metrics, prefix: `pqc-bench-metrics:${metrics}:` }));
+}
+
+async function main(): Promise<void> {
+  await resetPostgres(databaseUrl);
+  const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  try {
+    const [tenant] = await seed(base, { tenants: [{ slug: "bench", users: USERS }], postsPerUser: 0 });
+    const ids = tenant?.userIds ?? [];
+    const off = client(base, false);
+    const on = client(base, true);
+    const subscribed = client(base, true);
+    for (const prisma of [off, on, subscribed])
+      for (const id of ids) await prisma.user.findUnique({ where: { id }, cache: true });
+
+    const onRead = (): void => undefined;
+    const paths = [
+      { key: "off", label: "in-process hit, metrics off (default)", prisma: off, channel: false },
+      { key: "on", label: "in-process hit, metrics: true", prisma: on, channel: false },
+      {
+        key: "on+ch",
+        label: "in-process hit, metrics: true + read channel subscriber",
+        prisma: subscribed,
+        channel: true,
+      },
+    ];
+    const rounds = new Map<string, Summary[]>(paths.map((path) => [path.key, []]));
+    const perSlice = CALLS / SLICES;
+    for (let round = -1; round < ROUNDS; round++) {
+      const samples = new Map<string, Float64Array[]>(paths.map((path) => [path.key, []]));
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const path of paths) {
+          if (path.channel) subscribe("prisma-query-cache:read", onRead);
+          const first = slice * perSlice;
+          samples
+            .get(path.key)
+            ?.push(
+              await timeBatches(
+                perSlice,
+                (i) =>
+                  path.prisma.user.findUnique({ where: { id: ids[(first + i) % ids.length] as number }, cache: true }),
+                BATCH,
+              ),
+            );
+          if (path.channel) unsubscribe("prisma-query-cache:read", onRead);
+        }
+      }
+      if (round < 0) continue; // warm-up
+      for (const path of paths) {
+        const all = samples.get(path.key) ?? [];
+        const merged = new Float64Array(all.reduce((n, part) => n + part.length, 0));
+        let at = 0;
+        for (const part of all) {
+          merged.set(part, at);
+          at += part.length;
+        }
+        rounds.get(path.key)?.push(summarise(merged));
+      }
+    }
+
+    const cpu = cpus();
+    console.log(
+      `machine: Node ${process.version}, ${cpu[0]?.model.trim() ?? "unknown cpu"}, ${cpu.length} cores, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
+    console.log(
+      `${USERS} users, ids rotated; ${ROUNDS} rounds of ${SLICES} interleaved slices of ${perSlice} calls (blocks of ${BATCH}), median round shown; us per call`,
+    );
+    const median = new Map(paths.map((path) => [path.key, medianRound(rounds.get(path.key) ?? [])]));
+    for (const path of paths) {
+      const s = median.get(path.key) as Summary;
+      console.log(
+        `  ${path.label.padEnd(62)} p50 ${s.p50.toFixed(2)}  p99 ${s.p99.toFixed(2)}  mean ${s.mean.toFixed(2)}`,
+      );
+    }
+    const ratioOf = (key: string) => (median.get(key) as Summary).p50 / (median.get("off") as Summary).p50;
+    for (const key of ["on", "on+ch"]) {
+      const ratio = ratioOf(key);
+      console.log(
+        `  ${key} / off p50: ${ratio.toFixed(3)}x ${key === "on" ? (ratio <= TARGET ? "ok" : "FAIL") : ""} (target <= ${TARGET}x for "on")`,
+      );
+    }
+    // Round by round, the ratio of the same round (each round's paths ran interleaved).
+    const perRound = (rounds.get("on") ?? []).map((s, i) => s.p50 / (rounds.get("off")?.[i]?.p50 ?? NaN));
+    console.log(`  on / off p50 per round: ${perRound.map((r) => r.toFixed(3)).join(" ")}`);
+    const m = on.$cache.metrics();
+    console.log(
+      `check: metrics-on client ${m.totals.l1Hits} l1 hits, ${m.latency.l1.count} timed, l1 hit p50 ${(m.latency.l1.p50 * 1000).toFixed(2)} us / p99 ${(m.latency.l1.p99 * 1000).toFixed(2)} us (inside the extension); off client ${off.$cache.stats().l1Hits} l1 hits`,
+    );
+  } finally {
+    await base.$disconnect();
+  }
+}
+
+await main();
