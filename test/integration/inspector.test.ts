@@ -15,6 +15,7 @@ import express from "express";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { advise } from "../../src/advisor/advise-command.js";
 import { createCacheInspector, type InspectorSnapshot } from "../../src/inspector/index.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type Instance } from "../helpers/harness.js";
@@ -93,6 +94,14 @@ describeWith(["postgres", "redis"], "inspector: postgres + redis", () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain('"Bob"');
     expect((await fetch(`${base}/ops/cache/snapshot.json`, { method: "POST" })).status).toBe(405);
+    // `prisma-query-cache advise --url <mount>` prints the advisor's table from it.
+    let printed = "";
+    const code = await advise(["--url", `${base}/ops/cache`], {
+      out: { write: (text: string) => (printed += text) },
+      err: { write: (text: string) => (printed += text) },
+    });
+    expect(code).toBe(0);
+    expect(printed).toMatch(/^wait\s+User\.findMany\s+0\.0%\s+1\s/m);
   });
 
   it("mounted in Fastify under a prefix (the raw request keeps the prefix): page and JSON", async () => {
