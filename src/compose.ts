@@ -141,7 +141,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters, observer);
-  const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now());
+  const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now(), report);
   // The advisor hears every invalidation this instance hears; `close()` stops it (a group's mirror outlives one member).
   const stopAdvisor = advisor === undefined ? undefined : versions.mirror.listen(advisor);
   const readPath = new ReadPath(

@@ -27,6 +27,7 @@
  * (nothing uncached is invalidated by query), a TTL shorter than the repeats
  * (see the suggested ttl), and the in-process tier's size bound.
  */
+import { CacheError } from "../errors.js";
 import { keyShape } from "../keys/query-key.js";
 import type { ResolvedAdvisor } from "../options/resolve.js";
 import type { InvalidationListener } from "../invalidation/version-mirror.js";
@@ -86,10 +87,16 @@ export class Advisor implements InvalidationListener {
   /** Reads of shapes past the `maxShapes` bound: not observed. */
   #untrackedReads = 0;
 
-  /** @param now the clock (ms) that ages are measured on: the extension's */
-  constructor(settings: ResolvedAdvisor, now: () => number) {
+  readonly #report: (error: CacheError) => void;
+
+  /**
+   * @param now    the clock (ms) that ages are measured on: the extension's
+   * @param report where a failure to observe a read goes (`onError`); the read itself never sees it
+   */
+  constructor(settings: ResolvedAdvisor, now: () => number, report: (error: CacheError) => void) {
     this.#settings = settings;
     this.#now = now;
+    this.#report = report;
   }
 
   /** Whether the key whose text is `local` is observed (the same answer for every read of it). */
@@ -112,11 +119,21 @@ export class Advisor implements InvalidationListener {
     tagsOf: () => readonly string[],
     load: PromiseLike<unknown>,
   ): Promise<unknown> {
-    const state = this.#read(model, operation, local, tagsOf);
+    let state: { key: KeyState; fill: boolean } | undefined;
+    try {
+      state = this.#read(model, operation, local, tagsOf);
+    } catch (error) {
+      this.#failed(model, operation, error);
+    }
     const started = performance.now();
     return Promise.resolve(load).then(
       (result) => {
-        if (state !== undefined) this.#loaded(state.key.shape, performance.now() - started, state.fill, result);
+        if (state === undefined) return result;
+        try {
+          this.#loaded(state.key.shape, performance.now() - started, state.fill, result);
+        } catch (error) {
+          this.#failed(model, operation, error);
+        }
         return result;
       },
       (error: unknown) => {
@@ -124,6 +141,17 @@ export class Advisor implements InvalidationListener {
         if (state?.fill === true) state.key.fillSeq = NOT_FILLED;
         throw error;
       },
+    );
+  }
+
+  /** Reports a failure to observe a read of `model.operation`: the read goes on as if nothing watched it. */
+  #failed(model: string, operation: string, error: unknown): void {
+    this.#report(
+      new CacheError(
+        "E_ADVISOR",
+        `the advisor could not observe a read of ${model}.${operation}; the read ran as usual.`,
+        error,
+      ),
     );
   }
 

@@ -6,13 +6,19 @@ import { describe, expect, it } from "vitest";
 import { Advisor } from "../../../src/advisor/advisor.js";
 import { AgeHistogram } from "../../../src/advisor/age-histogram.js";
 import { adviceFor } from "../../../src/advisor/advisor-report.js";
+import type { CacheError } from "../../../src/errors.js";
 
 function advisorAt(settings: Partial<{ sample: number; maxShapes: number; maxKeys: number }> = {}) {
   const clock = { now: 0 };
-  const advisor = new Advisor({ sample: 1, maxShapes: 10, maxKeys: 10, ...settings }, () => clock.now);
+  const reported: CacheError[] = [];
+  const advisor = new Advisor(
+    { sample: 1, maxShapes: 10, maxKeys: 10, ...settings },
+    () => clock.now,
+    (error) => reported.push(error),
+  );
   const read = (key: string, tags: readonly string[]) =>
     advisor.observe("User", "findUnique", `User|findUnique|{"where":{"id":${key}}}|`, () => tags, Promise.resolve({}));
-  return { advisor, clock, read };
+  return { advisor, clock, read, reported };
 }
 
 describe("Advisor", () => {
@@ -58,6 +64,28 @@ describe("Advisor", () => {
     clock.now = 50_000;
     await read("1", []); // one outlier at 50 s
     expect(advisor.report().rows[0]?.suggestedTtlMs).toBe(5_000);
+  });
+
+  it("a failure to observe is reported (E_ADVISOR), never seen by the read, which resolves with its result", async () => {
+    const { advisor, reported } = advisorAt();
+    const row = { id: 1 };
+    const failingTags = () => {
+      throw new Error("tags");
+    };
+    await expect(advisor.observe("User", "findUnique", "k", failingTags, Promise.resolve(row))).resolves.toBe(row);
+    // A result whose size cannot be estimated (a getter that throws).
+    const hostile = Object.defineProperty({}, "x", {
+      enumerable: true,
+      get() {
+        throw new Error("size");
+      },
+    });
+    await expect(advisor.observe("User", "findMany", "k2", () => [], Promise.resolve(hostile))).resolves.toBe(hostile);
+    expect(reported.map((error) => error.code)).toEqual(["E_ADVISOR", "E_ADVISOR"]);
+    expect(reported[0]?.message).toContain("User.findUnique");
+    // A rejected read rejects with its own error.
+    const failure = new Error("database");
+    await expect(advisor.observe("User", "findFirst", "k3", () => [], Promise.reject(failure))).rejects.toBe(failure);
   });
 
   it("sampling by key hash answers the same for every read of a key", () => {
