@@ -219,7 +219,7 @@ export class ReadPath implements CachedReadRunner {
     const description = query[DESCRIPTION];
     const scope = this.scope.current();
     // Scope-only, awaited after its scope ended: as if it had been called outside one.
-    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined);
+    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined, query);
     // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at
     // all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
