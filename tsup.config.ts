@@ -16,6 +16,8 @@ export default defineConfig([
       events: "src/events/index.ts",
       otel: "src/exporters/otel.ts",
       prometheus: "src/exporters/prometheus.ts",
+      // Only applications serving the inspector page load it (prisma-query-cache/inspector).
+      inspector: "src/inspector/index.ts",
     },
     format: ["esm", "cjs"],
     dts: true,

@@ -37,6 +37,7 @@ import { RedisTier } from "./tiers/redis-tier.js";
 import { TransactionTags } from "./write/transaction-tags.js";
 import type { WriteSide } from "./write/write-hooks.js";
 import { WriteThrough } from "./write/write-through.js";
+import { Advisor } from "./advisor/advisor.js";
 
 /** What the composition needs to know of the client (read through Prisma's internals by extension.ts). */
 export interface ClientFacts {
@@ -63,6 +64,8 @@ export interface CacheInstance {
   readonly writeSide: WriteSide;
   /** The circuit breaker in front of Redis, when on (with Redis). */
   readonly breaker: CircuitBreaker | undefined;
+  /** Stops the advisor hearing invalidations (`close()`); undefined without `advisor`. */
+  readonly stopAdvisor: (() => void) | undefined;
   /** Told each read's outcome; holds the metrics `$cache.metrics()` reads. */
   readonly observer: ReadObserver;
 }
@@ -138,6 +141,9 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters, observer);
+  const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now(), report);
+  // The advisor hears every invalidation this instance hears; `close()` stops it (a group's mirror outlives one member).
+  const stopAdvisor = advisor === undefined ? undefined : versions.mirror.listen(advisor);
   const readPath = new ReadPath(
     resolved,
     stack,
@@ -147,6 +153,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     client.graph,
     requestScope,
     observer,
+    advisor,
   );
 
   const invalidator = new Invalidator(versions.store, versions.mirror, versions.bus, report, observer);
@@ -177,6 +184,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     readPath,
     writeSide,
     breaker,
+    stopAdvisor,
     observer,
   };
 }

@@ -73,6 +73,11 @@ export const errorCodes = {
    * notification. Reported; it reconnects with backoff and then invalidates every listened model.
    */
   E_EVENTS: "E_EVENTS",
+  /**
+   * The caching advisor (`advisor` option) could not observe an uncached read (deriving its tags or sizing its
+   * result failed). Reported; the read runs and returns exactly as it would without the advisor.
+   */
+  E_ADVISOR: "E_ADVISOR",
 } as const;
 
 /** One of the stable error codes in {@link errorCodes}. */

@@ -115,6 +115,7 @@ export function cacheExtension(options?: CacheExtensionOptions) {
         // other instances serving what they invalidated until ttl.
         await events?.close();
         await versions.close();
+        cache.stopAdvisor?.();
       },
     });
 

@@ -12,10 +12,12 @@ export type { CacheHandle, InvalidationTarget } from "./handle/cache-handle.js";
 export type { CacheReadiness } from "./handle/readiness.js";
 export type { GetOrSetOptions } from "./read/computation.js";
 export type { ShapeAdmission } from "./read/admission.js";
+export type { Advice, AdvisorReport, AdvisorRow } from "./advisor/advisor-report.js";
 export type { ScopeMiddleware } from "./read/request-scope.js";
 export { CacheError, errorCodes, type CacheErrorCode } from "./errors.js";
 export type {
   AdmissionOptions,
+  AdvisorOptions,
   BreakerOptions,
   CacheExtensionOptions,
   Clock,

@@ -62,6 +62,7 @@ function ensureBuilt(): void {
     "index.d.cts",
     "events.js",
     "events.cjs",
+    "inspector.js",
     "otel.js",
     "otel.cjs",
     "prometheus.js",
@@ -176,6 +177,8 @@ describe("the built package", () => {
         "dist/index.cjs",
         "dist/events.js",
         "dist/events.cjs",
+        "dist/inspector.js",
+        "dist/inspector.cjs",
         "dist/otel.js",
         "dist/otel.cjs",
         "dist/prometheus.js",
@@ -183,6 +186,9 @@ describe("the built package", () => {
         "dist/cli.js",
         "docs/options.md",
         "docs/events.md",
+        "docs/advisor.md",
+        "docs/inspector.md",
+        "docs/inspector.png",
       ]),
     );
     expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
@@ -213,6 +219,27 @@ describe("the built package", () => {
       expect(result.sql).toContain('CREATE TRIGGER pqc_events_insert AFTER INSERT ON "A"');
     },
   );
+
+  it.each([
+    ["commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "inspector.cjs"],
+    ["module", `const m = await import(NAME); const resolved = import.meta.resolve(NAME);`, "inspector.js"],
+  ] as const)("resolves the inspector subpath with %s, exposing createCacheInspector", (inputType, load, entry) => {
+    const name = JSON.stringify(`${pkg.name}/inspector`);
+    const child = spawnSync(
+      process.execPath,
+      [
+        `--input-type=${inputType}`,
+        "-e",
+        `const NAME = ${name}; ${load} let error; try { m.createCacheInspector({}); } catch (e) { error = e.code; } console.log(JSON.stringify({ resolved, createCacheInspector: typeof m.createCacheInspector, error }));`,
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
+    expect(child.stderr).toBe("");
+    const result = JSON.parse(child.stdout) as { resolved: string; createCacheInspector: string; error: string };
+    const resolved = result.resolved.startsWith("file:") ? fileURLToPath(result.resolved) : result.resolved;
+    expect(resolved).toBe(join(dist, entry));
+    expect(result).toMatchObject({ createCacheInspector: "function", error: "E_INVALID_OPTION" });
+  });
 
   it.each([
     ["otel", "commonjs", `const m = require(NAME); const resolved = require.resolve(NAME);`, "cjs"],
@@ -262,6 +289,7 @@ describe("the built package", () => {
     });
     expect(cli.status).toBe(0);
     expect(cli.stderr).toMatch(/events-sql/);
+    expect(cli.stderr).toMatch(/advise --url/);
   });
 
   it("exposes package.json through the exports map", () => {

@@ -10,6 +10,8 @@ import { describe, expectTypeOf, test } from "vitest";
 import {
   cacheExtension,
   type CacheExtensionOptions,
+  type AdvisorReport,
+  type AdvisorRow,
   type CacheStats,
   type AnsweredBy,
   type CacheEvent,
@@ -283,6 +285,19 @@ describe("$cache", () => {
     expectTypeOf(prisma.$cache.stats().l1Hits).toEqualTypeOf<number>();
     expectTypeOf(prisma.$cache.clearLocal()).toEqualTypeOf<void>();
     expectTypeOf(prisma.$cache.settled()).toEqualTypeOf<Promise<void>>();
+  });
+
+  test("advisor() returns typed rows; the advisor option takes a boolean or its settings", () => {
+    expectTypeOf(prisma.$cache.advisor()).toEqualTypeOf<AdvisorReport>();
+    expectTypeOf(prisma.$cache.advisor().rows[0]).toEqualTypeOf<AdvisorRow | undefined>();
+    expectTypeOf<AdvisorRow["advice"]>().toEqualTypeOf<"cache" | "maybe" | "skip" | "wait">();
+    expectTypeOf<AdvisorRow["suggestedTtlMs"]>().toEqualTypeOf<number | undefined>();
+    cacheExtension({ advisor: true });
+    cacheExtension({ advisor: { sample: 0.1, maxShapes: 50, maxKeys: 1000 } });
+    // @ts-expect-error `samples` is not an advisor setting
+    cacheExtension({ advisor: { samples: 0.1 } });
+    // @ts-expect-error `advisor` takes a boolean or settings
+    cacheExtension({ advisor: "on" });
   });
 
   test("metrics() is a MetricsSnapshot; withInfo keeps the read's result type and adds its info", async () => {

@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 /**
- * `prisma-query-cache events-sql`: prints the event-trigger migration for a
- * Prisma schema (docs/events.md). Reads files and writes stdout; it never
- * connects to a database, so the SQL is reviewed before anything runs it.
+ * The command line. `prisma-query-cache events-sql` prints the event-trigger
+ * migration for a Prisma schema (docs/events.md): it reads files and writes
+ * stdout, never connecting to a database, so the SQL is reviewed before
+ * anything runs it. `prisma-query-cache advise` prints the caching advisor's
+ * table of a running app (docs/advisor.md).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { postgresEventTriggersSql } from "./index.js";
+import { advise, ADVISE_USAGE } from "../advisor/advise-command.js";
 
 const USAGE = `Usage: prisma-query-cache events-sql [--schema prisma/schema.prisma] [--channel prisma_query_cache]
                                      [--models User,Post] [--drop] > migration.sql
 
 Prints the SQL that installs (--drop: removes) the event triggers prisma-query-cache's
-postgresEvents() listens to. Add it to your migrations; see docs/events.md.`;
+postgresEvents() listens to. Add it to your migrations; see docs/events.md.
 
-/** Runs the command line `argv` (without node and the script); returns the exit code. */
-function main(argv: readonly string[], out = process.stdout, err = process.stderr): number {
+${ADVISE_USAGE}`;
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
+async function main(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "advise") return advise(rest, { out, err });
   if (command !== "events-sql") {
     err.write(`${command === undefined ? "" : `Unknown command "${command}".\n`}${USAGE}\n`);
     return command === "--help" || command === "-h" ? 0 : 2;
@@ -67,4 +73,4 @@ function readSchema(path: string): string {
     .join("\n");
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -20,6 +20,7 @@ import { CachedQuery } from "../read/cached-query.js";
 import { queryTag } from "../read/query-tags.js";
 import type { ReadPath } from "../read/read-path.js";
 import type { ShapeAdmission } from "../read/admission.js";
+import type { AdvisorReport } from "../advisor/advisor-report.js";
 import { Computations, type GetOrSetOptions } from "../read/computation.js";
 import type { RequestScope, ScopeMiddleware } from "../read/request-scope.js";
 import { READ_OPERATIONS, type ReadOperation } from "../prisma/operations.js";
@@ -108,6 +109,13 @@ export interface CacheHandle {
    * with `admission: "all"`.
    */
   admission(): ShapeAdmission[];
+  /**
+   * The caching advisor's table (`advisor: true`): per query shape of the reads that are NOT cached, the hit ratio
+   * and database time caching them would give, the mean entry size and a suggested `ttl`, with an advice (`cache`,
+   * `maybe`, `skip`, `wait`). Shapes carry no argument values. `{ enabled: false, rows: [] }` without `advisor`.
+   * See docs/advisor.md.
+   */
+  advisor(): AdvisorReport;
   /**
    * Runs `fn`, in which raw writes (`$executeRaw`, `$executeRawUnsafe`)
    * invalidate only `target` instead of every model. A target naming neither
@@ -332,6 +340,7 @@ export function createCacheHandle(parts: HandleParts): CacheHandle {
       if (key !== undefined) await invalidator.invalidate([queryTag(key)], "api");
     },
     admission: () => readPath.admissionReport(),
+    advisor: () => readPath.advisorReport(),
     tagsOf: (model, operation, args) => {
       checkRead("tagsOf", model, operation);
       return readPath.storedTagsOf(model, operation, args);

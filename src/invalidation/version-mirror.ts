@@ -8,6 +8,19 @@
 /** Bound on remembered tags; past it the mirror starts over (entries then revalidate through Redis). */
 const DEFAULT_MAX_TAGS = 200_000;
 
+/**
+ * Told of every invalidation this process hears, whoever made it (a write
+ * through this instance, one heard on the bus, another instance of the same
+ * in-process group), and of resets (after which anything may have changed).
+ * The caching advisor listens; nothing on the read path does.
+ */
+export interface InvalidationListener {
+  /** `tag` was bumped. */
+  invalidated(tag: string): void;
+  /** The mirror started over: any tag may have been bumped meanwhile. */
+  reset(): void;
+}
+
 /** The tag versions this process has seen. */
 export class VersionMirror {
   readonly #versions = new Map<string, number>();
@@ -35,6 +48,8 @@ export class VersionMirror {
   invalidations = 0;
   /** Tags whose bump Redis has not taken yet (see Invalidator): never recorded until it has. */
   readonly #unbumped = new Set<string>();
+  /** Undefined until someone listens, so that hearing an invalidation costs nothing more without listeners. */
+  #listeners: Set<InvalidationListener> | undefined;
 
   /** @param onReset called when the mirror forgets everything, so in-process entries can be dropped too */
   constructor(onReset: () => void, maxTags = DEFAULT_MAX_TAGS) {
@@ -62,6 +77,27 @@ export class VersionMirror {
   invalidated(tag: string, version: number): void {
     this.invalidations++;
     this.observe(tag, version);
+    if (this.#listeners !== undefined) for (const listener of this.#listeners) listener.invalidated(tag);
+  }
+
+  /**
+   * Counts this process's own bump of `tags` in Redis (its versions are then
+   * recorded with {@link observe} or, when they cannot be, forgotten): the
+   * bus does not hand a process its own invalidations back.
+   */
+  bumped(tags: readonly string[]): void {
+    this.invalidations++;
+    if (this.#listeners !== undefined)
+      for (const listener of this.#listeners) for (const tag of tags) listener.invalidated(tag);
+  }
+
+  /** Tells `listener` of every invalidation from now on; returns what stops it. */
+  listen(listener: InvalidationListener): () => void {
+    (this.#listeners ??= new Set()).add(listener);
+    return () => {
+      this.#listeners?.delete(listener);
+      if (this.#listeners?.size === 0) this.#listeners = undefined;
+    };
   }
 
   /** Forgets `tag`: entries depending on it stop being served in-process until its version is read again. */
@@ -91,6 +127,8 @@ export class VersionMirror {
     for (const tag of tags) {
       this.#unbumped.add(tag);
       this.forget(tag);
+      // The write happened even though Redis did not take its bump.
+      if (this.#listeners !== undefined) for (const listener of this.#listeners) listener.invalidated(tag);
     }
   }
 
@@ -122,6 +160,7 @@ export class VersionMirror {
     this.invalidations++;
     this.generation++;
     this.#onReset();
+    if (this.#listeners !== undefined) for (const listener of this.#listeners) listener.reset();
   }
 
   /** Tags remembered now. */

@@ -365,7 +365,7 @@ export class RedisVersionStore implements VersionStore {
     }
     const record = token !== undefined && token === this.#mirror.generation;
     // Counted even when not recorded: whoever holds results read before this bump must hear of it.
-    this.#mirror.invalidations++;
+    this.#mirror.bumped(tags);
     return {
       versions: tags.map((tag, i) => {
         const version = Number(versions[i]);

@@ -41,6 +41,13 @@ export interface ResolvedAdmission {
   retryAfterMs: number;
 }
 
+/** The caching advisor, resolved (see advisor/advisor.ts). */
+export interface ResolvedAdvisor {
+  sample: number;
+  maxShapes: number;
+  maxKeys: number;
+}
+
 /** A model's resolved settings. */
 export interface ResolvedModel extends ResolvedExpiry {
   enabled: boolean;
@@ -71,6 +78,8 @@ export interface ResolvedOptions {
   lock: ResolvedLock | undefined;
   /** Automatic admission; undefined for `"all"` (every opted-in read is cached). */
   admission: ResolvedAdmission | undefined;
+  /** The caching advisor; undefined when off. */
+  advisor: ResolvedAdvisor | undefined;
   /** The event source for writes outside the client, if any. */
   events: EventSource | undefined;
   /** The circuit breaker; undefined when off (or without Redis). */
@@ -90,6 +99,7 @@ const MIN_ROW_TAG_TTL_MS = 3_600_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
 const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 50, retryAfterMs: 60_000 };
+const DEFAULT_ADVISOR: ResolvedAdvisor = { sample: 1, maxShapes: 200, maxKeys: 10_000 };
 const DEFAULT_BREAKER: ResolvedBreaker = { failures: 5, openForMs: 1_000 };
 const KNOWN_TOP_LEVEL = new Set([
   "redis",
@@ -104,6 +114,7 @@ const KNOWN_TOP_LEVEL = new Set([
   "busLease",
   "lock",
   "admission",
+  "advisor",
   "events",
   "breaker",
   "metrics",
@@ -180,6 +191,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
     admission: resolveAdmission(options.admission),
+    advisor: resolveAdvisor(options.advisor),
     events: resolveEvents(options.events),
     breaker: ((breaker) => (redis === undefined ? undefined : breaker))(resolveBreaker(options.breaker)),
     metrics: resolveMetrics(options.metrics),
@@ -283,6 +295,37 @@ function resolveAdmission(admission: CacheExtensionOptions["admission"]): Resolv
         ? DEFAULT_ADMISSION.retryAfterMs
         : parseDuration(admission.retryAfter, "admission.retryAfter"),
   };
+}
+
+function resolveAdvisor(advisor: CacheExtensionOptions["advisor"]): ResolvedAdvisor | undefined {
+  if (advisor === undefined || advisor === false) return undefined;
+  if (advisor === true) return DEFAULT_ADVISOR;
+  if (typeof advisor !== "object" || advisor === null || Array.isArray(advisor))
+    throw invalidOption(
+      "advisor",
+      `is ${typeof advisor === "string" ? JSON.stringify(advisor) : Array.isArray(advisor) ? "an array" : String(advisor)}`,
+      "Pass true, false, or { sample: 0.1, maxShapes: 200, maxKeys: 10000 }.",
+    );
+  rejectUnknownKeys(advisor, new Set(["sample", "maxShapes", "maxKeys"]), "advisor");
+  const sample =
+    advisor.sample === undefined
+      ? DEFAULT_ADVISOR.sample
+      : fraction(advisor.sample, "advisor.sample", 1, "Pass the fraction of keys to observe, above 0 and at most 1.");
+  if (sample === 0)
+    throw invalidOption("advisor.sample", "is 0", "Pass a fraction above 0 (such as 0.1), or `advisor: false`.");
+  return {
+    sample,
+    maxShapes: wholeAtLeastOne(advisor.maxShapes, "advisor.maxShapes", DEFAULT_ADVISOR.maxShapes),
+    maxKeys: wholeAtLeastOne(advisor.maxKeys, "advisor.maxKeys", DEFAULT_ADVISOR.maxKeys),
+  };
+}
+
+/** A whole number of at least 1, or `fallback` when not given. */
+function wholeAtLeastOne(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1)
+    throw invalidOption(option, `is ${String(value)}`, `Pass a whole number of at least 1, such as ${fallback}.`);
+  return value;
 }
 
 function resolveBreaker(breaker: CacheExtensionOptions["breaker"]): ResolvedBreaker | undefined {

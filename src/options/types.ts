@@ -74,6 +74,26 @@ export interface AdmissionOptions {
   retryAfter?: Duration;
 }
 
+/** Settings of the caching advisor (`advisor`). */
+export interface AdvisorOptions {
+  /**
+   * Fraction of query keys observed, chosen by a hash of the key (so every
+   * read of an observed key is seen, and its repeats can be counted). Lower
+   * it to bound the advisor's cost on a busy instance; the report scales its
+   * time estimates back up.
+   * @default 1
+   */
+  sample?: number;
+  /** Most query shapes reported; reads of further shapes are not observed (counted as `untrackedReads`). @default 200 */
+  maxShapes?: number;
+  /**
+   * Most keys remembered at once; past it the least recently read is
+   * forgotten (its next read then counts as a first read, a would-be miss).
+   * @default 10000
+   */
+  maxKeys?: number;
+}
+
 /** The circuit breaker in front of Redis (see docs/operations.md). */
 export interface BreakerOptions {
   /**
@@ -264,6 +284,16 @@ export interface CacheExtensionOptions {
    * @default "all"
    */
   admission?: "all" | "auto" | AdmissionOptions;
+  /**
+   * The caching advisor: observes the reads that are not cached (no opt-in,
+   * `cache: false`, a model configured `false`; never reads inside a
+   * transaction) and reports, per query shape, the hit ratio and database
+   * time caching would give them and a suggested `ttl`:
+   * `prisma.$cache.advisor()`. Off, it costs uncached reads nothing. See
+   * docs/advisor.md.
+   * @default false
+   */
+  advisor?: boolean | AdvisorOptions;
   /**
    * The circuit breaker (with `redis`): after `failures` Redis operations in
    * a row failed or timed out, reads go straight to the database for

@@ -17,6 +17,8 @@ import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { CacheStack } from "./cache-stack.js";
 import { Admission, NOT_ADMITTED, type ShapeAdmission } from "./admission.js";
+import type { Advisor } from "../advisor/advisor.js";
+import { ADVISOR_OFF, type AdvisorReport } from "../advisor/advisor-report.js";
 import { storedTags } from "./query-tags.js";
 import {
   CachedQuery,
@@ -76,10 +78,23 @@ export class ReadPath implements CachedReadRunner {
     private readonly scope: RequestScope,
     /** Told each read's outcome (labelled metrics, per-query info, events, channels). */
     private readonly observer: ReadObserver,
+    /** The caching advisor, when `advisor` is on: it observes the reads that are not cached. */
+    advisor?: Advisor,
   ) {
     this.#scopeOnlyPlan = { expiry: options.defaults, customTags: [], scopeOnly: true };
     this.#admission = options.admission && new Admission(options.admission, options.clock);
+    this.#advisor = advisor;
+    this.#advisorRunner = advisor && {
+      // Counted as the same uncached read (`unkeyed`) it is without the advisor: the metrics do not depend on it.
+      run: (query) => this.#database(query, undefined, query),
+      tagsOf: (description) => this.tagsOf(description),
+      countBypass: () => this.countBypass(),
+    };
   }
+
+  readonly #advisor: Advisor | undefined;
+  /** Runs the uncached reads the advisor observes (lazy, like cached ones: `$transaction([...])` runs them plainly). */
+  readonly #advisorRunner: CachedReadRunner | undefined;
 
   /** Automatic admission, when `admission` is not `"all"`. */
   readonly #admission: Admission | undefined;
@@ -104,6 +119,8 @@ export class ReadPath implements CachedReadRunner {
       // The common uncached call: hand the arguments through untouched (one store lookup to learn there is no scope).
       if (binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
+      if (this.#advisorRunner !== undefined && !binding.inTransaction)
+        return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
       this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, args);
@@ -119,6 +136,8 @@ export class ReadPath implements CachedReadRunner {
       // `cache: false` on an enabled model, inside a request scope: the scope still answers it.
       if (plan === undefined && binding.scopable && this.scope.current() !== undefined)
         return this.#cachedQuery(binding, context.$name, operation, args, this.#scopeOnlyPlan);
+      if (plan === undefined && this.#advisorRunner !== undefined && !binding.inTransaction)
+        return this.#observed(binding, context, operation, args);
       this.counters.bypassed++;
       this.observer.unkeyed(context.$name, operation);
       return method.call(delegate, withoutCacheOption(args));
@@ -142,6 +161,24 @@ export class ReadPath implements CachedReadRunner {
   ): Prisma.PrismaPromise<unknown> {
     const method = binding.delegate[operation] as DelegateMethod;
     const query = new binding.queryClass(this, { model, operation, args, plan }, binding.delegate, method);
+    return query as unknown as Prisma.PrismaPromise<unknown>;
+  }
+
+  /** An uncached read the advisor observes when it is awaited (see {@link #database}). */
+  #observed(
+    binding: ModelBinding,
+    context: ModelContext,
+    operation: ReadOperation,
+    args: Record<string, unknown> | undefined,
+  ): Prisma.PrismaPromise<unknown> {
+    const method = binding.delegate[operation] as DelegateMethod;
+    const description = { model: context.$name, operation, args, plan: this.#scopeOnlyPlan };
+    const query = new binding.queryClass(
+      this.#advisorRunner as CachedReadRunner,
+      description,
+      binding.delegate,
+      method,
+    );
     return query as unknown as Prisma.PrismaPromise<unknown>;
   }
 
@@ -182,7 +219,7 @@ export class ReadPath implements CachedReadRunner {
     const description = query[DESCRIPTION];
     const scope = this.scope.current();
     // Scope-only, awaited after its scope ended: as if it had been called outside one.
-    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined);
+    if (scope === undefined && description.plan.scopeOnly === true) return this.#database(query, undefined, query);
     // A read that did not opt into caching reports no key failure: without the scope it would not have been keyed at
     // all.
     const key = this.#key(description, description.plan.scopeOnly !== true);
@@ -253,6 +290,11 @@ export class ReadPath implements CachedReadRunner {
     return this.#admission?.report() ?? [];
   }
 
+  /** The caching advisor's report. */
+  advisorReport(): AdvisorReport {
+    return this.#advisor?.report() ?? ADVISOR_OFF;
+  }
+
   /**
    * A read inside a request scope: the scope, then (opted in) the tiers or
    * (scope only) the database. The entry's tags are the tiers' ones, query
@@ -268,7 +310,7 @@ export class ReadPath implements CachedReadRunner {
     const info = query[INFO];
     if (info !== undefined) info.answeredBy = "scope";
     if (plan.scopeOnly === true)
-      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), key));
+      return this.scope.read(scope, key.local, true, tagsOf, () => this.#database(query[DETACH](), key, query));
     // It may return an invalidated entry, which the scope would then hand to reads of the same key that did not opt in.
     if (plan.expiry.staleIfInvalidated) return this.#readTiers(key, plan.expiry, query);
     return this.scope.read(scope, key.local, false, tagsOf, () => this.#readTiers(key, plan.expiry, query));
@@ -279,8 +321,13 @@ export class ReadPath implements CachedReadRunner {
    * detached copy (its result is kept under the key); an unkeyed one keeps
    * the caller's arguments, which may not even be copyable (a cycle), and
    * whose result is kept nowhere: Prisma reads them as it would without us.
+   *
+   * With the advisor on, a read named by `described` (its key, when known)
+   * is observed if its key is sampled. Its key is built from the arguments
+   * as they are now, as a cached read's is; one that cannot be keyed (a
+   * missing context dimension) is not observed, and not reported either.
    */
-  #database(query: CachedQuery | ReadSource, key: QueryKey | undefined): Promise<unknown> {
+  #database(query: CachedQuery | ReadSource, key: QueryKey | undefined, described?: CachedQuery): Promise<unknown> {
     this.counters.bypassed++;
     if (key !== undefined) this.observer.uncached(key, query, false);
     else if (query instanceof CachedQuery) {
@@ -289,8 +336,20 @@ export class ReadPath implements CachedReadRunner {
       const info = query[INFO];
       if (info !== undefined) info.answeredBy = "bypass";
     }
-    // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
-    return query[LOAD]() as Promise<unknown>;
+    const advisor = this.#advisor;
+    if (advisor === undefined || described === undefined)
+      // A PrismaPromise: returned as is, so that awaiting it runs it at once, as Prisma would.
+      return query[LOAD]() as Promise<unknown>;
+    const description = described[DESCRIPTION];
+    const advised = key ?? this.#key(description, false);
+    if (advised === undefined || !advisor.samples(advised.local)) return query[LOAD]() as Promise<unknown>;
+    return advisor.observe(
+      description.model,
+      description.operation,
+      advised.local,
+      () => this.tagsOf(description),
+      query[LOAD](),
+    );
   }
 
   tagsOf(query: QueryDescription): readonly string[] {
