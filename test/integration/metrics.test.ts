@@ -39,6 +39,7 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     await byId(w.users.bob); // l2 (Redis holds it; the in-process tier was cleared)
     await prisma.user.findMany({ where: { tenantId: w.tenantId }, select: { id: true } }); // not cached
     await prisma.user.findFirst({ where: { name: "metrics-secret-name" }, cache: true }); // a miss (null, cached)
+    await prisma.$transaction([byId(w.users.alice)]); // inside a batch transaction: a bypass
 
     const snapshot = prisma.$cache.metrics();
     expect(snapshot.labelled).toBe(true);
@@ -53,6 +54,7 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     expect(shape.entryBytes.count).toBe(2);
     expect(shape.entryBytes.p99).toBeGreaterThanOrEqual(shape.entryBytes.p50);
     expect(readsOf(snapshot, "User", "findMany").bypass, "a read without opt-in counts as bypass").toBe(1);
+    expect(snapshot.shapes.find((s) => s.operation === "findUnique" && s.shape === "uncached")?.reads.bypass).toBe(1);
 
     // Every labelled counter adds up to its global counter.
     const sum = (tier: "l1" | "l2" | "db" | "bypass") =>
