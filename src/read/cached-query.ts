@@ -66,7 +66,7 @@ export interface CachedReadRunner {
   /** The dependency tags of a query, derived from the data model. */
   tagsOf(description: QueryDescription): readonly string[];
   /** Counts a read that a batch transaction ran uncached. */
-  countBypass(): void;
+  countBypass(query: QueryDescription): void;
 }
 
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
@@ -144,7 +144,7 @@ export class CachedQuery implements ReadSource {
 
   /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
   requestTransaction(batch: unknown): PromiseLike<unknown> {
-    this.#runner.countBypass();
+    this.#runner.countBypass(this[DESCRIPTION]);
     return requestTransaction(this[LOAD](), batch);
   }
 

@@ -210,8 +210,9 @@ export class ReadPath implements CachedReadRunner {
     return queryClass;
   }
 
-  countBypass(): void {
+  countBypass(query: QueryDescription): void {
     this.counters.bypassed++;
+    this.observer.unkeyed(query.model, query.operation);
   }
 
   /** Called when a CachedQuery is awaited. Outside a scope this costs one store lookup more than the tiers' read. */

@@ -39,11 +39,14 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     await byId(w.users.bob); // l2 (Redis holds it; the in-process tier was cleared)
     await prisma.user.findMany({ where: { tenantId: w.tenantId }, select: { id: true } }); // not cached
     await prisma.user.findFirst({ where: { name: "metrics-secret-name" }, cache: true }); // a miss (null, cached)
+    await prisma.$transaction([byId(w.users.alice)]); // inside a batch transaction: a bypass
 
     const snapshot = prisma.$cache.metrics();
     expect(snapshot.labelled).toBe(true);
-    expect(readsOf(snapshot, "User", "findUnique")).toEqual({ scope: 0, l1: 2, l2: 1, db: 2, bypass: 0 });
-    const byIdShapes = snapshot.shapes.filter((shape) => shape.operation === "findUnique");
+    expect(readsOf(snapshot, "User", "findUnique")).toEqual({ scope: 0, l1: 2, l2: 1, db: 2, bypass: 1 });
+    const byIdShapes = snapshot.shapes.filter(
+      (shape) => shape.operation === "findUnique" && shape.shape !== "uncached",
+    );
     expect(byIdShapes, "both ids are one shape group").toHaveLength(1);
     const shape = byIdShapes[0]!;
     expect(shape.shape).toMatch(/^[\w-]{10}$/);
@@ -53,6 +56,7 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     expect(shape.entryBytes.count).toBe(2);
     expect(shape.entryBytes.p99).toBeGreaterThanOrEqual(shape.entryBytes.p50);
     expect(readsOf(snapshot, "User", "findMany").bypass, "a read without opt-in counts as bypass").toBe(1);
+    expect(snapshot.shapes.find((s) => s.operation === "findUnique" && s.shape === "uncached")?.reads.bypass).toBe(1);
 
     // Every labelled counter adds up to its global counter.
     const sum = (tier: "l1" | "l2" | "db" | "bypass") =>
