@@ -12,6 +12,9 @@
  * The library is imported from its build (bench/library.ts says why).
  *
  * Env: DATABASE_URL (recreated!). No Redis: an in-process hit never reaches it.
+ * BENCH_BASELINE=<path to another build's dist/index.js> adds a fourth client built from it (metrics off), to
+ * compare this build's hit with another's (the branch point, say) in the same rounds. BENCH_PATHS=off,baseline
+ * runs only the paths named (off, on, on+ch, baseline).
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { cpus, loadavg } from "node:os";
@@ -34,8 +37,22 @@ const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 
 type Base = PrismaClient;
 
-function client(base: Base, metrics: boolean) {
-  return base.$extends(cacheExtension({ defaults: { ttl: "1h" }, metrics, prefix: `pqc-bench-metrics:${metrics}:` }));
+function client(base: Base, metrics: boolean, extension: typeof cacheExtension = cacheExtension) {
+  return base.$extends(extension({ defaults: { ttl: "1h" }, metrics, prefix: `pqc-bench-metrics:${metrics}:` }));
+}
+
+/** The other build's `cacheExtension` (BENCH_BASELINE), or undefined. */
+async function baselineExtension(): Promise<typeof cacheExtension | undefined> {
+  const path = process.env.BENCH_BASELINE;
+  if (path === undefined) return undefined;
+  const built = (await import(new URL(path, `file://${process.cwd()}/`).href)) as {
+    cacheExtension: typeof cacheExtension;
+  };
+  // A build older than the `metrics` option refuses it: it is left out.
+  return (options) => {
+    const { metrics: _metrics, ...rest } = options ?? {};
+    return built.cacheExtension(rest);
+  };
 }
 
 async function main(): Promise<void> {
@@ -47,7 +64,9 @@ async function main(): Promise<void> {
     const off = client(base, false);
     const on = client(base, true);
     const subscribed = client(base, true);
-    for (const prisma of [off, on, subscribed])
+    const baseline = await baselineExtension();
+    const other = baseline && client(base, false, baseline);
+    for (const prisma of [off, on, subscribed, ...(other ? [other] : [])])
       for (const id of ids) await prisma.user.findUnique({ where: { id }, cache: true });
 
     const onRead = (): void => undefined;
@@ -60,7 +79,13 @@ async function main(): Promise<void> {
         prisma: subscribed,
         channel: true,
       },
+      ...(other
+        ? [{ key: "baseline", label: "in-process hit, BENCH_BASELINE build", prisma: other, channel: false }]
+        : []),
     ];
+    // BENCH_PATHS=off,baseline runs only those (the ratios printed need "off").
+    const only = process.env.BENCH_PATHS?.split(",");
+    if (only !== undefined) paths.splice(0, paths.length, ...paths.filter((path) => only.includes(path.key)));
     const rounds = new Map<string, Summary[]>(paths.map((path) => [path.key, []]));
     const perSlice = CALLS / SLICES;
     for (let round = -1; round < ROUNDS; round++) {
@@ -112,15 +137,17 @@ async function main(): Promise<void> {
       );
     }
     const ratioOf = (key: string) => (median.get(key) as Summary).p50 / (median.get("off") as Summary).p50;
-    for (const key of ["on", "on+ch"]) {
+    for (const key of paths.map((path) => path.key).filter((key) => key !== "off")) {
       const ratio = ratioOf(key);
       console.log(
         `  ${key} / off p50: ${ratio.toFixed(3)}x ${key === "on" ? (ratio <= TARGET ? "ok" : "FAIL") : ""} (target <= ${TARGET}x for "on")`,
       );
     }
     // Round by round, the ratio of the same round (each round's paths ran interleaved).
-    const perRound = (rounds.get("on") ?? []).map((s, i) => s.p50 / (rounds.get("off")?.[i]?.p50 ?? NaN));
-    console.log(`  on / off p50 per round: ${perRound.map((r) => r.toFixed(3)).join(" ")}`);
+    for (const key of paths.map((path) => path.key).filter((key) => key !== "off")) {
+      const perRound = (rounds.get(key) ?? []).map((s, i) => s.p50 / (rounds.get("off")?.[i]?.p50 ?? NaN));
+      console.log(`  ${key} / off p50 per round: ${perRound.map((r) => r.toFixed(3)).join(" ")}`);
+    }
     const m = on.$cache.metrics();
     console.log(
       `check: metrics-on client ${m.totals.l1Hits} l1 hits, ${m.latency.l1.count} timed, l1 hit p50 ${(m.latency.l1.p50 * 1000).toFixed(2)} us / p99 ${(m.latency.l1.p99 * 1000).toFixed(2)} us (inside the extension); off client ${off.$cache.stats().l1Hits} l1 hits`,

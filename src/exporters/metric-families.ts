@@ -88,6 +88,23 @@ const single = (
   unit = "1",
 ): ScalarFamily => ({ name, help, type, unit, samples: (snapshot) => [{ labels: {}, value: value(snapshot) }] });
 
+/** The numeric counters of `stats()`. */
+type NumericTotal = {
+  [K in keyof FullMetricsSnapshot["totals"]]: FullMetricsSnapshot["totals"][K] extends number ? K : never;
+}[keyof FullMetricsSnapshot["totals"]];
+
+/** Global counters of `stats()` exported as they are: [name, help, counter]. */
+const GLOBAL_COUNTERS: readonly (readonly [string, string, NumericTotal])[] = [
+  ["stale_hits_total", "Hits served stale (always on).", "staleHits"],
+  ["coalesced_reads_total", "Misses that joined a load in progress (always on).", "coalesced"],
+  ["lock_waits_all_total", "Misses that waited on another process's lock (always on).", "lockWaits"],
+  ["refreshes_all_total", "Background refreshes started (always on).", "refreshes"],
+  ["refresh_failures_all_total", "Background refreshes failed (always on).", "refreshFailures"],
+  ["early_loads_total", "Database reads started alongside a Redis lookup that then hit.", "earlyLoads"],
+  ["breaker_opens_total", "Times the circuit breaker opened.", "breakerOpens"],
+  ["breaker_skips_total", "Reads that skipped Redis because the breaker was open.", "breakerSkips"],
+];
+
 /** Every counter and gauge. */
 export const SCALAR_FAMILIES: readonly ScalarFamily[] = [
   {
@@ -133,33 +150,14 @@ export const SCALAR_FAMILIES: readonly ScalarFamily[] = [
         not_admitted: totals.notAdmitted,
       }).map(([outcome, value]) => ({ labels: { outcome }, value })),
   },
-  single("stale_hits_total", "Hits served stale (always on).", "counter", (s) => s.totals.staleHits),
-  single(
-    "coalesced_reads_total",
-    "Misses that joined a load in progress (always on).",
-    "counter",
-    (s) => s.totals.coalesced,
-  ),
-  single(
-    "lock_waits_all_total",
-    "Misses that waited on another process's lock (always on).",
-    "counter",
-    (s) => s.totals.lockWaits,
-  ),
-  single("refreshes_all_total", "Background refreshes started (always on).", "counter", (s) => s.totals.refreshes),
-  single(
-    "refresh_failures_all_total",
-    "Background refreshes failed (always on).",
-    "counter",
-    (s) => s.totals.refreshFailures,
-  ),
-  single(
-    "early_loads_total",
-    "Database reads started alongside a Redis lookup that then hit.",
-    "counter",
-    (s) => s.totals.earlyLoads,
-  ),
+  ...GLOBAL_COUNTERS.map(([name, help, counter]) => single(name, help, "counter", (s) => s.totals[counter])),
   byLabel("errors_total", "Cache failures absorbed on the query path, by error code.", "code", (s) => s.errors),
+  byLabel(
+    "tier_errors_total",
+    "Absorbed failures by the tier they came from (l1, l2, db, other).",
+    "tier",
+    (s) => s.errorsByTier,
+  ),
   single("timeouts_total", "Absorbed failures that were Redis timeouts.", "counter", (s) => s.timeouts),
   byLabel(
     "invalidations_total",
@@ -172,13 +170,6 @@ export const SCALAR_FAMILIES: readonly ScalarFamily[] = [
     "In-process entries removed, by lru-cache reason (evict, expire, set, delete).",
     "reason",
     (s) => s.evictions,
-  ),
-  single("breaker_opens_total", "Times the circuit breaker opened.", "counter", (s) => s.totals.breakerOpens),
-  single(
-    "breaker_skips_total",
-    "Reads that skipped Redis because the breaker was open.",
-    "counter",
-    (s) => s.totals.breakerSkips,
   ),
   single("l1_entries", "Entries in the in-process tier now.", "gauge", (s) => s.totals.l1Entries),
   single("l1_bytes", "Estimated bytes held by the in-process tier now.", "gauge", (s) => s.totals.l1Bytes, "By"),

@@ -11,7 +11,8 @@
  *   Each read then pays a few increments (an in-process hit: its entry
  *   remembers its record, so no lookup) and two clock reads.
  */
-import type { CacheError } from "../errors.js";
+import type { CacheError, CacheErrorCode } from "../errors.js";
+import { isRedisTimeout } from "../redis/timeout.js";
 import type { CacheStats } from "../stats.js";
 import { latencyHistogram, LATENCY_BOUNDS_MS, type HistogramSummary, type LogHistogram } from "./histogram.js";
 import { HotKeys } from "./hot-keys.js";
@@ -33,6 +34,20 @@ export interface ResolvedMetrics {
   /** The sliding window of hot keys and shapes, in ms. */
   readonly windowMs: number;
 }
+
+/** Where an absorbed failure came from. */
+export type ErrorTier = "l1" | "l2" | "db" | "other";
+
+/** The tier of each error code that belongs to one (the rest are `other`). */
+const ERROR_TIERS: Partial<Record<CacheErrorCode, ErrorTier>> = {
+  E_REDIS: "l2",
+  E_CORRUPT_ENTRY: "l2",
+  E_LOCK: "l2",
+  E_INVALIDATION: "l2",
+  E_REDIS_POLICY: "l2",
+  E_UNCACHEABLE: "l1",
+  E_REFRESH: "db",
+};
 
 /** Invalidations kept for `recentInvalidations`. */
 const RECENT_INVALIDATIONS = 50;
@@ -60,7 +75,13 @@ export interface FullMetricsSnapshot extends MetricsSnapshot {
   readonly invalidations: Readonly<Record<InvalidationCause, number>>;
   /** Absorbed failures by error code (`E_REDIS`, `E_LOCK`, ...). */
   readonly errors: Readonly<Record<string, number>>;
-  /** Absorbed failures that were Redis timeouts (counted under their code in `errors` too). */
+  /**
+   * Absorbed failures by the tier they came from: `l2` (Redis: commands, corrupt entries, the lock, invalidation
+   * bumps), `l1` (a result too large for the in-process tier), `db` (a background refresh's database read), `other`
+   * (context, serialisation, the event source...).
+   */
+  readonly errorsByTier: Readonly<Record<ErrorTier, number>>;
+  /** Absorbed failures that were Redis operations passing `redisTimeout` (all `l2`; counted in `errors` too). */
   readonly timeouts: number;
 }
 
@@ -73,6 +94,7 @@ export class Metrics {
   readonly evictions: Record<string, number> = { evict: 0, expire: 0, set: 0, delete: 0 };
   readonly invalidations: Record<InvalidationCause, number> = { write: 0, api: 0, bus: 0, event: 0 };
   readonly errors: Record<string, number> = {};
+  readonly errorsByTier: Record<ErrorTier, number> = { l1: 0, l2: 0, db: 0, other: 0 };
   timeouts = 0;
   readonly #recent: InvalidationRecord[] = [];
   readonly #windowMs: number;
@@ -113,7 +135,8 @@ export class Metrics {
   /** Counts one absorbed failure. */
   failed(error: CacheError): void {
     this.errors[error.code] = (this.errors[error.code] ?? 0) + 1;
-    if (/timed out|redisTimeout/i.test(error.message)) this.timeouts++;
+    this.errorsByTier[ERROR_TIERS[error.code] ?? "other"]++;
+    if (isRedisTimeout(error)) this.timeouts++;
   }
 
   /** A reading of every metric. */
@@ -138,6 +161,7 @@ export class Metrics {
       recentInvalidations: this.#recent.map((record) => ({ ...record, tags: [...record.tags] })),
       invalidations: { ...this.invalidations },
       errors: { ...this.errors },
+      errorsByTier: { ...this.errorsByTier },
       timeouts: this.timeouts,
     };
   }

@@ -57,6 +57,7 @@ export class ReadObserver {
     this.#table = metrics.table;
     this.#logger = logger;
     this.#debug = logger?.logger.debug !== undefined;
+    this.active = this.#table !== undefined || this.#debug;
     this.#clock = clock;
   }
 
@@ -64,6 +65,12 @@ export class ReadObserver {
   get timing(): boolean {
     return this.#table !== undefined || readChannel.hasSubscribers;
   }
+
+  /**
+   * True when in-process hits are observed by this instance's settings (labelled metrics or debug logs). Read once
+   * per hit on the hot path; with it false, only a `withInfo` read or a `read` subscriber makes a hit call in.
+   */
+  readonly active: boolean;
 
   /**
    * `performance.now()` when this in-process hit is to be timed (one in about {@link L1_SAMPLE_EVERY}, with

@@ -66,7 +66,7 @@ export interface CachedReadRunner {
   /** The dependency tags of a query, derived from the data model. */
   tagsOf(description: QueryDescription): readonly string[];
   /** Counts a read that a batch transaction ran uncached. */
-  countBypass(): void;
+  countBypass(query: QueryDescription): void;
 }
 
 /** A lazily executed cached read that Prisma accepts wherever it accepts a PrismaPromise. */
@@ -77,8 +77,11 @@ export class CachedQuery implements ReadSource {
   #result: Promise<unknown> | undefined;
   /** What this read is. */
   readonly [DESCRIPTION]: QueryDescription;
-  /** The per-query info sink, set by `withInfo` before the read runs (undefined for every other read). */
-  [INFO]: ReadInfo | undefined = undefined;
+  /**
+   * The per-query info sink, set by `withInfo` before the read runs. Declared only: every other read has no such
+   * property at all, so constructing one costs nothing more (a field initialiser would be a store per read).
+   */
+  declare [INFO]?: ReadInfo;
 
   /**
    * @param description what the read is (becomes its {@link DESCRIPTION})
@@ -115,7 +118,8 @@ export class CachedQuery implements ReadSource {
     // made.
     const detached = { model, operation, args: cloneResult(args), plan };
     const copy = new CachedQuery(this.#runner, detached, this.#delegate, this.#method);
-    copy[INFO] = this[INFO];
+    const info = this[INFO];
+    if (info !== undefined) copy[INFO] = info;
     return copy;
   }
 
@@ -140,7 +144,7 @@ export class CachedQuery implements ReadSource {
 
   /** Called by `$transaction([...])`: the element runs uncached, inside the transaction. */
   requestTransaction(batch: unknown): PromiseLike<unknown> {
-    this.#runner.countBypass();
+    this.#runner.countBypass(this[DESCRIPTION]);
     return requestTransaction(this[LOAD](), batch);
   }
 

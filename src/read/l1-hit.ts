@@ -10,6 +10,8 @@ import type { QueryKey } from "../keys/query-key.js";
 import type { ResolvedExpiry } from "../options/resolve.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
+import { readChannel } from "../observe/channels.js";
+import { INFO } from "../observe/read-info.js";
 import type { ReadObserver } from "../observe/read-observer.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
@@ -50,7 +52,9 @@ export class L1Hits {
   /** A copy of the live in-process entry of `key`, or undefined (a miss). A stale or early-chosen one is refreshed. */
   serve(key: QueryKey, expiry: ResolvedExpiry, source: ReadSource): Promise<unknown> | undefined {
     const observer = this.#observer;
-    const started = observer.startL1();
+    // Without labelled metrics, debug logs or `read` subscribers (the default), nothing is timed.
+    const watched = observer.active || readChannel.hasSubscribers;
+    const started = watched ? observer.startL1() : 0;
     const now = this.#clock.now();
     const entry = this.#l1.get(key.local, now);
     if (entry === undefined || !this.#versions.hearsEveryInvalidation()) return undefined;
@@ -59,7 +63,7 @@ export class L1Hits {
     this.#counters.l1Hits++;
     if (freshness !== "fresh") this.#refresher.later(key, expiry, source, freshness, entry);
     const copy = (entry.clone ?? cloneResult)(entry.value);
-    observer.l1Hit(key, entry, freshness === "stale", source, now, started);
+    if (watched || source[INFO] !== undefined) observer.l1Hit(key, entry, freshness === "stale", source, now, started);
     return Promise.resolve(copy);
   }
 

@@ -88,7 +88,7 @@ export class ReadPath implements CachedReadRunner {
       // Counted as the same uncached read (`unkeyed`) it is without the advisor: the metrics do not depend on it.
       run: (query) => this.#database(query, undefined, query),
       tagsOf: (description) => this.tagsOf(description),
-      countBypass: () => this.countBypass(),
+      countBypass: (description) => this.countBypass(description),
     };
   }
 
@@ -210,8 +210,9 @@ export class ReadPath implements CachedReadRunner {
     return queryClass;
   }
 
-  countBypass(): void {
+  countBypass(query: QueryDescription): void {
     this.counters.bypassed++;
+    this.observer.unkeyed(query.model, query.operation);
   }
 
   /** Called when a CachedQuery is awaited. Outside a scope this costs one store lookup more than the tiers' read. */

@@ -71,6 +71,15 @@ class DeadlineWatch {
 
 const watches = new Map<number, DeadlineWatch>();
 
+/** The failures made by a deadline (not by Redis answering with an error), for the metrics' timeout count. */
+const timeouts = new WeakSet<object>();
+
+/** True when `error` (or its cause) is a Redis operation that passed `redisTimeout`. */
+export function isRedisTimeout(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  return timeouts.has(error) || isRedisTimeout((error as { cause?: unknown }).cause);
+}
+
 /**
  * Resolves or rejects like `operation`, or rejects with `E_REDIS` once
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
@@ -91,6 +100,7 @@ export function withTimeout<T>(
   return new Promise<T>((resolve, reject) => {
     const pending = bound.add(() => {
       const error = new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
+      timeouts.add(error);
       outcome?.failed(error);
       reject(error);
     });

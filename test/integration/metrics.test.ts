@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { FullMetricsSnapshot } from "../../src/index.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness } from "../helpers/harness.js";
+import { privateRedisServers } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
 
 /** The labelled reads of one (model, operation) summed over its shape groups. */
@@ -38,11 +39,14 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     await byId(w.users.bob); // l2 (Redis holds it; the in-process tier was cleared)
     await prisma.user.findMany({ where: { tenantId: w.tenantId }, select: { id: true } }); // not cached
     await prisma.user.findFirst({ where: { name: "metrics-secret-name" }, cache: true }); // a miss (null, cached)
+    await prisma.$transaction([byId(w.users.alice)]); // inside a batch transaction: a bypass
 
     const snapshot = prisma.$cache.metrics();
     expect(snapshot.labelled).toBe(true);
-    expect(readsOf(snapshot, "User", "findUnique")).toEqual({ scope: 0, l1: 2, l2: 1, db: 2, bypass: 0 });
-    const byIdShapes = snapshot.shapes.filter((shape) => shape.operation === "findUnique");
+    expect(readsOf(snapshot, "User", "findUnique")).toEqual({ scope: 0, l1: 2, l2: 1, db: 2, bypass: 1 });
+    const byIdShapes = snapshot.shapes.filter(
+      (shape) => shape.operation === "findUnique" && shape.shape !== "uncached",
+    );
     expect(byIdShapes, "both ids are one shape group").toHaveLength(1);
     const shape = byIdShapes[0]!;
     expect(shape.shape).toMatch(/^[\w-]{10}$/);
@@ -52,6 +56,7 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
     expect(shape.entryBytes.count).toBe(2);
     expect(shape.entryBytes.p99).toBeGreaterThanOrEqual(shape.entryBytes.p50);
     expect(readsOf(snapshot, "User", "findMany").bypass, "a read without opt-in counts as bypass").toBe(1);
+    expect(snapshot.shapes.find((s) => s.operation === "findUnique" && s.shape === "uncached")?.reads.bypass).toBe(1);
 
     // Every labelled counter adds up to its global counter.
     const sum = (tier: "l1" | "l2" | "db" | "bypass") =>
@@ -150,5 +155,31 @@ describeWith(["postgres", "redis"], "metrics: postgres + redis", () => {
       return prisma.$cache.withInfo(read());
     });
     expect(scoped.info.answeredBy).toBe("scope");
+  });
+});
+
+describeWith(["postgres", "redis-server"], "metrics under a frozen Redis: postgres + private redis-server", () => {
+  const env = new Harness(postgresTarget({ redis: false }));
+  beforeAll(() => env.start());
+  const startServer = privateRedisServers(() => env.stop());
+
+  it("a Redis that stops answering shows as timeouts and l2 errors, by code, while reads still answer", async () => {
+    const w = await env.world("metrics-frozen");
+    const server = await startServer();
+    const redis = await env.connectRedis(server.url);
+    const { prisma } = await env.instance({ redis, l1: false, redisTimeout: "100ms", breaker: false });
+    await prisma.$cache.ready();
+    server.pause();
+    try {
+      const user = await prisma.user.findUnique({ where: { id: w.users.alice }, select: { id: true }, cache: true });
+      expect(user).toEqual({ id: w.users.alice });
+    } finally {
+      server.resume();
+    }
+    const snapshot = prisma.$cache.metrics();
+    expect(snapshot.timeouts).toBeGreaterThan(0);
+    expect(snapshot.errors.E_REDIS).toBeGreaterThanOrEqual(snapshot.timeouts);
+    expect(snapshot.errorsByTier.l2).toBe(snapshot.totals.errors - snapshot.errorsByTier.other);
+    expect(snapshot.errorsByTier.l1 + snapshot.errorsByTier.db).toBe(0);
   });
 });
