@@ -185,6 +185,8 @@ function renderTables(s) {
   ];
   Object.keys(s.evictions).forEach(function (reason) { signals.push(["in-process evictions: " + reason, s.evictions[reason]]); });
   Object.keys(s.errors).forEach(function (code) { signals.push(["absorbed errors: " + code, s.errors[code]]); });
+  var byTier = s.errorsByTier || {};
+  Object.keys(byTier).forEach(function (tier) { signals.push(["absorbed errors from tier " + tier, byTier[tier]]); });
   fill(document.getElementById("signals"), [["signal"], ["count", "num"]],
     signals.map(function (row) { return [[row[0]], [row[1], "num"]]; }), "");
 
