@@ -10,7 +10,9 @@ import { INSPECTOR_SCRIPT } from "./page-script.js";
 export interface PageSettings {
   /** Absolute path of the JSON the page polls. */
   jsonPath: string;
+  /** How often the page polls (ms). */
   refreshMs: number;
+  /** Shown in the page's heading and title. */
   title: string;
   /** The Content-Security-Policy nonce of the inline script and style. */
   nonce: string;
