@@ -109,7 +109,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
         scripts,
         resolved.prefix,
         mirror,
-        resolved.tagTtlMs,
+        { tagMs: resolved.tagTtlMs, rowMs: resolved.rowTagTtlMs },
         () =>
           // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
           // since the read was sent (see RedisVersionStore).

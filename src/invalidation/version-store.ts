@@ -115,9 +115,11 @@ end`;
 /**
  * Reads the entry (when ARGV[1] is "1", KEYS[1] is the entry) and every
  * version. A missing version is initialised from TIME in microseconds, with
- * a TTL of ARGV[2] ms so versions of tags nobody reads any more go away; a
- * foreign value is replaced the same way. The last element of the reply is
- * how many were replaced (reported by the caller).
+ * a TTL of ARGV[2] ms so versions of tags nobody reads any more go away, or
+ * ARGV[3] ms for a row's tag (a key starting with ARGV[4]): there is one per
+ * row ever read, so they must not outlive the entries by much; a foreign
+ * value is replaced the same way. The last element of the reply is how many
+ * were replaced (reported by the caller).
  */
 const READ_SCRIPT = `${VERSION_LUA}
 local repaired = 0
@@ -129,10 +131,12 @@ if ARGV[1] == "1" then
 end
 for i = first, #KEYS do
   local v = validVersion(KEYS[i])
+  local ttl = ARGV[2]
+  if string.sub(KEYS[i], 1, #ARGV[4]) == ARGV[4] then ttl = ARGV[3] end
   if v == false then
-    v = freshVersion(KEYS[i], ARGV[2])
+    v = freshVersion(KEYS[i], ttl)
   elseif v == nil then
-    v = freshVersion(KEYS[i], ARGV[2])
+    v = freshVersion(KEYS[i], ttl)
     repaired = repaired + 1
   end
   out[#out + 1] = v
@@ -208,19 +212,20 @@ export class RedisVersionStore implements VersionStore {
   readonly #prefix: string;
   readonly #mirror: VersionMirror;
   readonly #tagTtl: string;
+  /** ARGV[2..4] of READ_SCRIPT: the version TTLs (tags, rows' tags) and the key prefix of rows' tags. */
+  readonly #readTtls: [string, string, string];
   readonly #observeToken: () => number | undefined;
   readonly #report: ((error: CacheError) => void) | undefined;
 
-  /**
-   * @param tagTtlMs lifetime of a version nobody bumps; longer than any entry's TTL, so
-   *                 that its expiry (which is safe) rarely costs a miss
-   */
   /**
    * @param observeToken the mirror generation while versions read now may be
    *   recorded (the bus hears every invalidation), else undefined: a read sent
    *   while it does not, or answered after a reset, would put versions in the
    *   mirror that a missed invalidation has already superseded.
    * @param report receives `E_CORRUPT_ENTRY` when version keys held foreign values and were replaced
+   * @param ttls.tagMs lifetime of a version nobody bumps; longer than any entry's TTL, so that its expiry (which is
+   *   safe: the next read re-creates it larger) rarely costs a miss
+   * @param ttls.rowMs the same for a row's tag (`r:`): shorter, because there is one per row ever read
    */
 
   /** The Redis key holding the version of `tag`. */
@@ -232,7 +237,7 @@ export class RedisVersionStore implements VersionStore {
     scripts: ScriptRunner,
     prefix: string,
     mirror: VersionMirror,
-    tagTtlMs: number,
+    ttls: { tagMs: number; rowMs: number },
     observeToken: () => number | undefined,
     report?: (error: CacheError) => void,
   ) {
@@ -241,7 +246,8 @@ export class RedisVersionStore implements VersionStore {
     this.#scripts = scripts;
     this.#prefix = `${prefix}t:`;
     this.#mirror = mirror;
-    this.#tagTtl = String(Math.round(tagTtlMs));
+    this.#tagTtl = String(Math.round(ttls.tagMs));
+    this.#readTtls = [this.#tagTtl, String(Math.round(ttls.rowMs)), `${this.#prefix}r:`];
   }
 
   async read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }> {
@@ -254,8 +260,8 @@ export class RedisVersionStore implements VersionStore {
     if (redis.isCluster === true) {
       // Keys of one script must share a Cluster slot; tags rarely do, so each is read on its own, in parallel.
       const parts = await Promise.all([
-        ...(withEntry ? [this.#read1(readScriptArgs(entryName, true, this.#tagTtl))] : []),
-        ...keys.map((key) => this.#read1(readScriptArgs(key, false, this.#tagTtl))),
+        ...(withEntry ? [this.#read1([[entryName], ["1", ...this.#readTtls]])] : []),
+        ...keys.map((key) => this.#read1([[key], ["0", ...this.#readTtls]])),
       ]);
       for (const part of parts) repaired += Number(part.pop());
       reply = parts.flat();
@@ -274,7 +280,7 @@ export class RedisVersionStore implements VersionStore {
         reply = (await this.#scripts.run(
           READ_SCRIPT,
           all,
-          [withEntry ? "1" : "0", this.#tagTtl],
+          [withEntry ? "1" : "0", ...this.#readTtls],
           "reading tag versions",
         )) as (string | null | false)[];
         repaired = Number(reply.pop());
@@ -378,11 +384,6 @@ export class RedisVersionStore implements VersionStore {
   #read1([keys, args]: [string[], string[]]): Promise<(string | null | false)[]> {
     return this.#scripts.run(READ_SCRIPT, keys, args, "reading a tag version") as Promise<(string | null | false)[]>;
   }
-}
-
-/** Keys and arguments of READ_SCRIPT for one key (Cluster: one slot per call). */
-function readScriptArgs(key: string, isEntry: boolean, tagTtl: string): [string[], string[]] {
-  return [[key], [isEntry ? "1" : "0", tagTtl]];
 }
 
 /**

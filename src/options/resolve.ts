@@ -69,6 +69,11 @@ export interface ResolvedOptions {
   busLeaseMs: number;
   /** Lifetime of a tag version in Redis: longer than any configured entry TTL. */
   tagTtlMs: number;
+  /**
+   * Lifetime of a row's tag version (`r:`), of which there is one per row ever read: twice the longest configured
+   * entry lifetime, at least an hour (docs/operations.md, "Sizing").
+   */
+  rowTagTtlMs: number;
   /** The cross-process lock; undefined when off (or without Redis). */
   lock: ResolvedLock | undefined;
   /** Automatic admission; undefined for `"all"` (every opted-in read is cached). */
@@ -90,6 +95,7 @@ const DEFAULT_L1_MAX_SIZE = 64 * 1024 * 1024;
 const DEFAULT_REDIS_TIMEOUT_MS = 250;
 const DEFAULT_BUS_LEASE_MS = 1500;
 const MIN_TAG_TTL_MS = 86_400_000;
+const MIN_ROW_TAG_TTL_MS = 3_600_000;
 const DEFAULT_JITTER = 0.1;
 const DEFAULT_LOCK = { lease: 5_000, wait: 1_000 };
 const DEFAULT_ADMISSION: ResolvedAdmission = { minHitRatio: 0.1, window: 50, retryAfterMs: 60_000 };
@@ -181,6 +187,7 @@ export function resolveOptions(raw: CacheExtensionOptions | undefined, modelName
     clock: resolveClock(options.clock),
     busLeaseMs: options.busLease === undefined ? DEFAULT_BUS_LEASE_MS : parseDuration(options.busLease, "busLease"),
     tagTtlMs: Math.max(MIN_TAG_TTL_MS, 2 * longestTtlMs),
+    rowTagTtlMs: Math.max(MIN_ROW_TAG_TTL_MS, 2 * longestTtlMs),
     // Validated even without Redis (a mistake should not wait for Redis to be configured), used only with it.
     lock: ((lock) => (redis === undefined ? undefined : lock))(resolveLock(options.lock)),
     admission: resolveAdmission(options.admission),

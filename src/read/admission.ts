@@ -17,6 +17,17 @@
  * each failed trial up to {@link MAX_RETRY_FACTOR} times; then it is measured
  * again. Bypassing never changes a result: a bypassed read is a plain query.
  *
+ * The bar a window must reach is `minHitRatio` or the shape's break-even hit
+ * ratio, whichever is higher. Caching a shape pays off when its hits save
+ * more than its misses add: `h * U > (1 - h) * O`, where U is the time of
+ * its database read and O what a miss adds to it (Redis round trips, the
+ * lock), both measured on its reads that loaded in the window; hence the
+ * break-even `O / (U + O)`. A cheap primary-key lookup (U about 0.4 ms, O
+ * about 0.3 ms) must hit 40 % of the time to be worth caching; a list query
+ * taking 10 ms, 3 %. A hit's own cost is taken as nil (an in-process hit
+ * costs microseconds), and the fill, which runs after the caller has its
+ * result, is not in O: the bar is, if anything, low.
+ *
  * Reads made while the cache is not fully working (Redis down, frozen or not
  * connected yet: the instance does not hear every invalidation) are not
  * measured: they miss for want of Redis, not for want of repeats.
@@ -53,8 +64,19 @@ export interface ShapeAdmission {
   windowReads: number;
   /** While not admitted: when it is measured again (clock ms). */
   retryAt: number | undefined;
-  /** Windows in a row that ended below `minHitRatio`. */
+  /** Windows in a row that ended below their bar (`minHitRatio`, or the break-even if higher). */
   failedWindows: number;
+  /**
+   * The hit ratio above which caching this shape saves time, from its last complete window's reads that loaded
+   * (undefined before one had any): what a miss adds over what a hit saves, `O / (U + O)`.
+   */
+  breakEvenHitRatio: number | undefined;
+}
+
+/** How long one admitted read that queried the database took (ms): in all, and its database read. */
+export interface LoadTiming {
+  totalMs: number;
+  loadMs: number;
 }
 
 /** The admission state of one query shape. */
@@ -68,6 +90,16 @@ class ShapeState {
   retryAt = 0;
   failedWindows = 0;
   lastHitRatio: number | undefined;
+  /**
+   * During a trial (the first window after the shape was out), the keys read in it: only they are repeats. Bounded by
+   * the window's reads; dropped when the trial's window is judged.
+   */
+  trialKeys: Set<string> | undefined;
+  /** Over the current window's reads that loaded: their count, summed database time and summed overhead (ms). */
+  loads = 0;
+  loadMs = 0;
+  overheadMs = 0;
+  breakEven: number | undefined;
 
   constructor(readonly shape: string) {}
 }
@@ -93,30 +125,49 @@ export class Admission {
    */
   decide(key: QueryKey): ShapeState | typeof NOT_ADMITTED | undefined {
     const state = this.#stateOf(key.local);
-    if (state !== undefined && state.retryAt !== 0) {
+    if (state === undefined) return undefined;
+    if (state.retryAt !== 0) {
       if (this.#clock.now() < state.retryAt) return NOT_ADMITTED;
       state.retryAt = 0; // a trial: measured again from an empty window
+      state.trialKeys = new Set();
+    }
+    const trialKeys = state.trialKeys;
+    if (trialKeys !== undefined) {
+      // Keys read while the shape was out were never cached: in a trial, a key's first read is a first read.
+      this.lastWasRepeat = trialKeys.has(key.local);
+      trialKeys.add(key.local);
     }
     return state;
   }
 
   /**
    * Records one admitted read's outcome: `hit` when it did not query the database; `repeat` when its key had been
-   * read by this instance before ({@link lastWasRepeat} after its decide).
+   * read by this instance before ({@link lastWasRepeat} after its decide); `timing` for a read that loaded.
    */
-  record(state: ShapeState, hit: boolean, repeat: boolean): void {
+  record(state: ShapeState, hit: boolean, repeat: boolean, timing?: LoadTiming): void {
     if (state.retryAt !== 0) return; // a read that started before the shape was bypassed
     state.reads++;
     if (hit || repeat) state.counted++;
     if (hit) state.hits++;
+    if (timing !== undefined) {
+      state.loads++;
+      state.loadMs += timing.loadMs;
+      state.overheadMs += Math.max(0, timing.totalMs - timing.loadMs);
+    }
     const { window, minHitRatio, retryAfterMs } = this.#settings;
     if (state.counted >= window) state.lastHitRatio = state.hits / state.counted;
     else if (state.reads >= window * FIRST_READS_FACTOR) state.lastHitRatio = state.hits / state.reads;
     else return;
+    // A window without loads keeps the last break-even: nothing new was learnt of what a miss costs.
+    if (state.loads > 0) state.breakEven = state.overheadMs / (state.loadMs + state.overheadMs || 1);
+    state.trialKeys = undefined;
     state.reads = 0;
     state.counted = 0;
     state.hits = 0;
-    if (state.lastHitRatio >= minHitRatio) {
+    state.loads = 0;
+    state.loadMs = 0;
+    state.overheadMs = 0;
+    if (state.lastHitRatio >= Math.max(minHitRatio, state.breakEven ?? 0)) {
       state.failedWindows = 0;
       return;
     }
@@ -137,6 +188,7 @@ export class Admission {
         windowReads: admitted ? state.counted : 0,
         retryAt: admitted ? undefined : state.retryAt,
         failedWindows: state.failedWindows,
+        breakEvenHitRatio: state.breakEven,
       };
     });
   }

@@ -255,19 +255,31 @@ export class ReadPath implements CachedReadRunner {
     // shapes out for many minutes after Redis is back (retryAfter doubles). Such reads are not measured.
     if (state === undefined || !this.stack.working()) return this.stack.readPastLocal(key, expiry, query);
     const detached = query[DETACH]();
-    let loaded = false;
+    const started = performance.now();
+    /** Set when this read queries the database: its database time once known. */
+    let load: { ms: number } | undefined;
     const watched: ReadSource = {
       [INFO]: detached[INFO],
       [TAGS]: () => detached[TAGS](),
       [LOAD]: () => {
-        loaded = true;
-        return detached[LOAD]();
+        const loadStarted = performance.now();
+        const loading = detached[LOAD]() as Promise<unknown>;
+        const timed = { ms: 0 };
+        load = timed;
+        // Observed, not wrapped: the caller gets Prisma's own promise (attaching runs it now, as the loader would).
+        loading.then(
+          () => void (timed.ms = performance.now() - loadStarted),
+          () => undefined,
+        );
+        return loading;
       },
     };
     const read = this.stack.readPastLocal(key, expiry, watched);
     read.then(
       () => {
-        if (this.stack.working()) admission.record(state, !loaded, repeat);
+        if (!this.stack.working()) return;
+        const timing = load && { totalMs: performance.now() - started, loadMs: load.ms };
+        admission.record(state, load === undefined, repeat, timing);
       },
       () => undefined, // an error is the caller's, and says nothing about how often this shape hits
     );

@@ -66,6 +66,8 @@ export interface CachedClientSetup {
   gate?: ReadGate;
   /** Hears each database call start and finish (the read-mode tests trace them). */
   onDatabase?: (phase: "db:start" | "db:done") => void;
+  /** Extra database time (ms) of each call, by model and operation: a slow query, as the cache sees it. */
+  slowReads?: (model: string | undefined, operation: string) => number;
 }
 
 /**
@@ -79,7 +81,7 @@ export interface CachedClientSetup {
  */
 export async function cachedClient(bare: BareClient, options: CacheExtensionOptions, setup: CachedClientSetup = {}) {
   const database: DatabaseCounter = { queries: 0 };
-  const { scopeUsersToTenant, gate, onDatabase } = setup;
+  const { scopeUsersToTenant, gate, onDatabase, slowReads } = setup;
   const prisma = bare
     .$extends({
       name: "test-database-side",
@@ -92,6 +94,8 @@ export async function cachedClient(bare: BareClient, options: CacheExtensionOpti
           }
           onDatabase?.("db:start");
           const result = await query(args);
+          const extraMs = slowReads?.(model, operation) ?? 0;
+          if (extraMs > 0) await new Promise((resolve) => setTimeout(resolve, extraMs));
           onDatabase?.("db:done");
           await gate?.pass(model, operation);
           return result;

@@ -5,8 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll } from "vitest";
@@ -27,10 +29,19 @@ export async function freePort(): Promise<number> {
 export interface RedisServerOptions {
   /** The port; a free one by default. */
   port?: number;
-  /** Where the server may write (a Cluster node writes its nodes.conf there); the system temp folder by default. */
+  /**
+   * Where the server may write (a Cluster node writes its nodes.conf there, a replica the RDB of its sync); a new
+   * folder of its own by default, removed when it is killed. Never a shared folder: a server loads any `dump.rdb` it
+   * finds there at start, so a replica's sync file would fill the next server started in it.
+   */
   dir?: string;
   /** Further command-line options, e.g. `["--cluster-enabled", "yes"]`. */
   args?: readonly string[];
+  /**
+   * Serve TLS only (no plain-text port) with these PEM files: the server's certificate and key, and the CA that
+   * signed it (which clients must trust: {@link RedisServer.tlsOptions}).
+   */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 /** One private `redis-server` child process. */
@@ -38,14 +49,29 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly process: ChildProcess,
+    /** The folder made for this server alone, removed when it is killed (undefined when the caller gave one). */
+    private readonly ownDir: string | undefined,
+    /** ioredis `tls` options for a TLS-only server (the CA to trust), else undefined. */
+    readonly tlsOptions: { ca: Buffer } | undefined,
   ) {}
 
   /** Starts a server and resolves once it answers PING (a Cluster node answers it before it has slots). */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
+    const ownDir = options.dir === undefined ? mkdtempSync(join(tmpdir(), "pqc-redis-")) : undefined;
+    const dir = options.dir ?? (ownDir as string);
+    const tls = options.tls;
+    const listen =
+      tls === undefined
+        ? ["--port", String(port)]
+        : ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key].concat([
+            "--tls-ca-cert-file",
+            tls.ca,
+            "--tls-auth-clients",
+            "no",
+          ]);
     const args = [
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -53,11 +79,12 @@ export class RedisServer {
       "--appendonly",
       "no",
       "--dir",
-      options.dir ?? tmpdir(),
+      dir,
       ...(options.args ?? []),
     ];
     const child = spawn("redis-server", args, { stdio: "ignore" });
-    const server = new RedisServer(port, child);
+    const tlsOptions = tls && { ca: readFileSync(tls.ca) };
+    const server = new RedisServer(port, child, ownDir, tlsOptions);
     try {
       await server.#waitUntilReady();
     } catch (error) {
@@ -67,15 +94,20 @@ export class RedisServer {
     return server;
   }
 
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, or `rediss://` for a TLS-only server (connect with {@link tlsOptions} too). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tlsOptions === undefined ? "redis" : "rediss"}://127.0.0.1:${this.port}`;
   }
 
   async #waitUntilReady(): Promise<void> {
     for (let attempt = 0; attempt < 100; attempt++) {
       if (this.process.exitCode !== null) throw new Error(`redis-server exited with code ${this.process.exitCode}`);
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        ...(this.tlsOptions && { tls: this.tlsOptions }),
+      });
       probe.on("error", () => undefined);
       try {
         await probe.connect();
@@ -102,10 +134,12 @@ export class RedisServer {
 
   /** Kills the server (SIGKILL) and waits for it to exit. Safe to call twice. */
   async kill(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = once(this.process, "exit");
-    this.process.kill("SIGKILL");
-    await exited;
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      const exited = once(this.process, "exit");
+      this.process.kill("SIGKILL");
+      await exited;
+    }
+    if (this.ownDir !== undefined) rmSync(this.ownDir, { recursive: true, force: true });
   }
 }
 

@@ -93,16 +93,48 @@ describeWith(["postgres", "redis"], "automatic admission: postgres + redis", () 
     await invalidatingWrite(100);
     await list();
     expect(prisma.$cache.stats().notAdmitted, "the trial reads go through the tiers").toBe(notAdmitted);
-    expect(prisma.$cache.admission()[0]).toMatchObject({ admitted: true, windowReads: 1 });
+    // Read while the shape was out, the list was never cached since: in the trial its first read is a first read.
+    expect(prisma.$cache.admission()[0]).toMatchObject({ admitted: true, windowReads: 0 });
 
     // It fails again: the next trial waits twice as long.
-    for (let i = 1; i < WINDOW; i++) {
+    for (let i = 1; i <= WINDOW; i++) {
       await invalidatingWrite(100 + i);
       await list();
     }
     const failed = prisma.$cache.admission()[0];
     expect(failed).toMatchObject({ admitted: false, failedWindows: 2 });
     expect(failed?.retryAt).toBe(clock.now() + 60_000);
+  });
+
+  it("measures each shape's break-even hit ratio on its reads that loaded: a slow query's is far lower than a quick one's", async () => {
+    const w = await env.world("admission-break-even");
+    const client = await env.client({
+      admission: { window: WINDOW, minHitRatio: 0.01, retryAfter: "30s" },
+      // Posts take 60 ms more in the database; users are as quick as the database makes them.
+      setup: { slowReads: (model) => (model === "Post" ? 60 : 0) },
+    });
+    const { prisma } = client;
+    const quick = () => prisma.user.findUnique({ where: { id: w.users.alice }, select: { name: true }, cache: true });
+    const slow = () => prisma.post.findUnique({ where: { id: w.posts.welcome }, select: { title: true }, cache: true });
+    // Every counted read a repeat that loads (its entry invalidated before it), then one that hits: half hit.
+    for (let i = 0; i < WINDOW; i++) {
+      for (const read of [quick, slow]) {
+        await prisma.$cache.invalidateModels(["User", "Post"]);
+        await read();
+        await read();
+      }
+    }
+    const report = prisma.$cache.admission();
+    const quickShape = report.find((shape) => shape.shape.startsWith("User|findUnique"));
+    const slowShape = report.find((shape) => shape.shape.startsWith("Post|findUnique"));
+    expect(quickShape?.lastHitRatio).toBeCloseTo(0.5, 1);
+    expect(slowShape?.lastHitRatio).toBeCloseTo(0.5, 1);
+    // What a miss adds over the 60 ms it loads for: a few percent (the quick shape's is larger).
+    const seen = JSON.stringify([quickShape, slowShape]);
+    expect(slowShape?.breakEvenHitRatio, seen).toBeGreaterThan(0);
+    expect(slowShape?.breakEvenHitRatio, seen).toBeLessThan(0.25);
+    expect(quickShape?.breakEvenHitRatio, seen).toBeGreaterThan(slowShape?.breakEvenHitRatio ?? 1);
+    expect(quickShape?.breakEvenHitRatio, seen).toBeLessThan(1);
   });
 
   it('admission "all" (the default) measures nothing and takes nothing out', async () => {

@@ -1,7 +1,8 @@
 /**
  * Lifetimes and number of tag version keys in Redis. Every version (`m:`,
- * `r:`, `rs:`, `j:`, and the query tags `q:<bucket>` that
- * `$cache.invalidateQuery` bumps) lives a day (tagTtl). Query tags name one of
+ * `rs:`, `j:`, and the query tags `q:<bucket>` that `$cache.invalidateQuery`
+ * bumps) lives a day (tagTtl); a row's (`r:`), of which there is one per row
+ * ever read, twice the longest entry lifetime, at least an hour. Query tags name one of
  * 256 buckets, not a query: distinct queries (a search box, say) leave no key
  * each behind, and a first read of a query needs no version of its own.
  */
@@ -69,5 +70,29 @@ describeWith(["postgres", "redis"], "version keys: postgres + redis", () => {
     // The first read learns m:User and rs:User with its bucket; later reads need a version read only for a new bucket.
     expect(readsOfVersions.size).toBe(newBuckets);
     expect(newBuckets).toBeLessThan(150);
+  });
+
+  it("a row's version lives twice the longest entry lifetime (at least an hour), not a day: one per row ever read", async () => {
+    const w = await env.world("row-version-ttl");
+    const instance = await env.instance({ defaults: { ttl: "5s", swr: "5s", jitter: 0 } });
+    const redis = env.redis;
+    if (redis === undefined) throw new Error("the target has Redis");
+    const read = () => instance.prisma.user.findUnique({ where: { id: w.users.alice }, cache: true });
+    await read();
+    await instance.prisma.$cache.settled();
+    const tags = instance.prisma.$cache.tagsOf("User", "findUnique", { where: { id: w.users.alice } }) ?? [];
+    const row = tags.find((tag) => tag.startsWith("r:User:"));
+    expect(row).toBeDefined();
+    const [rowTtl, rowsTtl] = await Promise.all([
+      redis.pttl(`${instance.prefix}t:${row}`),
+      redis.pttl(`${instance.prefix}t:rs:User`),
+    ]);
+    expect(rowTtl).toBeGreaterThan(3_500_000);
+    expect(rowTtl).toBeLessThanOrEqual(3_600_000);
+    expect(rowsTtl, "the model-wide rs: tag keeps the day").toBeGreaterThan(23 * 3_600_000);
+    // Still a hit: the shorter lifetime changes nothing while the version lives.
+    const before = instance.database.queries;
+    await read();
+    expect(instance.database.queries).toBe(before);
   });
 });
