@@ -9,6 +9,7 @@ import type { AdvisorReport } from "./advisor-report.js";
 import { formatAdvisorTable } from "./advisor-table.js";
 import { INSPECTOR_JSON_PATH } from "../inspector/json-path.js";
 
+/** The `advise` command's usage text (also printed by the command line's `--help`). */
 export const ADVISE_USAGE = `Usage: prisma-query-cache advise --url http://localhost:3000/inspector [--header "Authorization: Bearer ..."]
        prisma-query-cache advise --file snapshot.json
 

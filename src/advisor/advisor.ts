@@ -219,11 +219,13 @@ export class Advisor implements InvalidationListener {
     return shape;
   }
 
+  /** A tag was bumped (by any instance this one hears): fills of keys depending on it die. */
   invalidated(tag: string): void {
     if (this.#bumps.size >= MAX_BUMPED_TAGS && !this.#bumps.has(tag)) this.reset();
     this.#bumps.set(tag, ++this.#seq);
   }
 
+  /** The mirror started over (a bus reconnect or gap): every fill so far dies. */
   reset(): void {
     this.#bumps.clear();
     this.#resetSeq = ++this.#seq;

@@ -116,7 +116,7 @@ function renderChart() {
   var W = Math.max(300, Math.round(chart.getBoundingClientRect().width) || 600), H = 180, L = 34, B = 16;
   chart.setAttribute("viewBox", "0 0 " + W + " " + H);
   [0, 0.25, 0.5, 0.75, 1].forEach(function (r) {
-    var y = (H - B) - r * (H - B - 6);
+    var y = (H - B) - r * (H - B - 14);
     chart.appendChild(svg("line", { x1: L, x2: W, y1: y, y2: y, class: "grid" }));
     chart.appendChild(svg("text", { x: 2, y: y + 3, class: "axis" }, (r * 100) + "%"));
   });
@@ -132,7 +132,7 @@ function renderChart() {
     series.forEach(function (point) {
       if (point.ratio === null) { if (runs[runs.length - 1].length) runs.push([]); return; }
       var x = L + (W - L) * (1 - (end - point.at) / span);
-      var y = (H - B) - point.ratio * (H - B - 6);
+      var y = (H - B) - point.ratio * (H - B - 14);
       runs[runs.length - 1].push(x.toFixed(1) + "," + y.toFixed(1));
     });
     runs.forEach(function (run) {
@@ -172,6 +172,23 @@ function renderTables(s) {
     s.recentInvalidations.map(function (i) { return [[time(i.at)], [i.cause], [i.tags.join(" "), "shape"]]; }), "none yet");
   var causes = s.invalidations;
   document.getElementById("invalidation-causes").textContent = "Tags invalidated since start: " + Object.keys(causes).map(function (k) { return k + " " + causes[k]; }).join(", ") + ".";
+
+  var t = s.totals;
+  var signals = [
+    ["reads joined to a load already running (single-flight)", t.coalesced],
+    ["misses that waited for another process's load (lock)", t.lockWaits],
+    ["database reads wasted alongside a Redis hit (early loads)", t.earlyLoads],
+    ["stale hits served while refreshing", t.staleHits],
+    ["background refreshes / failed", t.refreshes + " / " + t.refreshFailures],
+    ["reads that skipped Redis (breaker open) / breaker openings", t.breakerSkips + " / " + t.breakerOpens],
+    ["Redis timeouts", s.timeouts]
+  ];
+  Object.keys(s.evictions).forEach(function (reason) { signals.push(["in-process evictions: " + reason, s.evictions[reason]]); });
+  Object.keys(s.errors).forEach(function (code) { signals.push(["absorbed errors: " + code, s.errors[code]]); });
+  var byTier = s.errorsByTier || {};
+  Object.keys(byTier).forEach(function (tier) { signals.push(["absorbed errors from tier " + tier, byTier[tier]]); });
+  fill(document.getElementById("signals"), [["signal"], ["count", "num"]],
+    signals.map(function (row) { return [[row[0]], [row[1], "num"]]; }), "");
 
   fill(document.getElementById("admission"), [["shape"], ["cached"], ["last hit ratio", "num"], ["window reads", "num"], ["retry at"]],
     s.admission.map(function (a) {

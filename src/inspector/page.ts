@@ -10,7 +10,9 @@ import { INSPECTOR_SCRIPT } from "./page-script.js";
 export interface PageSettings {
   /** Absolute path of the JSON the page polls. */
   jsonPath: string;
+  /** How often the page polls (ms). */
   refreshMs: number;
+  /** Shown in the page's heading and title. */
   title: string;
   /** The Content-Security-Policy nonce of the inline script and style. */
   nonce: string;
@@ -64,6 +66,7 @@ const BODY = `
   <section><h2>Hot query shapes</h2><div class="scroll"><table id="hot-shapes"></table></div></section>
   <section><h2>Hot keys (hashed)</h2><div class="scroll"><table id="hot-keys"></table></div></section>
   <section><h2>Recent invalidations</h2><div class="scroll"><table id="invalidations"></table></div><p class="note" id="invalidation-causes"></p></section>
+  <section><h2>Stampede and failure signals</h2><table id="signals"></table><p class="note">Since start. Joined loads and lock waits rising with misses mean a stampede is being absorbed; early loads, breaker skips and errors mean Redis is struggling.</p></section>
   <section><h2>Admission decisions</h2><div class="scroll"><table id="admission"></table></div><p class="note" id="admission-note"></p></section>
   <section class="wide"><h2>Advisor: what caching the uncached reads would give</h2><div class="scroll"><table id="advisor"></table></div><p class="note" id="advisor-note"></p></section>
 </main>`;

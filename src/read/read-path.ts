@@ -88,7 +88,7 @@ export class ReadPath implements CachedReadRunner {
       // Counted as the same uncached read (`unkeyed`) it is without the advisor: the metrics do not depend on it.
       run: (query) => this.#database(query, undefined, query),
       tagsOf: (description) => this.tagsOf(description),
-      countBypass: () => this.countBypass(),
+      countBypass: (description) => this.countBypass(description),
     };
   }
 
