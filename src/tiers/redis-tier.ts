@@ -9,6 +9,7 @@
 import { CacheError } from "../errors.js";
 import type { CircuitBreaker } from "../redis/breaker.js";
 import type { RedisClientLike } from "../redis/client.js";
+import type { ReadBudget } from "../redis/read-budget.js";
 import { withTimeout } from "../redis/timeout.js";
 
 /** How long queued fills wait for company before they are sent. */
@@ -58,9 +59,9 @@ export class RedisTier {
     return this.#breaker === undefined || this.#breaker.allowsRead();
   }
 
-  /** GET, bounded by the timeout. */
-  get(name: string): Promise<string | null> {
-    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`, this.#breaker);
+  /** GET, bounded by the timeout and by what is left of the read's Redis time (`budget`). */
+  get(name: string, budget?: ReadBudget): Promise<string | null> {
+    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`, this.#breaker, budget);
   }
 
   /**
