@@ -30,6 +30,8 @@ import { Counters } from "./stats.js";
 import { L1Tier } from "./tiers/l1-tier.js";
 import { CircuitBreaker } from "./redis/breaker.js";
 import { ScriptRunner } from "./redis/scripts.js";
+import { ServerIdentity } from "./redis/server-identity.js";
+import { QUERY_TAG_BUCKETS } from "./read/query-tags.js";
 import { RedisLock } from "./tiers/redis-lock.js";
 import { RedisTier } from "./tiers/redis-tier.js";
 import { TransactionTags } from "./write/transaction-tags.js";
@@ -94,23 +96,30 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
       });
     const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
-    versions = new RedisVersions(
-      new RedisVersionStore(
-        scripts,
-        resolved.prefix,
-        mirror,
-        resolved.tagTtlMs,
-        () =>
-          // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
-          // since the read was sent (see RedisVersionStore).
-          versions.hearsEveryInvalidation() ? mirror.generation : undefined,
-        report,
-      ),
+    const store = new RedisVersionStore(
+      scripts,
+      resolved.prefix,
       mirror,
-      bus,
-      breaker,
+      resolved.tagTtlMs,
+      () =>
+        // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
+        // since the read was sent (see RedisVersionStore).
+        versions.hearsEveryInvalidation() ? mirror.generation : undefined,
+      report,
     );
-    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker);
+    // A restored or promoted server's entries must be dead before the tier serves any (not covered on a Cluster).
+    const identity =
+      resolved.redis.isCluster === true
+        ? undefined
+        : new ServerIdentity(
+            resolved.redis,
+            scripts,
+            `${resolved.prefix}server`,
+            Array.from({ length: QUERY_TAG_BUCKETS }, (_, bucket) => store.keyOf(`q:${bucket}`)),
+            report,
+          );
+    versions = new RedisVersions(store, mirror, bus, breaker, identity);
+    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker, identity);
     if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
     bus.start();
     void checkEvictionPolicy(resolved.redis, report);

@@ -85,6 +85,8 @@ export class CacheStack {
   readonly #earlyLoads: EarlyLoads;
   /** The cross-process lock wait, when the lock is on. */
   readonly #lockWait: LockWait | undefined;
+  /** The shared tier, with Redis. */
+  readonly #redis: RedisTier | undefined;
   /** `redisTimeout` in ms, with Redis: the Redis time of one read. */
   readonly #redisTimeoutMs: number | undefined;
 
@@ -96,6 +98,7 @@ export class CacheStack {
     this.#counters = counters;
     this.#versions = versions;
     this.#filler = filler;
+    this.#redis = parts.redis;
     this.#redisTimeoutMs = parts.redis === undefined ? undefined : parts.redisTimeoutMs;
     // Failed lookups are told so in waves, one per check of the Redis timeout (a quarter of it apart): a load
     // without versions stays joinable long enough for every wave of its burst.
@@ -187,7 +190,8 @@ export class CacheStack {
       }
       // Redis rarely holds what this instance misses: skip the lookup, and let taking the lock (which returns
       // the entry too) be the lookup. One round trip before the database instead of two.
-      if (this.#lockWait !== undefined && this.#sharedHitRate.low())
+      // (Only on a checked server: the lock's take may serve the entry it returns, see redis/server-identity.ts.)
+      if (this.#lockWait !== undefined && this.#sharedHitRate.low() && this.#redis?.checked() === true)
         return this.#joinOrLoad(mirroredMiss, false, this.#budget());
     }
     // Every round trip from here to the database shares one redisTimeout (read-budget.ts).

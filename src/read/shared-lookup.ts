@@ -96,6 +96,9 @@ export class SharedLookup {
     }
     // The circuit breaker is open: not reported again (it was when it opened), no timeout paid.
     if (!redis.allowsRead()) return { captured: undefined, text: null };
+    // A server not checked since the connection opened may be a restored one: wait for its check (reported if it fails).
+    const checked = redis.checked();
+    if (checked !== true && !(await checked)) return { captured: undefined, text: null };
     try {
       if (budget?.spent === true) throw budgetSpent(`looking up ${key.shared().name}`, budget);
       if (mirrored !== undefined) return { captured: mirrored, text: await redis.get(key.shared().name, budget) };
