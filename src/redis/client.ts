@@ -83,7 +83,7 @@ export const REDIS_METHODS: Readonly<Record<RequiredRedisMethod, true>> = {
 export type ScriptingRedis = Pick<RedisClientLike, "isCluster" | "mget" | "evalsha" | "eval">;
 
 /** The surface the invalidation bus needs, besides scripts (invalidation/bus.ts). */
-export type BusRedis = Pick<RedisClientLike, "status" | "publish" | "zrem" | "duplicate">;
+export type BusRedis = Pick<RedisClientLike, "status" | "isCluster" | "publish" | "zrem" | "duplicate">;
 
 /** A dedicated subscriber connection (ioredis `duplicate()`). */
 export interface BusSubscriber {
