@@ -117,6 +117,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
             `${resolved.prefix}server`,
             Array.from({ length: QUERY_TAG_BUCKETS }, (_, bucket) => store.keyOf(`q:${bucket}`)),
             report,
+            () => mirror.reset(),
           );
     versions = new RedisVersions(store, mirror, bus, breaker, identity);
     redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker, identity);

@@ -25,19 +25,19 @@ import { CacheError } from "../errors.js";
 import type { ScriptRunner } from "./scripts.js";
 
 /**
- * KEYS[1]: the identity record; KEYS[2..]: the query tags' version keys. Returns 0 when the server is the one
- * recorded, 1 when none was (a first start, or an empty server), 2 when another was: the versions were deleted in
- * both cases (an empty server has none to delete, a partly evicted one might).
+ * KEYS[1]: the identity record; KEYS[2..]: the query tags' version keys. Returns the server's run_id after 0 when it
+ * is the one recorded, 1 when none was (a first start, or an empty server), 2 when another was: the versions were
+ * deleted in both cases (an empty server has none to delete, a partly evicted one might).
  */
 const CHECK_SCRIPT = `
 local id = string.match(redis.call("INFO", "server"), "run_id:(%x+)")
 if id == nil then return redis.error_reply("no run_id in INFO server") end
 local recorded = redis.call("GET", KEYS[1])
-if recorded == id then return 0 end
+if recorded == id then return { 0, id } end
 redis.call("SET", KEYS[1], id)
 for i = 2, #KEYS do redis.call("DEL", KEYS[i]) end
-if recorded then return 2 end
-return 1`;
+if recorded then return { 2, id } end
+return { 1, id }`;
 
 /** A pause before checking again after a failed check, while the connection stays up. */
 const RETRY_MS = 250;
@@ -59,12 +59,17 @@ export class ServerIdentity {
   #connection = 0;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The run_id of the server this instance was last checked on. */
+  #lastId: string | undefined;
+  readonly #onServerChange: () => void;
   readonly #firstCheck: Promise<void>;
   #settleFirst!: () => void;
 
   /**
    * @param identityKey `<prefix>server`
    * @param queryTagKeys the version keys of every query tag
+   * @param onServerChange called when this instance finds itself on another server than before, before it serves
+   *   anything from it: forgets the mirror and the in-process tier
    */
   constructor(
     redis: ConnectionEvents,
@@ -72,7 +77,9 @@ export class ServerIdentity {
     identityKey: string,
     queryTagKeys: readonly string[],
     report: (error: CacheError) => void,
+    onServerChange: () => void,
   ) {
+    this.#onServerChange = onServerChange;
     this.#scripts = scripts;
     this.#keys = [identityKey, ...queryTagKeys];
     this.#report = report;
@@ -118,9 +125,15 @@ export class ServerIdentity {
     clearTimeout(this.#retry);
     const connection = this.#connection;
     const check = this.#scripts.run(CHECK_SCRIPT, this.#keys, [], "checking the Redis server's identity").then(
-      (changed) => {
+      (reply) => {
         if (this.#inFlight === check) this.#inFlight = undefined;
         if (connection !== this.#connection) return false; // It closed meanwhile: the next ready checks again.
+        const [changed, id] = reply as [number, string];
+        // This instance was on another server before (a failover, a restart): what it learned there (versions in its
+        // mirror, in-process entries) may be ahead of this server, which can lose bumps; a repeated version would then
+        // make an old in-process entry look current. Forget it all before serving.
+        if (this.#lastId !== undefined && id !== this.#lastId) this.#onServerChange();
+        this.#lastId = id;
         if (Number(changed) === 2)
           this.#report(
             new CacheError(
