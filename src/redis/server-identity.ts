@@ -8,7 +8,7 @@
  * What does tell is the server's identity: `run_id` changes with every
  * start of a `redis-server` process, and a promoted replica has its own.
  * Every connection (the first and each reconnect) checks, before the tier
- * serves anything, the `run_id` recorded under `<prefix>server` against the
+ * serves anything, the `run_id` recorded under `<prefix>bus:server` against the
  * server's own. When they differ (a new process: restarted empty, restored,
  * or another node after a failover), one script records the new identity
  * and deletes the version keys of every query tag (`q:0` to `q:255`). Every
@@ -66,7 +66,7 @@ export class ServerIdentity {
   #settleFirst!: () => void;
 
   /**
-   * @param identityKey `<prefix>server`
+   * @param identityKey `<prefix>bus:server`
    * @param queryTagKeys the version keys of every query tag
    * @param onServerChange called when this instance finds itself on another server than before, before it serves
    *   anything from it: forgets the mirror and the in-process tier
