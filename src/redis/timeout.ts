@@ -78,8 +78,9 @@ const watches = new Map<number, DeadlineWatch>();
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
  * `outcome` (the instance's circuit breaker) hears whether Redis answered.
  * With `budget` (the read the operation is part of), it fails sooner when
- * the read has less Redis time left; such a failure is the read's, not
- * Redis missing its timeout, so the breaker does not hear of it.
+ * the read has less Redis time left; the breaker hears of such a failure
+ * only when the operation had at least half the timeout (less, and it is the
+ * read's earlier round trips that spent it, not this one).
  */
 export function withTimeout<T>(
   operation: Promise<T>,
@@ -94,7 +95,9 @@ export function withTimeout<T>(
     watches.set(timeoutMs, watch);
   }
   const bound = watch;
-  const limitMs = budget === undefined ? timeoutMs : Math.min(timeoutMs, budget.leftMs());
+  // A read's first command starts a moment after its budget did: within a millisecond of the timeout is the timeout.
+  const left = budget === undefined ? timeoutMs : budget.leftMs();
+  const limitMs = left >= timeoutMs - 1 ? timeoutMs : left;
   if (limitMs <= 0) {
     operation.catch(() => undefined); // Sent already; its answer is not waited for.
     return Promise.reject(budgetSpent(what, budget as ReadBudget));
@@ -102,6 +105,9 @@ export function withTimeout<T>(
   return new Promise<T>((resolve, reject) => {
     const pending = bound.add(() => {
       if (limitMs < timeoutMs) {
+        // Redis did not answer in what was left of the read's time. Given half the timeout or more, that is Redis
+        // being slow, which the breaker must learn; given less, it is the read's earlier round trips.
+        if (limitMs * 2 >= timeoutMs) outcome?.failed(budgetSpent(what, budget as ReadBudget));
         reject(budgetSpent(what, budget as ReadBudget));
         return;
       }
