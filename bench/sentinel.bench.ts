@@ -7,23 +7,28 @@
  */
 import { loadavg } from "node:os";
 import { postgresClient } from "../test/helpers/clients.ts";
-import { failoverUnderLoad } from "../test/helpers/failover-load.ts";
+import { failoverUnderLoad, untilReplicaInSync } from "../test/helpers/failover-load.ts";
 import { createScratchUser, removeFixture, seedFixture } from "../test/helpers/fixture.ts";
-import { RedisSentinelSetup } from "../test/helpers/redis-sentinel.ts";
+import { freePort } from "../test/helpers/redis-server.ts";
+import { startSentinelSetup } from "../test/helpers/redis-sentinel.ts";
 import { ensurePostgresSchema } from "../test/helpers/services.ts";
 
 const rounds = Number(process.env.SENTINEL_ROUNDS ?? 6);
 await ensurePostgresSchema();
 const bare = postgresClient();
 const fixture = await seedFixture(bare, "sentinel-bench", "1234567.125");
-const setup = await RedisSentinelSetup.start();
+const setup = await startSentinelSetup({
+  master: await freePort(),
+  replica: await freePort(),
+  sentinel: await freePort(),
+});
 console.log(`sentinel failovers under load: ${rounds} rounds, load ${loadavg()[0]!.toFixed(1)}`);
 let totalDuring = 0;
 let totalAfter = 0;
 let withStale = 0;
 try {
   for (let round = 1; round <= rounds; round++) {
-    await setup.untilReplicaInSync();
+    await untilReplicaInSync(setup);
     const row = await createScratchUser(bare, fixture, `sentinel-${round}`);
     const outcome = await failoverUnderLoad(setup, bare, row.id, `pqc-sentinel-bench-${round}:`);
     const during = outcome.staleDuring;

@@ -32,6 +32,8 @@ import { Counters } from "./stats.js";
 import { L1Tier } from "./tiers/l1-tier.js";
 import { CircuitBreaker } from "./redis/breaker.js";
 import { ScriptRunner } from "./redis/scripts.js";
+import { ServerIdentity } from "./redis/server-identity.js";
+import { QUERY_TAG_BUCKETS } from "./read/query-tags.js";
 import { RedisLock } from "./tiers/redis-lock.js";
 import { RedisTier } from "./tiers/redis-tier.js";
 import { TransactionTags } from "./write/transaction-tags.js";
@@ -104,23 +106,31 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     const scripts = new ScriptRunner(resolved.redis, resolved.redisTimeoutMs, breaker);
     const bus = new InvalidationBus(resolved.redis, scripts, resolved.prefix, resolved.busLeaseMs, mirror, report);
     bus.heard = (tags) => observer.invalidated("bus", tags);
-    versions = new RedisVersions(
-      new RedisVersionStore(
-        scripts,
-        resolved.prefix,
-        mirror,
-        { tagMs: resolved.tagTtlMs, rowMs: resolved.rowTagTtlMs },
-        () =>
-          // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
-          // since the read was sent (see RedisVersionStore).
-          versions.hearsEveryInvalidation() ? mirror.generation : undefined,
-        report,
-      ),
+    const store = new RedisVersionStore(
+      scripts,
+      resolved.prefix,
       mirror,
-      bus,
-      breaker,
+      { tagMs: resolved.tagTtlMs, rowMs: resolved.rowTagTtlMs },
+      () =>
+        // Versions read from Redis are recorded in the mirror only while it is trusted, and only if no reset happened
+        // since the read was sent (see RedisVersionStore).
+        versions.hearsEveryInvalidation() ? mirror.generation : undefined,
+      report,
     );
-    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker);
+    // A restored or promoted server's entries must be dead before the tier serves any (not covered on a Cluster).
+    const identity =
+      resolved.redis.isCluster === true
+        ? undefined
+        : new ServerIdentity(
+            resolved.redis,
+            scripts,
+            `${resolved.prefix}bus:server`,
+            Array.from({ length: QUERY_TAG_BUCKETS }, (_, bucket) => store.keyOf(`q:${bucket}`)),
+            report,
+            () => mirror.reset(),
+          );
+    versions = new RedisVersions(store, mirror, bus, breaker, identity);
+    redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker, identity);
     if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
     bus.start();
     void checkEvictionPolicy(resolved.redis, report);

@@ -49,6 +49,7 @@ import type { VersionMirror } from "./version-mirror.js";
 type Message =
   | { t: "hb"; from: string; beat: number; seq: number; db?: number }
   | { t: "inv"; from: string; id: string; tags: string[]; versions: string[]; seq: number; db?: number }
+  | { t: "unb"; from: string; id: string; tags: string[]; db?: number }
   | { t: "ack"; from: string; id: string }
   | { t: "bye"; from: string };
 
@@ -270,6 +271,48 @@ export class InvalidationBus {
   }
 
   /**
+   * Tells every instance that Redis refused the bump of `tags` (it answers,
+   * but will not write: `noeviction` and full, say). Its entries for them
+   * still look current, so each instance stops serving the tags, from memory
+   * and from Redis, until it hears a bump of them (the writer's retry, or any
+   * later write); resolves once every instance that received the message
+   * acknowledged it, or a lease after (by when one that did not has no lease
+   * left to serve with). A plain PUBLISH, which a full Redis still accepts;
+   * not sequenced (the sequence is a write). Rejects when it could not be
+   * published: then nobody was told.
+   */
+  async announceUnbumped(tags: readonly string[]): Promise<void> {
+    const announcement = this.announcement();
+    const message: Message = {
+      t: "unb",
+      from: this.instanceId,
+      id: announcement.id,
+      tags: [...tags],
+      db: this.#database,
+    };
+    let receivers: number;
+    try {
+      receivers = Number(
+        await withTimeout(
+          this.#redis.publish(this.#channel, JSON.stringify(message)),
+          this.#scripts.timeoutMs,
+          "announcing a refused bump",
+        ),
+      );
+    } catch (error) {
+      this.abandon(announcement.id);
+      throw error;
+    }
+    // A Cluster counts the receivers of one node only: wait out the lease instead.
+    const counted = this.#redis.isCluster === true ? Number.POSITIVE_INFINITY : receivers;
+    await announcement.wait({
+      members: [],
+      leaseLeftMs: this.#leaseMs,
+      youngList: { receivers: counted, leftMs: this.#leaseMs },
+    });
+  }
+
+  /**
    * Leaves the membership and says goodbye (so no write waits for this
    * instance), stops heartbeats and closes the subscriber connection. Both
    * commands are sent at once, so a `quit()` of the client right after still
@@ -344,21 +387,22 @@ export class InvalidationBus {
     }
     // This runs in ioredis' socket handler: a malformed message must never throw from here.
     if (!isMessage(message)) return;
-    if (message.t === "hb" || message.t === "inv") {
+    if (message.t === "hb" || message.t === "inv" || message.t === "unb") {
       if (message.db !== undefined && message.db !== this.#database) {
         // Another database's bus: its versions and sequence are not ours. An invalidation is still acknowledged
         // (nothing here can serve what it changed), so its writer, counting receivers, does not wait for us.
-        if (message.t === "inv")
+        if (message.t !== "hb")
           this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
       }
-      this.#sequenced(message.seq);
+      if (message.t !== "unb") this.#sequenced(message.seq);
     }
     switch (message.t) {
       case "hb":
         if (message.from === this.instanceId) this.#heartbeatEchoed(message.beat);
         return;
       case "inv":
+      case "unb":
         if (message.from === this.instanceId) {
           // Our own subscriber is one of the receivers the bump counted.
           const pending = this.#pending.get(message.id);
@@ -366,7 +410,12 @@ export class InvalidationBus {
           pending?.check();
           return;
         }
-        message.tags.forEach((tag, i) => this.#mirror.invalidated(tag, Number(message.versions[i])));
+        if (message.t === "unb") this.#mirror.markUnbumped(message.tags);
+        else {
+          // A bump Redis took after a refused one: entries under the versions before it are dead, trust them again.
+          this.#mirror.markBumped(message.tags);
+          message.tags.forEach((tag, i) => this.#mirror.invalidated(tag, Number(message.versions[i])));
+        }
         this.heard?.(message.tags);
         this.#send(this.#ackChannel(message.from), { t: "ack", from: this.instanceId, id: message.id });
         return;
@@ -460,6 +509,13 @@ function isMessage(value: unknown): value is Message {
         Array.isArray(message.tags) &&
         Array.isArray(message.versions) &&
         message.tags.length === message.versions.length
+      );
+    case "unb":
+      return (
+        typeof message.id === "string" &&
+        (message.db === undefined || typeof message.db === "number") &&
+        Array.isArray(message.tags) &&
+        message.tags.every((tag) => typeof tag === "string")
       );
     case "ack":
       return typeof message.id === "string";

@@ -8,6 +8,7 @@
 import { CacheError } from "../errors.js";
 import type { InvalidationCause } from "../observe/metrics.js";
 import type { ReadObserver } from "../observe/read-observer.js";
+import { isReplyError } from "../redis/breaker.js";
 import type { InvalidationBus } from "./bus.js";
 import type { VersionMirror } from "./version-mirror.js";
 import type { VersionStore } from "./version-store.js";
@@ -76,6 +77,21 @@ export class Invalidator {
       // them from the database rather than serve its own write's old data (VersionMirror.anyUnbumped).
       this.#mirror.markUnbumped(unique);
       this.#retryLater(unique);
+      // Redis answered with a refusal (full under noeviction, say): it still serves reads, and still publishes, so
+      // the other instances are told to do the same before the write resolves. A Redis that did not answer at all
+      // would only add another timeout to the write.
+      if (isReplyError(error))
+        await this.#bus
+          ?.announceUnbumped(unique)
+          .catch((announceError: unknown) =>
+            this.#report(
+              new CacheError(
+                "E_INVALIDATION",
+                "could not tell the other instances that Redis refused a bump; they may serve these tags until the retry lands or their entries expire.",
+                announceError,
+              ),
+            ),
+          );
       return undefined;
     }
     return new Map(unique.map((tag, i) => [tag, versions[i] as number]));

@@ -6,6 +6,7 @@
  * the request scope and write-through ask this object; none of them needs to
  * know which one it is.
  */
+import type { ServerIdentity } from "../redis/server-identity.js";
 import type { CircuitBreaker } from "../redis/breaker.js";
 import type { InvalidationBus } from "./bus.js";
 import type { VersionMirror } from "./version-mirror.js";
@@ -68,11 +69,13 @@ export class LocalVersions implements VersionSource {
  * failing, nothing held in-process is trusted.
  */
 export class RedisVersions implements VersionSource {
+  /** @param identity the server check of the connection (none on a Cluster): ready() waits for its first pass */
   constructor(
     readonly store: VersionStore,
     readonly mirror: VersionMirror,
     readonly bus: InvalidationBus,
     readonly breaker?: CircuitBreaker,
+    readonly identity?: ServerIdentity,
   ) {}
 
   hearsEveryInvalidation(): boolean {
@@ -80,7 +83,8 @@ export class RedisVersions implements VersionSource {
   }
 
   ready(): Promise<void> {
-    return this.bus.ready;
+    if (this.identity === undefined) return this.bus.ready;
+    return Promise.all([this.bus.ready, this.identity.firstCheck()]).then(() => undefined);
   }
 
   readLocal(): undefined {
@@ -88,6 +92,7 @@ export class RedisVersions implements VersionSource {
   }
 
   close(): Promise<void> {
+    this.identity?.stop();
     return this.bus.close();
   }
 }

@@ -9,6 +9,7 @@
  * See docs/invalidation.md.
  */
 import { CacheError } from "../errors.js";
+import type { ReadBudget } from "../redis/read-budget.js";
 import { withTimeout } from "../redis/timeout.js";
 import { BUS_MEMBERS_LUA } from "./bus-members.js";
 import type { ScriptRunner } from "../redis/scripts.js";
@@ -19,9 +20,14 @@ export interface VersionStore {
   /**
    * Reads the current versions of `tags` (initialising missing ones) and,
    * when `entryName` is given, the shared entry stored under it, in one
-   * round trip where the server allows.
+   * round trip where the server allows. `budget`: the Redis time left to the
+   * read this is part of, which bounds all its round trips (read-budget.ts).
    */
-  read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }>;
+  read(
+    tags: readonly string[],
+    entryName?: string,
+    budget?: ReadBudget,
+  ): Promise<{ entry: string | null; versions: number[] }>;
   /**
    * Bumps every tag and returns the new versions. With `announce`, also
    * publishes the invalidation on the bus and returns the instances that
@@ -250,7 +256,11 @@ export class RedisVersionStore implements VersionStore {
     this.#readTtls = [this.#tagTtl, String(Math.round(ttls.rowMs)), `${this.#prefix}r:`];
   }
 
-  async read(tags: readonly string[], entryName?: string): Promise<{ entry: string | null; versions: number[] }> {
+  async read(
+    tags: readonly string[],
+    entryName?: string,
+    budget?: ReadBudget,
+  ): Promise<{ entry: string | null; versions: number[] }> {
     const token = this.#observeToken();
     const withEntry = entryName !== undefined;
     const keys = tags.map((tag) => this.keyOf(tag));
@@ -260,8 +270,8 @@ export class RedisVersionStore implements VersionStore {
     if (redis.isCluster === true) {
       // Keys of one script must share a Cluster slot; tags rarely do, so each is read on its own, in parallel.
       const parts = await Promise.all([
-        ...(withEntry ? [this.#read1([[entryName], ["1", ...this.#readTtls]])] : []),
-        ...keys.map((key) => this.#read1([[key], ["0", ...this.#readTtls]])),
+        ...(withEntry ? [this.#read1([[entryName], ["1", ...this.#readTtls]], budget)] : []),
+        ...keys.map((key) => this.#read1([[key], ["0", ...this.#readTtls]], budget)),
       ]);
       for (const part of parts) repaired += Number(part.pop());
       reply = parts.flat();
@@ -274,6 +284,7 @@ export class RedisVersionStore implements VersionStore {
         this.#scripts.timeoutMs,
         "MGET of an entry and its tag versions",
         this.#scripts.outcome,
+        budget,
       );
       // A missing version (MGET answers null for another type too) or a foreign value: the script sets them.
       if (reply.some((value, i) => (!withEntry || i > 0) && !isVersion(value))) {
@@ -282,6 +293,7 @@ export class RedisVersionStore implements VersionStore {
           all,
           [withEntry ? "1" : "0", ...this.#readTtls],
           "reading tag versions",
+          budget,
         )) as (string | null | false)[];
         repaired = Number(reply.pop());
       }
@@ -381,8 +393,10 @@ export class RedisVersionStore implements VersionStore {
     };
   }
 
-  #read1([keys, args]: [string[], string[]]): Promise<(string | null | false)[]> {
-    return this.#scripts.run(READ_SCRIPT, keys, args, "reading a tag version") as Promise<(string | null | false)[]>;
+  #read1([keys, args]: [string[], string[]], budget: ReadBudget | undefined): Promise<(string | null | false)[]> {
+    return this.#scripts.run(READ_SCRIPT, keys, args, "reading a tag version", budget) as Promise<
+      (string | null | false)[]
+    >;
   }
 }
 

@@ -43,6 +43,7 @@ import { Miss } from "./miss.js";
 import { QueryTags } from "./query-tags.js";
 import { Refresher } from "./refresh.js";
 import { SharedLookup } from "./shared-lookup.js";
+import { ReadBudget } from "../redis/read-budget.js";
 
 /** What a tier stack is built from (see compose.ts). */
 export interface StackParts {
@@ -88,6 +89,10 @@ export class CacheStack {
   readonly #earlyLoads: EarlyLoads;
   /** The cross-process lock wait, when the lock is on. */
   readonly #lockWait: LockWait | undefined;
+  /** The shared tier, with Redis. */
+  readonly #redis: RedisTier | undefined;
+  /** `redisTimeout` in ms, with Redis: the Redis time of one read. */
+  readonly #redisTimeoutMs: number | undefined;
 
   constructor(parts: StackParts) {
     const { clock, counters, l1, versions, lock, filler, report } = parts;
@@ -98,6 +103,8 @@ export class CacheStack {
     this.#observer = parts.observer;
     this.#versions = versions;
     this.#filler = filler;
+    this.#redis = parts.redis;
+    this.#redisTimeoutMs = parts.redis === undefined ? undefined : parts.redisTimeoutMs;
     // Failed lookups are told so in waves, one per check of the Redis timeout (a quarter of it apart): a load
     // without versions stays joinable long enough for every wave of its burst.
     this.#flights = new Flights(parts.redisTimeoutMs === undefined ? 0 : Math.ceil(parts.redisTimeoutMs * 1.5));
@@ -191,8 +198,12 @@ export class CacheStack {
       }
       // Redis rarely holds what this instance misses: skip the lookup, and let taking the lock (which returns
       // the entry too) be the lookup. One round trip before the database instead of two.
-      if (this.#lockWait !== undefined && this.#sharedHitRate.low()) return this.#joinOrLoad(mirroredMiss, false);
+      // (Only on a checked server: the lock's take may serve the entry it returns, see redis/server-identity.ts.)
+      if (this.#lockWait !== undefined && this.#sharedHitRate.low() && this.#redis?.checked() === true)
+        return this.#joinOrLoad(mirroredMiss, false, this.#budget());
     }
+    // Every round trip from here to the database shares one redisTimeout (read-budget.ts).
+    const budget = this.#budget();
     const early = mirroredMiss && this.#earlyLoads.start(mirroredMiss);
     if (early !== undefined && !this.#sharedHitRate.probe()) {
       // Redis would only replace a fresh database result with an equally fresh entry: skip the round trip,
@@ -201,7 +212,7 @@ export class CacheStack {
       this.#observer.missed(key, source, tags);
       return early;
     }
-    const { captured, shared } = await this.#lookup.lookup(key, tags, mirrored, early === undefined);
+    const { captured, shared } = await this.#lookup.lookup(key, tags, mirrored, early === undefined, budget);
     // Without versions captured before the load, a fill could outlive an invalidation: load unfilled. Join only a
     // load begun after this read did, so that it sees every write that resolved before; reads whose lookups failed
     // together share one load, whatever Redis does.
@@ -234,7 +245,12 @@ export class CacheStack {
     this.#counters.misses++;
     this.#observer.missed(key, source, tags);
     this.#sharedHitRate.record(false);
-    return early ?? this.#joinOrLoad(miss);
+    return early ?? this.#joinOrLoad(miss, true, budget);
+  }
+
+  /** A new read's Redis time (read-budget.ts), with Redis. */
+  #budget(): ReadBudget | undefined {
+    return this.#redisTimeoutMs === undefined ? undefined : new ReadBudget(this.#redisTimeoutMs);
   }
 
   /** Joins the flight of the miss's key started under its versions, if there is one (counted). */
@@ -253,10 +269,11 @@ export class CacheStack {
    * asked for the entry yet (the lock's first take then reads it, and this
    * read is counted as a hit or a miss there).
    */
-  #joinOrLoad(miss: Miss, lookedUp = true): Promise<unknown> {
+  #joinOrLoad(miss: Miss, lookedUp = true, budget?: ReadBudget): Promise<unknown> {
     const joined = this.#join(miss) ?? this.#l1Hits?.landed(miss);
     if (joined !== undefined) return joined;
-    const load = this.#lockWait === undefined ? this.#loader.loadAndFill(miss) : this.#lockWait.load(miss, lookedUp);
+    const load =
+      this.#lockWait === undefined ? this.#loader.loadAndFill(miss) : this.#lockWait.load(miss, lookedUp, budget);
     return this.#flights.start(miss.key.local, miss.captured, load);
   }
 

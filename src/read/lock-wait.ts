@@ -9,6 +9,7 @@ import { asCacheError, type CacheError } from "../errors.js";
 import type { VersionSource } from "../invalidation/version-source.js";
 import type { Clock } from "../options/types.js";
 import type { ReadObserver } from "../observe/read-observer.js";
+import type { ReadBudget } from "../redis/read-budget.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
@@ -54,9 +55,10 @@ export class LockWait {
    * while this one waited. `lookedUp`: false when Redis was not asked for
    * the entry before (the first take then reads it, and this read is counted
    * as a hit or a miss there). A later look may move the versions it loads
-   * under forward.
+   * under forward. `budget`: the read's Redis time, shared by every take and
+   * look (read-budget.ts); the pauses between them are not Redis time.
    */
-  async load(miss: Miss, lookedUp: boolean): Promise<unknown> {
+  async load(miss: Miss, lookedUp: boolean, budget?: ReadBudget): Promise<unknown> {
     const { lock, clock, counters, observer, lookup, loader, filler, sharedHitRate, serveShared, versions, report } =
       this.#parts;
     const { key, tags, expiry } = miss;
@@ -76,7 +78,7 @@ export class LockWait {
     for (const delay of pollDelays()) {
       let taken: { token: string | undefined; entry: string | null };
       try {
-        taken = await lock.take(name);
+        taken = await lock.take(name, budget);
       } catch (error) {
         report(asCacheError(error, "E_LOCK", `taking the lock of ${name} failed.`));
         count(false);
@@ -101,9 +103,11 @@ export class LockWait {
       }
       waited = true;
       if (performance.now() + delay > deadline) break;
+      const paused = performance.now();
       await sleep(delay);
+      budget?.excuse(performance.now() - paused);
       const hears = versions.hearsEveryInvalidation();
-      const look = await lookup.lookup(key, tags, hears ? versions.mirror.versionsOf(tags) : undefined);
+      const look = await lookup.lookup(key, tags, hears ? versions.mirror.versionsOf(tags) : undefined, true, budget);
       if (look.captured === undefined) break;
       // Versions older than this flight's (a mirror that has not heard a bump yet) must not judge what it returns:
       // readers that joined it may have started after that bump.

@@ -10,6 +10,8 @@ import type { QueryKey } from "../keys/query-key.js";
 import type { Clock } from "../options/types.js";
 import { decodeEntry, type Entry } from "../tiers/entry.js";
 import type { RedisTier } from "../tiers/redis-tier.js";
+import type { ReadBudget } from "../redis/read-budget.js";
+import { budgetSpent } from "../redis/timeout.js";
 
 /** What one lookup found: the versions captured (undefined when Redis cannot answer), and the live entry if any. */
 export interface Lookup {
@@ -44,15 +46,22 @@ export class SharedLookup {
    * trip (see {@link capture}). `mirrored`: the mirror's versions, when they
    * may be trusted. `reread`: whether an entry newer than them is worth a
    * second round trip (not while an early load, which used them, is already running).
+   * `budget`: the read's Redis time, shared by all its round trips (read-budget.ts).
    */
-  async lookup(key: QueryKey, tags: readonly string[], mirrored: number[] | undefined, reread = true): Promise<Lookup> {
-    let { captured, text } = await this.capture(key, tags, mirrored);
+  async lookup(
+    key: QueryKey,
+    tags: readonly string[],
+    mirrored: number[] | undefined,
+    reread = true,
+    budget?: ReadBudget,
+  ): Promise<Lookup> {
+    let { captured, text } = await this.capture(key, tags, mirrored, budget);
     let shared = text === null || captured === undefined ? undefined : this.decode(key, text, tags);
     if (reread && shared !== undefined && mirrored !== undefined && anyNewer(shared.versions, mirrored)) {
       // The entry was stored under versions newer than the mirror's (a version key expired and was
       // re-created, say): read Redis's versions once, so the mirror learns them and the entry can hit.
       // An entry with older versions is simply dead: no extra round trip for it.
-      ({ captured, text } = await this.capture(key, tags, undefined));
+      ({ captured, text } = await this.capture(key, tags, undefined, budget));
       shared = text === null || captured === undefined ? undefined : this.decode(key, text, tags);
     }
     return { captured, shared };
@@ -74,6 +83,7 @@ export class SharedLookup {
     key: QueryKey,
     tags: readonly string[],
     mirrored: number[] | undefined,
+    budget?: ReadBudget,
   ): Promise<{ captured: number[] | undefined; text: string | null }> {
     const local = this.#versions.readLocal(tags);
     if (local !== undefined) return { captured: local, text: null };
@@ -86,9 +96,13 @@ export class SharedLookup {
     }
     // The circuit breaker is open: not reported again (it was when it opened), no timeout paid.
     if (!redis.allowsRead()) return { captured: undefined, text: null };
+    // A server not checked since the connection opened may be a restored one: wait for its check (reported if it fails).
+    const checked = redis.checked();
+    if (checked !== true && !(await checked)) return { captured: undefined, text: null };
     try {
-      if (mirrored !== undefined) return { captured: mirrored, text: await redis.get(key.shared().name) };
-      const { entry, versions } = await this.#versions.store.read(tags, key.shared().name);
+      if (budget?.spent === true) throw budgetSpent(`looking up ${key.shared().name}`, budget);
+      if (mirrored !== undefined) return { captured: mirrored, text: await redis.get(key.shared().name, budget) };
+      const { entry, versions } = await this.#versions.store.read(tags, key.shared().name, budget);
       return { captured: versions, text: entry };
     } catch (error) {
       this.#report(asCacheError(error, "E_REDIS", "reading an entry and its tag versions failed."));

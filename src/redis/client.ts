@@ -37,8 +37,13 @@ export interface RedisClientLike {
   config(subcommand: "GET", parameter: string): Promise<unknown>;
   /** Waits for the client to connect before the start-up check. */
   once(event: "ready" | "end", listener: () => void): unknown;
-  /** Stops waiting for the client to connect. */
-  off(event: "ready" | "end", listener: () => void): unknown;
+  /** Stops waiting for the client to connect, or following its connection (redis/server-identity.ts). */
+  off(event: "ready" | "end" | "close", listener: () => void): unknown;
+  /**
+   * Follows the connection (ioredis' EventEmitter): every (re)connect checks the server's identity before the tier
+   * is used (redis/server-identity.ts). Without it, the check runs only if the client is ready when `$extends` runs.
+   */
+  on?(event: "ready" | "close", listener: () => void): unknown;
   /** ioredis pipelines: fills are sent in batches when available. */
   pipeline?(): {
     set(key: string, value: string, mode: "PX", ttlMs: number): unknown;
@@ -78,7 +83,7 @@ export const REDIS_METHODS: Readonly<Record<RequiredRedisMethod, true>> = {
 export type ScriptingRedis = Pick<RedisClientLike, "isCluster" | "mget" | "evalsha" | "eval">;
 
 /** The surface the invalidation bus needs, besides scripts (invalidation/bus.ts). */
-export type BusRedis = Pick<RedisClientLike, "status" | "publish" | "zrem" | "duplicate">;
+export type BusRedis = Pick<RedisClientLike, "status" | "isCluster" | "publish" | "zrem" | "duplicate">;
 
 /** A dedicated subscriber connection (ioredis `duplicate()`). */
 export interface BusSubscriber {

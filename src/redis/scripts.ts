@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { OperationOutcome } from "./breaker.js";
 import type { ScriptingRedis } from "./client.js";
+import type { ReadBudget } from "./read-budget.js";
 import { withTimeout } from "./timeout.js";
 
 /** SHA1 of each script: the name Redis caches it under, computed here once. */
@@ -38,9 +39,18 @@ export class ScriptRunner {
     this.outcome = outcome;
   }
 
-  /** Runs `script` with `keys` and `args`; `what` names it in timeout and failure messages. */
-  run(script: string, keys: readonly string[], args: readonly string[], what: string): Promise<unknown> {
-    return withTimeout(this.#call(script, keys, args), this.timeoutMs, what, this.outcome);
+  /**
+   * Runs `script` with `keys` and `args`; `what` names it in timeout and failure messages. `budget`: the read it is
+   * part of (see read-budget.ts).
+   */
+  run(
+    script: string,
+    keys: readonly string[],
+    args: readonly string[],
+    what: string,
+    budget?: ReadBudget,
+  ): Promise<unknown> {
+    return withTimeout(this.#call(script, keys, args), this.timeoutMs, what, this.outcome, budget);
   }
 
   async #call(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {

@@ -15,6 +15,7 @@
  */
 import { asCacheError, CacheError } from "../errors.js";
 import type { OperationOutcome } from "./breaker.js";
+import type { ReadBudget } from "./read-budget.js";
 
 interface Pending {
   readonly deadline: number;
@@ -31,8 +32,9 @@ class DeadlineWatch {
     this.#timeoutMs = timeoutMs;
   }
 
-  add(fail: () => void): Pending {
-    const pending = { deadline: performance.now() + this.#timeoutMs, fail };
+  /** Watches an operation that fails after `limitMs` (the bound by default; never longer). */
+  add(fail: () => void, limitMs = this.#timeoutMs): Pending {
+    const pending = { deadline: performance.now() + Math.min(limitMs, this.#timeoutMs), fail };
     this.#pending.add(pending);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#check(), Math.max(1, Math.floor(this.#timeoutMs / 4)));
@@ -84,12 +86,17 @@ export function isRedisTimeout(error: unknown): boolean {
  * Resolves or rejects like `operation`, or rejects with `E_REDIS` once
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
  * `outcome` (the instance's circuit breaker) hears whether Redis answered.
+ * With `budget` (the read the operation is part of), it fails sooner when
+ * the read has less Redis time left; the breaker hears of such a failure
+ * only when the operation had at least half the timeout (less, and it is the
+ * read's earlier round trips that spent it, not this one).
  */
 export function withTimeout<T>(
   operation: Promise<T>,
   timeoutMs: number,
   what: string,
   outcome?: OperationOutcome,
+  budget?: ReadBudget,
 ): Promise<T> {
   let watch = watches.get(timeoutMs);
   if (watch === undefined) {
@@ -97,13 +104,27 @@ export function withTimeout<T>(
     watches.set(timeoutMs, watch);
   }
   const bound = watch;
+  // A read's first command starts a moment after its budget did: within a millisecond of the timeout is the timeout.
+  const left = budget === undefined ? timeoutMs : budget.leftMs();
+  const limitMs = left >= timeoutMs - 1 ? timeoutMs : left;
+  if (limitMs <= 0) {
+    operation.catch(() => undefined); // Sent already; its answer is not waited for.
+    return Promise.reject(budgetSpent(what, budget as ReadBudget));
+  }
   return new Promise<T>((resolve, reject) => {
     const pending = bound.add(() => {
+      if (limitMs < timeoutMs) {
+        // Redis did not answer in what was left of the read's time. Given half the timeout or more, that is Redis
+        // being slow, which the breaker must learn; given less, it is the read's earlier round trips.
+        if (limitMs * 2 >= timeoutMs) outcome?.failed(budgetSpent(what, budget as ReadBudget));
+        reject(budgetSpent(what, budget as ReadBudget));
+        return;
+      }
       const error = new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
       timeouts.add(error);
       outcome?.failed(error);
       reject(error);
-    });
+    }, limitMs);
     operation.then(
       (value) => {
         // Settled after its deadline fired: already counted as a failure.
@@ -116,4 +137,12 @@ export function withTimeout<T>(
       },
     );
   });
+}
+
+/** The failure of an operation cut short because its read spent its Redis time (redisTimeout, for all its round trips). */
+export function budgetSpent(what: string, budget: ReadBudget): CacheError {
+  return new CacheError(
+    "E_REDIS",
+    `${what}: the read's Redis time (redisTimeout, ${budget.totalMs} ms for all its round trips) ran out; the database answers it.`,
+  );
 }

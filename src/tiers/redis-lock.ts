@@ -13,7 +13,8 @@ import { CacheError } from "../errors.js";
 import { isReplyError } from "../redis/breaker.js";
 import type { ScriptRunner } from "../redis/scripts.js";
 import type { ResolvedLock } from "../options/resolve.js";
-import { withTimeout } from "../redis/timeout.js";
+import type { ReadBudget } from "../redis/read-budget.js";
+import { budgetSpent, withTimeout } from "../redis/timeout.js";
 
 /**
  * Takes the lock (KEYS[1]) if it is free. A lock without an expiry (set by
@@ -82,16 +83,29 @@ export class RedisLock {
    * release it with that token; undefined when another process holds it)
    * and, when taken, `entry`: the entry's text as Redis held it once the lock
    * was taken (null if none), which the taker checks before loading.
-   * Rejects with an `E_LOCK` CacheError when Redis cannot answer.
+   * Rejects with an `E_LOCK` CacheError when Redis cannot answer, or when
+   * `budget` (the read's Redis time, read-budget.ts) is spent, before sending anything.
    */
-  async take(entryName: string): Promise<{ token: string | undefined; entry: string | null }> {
+  async take(entryName: string, budget?: ReadBudget): Promise<{ token: string | undefined; entry: string | null }> {
+    if (budget?.spent === true)
+      throw new CacheError(
+        "E_LOCK",
+        `not taking the single-flight lock of ${entryName}; loading directly.`,
+        budgetSpent("taking it", budget),
+      );
     const token = `${this.#owner}:${++this.#taken}`;
     const lockName = RedisLock.nameFor(entryName);
     try {
       if (this.#scripts.redis.isCluster === true) {
         const taken =
           Number(
-            await this.#scripts.run(TAKE_SCRIPT, [lockName], [token, this.#leaseMs], "taking a single-flight lock"),
+            await this.#scripts.run(
+              TAKE_SCRIPT,
+              [lockName],
+              [token, this.#leaseMs],
+              "taking a single-flight lock",
+              budget,
+            ),
           ) === 1;
         if (!taken) return { token: undefined, entry: null };
         // Taken: whatever happens to this read, the token must reach the caller (else the lock is held for its lease).
@@ -100,6 +114,7 @@ export class RedisLock {
           this.#scripts.timeoutMs,
           `GET ${entryName}`,
           this.#scripts.outcome,
+          budget,
         ).then(
           ([text]) => text ?? null,
           () => null,
@@ -111,6 +126,7 @@ export class RedisLock {
         [lockName, entryName],
         [token, this.#leaseMs],
         "taking a single-flight lock",
+        budget,
       )) as [number, string | false | null];
       return Number(taken) === 1
         ? { token, entry: typeof entry === "string" ? entry : null }

@@ -9,6 +9,8 @@
 import { CacheError } from "../errors.js";
 import type { CircuitBreaker } from "../redis/breaker.js";
 import type { RedisClientLike } from "../redis/client.js";
+import type { ReadBudget } from "../redis/read-budget.js";
+import type { ServerIdentity } from "../redis/server-identity.js";
 import { withTimeout } from "../redis/timeout.js";
 
 /** How long queued fills wait for company before they are sent. */
@@ -37,16 +39,29 @@ export class RedisTier {
    * @param redis the caller's client (never closed here)
    * @param timeoutMs bound of each read
    * @param breaker the instance's circuit breaker, told every outcome; while it is open reads skip this tier
+   * @param identity the server check of the connection; entries are not read until it passed (none on a Cluster)
    */
-  constructor(redis: RedisClientLike, timeoutMs: number, breaker?: CircuitBreaker) {
+  constructor(redis: RedisClientLike, timeoutMs: number, breaker?: CircuitBreaker, identity?: ServerIdentity) {
     this.#redis = redis;
     this.#timeoutMs = timeoutMs;
     this.#breaker = breaker;
+    this.#identity = identity;
   }
+
+  readonly #identity: ServerIdentity | undefined;
 
   /** True when commands can be sent now. */
   get ready(): boolean {
     return this.#redis.status === "ready";
+  }
+
+  /**
+   * True when the server of the open connection has been checked (redis/server-identity.ts): only then may an entry
+   * read from it be served, or a lookup be sent (a restored server's entries are dead once checked). While a check is
+   * in flight, a promise of its outcome (it is bounded by the Redis timeout); false when the last one failed.
+   */
+  checked(): boolean | Promise<boolean> {
+    return this.#identity === undefined || this.#identity.checked();
   }
 
   /**
@@ -58,9 +73,9 @@ export class RedisTier {
     return this.#breaker === undefined || this.#breaker.allowsRead();
   }
 
-  /** GET, bounded by the timeout. */
-  get(name: string): Promise<string | null> {
-    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`, this.#breaker);
+  /** GET, bounded by the timeout and by what is left of the read's Redis time (`budget`). */
+  get(name: string, budget?: ReadBudget): Promise<string | null> {
+    return withTimeout(this.#redis.get(name), this.#timeoutMs, `GET ${name}`, this.#breaker, budget);
   }
 
   /**

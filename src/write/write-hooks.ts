@@ -10,12 +10,20 @@
  *     invalidate what they wrote: extra misses, never old data.
  * Raw writes (`$executeRaw`, `$executeRawUnsafe`) invalidate every model,
  * unless `prisma.$cache.rawWrites({ invalidates }, fn)` declared their tags.
+ * A write that fails with its outcome unknown (the connection dropped after
+ * the server committed) invalidates as if it had succeeded, then rejects.
  */
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { rejectUnknownKeys } from "../options/resolve.js";
-import { fluentPathOf, queryWithoutFluentPath, transactionOf, unpackFluentPath } from "../prisma/internals.js";
+import {
+  fluentPathOf,
+  queryWithoutFluentPath,
+  transactionOf,
+  unpackFluentPath,
+  writeMayHaveCommitted,
+} from "../prisma/internals.js";
 import type { RequestScope } from "../read/request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";
@@ -64,7 +72,10 @@ export function writeQueryComponent(side: WriteSide) {
       transactionOf(call) === undefined
         ? await side.writeThrough?.prepare(model, call.operation, args).catch(() => undefined)
         : undefined;
-    const result = await call.query(args);
+    const result = await whenWriteFails(side, call, call.query(args), () => [
+      ...tagsOfWrite(side, model, call.operation, args, undefined),
+      ...extraTags,
+    ]);
     const bumped = await afterWrite(side, call, [
       ...tagsOfWrite(side, model, call.operation, args, result),
       ...extraTags,
@@ -73,8 +84,9 @@ export function writeQueryComponent(side: WriteSide) {
     return result;
   };
   const rawWrite = async (call: QueryCall): Promise<unknown> => {
-    const result = await call.query(call.args);
-    await afterWrite(side, call, side.rawWriteTags.getStore() ?? everyModelTag(side.graph));
+    const tags = () => side.rawWriteTags.getStore() ?? everyModelTag(side.graph);
+    const result = await whenWriteFails(side, call, call.query(call.args), tags);
+    await afterWrite(side, call, tags());
     return result;
   };
   const perModel = Object.fromEntries(WRITE_OPERATIONS.map((operation) => [operation, modelWrite]));
@@ -97,9 +109,39 @@ async function fluentWrite(
   extraTags: readonly string[],
   path: readonly string[],
 ): Promise<unknown> {
-  const row = await queryWithoutFluentPath(call, withPrimaryKeySelected(side.graph, model, args));
+  const row = await whenWriteFails(
+    side,
+    call,
+    queryWithoutFluentPath(call, withPrimaryKeySelected(side.graph, model, args)),
+    () => [...tagsOfWrite(side, model, call.operation, args, undefined), ...extraTags],
+  );
   await afterWrite(side, call, [...tagsOfWrite(side, model, call.operation, args, row), ...extraTags]);
   return unpackFluentPath(row, path);
+}
+
+/**
+ * Awaits a write. When it fails in a way that leaves its outcome unknown (the
+ * connection dropped after the server committed, say: writeMayHaveCommitted),
+ * what it may have changed is invalidated before the error reaches the
+ * caller, as after a success: the caller may retry or read at once, and an
+ * extra invalidation costs a miss where a missing one would serve the
+ * pre-write row until ttl. The tags are those of the write without its
+ * result (rows not named by primary key count as unknown rows: `rs:`). Inside
+ * an interactive transaction they join the transaction's tags and wait for
+ * its commit, as a success's would.
+ */
+async function whenWriteFails<T>(
+  side: WriteSide,
+  call: QueryCall,
+  write: Promise<T>,
+  tagsIfCommitted: () => readonly string[],
+): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (writeMayHaveCommitted(error)) await afterWrite(side, call, tagsIfCommitted());
+    throw error;
+  }
 }
 
 /** `args` with the model's primary-key fields added to its top-level `select` (a fluent call always has one). */

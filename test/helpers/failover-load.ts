@@ -1,6 +1,6 @@
 /**
- * A Sentinel failover under load, shared by redis-sentinel.test.ts and
- * bench/sentinel.bench.ts: two cached instances connected through the
+ * A Sentinel failover under load, for bench/sentinel.bench.ts (on the
+ * set-up of redis-sentinel.ts): two cached instances connected through the
  * sentinel, one writing `visits` of a row every 50 ms, both reading it
  * through the cache; `SENTINEL FAILOVER` after a second. A read that returns
  * less than what a write had committed and resolved before the read began
@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import type { CacheError } from "../../src/index.js";
 import { cachedClient, type BareClient, type CachedPrisma } from "./clients.js";
 import { pollUntil } from "./poll.js";
-import { MASTER_NAME, type RedisSentinelSetup } from "./redis-sentinel.js";
+import { SENTINEL_MASTER_NAME, type SentinelSetup } from "./redis-sentinel.js";
 
 /** One stale read: when (ms after the failover began), what it returned, and what was known committed. */
 export interface StaleRead {
@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * connections are closed before it returns.
  */
 export async function failoverUnderLoad(
-  setup: RedisSentinelSetup,
+  setup: SentinelSetup,
   bare: BareClient,
   rowId: number,
   prefix: string,
@@ -53,7 +53,12 @@ export async function failoverUnderLoad(
   const clients: CachedPrisma[] = [];
   const reported: string[] = [];
   const instance = async () => {
-    const redis = new Redis(setup.clientOptions());
+    const redis = new Redis({
+      sentinels: [{ host: "127.0.0.1", port: setup.sentinelPort }],
+      name: SENTINEL_MASTER_NAME,
+      failoverDetector: true,
+      maxRetriesPerRequest: 1,
+    });
     redis.on("error", () => undefined); // failures reach the caller through onError
     connections.push(redis);
     const onError = (error: CacheError) => void reported.push(error.code);
@@ -119,9 +124,8 @@ export async function failoverUnderLoad(
     const loops = [readLoop(reader), readLoop(writer), writeLoop()];
     await sleep(1_000);
     phase = "during";
-    const admin = setup.sentinelClient();
     failoverAt = Date.now();
-    await admin.call("SENTINEL", "FAILOVER", MASTER_NAME).finally(() => admin.disconnect());
+    await setup.sentinel.call("SENTINEL", "FAILOVER", SENTINEL_MASTER_NAME);
     outcome.moved =
       (await pollUntil(
         () => setup.masterPort(),
@@ -139,4 +143,17 @@ export async function failoverUnderLoad(
     for (const prisma of clients) await prisma.$cache.close();
     for (const redis of connections) redis.disconnect();
   }
+}
+
+/** Resolves once the sentinel sees a replica in sync again (the old master, demoted): only then can it fail over. */
+export async function untilReplicaInSync(setup: SentinelSetup, ms = 30_000): Promise<void> {
+  const replicas = () =>
+    (setup.sentinel.call("SENTINEL", "REPLICAS", SENTINEL_MASTER_NAME) as Promise<string[][]>).catch(() => []);
+  const list = await pollUntil(
+    replicas,
+    (found) => found.some((fields) => fields.join(" ").includes("master-link-status ok")),
+    ms,
+  );
+  if (!list.some((fields) => fields.join(" ").includes("master-link-status ok")))
+    throw new Error(`the sentinel saw no replica in sync within ${ms} ms`);
 }

@@ -5,6 +5,7 @@
  * flow normally.
  */
 import { createServer, connect, type Socket } from "node:net";
+import { listenInFrontOf, proxiedService } from "./proxy-listen.js";
 
 /** A running proxy; `url` is the database URL through it. */
 export interface FreezableProxy {
@@ -16,11 +17,10 @@ export interface FreezableProxy {
 
 /** Starts a proxy on a free loopback port in front of the service at `serviceUrl` (which must name its port). */
 export async function startFreezableProxy(serviceUrl: string): Promise<FreezableProxy> {
-  const target = new URL(serviceUrl);
-  if (target.port === "") throw new Error(`startFreezableProxy: ${serviceUrl} names no port`);
+  const target = proxiedService(serviceUrl);
   const pairs: { client: Socket; server: Socket; frozen: boolean }[] = [];
   const proxy = createServer((client) => {
-    const server = connect(Number(target.port), target.hostname);
+    const server = connect(target.port, target.host);
     const pair = { client, server, frozen: false };
     pairs.push(pair);
     // Data is dropped, not buffered, once frozen: nothing arrives late when the test has moved on.
@@ -33,14 +33,9 @@ export async function startFreezableProxy(serviceUrl: string): Promise<Freezable
     client.on("error", end).on("close", end);
     server.on("error", end).on("close", end);
   });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const address = proxy.address();
-  if (address === null || typeof address === "string") throw new Error("the proxy has no port");
-  const url = new URL(serviceUrl);
-  url.hostname = "127.0.0.1";
-  url.port = String(address.port);
+  const url = await listenInFrontOf(proxy, serviceUrl);
   return {
-    url: url.toString(),
+    url,
     freezeOpenConnections: () => {
       for (const pair of pairs) pair.frozen = true;
     },

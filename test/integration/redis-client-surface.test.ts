@@ -15,7 +15,7 @@ import { describeWith } from "../helpers/describe-with.ts";
 import { deleteKeysUnder, REDIS_URL } from "../helpers/services.ts";
 
 /** Methods RedisClientLike declares optional, used when the client has them. */
-const OPTIONAL_METHODS = ["pipeline"];
+const OPTIONAL_METHODS = ["pipeline", "on"];
 
 /** `client` behind a Proxy that records the name of every method read from it. */
 function recording(client: Redis, called: Set<string>): Redis {

@@ -28,7 +28,7 @@ import { makeTestCertificates, opensslInstalled, type TestCertificates } from ".
 const LIBRARY_COMMANDS =
   "+get +set +mget +del +incr +pexpire +pttl +time +evalsha +eval " +
   "+zadd +zrem +zscore +zincrby +zrange +zrangebyscore +zremrangebyscore " +
-  "+publish +subscribe +pubsub|numsub";
+  "+publish +subscribe +pubsub|numsub +info";
 
 /** An ACL user confined to `prefix`: its keys and channels only, the library's commands only. */
 async function createAppUser(admin: Redis, name: string, password: string, prefix: string): Promise<void> {

@@ -1,0 +1,194 @@
+/**
+ * Ambiguous commits outside an interactive transaction (issue 12): the
+ * connection to Postgres drops after the server committed a write and before
+ * its answer reached the client. The caller gets an error, the row changed
+ * anyway, and every instance must stop serving the pre-write row before that
+ * error reaches the caller (consistency contract, item 1).
+ *
+ * The writer's client goes through a proxy (test/helpers/cutting-proxy.ts)
+ * that forwards the write's statement or its `COMMIT`, lets the server answer,
+ * drops the answer and closes the connection. Each case checks its premise
+ * (the database holds the new row), then counts the reads, on the writer and
+ * on a peer with its own in-process tier, that return anything but what the
+ * database holds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postgresClient, type BareClient, type CachedPrisma } from "../helpers/clients.js";
+import { startCuttingProxy, type CuttingProxy } from "../helpers/cutting-proxy.js";
+import { describeWith } from "../helpers/describe-with.js";
+import { Harness, observe, type Instance } from "../helpers/harness.js";
+import { DATABASE_URL } from "../helpers/services.js";
+import { postgresTarget } from "../helpers/targets.js";
+import type { Fixture } from "../helpers/fixture.js";
+
+describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a proxy that cuts after the commit", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
+  let proxy: CuttingProxy;
+  const proxied: BareClient[] = [];
+  beforeAll(async () => {
+    await env.start();
+    proxy = await startCuttingProxy(DATABASE_URL);
+  });
+  afterAll(async () => {
+    await env.stop();
+    for (const bare of proxied) await bare.$disconnect();
+    await proxy.close();
+  });
+
+  /** A writer whose database connection goes through the proxy, and a peer on the same prefix (both tiers each). */
+  async function writerAndPeer(): Promise<{ writer: Instance; peer: Instance }> {
+    const over = postgresClient(proxy.url);
+    proxied.push(over);
+    const writer = await env.instance({ over });
+    const peer = await env.instance({ over: env.connect(), prefix: writer.prefix });
+    return { writer, peer };
+  }
+
+  /** A read of a case: cached, or with `cache: false` straight from the database (the oracle). */
+  type CaseRead = (prisma: CachedPrisma, cache?: boolean) => PromiseLike<unknown>;
+
+  /** Reads `reads` on each instance until the in-process tier answers them all. */
+  async function warm(instances: readonly Instance[], reads: readonly CaseRead[]): Promise<void> {
+    for (const instance of instances) {
+      for (const read of reads) await read(instance.prisma);
+      await instance.prisma.$cache.settled();
+      for (const read of reads)
+        expect((await observe(instance, read)).fromDatabase, "warmed: answered by the cache").toBe(false);
+    }
+  }
+
+  /** Reads that differ from what the database returns for the same read (`cache: false`, through the peer). */
+  async function staleReads(instances: readonly Instance[], reads: readonly CaseRead[]): Promise<number> {
+    let stale = 0;
+    for (const read of reads) {
+      const truth = await read((instances.at(-1) as Instance).prisma, false);
+      for (const instance of instances)
+        if (JSON.stringify(await read(instance.prisma)) !== JSON.stringify(truth)) stale++;
+    }
+    return stale;
+  }
+
+  const userName =
+    (w: Fixture): CaseRead =>
+    (p, cache = true) =>
+      p.user.findUnique({ where: { id: w.users.carol }, select: { name: true }, cache });
+  const tenantUsers =
+    (w: Fixture): CaseRead =>
+    (p, cache = true) =>
+      p.user.findMany({
+        where: { tenantId: w.tenantId },
+        select: { id: true, name: true },
+        orderBy: { id: "asc" },
+        cache,
+      });
+  const carolsPosts =
+    (w: Fixture): CaseRead =>
+    (p, cache = true) =>
+      p.post.findMany({
+        where: { authorId: w.users.carol },
+        select: { slug: true },
+        orderBy: { id: "asc" },
+        cache,
+      });
+
+  /**
+   * One kind of write: what it reads, the pattern of the message after which the proxy cuts, the write (through the
+   * writer's client), and a check that the database holds its effect.
+   */
+  interface Case {
+    name: string;
+    cutAfter: RegExp;
+    reads(w: Fixture): CaseRead[];
+    write(p: CachedPrisma, w: Fixture): Promise<unknown>;
+    committed(w: Fixture): Promise<boolean>;
+  }
+
+  const carolIs = (name: string) => async (w: Fixture) =>
+    (await env.bare.user.findUnique({ where: { id: w.users.carol } }))?.name === name;
+
+  const cases: Case[] = [
+    {
+      name: "a plain update (an autocommit UPDATE)",
+      cutAfter: /UPDATE "public"."User"/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.update({ where: { id: w.users.carol }, data: { name: "Cut update" } }),
+      committed: carolIs("Cut update"),
+    },
+    {
+      name: "a nested write (Prisma's own transaction, cut after COMMIT)",
+      cutAfter: /COMMIT/,
+      reads: (w) => [userName(w), carolsPosts(w)],
+      write: (p, w) =>
+        p.user.update({
+          where: { id: w.users.carol },
+          data: {
+            name: "Cut nested",
+            posts: { create: { tenantId: w.tenantId, slug: `cut-${w.suffix}`, title: "t" } },
+          },
+        }),
+      committed: carolIs("Cut nested"),
+    },
+    {
+      name: "updateMany",
+      cutAfter: /UPDATE "public"."User"/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.updateMany({ where: { id: w.users.carol }, data: { name: "Cut many" } }),
+      committed: carolIs("Cut many"),
+    },
+    {
+      name: "a batch $transaction([...]) (cut after COMMIT)",
+      cutAfter: /COMMIT/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) =>
+        p.$transaction([
+          p.user.update({ where: { id: w.users.carol }, data: { name: "Cut batch" } }),
+          p.tenant.update({ where: { id: w.tenantId }, data: { name: `Cut batch ${w.suffix}` } }),
+        ]),
+      committed: carolIs("Cut batch"),
+    },
+    {
+      name: "a raw write ($executeRawUnsafe)",
+      cutAfter: /UPDATE "User"/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.$executeRawUnsafe(`UPDATE "User" SET name = 'Cut raw' WHERE id = ${w.users.carol}`),
+      committed: carolIs("Cut raw"),
+    },
+  ];
+
+  describe("a write whose connection drops after the server committed", () => {
+    for (const kind of cases) {
+      it(`${kind.name}: rejects, and no instance serves the pre-write data afterwards`, async () => {
+        const w = await env.world("ambiguous");
+        const { writer, peer } = await writerAndPeer();
+        const reads = kind.reads(w);
+        await warm([writer, peer], reads);
+
+        const cut = proxy.cutAfter(kind.cutAfter);
+        await expect(kind.write(writer.prisma, w)).rejects.toThrow(/Connection terminated/);
+        await cut;
+        expect(await kind.committed(w), "premise: the server committed the write").toBe(true);
+
+        expect(await staleReads([writer, peer], reads), "reads returning pre-write data").toBe(0);
+      });
+    }
+  });
+
+  describe("a write the database refused (nothing committed)", () => {
+    it("a constraint violation or a missing row invalidates nothing: the cached reads stay hits", async () => {
+      const w = await env.world("refused");
+      const { writer, peer } = await writerAndPeer();
+      const reads = [userName(w), tenantUsers(w)];
+      await warm([writer, peer], reads);
+
+      const duplicate = { id: w.users.carol, tenantId: w.tenantId, email: "dup@example.test" };
+      await expect(writer.prisma.user.create({ data: duplicate })).rejects.toMatchObject({ code: "P2002" });
+      await expect(writer.prisma.user.update({ where: { id: -1 }, data: { name: "nobody" } })).rejects.toMatchObject({
+        code: "P2025",
+      });
+
+      for (const instance of [writer, peer])
+        for (const read of reads)
+          expect((await observe(instance, read)).fromDatabase, "still served by the cache").toBe(false);
+    });
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * One Redis deadline per read (issue 12, scope 2): `redisTimeout` bounds all
+ * the round trips a read makes before the database, not each of them. A
+ * cold read makes two or three in a row (the lookup, a version
+ * initialisation, the lock's take); with every round trip just under the
+ * timeout, a per-command bound let it spend two or three times the timeout
+ * on Redis, unreported.
+ *
+ * Redis here is the machine's, reached through a proxy that delays every
+ * byte (test/helpers/delaying-proxy.ts): a round trip takes 250 ms, the
+ * timeout is 300 ms. A read that waited for two round trips in a row
+ * (500 ms) broke the bound; one that gave up on Redis once its 300 ms were
+ * spent did not. Timings themselves are measured by
+ * bench/read-budget.bench.ts; this test checks the bound is kept at all
+ * (two sequential round trips are a floor no machine beats), that every
+ * read is answered correctly, and that giving up was reported.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startDelayingProxy, type DelayingProxy } from "../helpers/delaying-proxy.js";
+import { describeWith } from "../helpers/describe-with.js";
+import { Harness, type Instance } from "../helpers/harness.js";
+import { REDIS_URL } from "../helpers/services.js";
+import { postgresTarget } from "../helpers/targets.js";
+
+const ROUND_TRIP_MS = 250;
+const REDIS_TIMEOUT_MS = 300;
+
+describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + redis behind a delaying proxy", () => {
+  const env = new Harness(postgresTarget({ redis: true }));
+  let proxy: DelayingProxy;
+  beforeAll(async () => {
+    await env.start();
+    proxy = await startDelayingProxy(REDIS_URL);
+  });
+  afterAll(async () => {
+    await env.stop();
+    await proxy.close();
+  });
+
+  /** An instance whose Redis connections (commands and bus) go through the proxy. */
+  async function slowRedisInstance(): Promise<Instance> {
+    const redis = env.adopt(new Redis(proxy.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
+    redis.on("error", () => undefined);
+    await redis.connect();
+    // Started without delay: ready() subscribes the bus, which this test is not about.
+    proxy.delayEachWay(0);
+    return env.instance({ redis, redisTimeout: `${REDIS_TIMEOUT_MS}ms` });
+  }
+
+  it("cold reads, each round trip just under redisTimeout: answered, and none waits for two round trips in a row", async () => {
+    const w = await env.world("budget");
+    const instance = await slowRedisInstance();
+    const ids = [w.users.alice, w.users.bob, w.users.carol];
+    const truth = await env.bare.user.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+    proxy.delayEachWay(ROUND_TRIP_MS / 2);
+
+    const durations: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      // Each read is cold: a key of its own, never read before, its tag versions unknown to the mirror (two reads
+      // by primary key, one list; the list's `take` makes its key differ from any other).
+      const started = performance.now();
+      const value =
+        i < 2
+          ? await instance.prisma.user.findUnique({ where: { id }, select: { id: true, name: true }, cache: true })
+          : (
+              await instance.prisma.user.findMany({
+                where: { id },
+                select: { id: true, name: true },
+                take: 1,
+                cache: true,
+              })
+            )[0];
+      durations.push(performance.now() - started);
+      expect(value, "answered, with what the database holds").toEqual(truth.find((row) => row.id === id));
+    }
+    await instance.prisma.$cache.settled();
+
+    // The floor of a read that waited for two sequential round trips: only the bound as a whole keeps below it.
+    for (const ms of durations) expect(ms, "a cold read's time").toBeLessThan(2 * ROUND_TRIP_MS);
+    expect(
+      instance.log.errors.some((error) => /Redis time \(redisTimeout/.test(String(error.cause ?? error.message))),
+      "a read that gave up on Redis said so",
+    ).toBe(true);
+  });
+
+  it("a Redis hit still within the bound is served from Redis", async () => {
+    const w = await env.world("budget-hit");
+    const instance = await slowRedisInstance();
+    const read = () =>
+      instance.prisma.user.findUnique({ where: { id: w.users.bob }, select: { name: true }, cache: true });
+    const truth = await read();
+    await instance.prisma.$cache.settled();
+    instance.prisma.$cache.clearLocal();
+    proxy.delayEachWay(ROUND_TRIP_MS / 2);
+
+    const before = instance.prisma.$cache.stats();
+    expect(await read()).toEqual(truth);
+    expect(instance.prisma.$cache.stats()).toMatchObject({ l2Hits: before.l2Hits + 1, misses: before.misses });
+  });
+});
