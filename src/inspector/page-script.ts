@@ -190,9 +190,9 @@ function renderTables(s) {
   fill(document.getElementById("signals"), [["signal"], ["count", "num"]],
     signals.map(function (row) { return [[row[0]], [row[1], "num"]]; }), "");
 
-  fill(document.getElementById("admission"), [["shape"], ["cached"], ["last hit ratio", "num"], ["window reads", "num"], ["retry at"]],
+  fill(document.getElementById("admission"), [["shape"], ["cached"], ["last hit ratio", "num"], ["break-even", "num"], ["window reads", "num"], ["retry at"]],
     s.admission.map(function (a) {
-      return [[a.shape, "shape"], [a.admitted ? "yes" : "no"], [pct(a.lastHitRatio), "num"], [a.windowReads, "num"], [a.retryAt ? time(a.retryAt) : "-"]];
+      return [[a.shape, "shape"], [a.admitted ? "yes" : "no"], [pct(a.lastHitRatio), "num"], [pct(a.breakEvenHitRatio), "num"], [a.windowReads, "num"], [a.retryAt ? time(a.retryAt) : "-"]];
     }), "no shape measured (admission: \"auto\" measures opted-in reads)");
 
   var adv = s.advisor;

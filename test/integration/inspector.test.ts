@@ -186,6 +186,7 @@ describeWith(["postgres", "redis"], "inspector: postgres + redis", () => {
       expect(hitRatio).toMatch(/^\d+\.\d%$/);
       expect(await page.textContent("#ratio-legend")).toContain("User");
       expect(await page.textContent("#admission")).toContain("findUnique");
+      expect(await page.textContent("#admission")).toContain("break-even");
       expect(await page.textContent("#signals")).toContain("in-process evictions: set");
       // The next refresh shows more reads still.
       await traffic(instance, w, ++round);
