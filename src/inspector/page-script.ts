@@ -196,12 +196,12 @@ function renderTables(s) {
     }), "no shape measured (admission: \"auto\" measures opted-in reads)");
 
   var adv = s.advisor;
-  fill(document.getElementById("advisor"), [["advice"], ["query"], ["would hit", "num"], ["reads", "num"], ["db ms", "num"], ["saved ms", "num"], ["entry", "num"], ["suggested ttl", "num"], ["shape"]],
+  fill(document.getElementById("advisor"), [["advice"], ["query"], ["would hit", "num"], ["break-even", "num"], ["reads", "num"], ["db ms", "num"], ["net ms", "num"], ["entry", "num"], ["suggested ttl", "num"], ["shape"]],
     adv.rows.map(function (r) {
-      return [[r.advice, "advice-" + r.advice], [r.model + "." + r.operation], [pct(r.hitRatio), "num"], [r.reads, "num"], [ms(r.dbMs), "num"], [r.savedMs.toFixed(0), "num"], [bytes(r.bytes), "num"], [duration(r.suggestedTtlMs), "num"], [r.shape.slice(r.model.length + r.operation.length + 2), "shape"]];
+      return [[r.advice, "advice-" + r.advice], [r.model + "." + r.operation], [pct(r.hitRatio), "num"], [pct(r.breakEvenHitRatio), "num"], [r.reads, "num"], [ms(r.dbMs), "num"], [r.netMs.toFixed(0), "num"], [bytes(r.bytes), "num"], [duration(r.suggestedTtlMs), "num"], [r.shape.slice(r.model.length + r.operation.length + 2), "shape"]];
     }), adv.enabled ? "no uncached reads observed yet" : "the advisor is off");
   document.getElementById("advisor-note").textContent = adv.enabled
-    ? "Would-be hits: a repeat of a key with no write to what it reads in between. " + adv.trackedKeys + " keys tracked" + (adv.sample < 1 ? ", " + adv.sample * 100 + "% of keys sampled" : "") + "."
+    ? "Would-be hits: a repeat of a key with no write to what it reads in between. Net ms and break-even assume a miss adds " + adv.missOverheadMs + " ms. " + adv.trackedKeys + " keys tracked" + (adv.sample < 1 ? ", " + adv.sample * 100 + "% of keys sampled" : "") + "."
     : "Start the extension with advisor: true to see which uncached reads are worth caching.";
 }
 
