@@ -14,22 +14,28 @@
  * Env: DATABASE_URL (recreated!). No Redis: an in-process hit never reaches it.
  * BENCH_BASELINE=<path to another build's dist/index.js> adds a fourth client built from it (metrics off), to
  * compare this build's hit with another's (the branch point, say) in the same rounds. BENCH_PATHS=off,baseline
- * runs only the paths named (off, on, on+ch, baseline).
+ * runs only the paths named (off, on, on+ch, baseline). BENCH_REDIS=1 measures Redis hits instead (every client
+ * with `l1: false` on REDIS_URL, keys under this run's prefix, deleted at the end).
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { cpus, loadavg } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { DEFAULT_DATABASE_URL, resetPostgres } from "../scripts/lib/database.mjs";
+import type { Redis } from "ioredis";
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, resetPostgres } from "../scripts/lib/database.mjs";
+import { connectRedis, deleteKeys } from "../examples/support/redis.ts";
 import { PrismaClient } from "../test/generated/postgres/client.ts";
 import { seed } from "../examples/support/seed.ts";
 import { cacheExtension } from "./library.ts";
 import { medianRound, summarise, timeBatches, type Summary } from "./measure.ts";
 
+/** Redis hits instead of in-process hits (BENCH_REDIS=1). */
+const REDIS = process.env.BENCH_REDIS === "1";
 const ROUNDS = 7;
 const SLICES = 10;
 /** Calls per timed block: a hit costs a few microseconds, less than reading the clock per call would blur. */
-const BATCH = 50;
-const CALLS = 100_000;
+const BATCH = REDIS ? 10 : 50;
+const CALLS = REDIS ? 10_000 : 100_000;
+const runPrefix = `pqc-bench-metrics:${process.pid}:`;
 const USERS = 200;
 const TARGET = 1.1;
 
@@ -37,8 +43,16 @@ const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 
 type Base = PrismaClient;
 
-function client(base: Base, metrics: boolean, extension: typeof cacheExtension = cacheExtension) {
-  return base.$extends(extension({ defaults: { ttl: "1h" }, metrics, prefix: `pqc-bench-metrics:${metrics}:` }));
+function client(
+  base: Base,
+  redis: Redis | undefined,
+  metrics: boolean,
+  extension: typeof cacheExtension = cacheExtension,
+) {
+  const prefix = `${runPrefix}${metrics}:${extension === cacheExtension ? "" : "baseline:"}`;
+  return base.$extends(
+    extension({ defaults: { ttl: "1h" }, metrics, prefix, ...(redis === undefined ? {} : { redis, l1: false }) }),
+  );
 }
 
 /** The other build's `cacheExtension` (BENCH_BASELINE), or undefined. */
@@ -58,30 +72,32 @@ async function baselineExtension(): Promise<typeof cacheExtension | undefined> {
 async function main(): Promise<void> {
   await resetPostgres(databaseUrl);
   const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  const redis = REDIS ? await connectRedis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL) : undefined;
   try {
     const [tenant] = await seed(base, { tenants: [{ slug: "bench", users: USERS }], postsPerUser: 0 });
     const ids = tenant?.userIds ?? [];
-    const off = client(base, false);
-    const on = client(base, true);
-    const subscribed = client(base, true);
+    const off = client(base, redis, false);
+    const on = client(base, redis, true);
+    const subscribed = client(base, redis, true);
     const baseline = await baselineExtension();
-    const other = baseline && client(base, false, baseline);
-    for (const prisma of [off, on, subscribed, ...(other ? [other] : [])])
+    const other = baseline && client(base, redis, false, baseline);
+    for (const prisma of [off, on, subscribed, ...(other ? [other] : [])]) {
       for (const id of ids) await prisma.user.findUnique({ where: { id }, cache: true });
+      await prisma.$cache.settled(); // the Redis writes are in the background
+    }
+    const hit = REDIS ? "Redis hit (l1: false)" : "in-process hit";
 
     const onRead = (): void => undefined;
     const paths = [
-      { key: "off", label: "in-process hit, metrics off (default)", prisma: off, channel: false },
-      { key: "on", label: "in-process hit, metrics: true", prisma: on, channel: false },
+      { key: "off", label: `${hit}, metrics off (default)`, prisma: off, channel: false },
+      { key: "on", label: `${hit}, metrics: true`, prisma: on, channel: false },
       {
         key: "on+ch",
-        label: "in-process hit, metrics: true + read channel subscriber",
+        label: `${hit}, metrics: true + read channel subscriber`,
         prisma: subscribed,
         channel: true,
       },
-      ...(other
-        ? [{ key: "baseline", label: "in-process hit, BENCH_BASELINE build", prisma: other, channel: false }]
-        : []),
+      ...(other ? [{ key: "baseline", label: `${hit}, BENCH_BASELINE build`, prisma: other, channel: false }] : []),
     ];
     // BENCH_PATHS=off,baseline runs only those (the ratios printed need "off").
     const only = process.env.BENCH_PATHS?.split(",");
@@ -150,9 +166,13 @@ async function main(): Promise<void> {
     }
     const m = on.$cache.metrics();
     console.log(
-      `check: metrics-on client ${m.totals.l1Hits} l1 hits, ${m.latency.l1.count} timed, l1 hit p50 ${(m.latency.l1.p50 * 1000).toFixed(2)} us / p99 ${(m.latency.l1.p99 * 1000).toFixed(2)} us (inside the extension); off client ${off.$cache.stats().l1Hits} l1 hits`,
+      `check: metrics-on client ${m.totals.l1Hits} l1 / ${m.totals.l2Hits} l2 hits, ${m.latency.l1.count} / ${m.latency.l2.count} timed, p50 l1 ${(m.latency.l1.p50 * 1000).toFixed(2)} us, l2 ${(m.latency.l2.p50 * 1000).toFixed(1)} us (inside the extension); off client ${off.$cache.stats().l1Hits} l1 / ${off.$cache.stats().l2Hits} l2 hits`,
     );
   } finally {
+    if (redis !== undefined) {
+      await deleteKeys(redis, runPrefix);
+      await redis.quit();
+    }
     await base.$disconnect();
   }
 }

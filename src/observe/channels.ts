@@ -45,7 +45,9 @@ export interface InvalidateMessage {
   readonly tags: readonly string[];
 }
 
-/** The channels, created once per process (diagnostics_channel keeps one per name anyway). */
+/** `prisma-query-cache:read` (created once per process; diagnostics_channel keeps one per name anyway). */
 export const readChannel = channel(CHANNELS.read);
+/** `prisma-query-cache:load`. */
 export const loadChannel = channel(CHANNELS.load);
+/** `prisma-query-cache:invalidate`. */
 export const invalidateChannel = channel(CHANNELS.invalidate);

@@ -143,7 +143,7 @@ export class ReadObserver {
       info.shape = this.#labelOf(key.local).shape;
       info.tags = tags;
     }
-    if (this.#debug) this.#log({ type: "miss", ...this.#labels_(key.local) });
+    if (this.#debug) this.#log({ type: "miss", ...this.#eventLabels(key.local) });
     if (readChannel.hasSubscribers) this.#publishRead(key.local, "db", false, undefined);
   }
 
@@ -199,7 +199,7 @@ export class ReadObserver {
       if (failed) record.refreshFailures++;
       else record.refreshes++;
     }
-    if (this.#logger !== undefined) this.#log({ type: "refresh", failed, ...this.#labels_(key.local) });
+    if (this.#logger !== undefined) this.#log({ type: "refresh", failed, ...this.#eventLabels(key.local) });
   }
 
   /** A miss found another process loading the key and waited for its entry. */
@@ -260,7 +260,7 @@ export class ReadObserver {
   }
 
   #emitHit(tier: "scope" | "l1" | "l2", local: string, stale: boolean, ms: number | undefined): void {
-    if (this.#debug) this.#log({ type: stale ? "stale" : "hit", tier, ...this.#labels_(local) });
+    if (this.#debug) this.#log({ type: stale ? "stale" : "hit", tier, ...this.#eventLabels(local) });
     if (readChannel.hasSubscribers) this.#publishRead(local, tier, stale, ms);
   }
 
@@ -270,7 +270,7 @@ export class ReadObserver {
   }
 
   /** The labels of a read event: its record's, and its key hashed (or raw with `logRawKeys`). */
-  #labels_(local: string): { model: string; operation: string; shape: string; key: string } {
+  #eventLabels(local: string): { model: string; operation: string; shape: string; key: string } {
     const { model, operation, shape } = this.#labelOf(local);
     return { model, operation, shape, key: this.#logger?.rawKeys === true ? local : keyHash(local) };
   }
