@@ -40,6 +40,7 @@ import { TransactionTags } from "./write/transaction-tags.js";
 import type { WriteSide } from "./write/write-hooks.js";
 import { WriteThrough } from "./write/write-through.js";
 import { Advisor } from "./advisor/advisor.js";
+import { MISS_OVERHEAD_MS } from "./advisor/advisor-report.js";
 
 /** What the composition needs to know of the client (read through Prisma's internals by extension.ts). */
 export interface ClientFacts {
@@ -151,7 +152,14 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
   });
   // Scope entries follow the same rule as in-process ones: reused only while this instance hears every invalidation.
   const requestScope = new RequestScope(versions, counters, observer);
-  const advisor = resolved.advisor && new Advisor(resolved.advisor, () => resolved.clock.now(), report);
+  const advisor =
+    resolved.advisor &&
+    new Advisor(
+      resolved.advisor,
+      () => resolved.clock.now(),
+      report,
+      resolved.redis === undefined ? MISS_OVERHEAD_MS.inProcess : MISS_OVERHEAD_MS.redis,
+    );
   // The advisor hears every invalidation this instance hears; `close()` stops it (a group's mirror outlives one member).
   const stopAdvisor = advisor === undefined ? undefined : versions.mirror.listen(advisor);
   const readPath = new ReadPath(

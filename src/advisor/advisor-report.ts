@@ -7,21 +7,26 @@
 
 /** What the advisor suggests for one shape. */
 export type Advice =
-  /** Would hit at least half the time: worth caching (`cache: true`, or `cacheByDefault` on its model). */
+  /** Would hit clearly above its break-even ratio (by {@link CACHE_MARGIN} or more): worth caching. */
   | "cache"
-  /** Would hit between 15% and 50% of the time: worth it when its database time is large next to a miss's cost. */
+  /** Would hit at or just above its break-even ratio: a small gain at best; cache it if its misses are cheap here. */
   | "maybe"
-  /** Would hit less than 15% of the time: every read would pay the miss path for little; leave it uncached. */
+  /** Would hit below its break-even ratio: caching would cost more time than it saves; leave it uncached. */
   | "skip"
   /** Fewer than {@link MIN_READS_FOR_ADVICE} reads observed: too early to say. */
   | "wait";
 
 /** Reads of a shape below which the advisor says `"wait"`. */
 export const MIN_READS_FOR_ADVICE = 20;
-/** Would-be hit ratio from which a shape is worth caching (the real-app benchmark with Redis broke even near 0.5). */
-export const CACHE_FROM_HIT_RATIO = 0.5;
-/** Would-be hit ratio under which caching a shape costs more than it saves (admission's break-even, about 0.15). */
-export const SKIP_UNDER_HIT_RATIO = 0.15;
+/** How far above its break-even ratio a shape's would-be hit ratio must be for `"cache"`. */
+export const CACHE_MARGIN = 0.1;
+/**
+ * What a miss adds to a database read (ms), estimated: with Redis, its round
+ * trips and the lock (about 0.3 ms on loopback, as automatic admission
+ * measures it: a 0.4 ms lookup must hit about 43 % of the time); in-process
+ * only, building the key and copying the result (tens of microseconds).
+ */
+export const MISS_OVERHEAD_MS = { redis: 0.3, inProcess: 0.02 } as const;
 
 /** One query shape in the advisor's table. */
 export interface AdvisorRow {
@@ -43,6 +48,16 @@ export interface AdvisorRow {
   readonly dbMs: number;
   /** Database time the would-be hits would have saved (ms), scaled to every read when sampling keys. */
   readonly savedMs: number;
+  /**
+   * `savedMs` less what the would-be misses would have added (`missOverheadMs` each), scaled likewise: the time
+   * caching this shape would have saved overall. Negative: it would have cost time.
+   */
+  readonly netMs: number;
+  /**
+   * The hit ratio at which caching this shape breaks even, `O / (dbMs + O)` with `O` the report's
+   * `missOverheadMs`: a cheap lookup must hit often, a slow list rarely.
+   */
+  readonly breakEvenHitRatio: number;
   /** Mean estimated size of one entry (bytes): what each cached key would hold in the in-process tier. */
   readonly bytes: number;
   /**
@@ -66,16 +81,25 @@ export interface AdvisorReport {
   readonly trackedKeys: number;
   /** Reads of shapes past `advisor.maxShapes`, not observed. */
   readonly untrackedReads: number;
-  /** One row per shape, the most database time saved first. */
+  /** The estimated time a miss adds to its database read (ms) that `netMs` and the break-even use ({@link MISS_OVERHEAD_MS}). */
+  readonly missOverheadMs: number;
+  /** One row per shape, the most time saved overall (`netMs`) first. */
   readonly rows: readonly AdvisorRow[];
 }
 
 /** The report of an extension without `advisor`. */
-export const ADVISOR_OFF: AdvisorReport = { enabled: false, sample: 0, trackedKeys: 0, untrackedReads: 0, rows: [] };
+export const ADVISOR_OFF: AdvisorReport = {
+  enabled: false,
+  sample: 0,
+  trackedKeys: 0,
+  untrackedReads: 0,
+  missOverheadMs: 0,
+  rows: [],
+};
 
-/** The advice for a shape read `reads` times with a would-be hit ratio of `hitRatio`. */
-export function adviceFor(reads: number, hitRatio: number): Advice {
+/** The advice for a shape read `reads` times with a would-be hit ratio of `hitRatio` and a break-even of `breakEven`. */
+export function adviceFor(reads: number, hitRatio: number, breakEven: number): Advice {
   if (reads < MIN_READS_FOR_ADVICE) return "wait";
-  if (hitRatio >= CACHE_FROM_HIT_RATIO) return "cache";
-  return hitRatio >= SKIP_UNDER_HIT_RATIO ? "maybe" : "skip";
+  if (hitRatio < breakEven) return "skip";
+  return hitRatio >= breakEven + CACHE_MARGIN ? "cache" : "maybe";
 }

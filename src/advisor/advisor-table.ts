@@ -4,7 +4,18 @@
  */
 import type { AdvisorReport } from "./advisor-report.js";
 
-const HEADERS = ["advice", "query", "would hit", "reads", "db ms", "saved ms", "entry", "ttl", "shape"] as const;
+const HEADERS = [
+  "advice",
+  "query",
+  "would hit",
+  "break-even",
+  "reads",
+  "db ms",
+  "net ms",
+  "entry",
+  "ttl",
+  "shape",
+] as const;
 /** Shapes can be long (a whole `where` tree); the table keeps their start. */
 const MAX_SHAPE_CHARS = 80;
 
@@ -16,10 +27,11 @@ export function formatAdvisorTable(report: AdvisorReport): string {
     ...report.rows.map((row) => [
       row.advice,
       `${row.model}.${row.operation}`,
-      `${(row.hitRatio * 100).toFixed(1)}%`,
+      percent(row.hitRatio),
+      percent(row.breakEvenHitRatio),
       String(row.reads),
       row.dbMs.toFixed(2),
-      row.savedMs.toFixed(0),
+      row.netMs.toFixed(0),
       formatBytes(row.bytes),
       row.suggestedTtlMs === undefined ? "-" : formatDuration(row.suggestedTtlMs),
       clip(row.shape.slice(row.model.length + row.operation.length + 2)),
@@ -34,7 +46,7 @@ export function formatAdvisorTable(report: AdvisorReport): string {
   );
   const sampled = report.sample < 1 ? `, ${report.sample * 100}% of keys sampled` : "";
   const untracked = report.untrackedReads > 0 ? `, ${report.untrackedReads} reads past maxShapes not observed` : "";
-  return `${text.join("\n")}\n(${report.rows.length} shapes, ${report.trackedKeys} keys tracked${sampled}${untracked})\n`;
+  return `${text.join("\n")}\n(${report.rows.length} shapes, ${report.trackedKeys} keys tracked${sampled}${untracked}; net ms and break-even assume a miss adds ${report.missOverheadMs} ms)\n`;
 }
 
 /** Bytes as B / KB / MB. */
@@ -49,6 +61,10 @@ export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${ms / 1000}s`;
+}
+
+function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)}%`;
 }
 
 function clip(text: string): string {

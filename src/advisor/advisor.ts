@@ -88,15 +88,23 @@ export class Advisor implements InvalidationListener {
   #untrackedReads = 0;
 
   readonly #report: (error: CacheError) => void;
+  readonly #missOverheadMs: number;
 
   /**
-   * @param now    the clock (ms) that ages are measured on: the extension's
-   * @param report where a failure to observe a read goes (`onError`); the read itself never sees it
+   * @param now            the clock (ms) that ages are measured on: the extension's
+   * @param report         where a failure to observe a read goes (`onError`); the read itself never sees it
+   * @param missOverheadMs what a miss would add to a read here (`MISS_OVERHEAD_MS`), for the break-even
    */
-  constructor(settings: ResolvedAdvisor, now: () => number, report: (error: CacheError) => void) {
+  constructor(
+    settings: ResolvedAdvisor,
+    now: () => number,
+    report: (error: CacheError) => void,
+    missOverheadMs: number,
+  ) {
     this.#settings = settings;
     this.#now = now;
     this.#report = report;
+    this.#missOverheadMs = missOverheadMs;
   }
 
   /** Whether the key whose text is `local` is observed (the same answer for every read of it). */
@@ -231,12 +239,15 @@ export class Advisor implements InvalidationListener {
     this.#resetSeq = ++this.#seq;
   }
 
-  /** The report: one row per observed shape, the most database time saved first. */
+  /** The report: one row per observed shape, the most time saved overall first. */
   report(): AdvisorReport {
     const { sample } = this.#settings;
+    const overhead = this.#missOverheadMs;
     const rows: AdvisorRow[] = [...this.#shapes.values()].map((shape) => {
       const dbMs = shape.dbReads === 0 ? 0 : shape.dbMsTotal / shape.dbReads;
       const hitRatio = shape.reads === 0 ? 0 : shape.wouldHit / shape.reads;
+      // Before any read loaded, the database time is unknown: nothing breaks even.
+      const breakEven = shape.dbReads === 0 ? 1 : overhead / (dbMs + overhead);
       return {
         model: shape.model,
         operation: shape.operation,
@@ -247,17 +258,20 @@ export class Advisor implements InvalidationListener {
         hitRatio,
         dbMs,
         savedMs: (shape.wouldHit * dbMs) / sample,
+        netMs: (shape.wouldHit * dbMs - (shape.reads - shape.wouldHit) * overhead) / sample,
+        breakEvenHitRatio: breakEven,
         bytes: shape.bytesCount === 0 ? 0 : Math.round(shape.bytesTotal / shape.bytesCount),
         suggestedTtlMs: shape.ages.coverage(0.9),
-        advice: adviceFor(shape.reads, hitRatio),
+        advice: adviceFor(shape.reads, hitRatio, breakEven),
       };
     });
-    rows.sort((a, b) => b.savedMs - a.savedMs || b.reads - a.reads);
+    rows.sort((a, b) => b.netMs - a.netMs || b.reads - a.reads);
     return {
       enabled: true,
       sample,
       trackedKeys: this.#keys.size,
       untrackedReads: this.#untrackedReads,
+      missOverheadMs: overhead,
       rows,
     };
   }

@@ -190,18 +190,18 @@ function renderTables(s) {
   fill(document.getElementById("signals"), [["signal"], ["count", "num"]],
     signals.map(function (row) { return [[row[0]], [row[1], "num"]]; }), "");
 
-  fill(document.getElementById("admission"), [["shape"], ["cached"], ["last hit ratio", "num"], ["window reads", "num"], ["retry at"]],
+  fill(document.getElementById("admission"), [["shape"], ["cached"], ["last hit ratio", "num"], ["break-even", "num"], ["window reads", "num"], ["retry at"]],
     s.admission.map(function (a) {
-      return [[a.shape, "shape"], [a.admitted ? "yes" : "no"], [pct(a.lastHitRatio), "num"], [a.windowReads, "num"], [a.retryAt ? time(a.retryAt) : "-"]];
+      return [[a.shape, "shape"], [a.admitted ? "yes" : "no"], [pct(a.lastHitRatio), "num"], [pct(a.breakEvenHitRatio), "num"], [a.windowReads, "num"], [a.retryAt ? time(a.retryAt) : "-"]];
     }), "no shape measured (admission: \"auto\" measures opted-in reads)");
 
   var adv = s.advisor;
-  fill(document.getElementById("advisor"), [["advice"], ["query"], ["would hit", "num"], ["reads", "num"], ["db ms", "num"], ["saved ms", "num"], ["entry", "num"], ["suggested ttl", "num"], ["shape"]],
+  fill(document.getElementById("advisor"), [["advice"], ["query"], ["would hit", "num"], ["break-even", "num"], ["reads", "num"], ["db ms", "num"], ["net ms", "num"], ["entry", "num"], ["suggested ttl", "num"], ["shape"]],
     adv.rows.map(function (r) {
-      return [[r.advice, "advice-" + r.advice], [r.model + "." + r.operation], [pct(r.hitRatio), "num"], [r.reads, "num"], [ms(r.dbMs), "num"], [r.savedMs.toFixed(0), "num"], [bytes(r.bytes), "num"], [duration(r.suggestedTtlMs), "num"], [r.shape.slice(r.model.length + r.operation.length + 2), "shape"]];
+      return [[r.advice, "advice-" + r.advice], [r.model + "." + r.operation], [pct(r.hitRatio), "num"], [pct(r.breakEvenHitRatio), "num"], [r.reads, "num"], [ms(r.dbMs), "num"], [r.netMs.toFixed(0), "num"], [bytes(r.bytes), "num"], [duration(r.suggestedTtlMs), "num"], [r.shape.slice(r.model.length + r.operation.length + 2), "shape"]];
     }), adv.enabled ? "no uncached reads observed yet" : "the advisor is off");
   document.getElementById("advisor-note").textContent = adv.enabled
-    ? "Would-be hits: a repeat of a key with no write to what it reads in between. " + adv.trackedKeys + " keys tracked" + (adv.sample < 1 ? ", " + adv.sample * 100 + "% of keys sampled" : "") + "."
+    ? "Would-be hits: a repeat of a key with no write to what it reads in between. Net ms and break-even assume a miss adds " + adv.missOverheadMs + " ms. " + adv.trackedKeys + " keys tracked" + (adv.sample < 1 ? ", " + adv.sample * 100 + "% of keys sampled" : "") + "."
     : "Start the extension with advisor: true to see which uncached reads are worth caching.";
 }
 

@@ -101,7 +101,7 @@ describeWith(["postgres", "redis"], "inspector: postgres + redis", () => {
       err: { write: (text: string) => (printed += text) },
     });
     expect(code).toBe(0);
-    expect(printed).toMatch(/^wait\s+User\.findMany\s+0\.0%\s+1\s/m);
+    expect(printed).toMatch(/^wait\s+User\.findMany\s+0\.0%\s+\d+\.\d%\s+1\s/m);
   });
 
   it("mounted in Fastify under a prefix (the raw request keeps the prefix): page and JSON", async () => {
@@ -186,6 +186,7 @@ describeWith(["postgres", "redis"], "inspector: postgres + redis", () => {
       expect(hitRatio).toMatch(/^\d+\.\d%$/);
       expect(await page.textContent("#ratio-legend")).toContain("User");
       expect(await page.textContent("#admission")).toContain("findUnique");
+      expect(await page.textContent("#admission")).toContain("break-even");
       expect(await page.textContent("#signals")).toContain("in-process evictions: set");
       // The next refresh shows more reads still.
       await traffic(instance, w, ++round);

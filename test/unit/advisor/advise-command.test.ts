@@ -17,6 +17,7 @@ const REPORT: AdvisorReport = {
   sample: 1,
   trackedKeys: 3,
   untrackedReads: 0,
+  missOverheadMs: 0.3,
   rows: [
     {
       model: "User",
@@ -28,6 +29,8 @@ const REPORT: AdvisorReport = {
       hitRatio: 0.9,
       dbMs: 0.8,
       savedMs: 21.6,
+      netMs: 20.7,
+      breakEvenHitRatio: 0.273,
       bytes: 2048,
       suggestedTtlMs: 300_000,
       advice: "cache",
@@ -61,10 +64,11 @@ describe("advise", () => {
       expect(seen.url).toBe("/ops/cache/snapshot.json");
       expect(seen.headers?.authorization).toBe("Bearer x");
       const [header, line] = result.out.split("\n");
-      expect(header).toMatch(/^advice\s+query\s+would hit\s+reads/);
+      expect(header).toMatch(/^advice\s+query\s+would hit\s+break-even\s+reads\s+db ms\s+net ms/);
       expect(line).toMatch(
-        /^cache\s+User\.findUnique\s+90\.0%\s+30\s+0\.80\s+22\s+2\.0 KB\s+5m\s+\{"where":\{"id":\?\}\}/,
+        /^cache\s+User\.findUnique\s+90\.0%\s+27\.3%\s+30\s+0\.80\s+21\s+2\.0 KB\s+5m\s+\{"where":\{"id":\?\}\}/,
       );
+      expect(result.out).toContain("a miss adds 0.3 ms");
     } finally {
       server.close();
     }

@@ -15,6 +15,7 @@ function advisorAt(settings: Partial<{ sample: number; maxShapes: number; maxKey
     { sample: 1, maxShapes: 10, maxKeys: 10, ...settings },
     () => clock.now,
     (error) => reported.push(error),
+    0.3,
   );
   const read = (key: string, tags: readonly string[]) =>
     advisor.observe("User", "findUnique", `User|findUnique|{"where":{"id":${key}}}|`, () => tags, Promise.resolve({}));
@@ -107,10 +108,20 @@ describe("AgeHistogram and advice", () => {
     expect(ages.coverage(0.9)).toBe(86_400_000);
   });
 
-  it("advises by hit ratio once there are enough reads", () => {
-    expect(adviceFor(5, 1)).toBe("wait");
-    expect(adviceFor(100, 0.6)).toBe("cache");
-    expect(adviceFor(100, 0.3)).toBe("maybe");
-    expect(adviceFor(100, 0.05)).toBe("skip");
+  it("advises against the break-even hit ratio once there are enough reads", () => {
+    expect(adviceFor(5, 1, 0.2)).toBe("wait");
+    expect(adviceFor(100, 0.35, 0.2)).toBe("cache");
+    expect(adviceFor(100, 0.25, 0.2)).toBe("maybe");
+    expect(adviceFor(100, 0.15, 0.2)).toBe("skip");
+  });
+
+  it("the break-even is O / (dbMs + O), and net time counts what the misses would add", async () => {
+    const { advisor, read } = advisorAt();
+    await read("1", []);
+    await read("1", []);
+    const row = advisor.report().rows[0];
+    expect(row?.breakEvenHitRatio).toBeCloseTo(0.3 / ((row?.dbMs ?? 0) + 0.3), 9);
+    expect(row?.netMs).toBeCloseTo((row?.dbMs ?? 0) - 0.3, 9);
+    expect(advisor.report().missOverheadMs).toBe(0.3);
   });
 });
