@@ -158,4 +158,34 @@ describeWith(["postgres", "redis"], "review: ambiguous writes whose error carrie
       });
     }
   });
+
+  describe("when the error reaches the caller", () => {
+    it("a batch $transaction([read, update]) cut after COMMIT: when it rejects, the update's invalidation is done (the writer's next read is fresh)", async () => {
+      const w = await env.world("ambiguous-batch-order");
+      const { writer, peer } = await writerAndPeer();
+      const read = userName(w);
+      await warm([writer, peer], read);
+
+      const name = `Cut batch ${w.suffix}`;
+      const cut = proxy.cutAfter(/COMMIT/);
+      // A read element rejects at once with the batch's error; Prisma's batch rejects on the first element that
+      // does, without waiting for the update element, which is still invalidating in whenWriteFails.
+      const failed = await writer.prisma
+        .$transaction([
+          writer.prisma.tenant.findUnique({ where: { id: w.tenantId } }),
+          writer.prisma.user.update({ where: { id: w.users.carol }, data: { name } }),
+        ])
+        .then(
+          () => false,
+          () => true,
+        );
+      const right = await read(writer.prisma); // immediately after the rejection, as a caller retrying would
+      expect(failed, "the batch rejected").toBe(true);
+      await cut;
+      expect((await env.bare.user.findUnique({ where: { id: w.users.carol } }))?.name, "premise: committed").toBe(name);
+      expect(right, "the writer's read right after the batch rejected").toEqual({ name });
+      await writer.prisma.$cache.settled();
+      expect(await staleReads([writer, peer], read), "stale once everything settled").toBe(0);
+    });
+  });
 });
