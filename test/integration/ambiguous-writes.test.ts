@@ -14,12 +14,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresClient, type BareClient, type CachedPrisma } from "../helpers/clients.js";
-import { startCuttingProxy, type CuttingProxy } from "../helpers/cutting-proxy.js";
+import { startCuttingProxy, type CutMode, type CuttingProxy } from "../helpers/cutting-proxy.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, observe, type Instance } from "../helpers/harness.js";
 import { DATABASE_URL } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 import type { Fixture } from "../helpers/fixture.js";
+
+const ADMIN_SHUTDOWN: CutMode = {
+  fatal: { code: "57P01", message: "terminating connection due to administrator command" },
+};
+const PGBOUNCER_SERVER_CRASHED: CutMode = { fatal: { code: "08P01", message: "server conn crashed?" } };
 
 describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a proxy that cuts after the commit", () => {
   const env = new Harness(postgresTarget({ redis: true }));
@@ -98,6 +103,10 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
   interface Case {
     name: string;
     cutAfter: RegExp;
+    /** How the proxy cuts (cutting-proxy.ts): "close" by default. */
+    how?: CutMode;
+    /** What the caller's error says: "Connection terminated" by default. */
+    error?: RegExp;
     reads(w: Fixture): CaseRead[];
     write(p: CachedPrisma, w: Fixture): Promise<unknown>;
     committed(w: Fixture): Promise<boolean>;
@@ -153,6 +162,79 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       write: (p, w) => p.$executeRawUnsafe(`UPDATE "User" SET name = 'Cut raw' WHERE id = ${w.users.carol}`),
       committed: carolIs("Cut raw"),
     },
+    // Review of bb98cfe: the same cuts, as Prisma 7 reports other ways a connection dies. A TCP reset is the pg
+    // adapter's ConnectionClosed, and a FATAL ErrorResponse (Postgres shutting down: 57P01; PgBouncer losing its
+    // server connection: 08P01 "server conn crashed?") its `postgres` kind. Prisma maps every driver error of a
+    // raw statement to P2010 "Raw query failed" and a `postgres` error of a model write to P2039 "Database error":
+    // P2 codes, which writeMayHaveCommitted takes for the database's refusal.
+    {
+      name: "review: a raw write reset (ECONNRESET -> P2010)",
+      cutAfter: /UPDATE "User"/,
+      how: "reset",
+      error: /Raw query failed.*Server has closed the connection/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.$executeRawUnsafe(`UPDATE "User" SET name = 'Reset raw' WHERE id = ${w.users.carol}`),
+      committed: carolIs("Reset raw"),
+    },
+    {
+      name: "review: a raw write, Postgres shutting down (57P01 -> P2010)",
+      cutAfter: /UPDATE "User"/,
+      how: ADMIN_SHUTDOWN,
+      error: /Raw query failed. Code: `57P01`/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.$executeRawUnsafe(`UPDATE "User" SET name = 'Shutdown raw' WHERE id = ${w.users.carol}`),
+      committed: carolIs("Shutdown raw"),
+    },
+    {
+      name: "review: a plain update, Postgres shutting down (57P01 -> P2039)",
+      cutAfter: /UPDATE "public"."User"/,
+      how: ADMIN_SHUTDOWN,
+      error: /Database error. Code: `57P01`/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.update({ where: { id: w.users.carol }, data: { name: "Shutdown update" } }),
+      committed: carolIs("Shutdown update"),
+    },
+    {
+      name: "review: a plain update through PgBouncer, server connection lost (08P01 -> P2039)",
+      cutAfter: /UPDATE "public"."User"/,
+      how: PGBOUNCER_SERVER_CRASHED,
+      error: /Database error. Code: `08P01`/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.update({ where: { id: w.users.carol }, data: { name: "Bouncer update" } }),
+      committed: carolIs("Bouncer update"),
+    },
+    {
+      name: "review: updateMany through PgBouncer, server connection lost (08P01 -> P2039)",
+      cutAfter: /UPDATE "public"."User"/,
+      how: PGBOUNCER_SERVER_CRASHED,
+      error: /Database error. Code: `08P01`/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.updateMany({ where: { id: w.users.carol }, data: { name: "Bouncer many" } }),
+      committed: carolIs("Bouncer many"),
+    },
+    // Controls (pass today): a model write's reset is P1017; a batch's COMMIT is not mapped to a P2 code.
+    {
+      name: "review control: a plain update reset (ECONNRESET -> P1017)",
+      cutAfter: /UPDATE "public"."User"/,
+      how: "reset",
+      error: /Server has closed the connection/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) => p.user.update({ where: { id: w.users.carol }, data: { name: "Reset update" } }),
+      committed: carolIs("Reset update"),
+    },
+    {
+      name: "review control: a batch $transaction([...]) cut after COMMIT by 57P01",
+      cutAfter: /COMMIT/,
+      how: ADMIN_SHUTDOWN,
+      error: /57P01|administrator command/,
+      reads: (w) => [userName(w), tenantUsers(w)],
+      write: (p, w) =>
+        p.$transaction([
+          p.user.update({ where: { id: w.users.carol }, data: { name: "Shutdown batch" } }),
+          p.tenant.update({ where: { id: w.tenantId }, data: { name: `Shutdown batch ${w.suffix}` } }),
+        ]),
+      committed: carolIs("Shutdown batch"),
+    },
   ];
 
   describe("a write whose connection drops after the server committed", () => {
@@ -163,14 +245,44 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
         const reads = kind.reads(w);
         await warm([writer, peer], reads);
 
-        const cut = proxy.cutAfter(kind.cutAfter);
-        await expect(kind.write(writer.prisma, w)).rejects.toThrow(/Connection terminated/);
+        const cut = proxy.cutAfter(kind.cutAfter, kind.how);
+        await expect(kind.write(writer.prisma, w)).rejects.toThrow(kind.error ?? /Connection terminated/);
         await cut;
         expect(await kind.committed(w), "premise: the server committed the write").toBe(true);
 
         expect(await staleReads([writer, peer], reads), "reads returning pre-write data").toBe(0);
       });
     }
+  });
+
+  describe("review: when the error reaches the caller", () => {
+    it("a batch $transaction([read, update]) cut after COMMIT: when it rejects, the update's invalidation is done (the writer's next read is fresh)", async () => {
+      const w = await env.world("ambiguous-batch-order");
+      const { writer, peer } = await writerAndPeer();
+      const read = userName(w);
+      await warm([writer, peer], [read]);
+
+      const name = `Cut batch ${w.suffix}`;
+      const cut = proxy.cutAfter(/COMMIT/);
+      // A read element rejects at once with the batch's error; Prisma's batch rejects on the first element that
+      // does, without waiting for the update element, which is still invalidating in whenWriteFails.
+      const failed = await writer.prisma
+        .$transaction([
+          writer.prisma.tenant.findUnique({ where: { id: w.tenantId } }),
+          writer.prisma.user.update({ where: { id: w.users.carol }, data: { name } }),
+        ])
+        .then(
+          () => false,
+          () => true,
+        );
+      const right = await read(writer.prisma); // immediately after the rejection, as a caller retrying would
+      expect(failed, "the batch rejected").toBe(true);
+      await cut;
+      expect((await env.bare.user.findUnique({ where: { id: w.users.carol } }))?.name, "premise: committed").toBe(name);
+      expect(right, "the writer's read right after the batch rejected").toEqual({ name });
+      await writer.prisma.$cache.settled();
+      expect(await staleReads([writer, peer], [read]), "stale once everything settled").toBe(0);
+    });
   });
 
   describe("a write the database refused (nothing committed)", () => {

@@ -20,6 +20,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startDelayingProxy, type DelayingProxy } from "../helpers/delaying-proxy.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type Instance } from "../helpers/harness.js";
+import type { CachedPrisma } from "../helpers/clients.js";
+import { ReadGate } from "../helpers/read-gate.js";
 import { REDIS_URL } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -97,5 +99,42 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
     const before = instance.prisma.$cache.stats();
     expect(await read()).toEqual(truth);
     expect(instance.prisma.$cache.stats()).toMatchObject({ l2Hits: before.l2Hits + 1, misses: before.misses });
+  });
+
+  /**
+   * Review of 7fe517c: a lock waiter's takes and looks all draw on one
+   * redisTimeout. A wait makes two round trips per poll (50 ms apart at
+   * most), so its Redis time grows with the holder's load time, without
+   * bound: at a round trip of r ms a waiter gives up on Redis after about
+   * redisTimeout / (2 r) polls, however healthy Redis is. With the default
+   * redisTimeout (250 ms) and an 8 ms round trip (well under the third of it
+   * docs/operations.md asks for), the waiter gives up about 1 s into a 2 s
+   * load and queries the database too, for the slow queries the lock exists
+   * for. Passes with bb98cfe's src/ (a redisTimeout per take and per look).
+   */
+  it("review: a waiter behind a 2 s load, Redis round trip 8 ms, default redisTimeout: it serves the holder's entry (one query)", async () => {
+    const w = await env.world("lock-wait-budget");
+    const options = { prefix: env.newPrefix(), lock: { wait: "5s" } } as const; // redisTimeout: the default 250 ms
+    const gate = new ReadGate();
+    const holder = await env.instance({ ...options, over: env.connect(), gate });
+    const redis = env.adopt(new Redis(proxy.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
+    redis.on("error", () => undefined);
+    await redis.connect();
+    proxy.delayEachWay(4);
+    const waiter = await env.instance({ ...options, over: env.connect(), redis });
+    const read = (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id: w.users.alice }, select: { email: true }, cache: true });
+    const before = holder.database.queries + waiter.database.queries;
+
+    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+    const first = read(holder.prisma).then((value) => value);
+    await held.arrived; // the holder has the lock and is loading
+    const second = read(waiter.prisma).then((value) => value);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    held.release();
+    expect(await second).toEqual(await first);
+
+    expect.soft(waiter.log.codes(), "a healthy Redis is not reported").toEqual([]);
+    expect(holder.database.queries + waiter.database.queries - before, "the waiter served the holder's entry").toBe(1);
   });
 });
