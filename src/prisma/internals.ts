@@ -154,23 +154,6 @@ export function commitFailure(error: unknown): CommitFailure {
     : "unknown";
 }
 
-/**
- * Whether a write that failed outside an interactive transaction may still
- * have changed the database. Prisma's own refusals are certain: a
- * validation error is raised before anything is sent, and a known request
- * error with a `P2` code (a constraint, a missing row, a conflict) is the
- * database's answer to the statement, which it rolled back. Anything else
- * (a connection terminated with the statement unanswered, a driver or engine
- * failure) may come after the server committed: its outcome is unknown.
- * P2028 (a transaction API error) is not a statement's answer, so unknown too.
- */
-export function writeMayHaveCommitted(error: unknown): boolean {
-  const failure = error as { name?: unknown; code?: unknown } | null | undefined;
-  if (failure?.name === "PrismaClientValidationError") return false;
-  if (failure?.name !== "PrismaClientKnownRequestError" || typeof failure.code !== "string") return true;
-  return !failure.code.startsWith("P2") || failure.code === "P2028";
-}
-
 /** The Prisma schema text the client was generated from (Prisma 7 carries it for its query compiler). */
 export function inlineSchema(client: unknown): string {
   const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null | undefined)?._engineConfig

@@ -17,13 +17,8 @@ import type { AsyncLocalStorage } from "node:async_hooks";
 import { CacheError } from "../errors.js";
 import type { Invalidator } from "../invalidation/invalidator.js";
 import { rejectUnknownKeys } from "../options/resolve.js";
-import {
-  fluentPathOf,
-  queryWithoutFluentPath,
-  transactionOf,
-  unpackFluentPath,
-  writeMayHaveCommitted,
-} from "../prisma/internals.js";
+import { fluentPathOf, queryWithoutFluentPath, transactionOf, unpackFluentPath } from "../prisma/internals.js";
+import { writeMayHaveCommitted } from "../prisma/write-failure.js";
 import type { RequestScope } from "../read/request-scope.js";
 import type { SchemaGraph } from "../schema/schema-graph.js";
 import { validateTags, wholeModelTags } from "../tags/tag-names.js";

@@ -162,13 +162,13 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       write: (p, w) => p.$executeRawUnsafe(`UPDATE "User" SET name = 'Cut raw' WHERE id = ${w.users.carol}`),
       committed: carolIs("Cut raw"),
     },
-    // Review of bb98cfe: the same cuts, as Prisma 7 reports other ways a connection dies. A TCP reset is the pg
-    // adapter's ConnectionClosed, and a FATAL ErrorResponse (Postgres shutting down: 57P01; PgBouncer losing its
-    // server connection: 08P01 "server conn crashed?") its `postgres` kind. Prisma maps every driver error of a
-    // raw statement to P2010 "Raw query failed" and a `postgres` error of a model write to P2039 "Database error":
-    // P2 codes, which writeMayHaveCommitted takes for the database's refusal.
+    // The same cuts, as Prisma 7 reports other ways a connection dies. A TCP reset is the pg adapter's
+    // ConnectionClosed, and a FATAL ErrorResponse (Postgres shutting down: 57P01; PgBouncer losing its server
+    // connection: 08P01 "server conn crashed?") its `postgres` kind. Prisma maps every driver error of a raw
+    // statement to P2010 "Raw query failed" and a `postgres` error of a model write to P2039 "Database error":
+    // P2 codes that are not refusals (src/prisma/write-failure.ts reads the driver cause under them).
     {
-      name: "review: a raw write reset (ECONNRESET -> P2010)",
+      name: "a raw write reset (ECONNRESET -> P2010, not a refusal)",
       cutAfter: /UPDATE "User"/,
       how: "reset",
       error: /Raw query failed.*Server has closed the connection/,
@@ -177,7 +177,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       committed: carolIs("Reset raw"),
     },
     {
-      name: "review: a raw write, Postgres shutting down (57P01 -> P2010)",
+      name: "a raw write, Postgres shutting down (FATAL 57P01 -> P2010, not a refusal)",
       cutAfter: /UPDATE "User"/,
       how: ADMIN_SHUTDOWN,
       error: /Raw query failed. Code: `57P01`/,
@@ -186,7 +186,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       committed: carolIs("Shutdown raw"),
     },
     {
-      name: "review: a plain update, Postgres shutting down (57P01 -> P2039)",
+      name: "a plain update, Postgres shutting down (FATAL 57P01 -> P2039, not a refusal)",
       cutAfter: /UPDATE "public"."User"/,
       how: ADMIN_SHUTDOWN,
       error: /Database error. Code: `57P01`/,
@@ -195,7 +195,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       committed: carolIs("Shutdown update"),
     },
     {
-      name: "review: a plain update through PgBouncer, server connection lost (08P01 -> P2039)",
+      name: "a plain update through PgBouncer, server connection lost (FATAL 08P01 -> P2039, not a refusal)",
       cutAfter: /UPDATE "public"."User"/,
       how: PGBOUNCER_SERVER_CRASHED,
       error: /Database error. Code: `08P01`/,
@@ -204,7 +204,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       committed: carolIs("Bouncer update"),
     },
     {
-      name: "review: updateMany through PgBouncer, server connection lost (08P01 -> P2039)",
+      name: "updateMany through PgBouncer, server connection lost (FATAL 08P01 -> P2039, not a refusal)",
       cutAfter: /UPDATE "public"."User"/,
       how: PGBOUNCER_SERVER_CRASHED,
       error: /Database error. Code: `08P01`/,
@@ -212,9 +212,9 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       write: (p, w) => p.user.updateMany({ where: { id: w.users.carol }, data: { name: "Bouncer many" } }),
       committed: carolIs("Bouncer many"),
     },
-    // Controls (pass today): a model write's reset is P1017; a batch's COMMIT is not mapped to a P2 code.
+    // A model write's reset is P1017; a batch's COMMIT cut by a FATAL answer is not mapped to a P2 code.
     {
-      name: "review control: a plain update reset (ECONNRESET -> P1017)",
+      name: "a plain update reset (ECONNRESET -> P1017)",
       cutAfter: /UPDATE "public"."User"/,
       how: "reset",
       error: /Server has closed the connection/,
@@ -223,7 +223,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       committed: carolIs("Reset update"),
     },
     {
-      name: "review control: a batch $transaction([...]) cut after COMMIT by 57P01",
+      name: "a batch $transaction([...]) cut after COMMIT by FATAL 57P01",
       cutAfter: /COMMIT/,
       how: ADMIN_SHUTDOWN,
       error: /57P01|administrator command/,
@@ -286,7 +286,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
   });
 
   describe("a write the database refused (nothing committed)", () => {
-    it("a constraint violation or a missing row invalidates nothing: the cached reads stay hits", async () => {
+    it("a constraint violation, a missing row or a data error (raw ones too) invalidates nothing: the cached reads stay hits", async () => {
       const w = await env.world("refused");
       const { writer, peer } = await writerAndPeer();
       const reads = [userName(w), tenantUsers(w)];
@@ -296,6 +296,22 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
       await expect(writer.prisma.user.create({ data: duplicate })).rejects.toMatchObject({ code: "P2002" });
       await expect(writer.prisma.user.update({ where: { id: -1 }, data: { name: "nobody" } })).rejects.toMatchObject({
         code: "P2025",
+      });
+      // A raw statement's refusals are P2010 too; the driver cause under them says they are refusals (a raw write
+      // that may have committed invalidates every model, so these reads would miss).
+      await expect(
+        writer.prisma.$executeRawUnsafe(
+          `INSERT INTO "User" (id, "tenantId", email) VALUES (${w.users.carol}, ${w.tenantId}, 'dup@example.test')`,
+        ),
+      ).rejects.toMatchObject({
+        code: "P2010",
+        meta: { driverAdapterError: { cause: { kind: "UniqueConstraintViolation" } } },
+      });
+      await expect(
+        writer.prisma.$executeRawUnsafe(`UPDATE "User" SET name = (1 / 0)::text WHERE id = ${w.users.carol}`),
+      ).rejects.toMatchObject({
+        code: "P2010",
+        meta: { driverAdapterError: { cause: { code: "22012", severity: "ERROR" } } },
       });
 
       for (const instance of [writer, peer])
