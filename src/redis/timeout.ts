@@ -15,7 +15,7 @@
  */
 import { asCacheError, CacheError } from "../errors.js";
 import type { OperationOutcome } from "./breaker.js";
-import type { ReadBudget } from "./read-budget.js";
+import { loopIdleMs, type ReadBudget } from "./read-budget.js";
 
 interface Pending {
   readonly deadline: number;
@@ -78,8 +78,10 @@ const watches = new Map<number, DeadlineWatch>();
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
  * `outcome` (the instance's circuit breaker) hears whether Redis answered.
  * With `budget` (the read the operation is part of), it fails sooner when
- * the read has less Redis time left; such a failure is the read's, not
- * Redis missing its timeout, so the breaker does not hear of it.
+ * the read has less Redis time left, and charges the read the Redis time it
+ * took (read-budget.ts). A command that got no reply within its own limit,
+ * the timeout or what the budget left it, is a failure the breaker hears of
+ * either way: its reply had not arrived when the loop last read its sockets.
  */
 export function withTimeout<T>(
   operation: Promise<T>,
@@ -99,24 +101,31 @@ export function withTimeout<T>(
     operation.catch(() => undefined); // Sent already; its answer is not waited for.
     return Promise.reject(budgetSpent(what, budget as ReadBudget));
   }
+  const idleAtSend = budget === undefined ? 0 : loopIdleMs();
   return new Promise<T>((resolve, reject) => {
     const pending = bound.add(() => {
-      if (limitMs < timeoutMs) {
-        reject(budgetSpent(what, budget as ReadBudget));
-        return;
-      }
-      const error = new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
+      budget?.charge(idleAtSend);
+      const error =
+        limitMs < timeoutMs
+          ? budgetSpent(what, budget as ReadBudget)
+          : new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
       outcome?.failed(error);
       reject(error);
     }, limitMs);
     operation.then(
       (value) => {
-        // Settled after its deadline fired: already counted as a failure.
-        if (bound.delete(pending)) outcome?.answered();
+        // Settled after its deadline fired: already counted as a failure (and charged).
+        if (bound.delete(pending)) {
+          budget?.charge(idleAtSend);
+          outcome?.answered();
+        }
         resolve(value);
       },
       (error: unknown) => {
-        if (bound.delete(pending)) outcome?.failed(error);
+        if (bound.delete(pending)) {
+          budget?.charge(idleAtSend);
+          outcome?.failed(error);
+        }
         reject(asCacheError(error, "E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`));
       },
     );

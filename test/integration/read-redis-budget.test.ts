@@ -102,17 +102,16 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
   });
 
   /**
-   * Review of 7fe517c: a lock waiter's takes and looks all draw on one
-   * redisTimeout. A wait makes two round trips per poll (50 ms apart at
-   * most), so its Redis time grows with the holder's load time, without
-   * bound: at a round trip of r ms a waiter gives up on Redis after about
+   * A lock waiter's later takes and looks do not draw on the read's budget.
+   * A wait makes two round trips per poll (50 ms apart at most), so charged
+   * to one redisTimeout its Redis time would grow with the holder's load
+   * time: at a round trip of r ms a waiter would give up on Redis after about
    * redisTimeout / (2 r) polls, however healthy Redis is. With the default
    * redisTimeout (250 ms) and an 8 ms round trip (well under the third of it
-   * docs/operations.md asks for), the waiter gives up about 1 s into a 2 s
-   * load and queries the database too, for the slow queries the lock exists
-   * for. Passes with bb98cfe's src/ (a redisTimeout per take and per look).
+   * docs/operations.md asks for), it gave up about 1 s into a 2 s load and
+   * queried the database too (7fe517c), for the slow queries the lock exists for.
    */
-  it("review: a waiter behind a 2 s load, Redis round trip 8 ms, default redisTimeout: it serves the holder's entry (one query)", async () => {
+  it("a lock waiter behind a 2 s load, Redis round trip 8 ms, default redisTimeout: its polls are not charged to the read's budget, it serves the holder's entry (one query)", async () => {
     const w = await env.world("lock-wait-budget");
     const options = { prefix: env.newPrefix(), lock: { wait: "5s" } } as const; // redisTimeout: the default 250 ms
     const gate = new ReadGate();

@@ -35,9 +35,8 @@ describeWith(["postgres", "redis-server"], "circuit breaker: postgres + private 
   async function breakerOnPrivateRedis(
     openFor: Duration,
     more: Pick<CacheExtensionOptions, "busLease"> = {},
-    port?: number,
   ): Promise<{ server: RedisServer; instance: Instance }> {
-    const server = await startServer(port === undefined ? {} : { port });
+    const server = await startServer();
     const instance = await env.instance({
       redis: await env.connectRedis(server.url),
       redisTimeout: "100ms",
@@ -113,19 +112,17 @@ describeWith(["postgres", "redis-server"], "circuit breaker: postgres + private 
   });
 
   /**
-   * Review of 7fe517c: withTimeout tells the breaker of a timeout only when
-   * the operation's limit is the whole redisTimeout; one cut short by the
-   * read's budget is "the read's, not Redis missing its timeout". But a
-   * read's first command already has a budget a few microseconds short of
-   * redisTimeout (the budget started before it was sent), so no read timeout
-   * ever reaches the breaker: on a frozen Redis only the bus's heartbeats
-   * (every busLease / 3) and fills open it. With heartbeats 10 s apart,
-   * six reads that each waited redisTimeout on a frozen Redis leave it
-   * closed, and every read keeps paying the timeout. Passes with bb98cfe's src/.
+   * Every command that got no reply within its own limit counts for the
+   * breaker, one cut short by the read's budget included. 7fe517c told the
+   * breaker only when the limit was the whole redisTimeout; a read's first
+   * command had a budget a few microseconds short of it, so no read timeout
+   * reached the breaker: on a frozen Redis only the bus's heartbeats (every
+   * busLease / 3) and fills opened it. With heartbeats 10 s apart, six reads
+   * that each waited redisTimeout on a frozen Redis left it closed.
    */
-  it("review: Redis frozen, heartbeats rare (busLease 30 s): read timeouts alone open the breaker", async () => {
+  it("Redis frozen, heartbeats rare (busLease 30 s): read timeouts alone open the breaker", async () => {
     const w = await env.world("breaker-reads");
-    const { server, instance } = await breakerOnPrivateRedis("2s", { busLease: "30s" }, 6451);
+    const { server, instance } = await breakerOnPrivateRedis("2s", { busLease: "30s" });
     const cold = (i: number) =>
       instance.prisma.post.count({ where: { tenantId: w.tenantId, views: { gte: 2000 + i } }, cache: true });
     server.pause();
