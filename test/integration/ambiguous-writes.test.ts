@@ -255,7 +255,7 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
     }
   });
 
-  describe("review: when the error reaches the caller", () => {
+  describe("when the error reaches the caller: after the invalidations a failed batch's writes started", () => {
     it("a batch $transaction([read, update]) cut after COMMIT: when it rejects, the update's invalidation is done (the writer's next read is fresh)", async () => {
       const w = await env.world("ambiguous-batch-order");
       const { writer, peer } = await writerAndPeer();
@@ -264,8 +264,8 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
 
       const name = `Cut batch ${w.suffix}`;
       const cut = proxy.cutAfter(/COMMIT/);
-      // A read element rejects at once with the batch's error; Prisma's batch rejects on the first element that
-      // does, without waiting for the update element, which is still invalidating in whenWriteFails.
+      // A read element rejects at once with the batch's error, and Prisma's batch rejects on the first element that
+      // does; without batch-invalidations.ts the update element was still invalidating in whenWriteFails then.
       const failed = await writer.prisma
         .$transaction([
           writer.prisma.tenant.findUnique({ where: { id: w.tenantId } }),
