@@ -318,5 +318,31 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
         for (const read of reads)
           expect((await observe(instance, read)).fromDatabase, "still served by the cache").toBe(false);
     });
+
+    it("a raw write cancelled by statement_timeout (57014: certain to have committed nothing) invalidates nothing", async () => {
+      const w = await env.world("refused-timeout");
+      const { writer, peer } = await writerAndPeer();
+      const reads = [userName(w), tenantUsers(w)];
+      await warm([writer, peer], reads);
+      // A third instance on the same prefix, whose connections cancel any statement after 100 ms.
+      const separator = DATABASE_URL.includes("?") ? "&" : "?";
+      const timingOut = postgresClient(`${DATABASE_URL}${separator}options=-c%20statement_timeout%3D100`);
+      proxied.push(timingOut);
+      const cancelling = await env.instance({ over: timingOut, prefix: writer.prefix });
+
+      await expect(
+        cancelling.prisma.$executeRawUnsafe(
+          `UPDATE "User" SET name = 'Too slow' WHERE id = ${w.users.carol} AND pg_sleep(2) IS NOT NULL`,
+        ),
+      ).rejects.toMatchObject({
+        code: "P2010",
+        meta: { driverAdapterError: { cause: { code: "57014", severity: "ERROR" } } },
+      });
+      expect(await userName(w)(peer.prisma, false), "premise: nothing committed").toEqual({ name: "Carol" });
+
+      for (const instance of [writer, peer])
+        for (const read of reads)
+          expect((await observe(instance, read)).fromDatabase, "still served by the cache").toBe(false);
+    });
   });
 });
