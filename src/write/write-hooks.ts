@@ -93,7 +93,9 @@ export function writeQueryComponent(side: WriteSide) {
   /**
    * Any other element of a batch (a read, a raw read) that fails waits for the invalidations its batch's writes
    * started (batch-invalidations.ts). Writes wait in whenWriteFails, once they started their own: this callback runs
-   * inside theirs. Outside a batch it only passes the query on.
+   * inside theirs. Outside a batch it only passes the query on; Prisma copies the arguments of a call with a
+   * callback, which did not show against a database read (uncached findUnique: 731 vs 718 us a call, same run).
+   * The in-process hit path never reaches Prisma, so it does not pay it.
    */
   const otherOperation = (call: QueryCall): Promise<unknown> => {
     const transaction = transactionOf(call);

@@ -20,6 +20,7 @@ import { Harness, observe, type Instance } from "../helpers/harness.js";
 import { DATABASE_URL } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 import type { Fixture } from "../helpers/fixture.js";
+import type { Prisma } from "../generated/postgres/client.ts";
 
 const ADMIN_SHUTDOWN: CutMode = {
   fatal: { code: "57P01", message: "terminating connection due to administrator command" },
@@ -256,33 +257,42 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
   });
 
   describe("when the error reaches the caller: after the invalidations a failed batch's writes started", () => {
-    it("a batch $transaction([read, update]) cut after COMMIT: when it rejects, the update's invalidation is done (the writer's next read is fresh)", async () => {
-      const w = await env.world("ambiguous-batch-order");
-      const { writer, peer } = await writerAndPeer();
-      const read = userName(w);
-      await warm([writer, peer], [read]);
+    /** The element put before the update: it rejects at once with the batch's error. */
+    const firstElements: { name: string; element(p: CachedPrisma, w: Fixture): Prisma.PrismaPromise<unknown> }[] = [
+      { name: "a model read", element: (p, w) => p.tenant.findUnique({ where: { id: w.tenantId } }) },
+      { name: "a raw read", element: (p) => p.$queryRawUnsafe("SELECT 1 AS one") },
+    ];
+    for (const first of firstElements) {
+      it(`a batch $transaction([${first.name}, update]) cut after COMMIT: when it rejects, the update's invalidation is done (the writer's next read is fresh)`, async () => {
+        const w = await env.world("ambiguous-batch-order");
+        const { writer, peer } = await writerAndPeer();
+        const read = userName(w);
+        await warm([writer, peer], [read]);
 
-      const name = `Cut batch ${w.suffix}`;
-      const cut = proxy.cutAfter(/COMMIT/);
-      // A read element rejects at once with the batch's error, and Prisma's batch rejects on the first element that
-      // does; without batch-invalidations.ts the update element was still invalidating in whenWriteFails then.
-      const failed = await writer.prisma
-        .$transaction([
-          writer.prisma.tenant.findUnique({ where: { id: w.tenantId } }),
-          writer.prisma.user.update({ where: { id: w.users.carol }, data: { name } }),
-        ])
-        .then(
-          () => false,
-          () => true,
+        const name = `Cut batch ${w.suffix}`;
+        const cut = proxy.cutAfter(/COMMIT/);
+        // The first element rejects at once with the batch's error, and Prisma's batch rejects on the first element
+        // that does; without batch-invalidations.ts the update element was still invalidating in whenWriteFails then.
+        const failed = await writer.prisma
+          .$transaction([
+            first.element(writer.prisma, w),
+            writer.prisma.user.update({ where: { id: w.users.carol }, data: { name } }),
+          ])
+          .then(
+            () => false,
+            () => true,
+          );
+        const right = await read(writer.prisma); // immediately after the rejection, as a caller retrying would
+        expect(failed, "the batch rejected").toBe(true);
+        await cut;
+        expect((await env.bare.user.findUnique({ where: { id: w.users.carol } }))?.name, "premise: committed").toBe(
+          name,
         );
-      const right = await read(writer.prisma); // immediately after the rejection, as a caller retrying would
-      expect(failed, "the batch rejected").toBe(true);
-      await cut;
-      expect((await env.bare.user.findUnique({ where: { id: w.users.carol } }))?.name, "premise: committed").toBe(name);
-      expect(right, "the writer's read right after the batch rejected").toEqual({ name });
-      await writer.prisma.$cache.settled();
-      expect(await staleReads([writer, peer], [read]), "stale once everything settled").toBe(0);
-    });
+        expect(right, "the writer's read right after the batch rejected").toEqual({ name });
+        await writer.prisma.$cache.settled();
+        expect(await staleReads([writer, peer], [read]), "stale once everything settled").toBe(0);
+      });
+    }
   });
 
   describe("a write the database refused (nothing committed)", () => {
