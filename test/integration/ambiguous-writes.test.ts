@@ -260,6 +260,10 @@ describeWith(["postgres", "redis"], "ambiguous commits: postgres + redis, a prox
     /** The element put before the update: it rejects at once with the batch's error. */
     const firstElements: { name: string; element(p: CachedPrisma, w: Fixture): Prisma.PrismaPromise<unknown> }[] = [
       { name: "a model read", element: (p, w) => p.tenant.findUnique({ where: { id: w.tenantId } }) },
+      {
+        name: "a read opted into the cache",
+        element: (p, w) => p.tenant.findUnique({ where: { id: w.tenantId }, cache: true }),
+      },
       { name: "a raw read", element: (p) => p.$queryRawUnsafe("SELECT 1 AS one") },
     ];
     for (const first of firstElements) {
