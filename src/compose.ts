@@ -115,7 +115,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
         : new ServerIdentity(
             resolved.redis,
             scripts,
-            `${resolved.prefix}server`,
+            `${resolved.prefix}bus:server`,
             Array.from({ length: QUERY_TAG_BUCKETS }, (_, bucket) => store.keyOf(`q:${bucket}`)),
             report,
             () => mirror.reset(),

@@ -35,9 +35,16 @@
  *   `AnyNull`, and `new Prisma.NullTypes.DbNull()`): the name Prisma itself
  *   sends, so the key of a filter on one of them (keys/canonical.ts).
  * - The delegate naming rule: `prisma.user` for model `User`.
+ * - The errors of a failed write: the names `PrismaClientValidationError`
+ *   and `PrismaClientKnownRequestError`, its `code`, and the driver error
+ *   under P2010 / P2039 and the other adapter codes
+ *   (`meta.driverAdapterError.cause`: kind, SQLSTATE, severity), which tell
+ *   a refusal from a write that may have committed (prisma/write-failure.ts).
  */
 import * as runtime from "@prisma/client/runtime/client";
 import { CacheError } from "../errors.js";
+
+export { writeMayHaveCommitted } from "./write-failure.js";
 
 const TRANSACTION_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
 

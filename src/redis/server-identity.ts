@@ -8,7 +8,7 @@
  * What does tell is the server's identity: `run_id` changes with every
  * start of a `redis-server` process, and a promoted replica has its own.
  * Every connection (the first and each reconnect) checks, before the tier
- * serves anything, the `run_id` recorded under `<prefix>server` against the
+ * serves anything, the `run_id` recorded under `<prefix>bus:server` against the
  * server's own. When they differ (a new process: restarted empty, restored,
  * or another node after a failover), one script records the new identity
  * and deletes the version keys of every query tag (`q:0` to `q:255`). Every
@@ -66,7 +66,7 @@ export class ServerIdentity {
   #settleFirst!: () => void;
 
   /**
-   * @param identityKey `<prefix>server`
+   * @param identityKey `<prefix>bus:server`
    * @param queryTagKeys the version keys of every query tag
    * @param onServerChange called when this instance finds itself on another server than before, before it serves
    *   anything from it: forgets the mirror and the in-process tier
@@ -84,18 +84,19 @@ export class ServerIdentity {
     this.#keys = [identityKey, ...queryTagKeys];
     this.#report = report;
     this.#firstCheck = new Promise<void>((resolve) => (this.#settleFirst = resolve));
-    const closed = () => {
-      this.#connection++;
-      this.#confirmed = false;
-    };
-    const ready = () => this.#check();
-    redis.on?.("close", closed);
-    redis.on?.("ready", ready);
-    this.#unlisten = () => {
-      redis.off("close", closed);
-      redis.off("ready", ready);
-    };
+    this.#unlisten = follow(redis, this);
     if (redis.status === "ready") this.#check();
+  }
+
+  /** The connection closed: what was checked on it no longer holds. */
+  closed(): void {
+    this.#connection++;
+    this.#confirmed = false;
+  }
+
+  /** The connection is (again) ready: check the server it reached. */
+  ready(): void {
+    this.#check();
   }
 
   readonly #unlisten: () => void;
@@ -166,3 +167,39 @@ export class ServerIdentity {
   /** The check sent on the open connection and not answered yet. */
   #inFlight: Promise<boolean> | undefined;
 }
+
+/** The checks following each client: one pair of listeners per client, however many instances share it. */
+const followers = new WeakMap<ConnectionEvents, Set<ServerIdentity>>();
+
+/**
+ * Makes `identity` hear `redis`'s "close" and "ready". Many instances may share one client (one per tenant, say), and
+ * a listener each would pass Node's limit of ten per event. Returns what stops it.
+ */
+function follow(redis: ConnectionEvents, identity: ServerIdentity): () => void {
+  if (redis.on === undefined) return () => undefined;
+  let set = followers.get(redis);
+  const onClose = () => set?.forEach((follower) => follower.closed());
+  const onReady = () => set?.forEach((follower) => follower.ready());
+  if (set === undefined) {
+    set = new Set();
+    followers.set(redis, set);
+    redis.on("close", onClose);
+    redis.on("ready", onReady);
+    listeners.set(redis, { onClose, onReady });
+  }
+  set.add(identity);
+  const followed = set;
+  return () => {
+    followed.delete(identity);
+    if (followed.size > 0 || followers.get(redis) !== followed) return;
+    followers.delete(redis);
+    const attached = listeners.get(redis);
+    listeners.delete(redis);
+    if (attached === undefined) return;
+    redis.off("close", attached.onClose);
+    redis.off("ready", attached.onReady);
+  };
+}
+
+/** The listeners {@link follow} attached to each client, to detach them when its last follower stops. */
+const listeners = new WeakMap<ConnectionEvents, { onClose: () => void; onReady: () => void }>();

@@ -102,13 +102,12 @@ export async function connectRedis(url = REDIS_URL): Promise<Redis> {
 export { keysUnder } from "../../examples/support/redis.js";
 
 /**
- * Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`), the bus membership nor the server
- * identity record (`<prefix>server`)
+ * Names of the cache entries under `prefix`: not the tag versions (`<prefix>t:`) nor the bus membership
  * (`<prefix>bus:`).
  */
 export async function entryKeysUnder(redis: Redis, prefix: string): Promise<string[]> {
   return (await keysUnderPrefix(redis, prefix)).filter(
-    (key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`) && key !== `${prefix}server`,
+    (key) => !key.startsWith(`${prefix}t:`) && !key.startsWith(`${prefix}bus:`),
   );
 }
 

@@ -27,6 +27,7 @@ import {
   runtimeDataModel,
   transactionOf,
   unpackFluentPath,
+  writeMayHaveCommitted,
   type QueryTransaction,
 } from "../../src/prisma/internals.js";
 import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
@@ -42,6 +43,8 @@ const API = {
   queryWithoutFluentPath: "`__internalParams.dataPath` and `query(args, params)` of a fluent write",
   unpackFluentPath: "`__internalParams.dataPath` and `query(args, params)` of a fluent write",
   commitFailure: "P2028 with `meta.timeout`: the error of a commit after the transaction timeout",
+  writeMayHaveCommitted:
+    "the error names `PrismaClientValidationError` and `PrismaClientKnownRequestError`, its `code` and `meta.driverAdapterError.cause` (kind, SQLSTATE, severity) of writes the database refused",
   inlineSchema: "`_engineConfig.inlineSchema`",
   observeTransactions: "`_engine.transaction(action, headers, info)`",
   PRISMA_PROMISE_TAG: "the batch protocol of `$transaction([...])`: `PrismaPromise`, `requestTransaction`, `spec`",
@@ -244,6 +247,45 @@ describe(API.commitFailure, () => {
     expect(commitFailure(new Error("Connection terminated unexpectedly"))).toBe("unknown");
     expect(commitFailure({ code: "P2028", message: "Transaction API error: Transaction not found." })).toBe("unknown");
     expect(commitFailure(undefined)).toBe("unknown");
+  });
+});
+
+describe(API.writeMayHaveCommitted, () => {
+  it("knows the real errors of writes that committed nothing: a constraint violation, a missing row, a validation error", async () => {
+    const tenant = await bare.tenant.create({ data: { slug: `internals-${Date.now()}`, name: "t" } });
+    try {
+      const refused = await Promise.all([
+        bare.tenant.create({ data: { slug: tenant.slug, name: "duplicate" } }).catch((error: unknown) => error),
+        bare.tenant.update({ where: { id: -1 }, data: { name: "nobody" } }).catch((error: unknown) => error),
+        bare.tenant.update({ where: { id: "x" as never }, data: { name: "invalid" } }).catch((error: unknown) => error),
+        bare
+          .$executeRawUnsafe(`INSERT INTO "Tenant" (slug, name) VALUES ('${tenant.slug}', 'raw duplicate')`)
+          .catch((error: unknown) => error),
+      ]);
+      for (const error of refused) {
+        expect(error, "the write failed").toBeInstanceOf(Error);
+        expect(writeMayHaveCommitted(error), `${API.writeMayHaveCommitted}: ${(error as Error).name}`).toBe(false);
+      }
+    } finally {
+      await bare.tenant.delete({ where: { id: tenant.id } });
+    }
+  });
+
+  it("counts any other failure as maybe committed", () => {
+    expect(writeMayHaveCommitted(new Error("Connection terminated unexpectedly"))).toBe(true);
+    expect(writeMayHaveCommitted({ name: "PrismaClientKnownRequestError", code: "P1017" })).toBe(true);
+    expect(writeMayHaveCommitted({ name: "PrismaClientKnownRequestError", code: "P2028" })).toBe(true);
+    const wrapping = (code: string, cause: object) => ({
+      name: "PrismaClientKnownRequestError",
+      code,
+      meta: { driverAdapterError: { cause } },
+    });
+    expect(writeMayHaveCommitted(wrapping("P2010", { kind: "ConnectionClosed" })), "a raw write reset").toBe(true);
+    expect(
+      writeMayHaveCommitted(wrapping("P2039", { kind: "postgres", code: "57P01", severity: "FATAL" })),
+      "a FATAL answer",
+    ).toBe(true);
+    expect(writeMayHaveCommitted(undefined)).toBe(true);
   });
 });
 

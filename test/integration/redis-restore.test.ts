@@ -22,7 +22,7 @@ import { entryKeysUnder } from "../helpers/services.js";
 import { Harness, type Instance } from "../helpers/harness.js";
 import { privateRedisServers, type RedisServerOptions } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
-import { pollUntil } from "../helpers/poll.js";
+import { staleUntilCachedAgain } from "../helpers/stale-reads.js";
 
 /** This file's port (the range 6420-6449 is this test group's); the restart must come back on the same one. */
 const PORT = 6421;
@@ -72,25 +72,12 @@ describeWith(["postgres", "redis-server"], "Redis restored from a snapshot: post
 
     // Read on both instances until each has been answered by the cache again 20 times, counting reads that return
     // what the database no longer holds.
-    let stale = 0;
-    const cacheAnswers = new Map<Instance, number>([
-      [a, 0],
-      [b, 0],
-    ]);
-    await pollUntil(
-      async () => {
-        for (const instance of [a, b]) {
-          const before = instance.database.queries;
-          const value = await read(instance.prisma);
-          if (value?.name !== "After the snapshot") stale++;
-          if (instance.database.queries === before) cacheAnswers.set(instance, (cacheAnswers.get(instance) ?? 0) + 1);
-        }
-        return Math.min(...cacheAnswers.values());
-      },
-      (answers) => answers >= 20,
-      10_000,
+    const { stale, fewestCacheAnswers } = await staleUntilCachedAgain(
+      [a, b],
+      (instance) => read(instance.prisma),
+      (row) => row?.name === "After the snapshot",
     );
-    expect(Math.min(...cacheAnswers.values()), "the cache answers again after the restart").toBeGreaterThanOrEqual(20);
+    expect(fewestCacheAnswers, "the cache answers again after the restart").toBeGreaterThanOrEqual(20);
     expect(stale, "reads returning the pre-write row after the restart").toBe(0);
   });
 });
