@@ -20,6 +20,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startDelayingProxy, type DelayingProxy } from "../helpers/delaying-proxy.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type Instance } from "../helpers/harness.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { ReadGate } from "../helpers/read-gate.js";
 import { REDIS_URL } from "../helpers/services.js";
@@ -41,13 +42,13 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
   });
 
   /** An instance whose Redis connections (commands and bus) go through the proxy. */
-  async function slowRedisInstance(): Promise<Instance> {
+  async function slowRedisInstance(more: Pick<CacheExtensionOptions, "breaker"> = {}): Promise<Instance> {
     const redis = env.adopt(new Redis(proxy.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
     redis.on("error", () => undefined);
     await redis.connect();
     // Started without delay: ready() subscribes the bus, which this test is not about.
     proxy.delayEachWay(0);
-    return env.instance({ redis, redisTimeout: `${REDIS_TIMEOUT_MS}ms` });
+    return env.instance({ redis, redisTimeout: `${REDIS_TIMEOUT_MS}ms`, ...more });
   }
 
   it("cold reads, each round trip just under redisTimeout: answered, and none waits for two round trips in a row", async () => {
@@ -84,6 +85,29 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
       instance.log.errors.some((error) => /Redis time \(redisTimeout/.test(String(error.cause ?? error.message))),
       "a read that gave up on Redis said so",
     ).toBe(true);
+  });
+
+  it("a command cut short by the read's budget got no reply within its limit: the breaker hears of it", async () => {
+    const w = await env.world("budget-breaker");
+    // One failure opens it: the cold read's lookup is answered (250 of its 300 ms), its next command is cut at 50.
+    const instance = await slowRedisInstance({ breaker: { failures: 1, openFor: "60s" } });
+    const truth = await env.bare.user.findUnique({ where: { id: w.users.bob }, select: { id: true } });
+    proxy.delayEachWay(ROUND_TRIP_MS / 2);
+    try {
+      const value = await instance.prisma.user.findUnique({
+        where: { id: w.users.bob },
+        select: { id: true },
+        cache: true,
+      });
+      expect(value, "answered, with what the database holds").toEqual(truth);
+      expect(
+        instance.log.errors.some((error) => /Redis time \(redisTimeout/.test(String(error.cause ?? error.message))),
+        "premise: a command was cut by the read's budget",
+      ).toBe(true);
+      expect(instance.prisma.$cache.stats().breaker, "after that one failure (failures: 1)").toBe("open");
+    } finally {
+      proxy.delayEachWay(0);
+    }
   });
 
   it("a Redis hit still within the bound is served from Redis", async () => {
