@@ -36,6 +36,7 @@ import { ServerIdentity } from "./redis/server-identity.js";
 import { QUERY_TAG_BUCKETS } from "./read/query-tags.js";
 import { RedisLock } from "./tiers/redis-lock.js";
 import { RedisTier } from "./tiers/redis-tier.js";
+import { BatchInvalidations } from "./write/batch-invalidations.js";
 import { TransactionTags } from "./write/transaction-tags.js";
 import type { WriteSide } from "./write/write-hooks.js";
 import { WriteThrough } from "./write/write-through.js";
@@ -189,6 +190,7 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
     requestScope,
     report,
     rawWriteTags,
+    batches: new BatchInvalidations(),
   };
 
   return {

@@ -35,9 +35,16 @@
  *   `AnyNull`, and `new Prisma.NullTypes.DbNull()`): the name Prisma itself
  *   sends, so the key of a filter on one of them (keys/canonical.ts).
  * - The delegate naming rule: `prisma.user` for model `User`.
+ * - The errors of a failed write: the names `PrismaClientValidationError`
+ *   and `PrismaClientKnownRequestError`, its `code`, and the driver error
+ *   under P2010 / P2039 and the other adapter codes
+ *   (`meta.driverAdapterError.cause`: kind, SQLSTATE, severity), which tell
+ *   a refusal from a write that may have committed (prisma/write-failure.ts).
  */
 import * as runtime from "@prisma/client/runtime/client";
 import { CacheError } from "../errors.js";
+
+export { writeMayHaveCommitted } from "./write-failure.js";
 
 const TRANSACTION_SCOPE = Symbol.for("prisma.client.transaction.scope_context");
 
@@ -152,23 +159,6 @@ export function commitFailure(error: unknown): CommitFailure {
   return typeof known.message === "string" && known.message.includes("transaction that was rolled back")
     ? "rolled-back"
     : "unknown";
-}
-
-/**
- * Whether a write that failed outside an interactive transaction may still
- * have changed the database. Prisma's own refusals are certain: a
- * validation error is raised before anything is sent, and a known request
- * error with a `P2` code (a constraint, a missing row, a conflict) is the
- * database's answer to the statement, which it rolled back. Anything else
- * (a connection terminated with the statement unanswered, a driver or engine
- * failure) may come after the server committed: its outcome is unknown.
- * P2028 (a transaction API error) is not a statement's answer, so unknown too.
- */
-export function writeMayHaveCommitted(error: unknown): boolean {
-  const failure = error as { name?: unknown; code?: unknown } | null | undefined;
-  if (failure?.name === "PrismaClientValidationError") return false;
-  if (failure?.name !== "PrismaClientKnownRequestError" || typeof failure.code !== "string") return true;
-  return !failure.code.startsWith("P2") || failure.code === "P2028";
 }
 
 /** The Prisma schema text the client was generated from (Prisma 7 carries it for its query compiler). */

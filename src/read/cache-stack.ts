@@ -202,7 +202,7 @@ export class CacheStack {
       if (this.#lockWait !== undefined && this.#sharedHitRate.low() && this.#redis?.checked() === true)
         return this.#joinOrLoad(mirroredMiss, false, this.#budget());
     }
-    // Every round trip from here to the database shares one redisTimeout (read-budget.ts).
+    // Every round trip from here to the first lock take shares one redisTimeout (read-budget.ts).
     const budget = this.#budget();
     const early = mirroredMiss && this.#earlyLoads.start(mirroredMiss);
     if (early !== undefined && !this.#sharedHitRate.probe()) {

@@ -55,8 +55,10 @@ export class LockWait {
    * while this one waited. `lookedUp`: false when Redis was not asked for
    * the entry before (the first take then reads it, and this read is counted
    * as a hit or a miss there). A later look may move the versions it loads
-   * under forward. `budget`: the read's Redis time, shared by every take and
-   * look (read-budget.ts); the pauses between them are not Redis time.
+   * under forward. `budget`: the read's Redis time (read-budget.ts), which
+   * bounds the first take only: a waiter's later takes and looks are bounded
+   * one by one by `redisTimeout` and together by `lock.wait`, so a long load
+   * by the holder does not run a waiter out of Redis time on a healthy Redis.
    */
   async load(miss: Miss, lookedUp: boolean, budget?: ReadBudget): Promise<unknown> {
     const { lock, clock, counters, observer, lookup, loader, filler, sharedHitRate, serveShared, versions, report } =
@@ -78,7 +80,7 @@ export class LockWait {
     for (const delay of pollDelays()) {
       let taken: { token: string | undefined; entry: string | null };
       try {
-        taken = await lock.take(name, budget);
+        taken = await lock.take(name, waited ? undefined : budget);
       } catch (error) {
         report(asCacheError(error, "E_LOCK", `taking the lock of ${name} failed.`));
         count(false);
@@ -103,11 +105,9 @@ export class LockWait {
       }
       waited = true;
       if (performance.now() + delay > deadline) break;
-      const paused = performance.now();
       await sleep(delay);
-      budget?.excuse(performance.now() - paused);
       const hears = versions.hearsEveryInvalidation();
-      const look = await lookup.lookup(key, tags, hears ? versions.mirror.versionsOf(tags) : undefined, true, budget);
+      const look = await lookup.lookup(key, tags, hears ? versions.mirror.versionsOf(tags) : undefined);
       if (look.captured === undefined) break;
       // Versions older than this flight's (a mirror that has not heard a bump yet) must not judge what it returns:
       // readers that joined it may have started after that bump.

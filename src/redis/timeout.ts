@@ -15,7 +15,7 @@
  */
 import { asCacheError, CacheError } from "../errors.js";
 import type { OperationOutcome } from "./breaker.js";
-import type { ReadBudget } from "./read-budget.js";
+import { loopIdleMs, type ReadBudget } from "./read-budget.js";
 
 interface Pending {
   readonly deadline: number;
@@ -87,9 +87,10 @@ export function isRedisTimeout(error: unknown): boolean {
  * `timeoutMs` has passed. Any failure is normalised to a `CacheError` naming `what`.
  * `outcome` (the instance's circuit breaker) hears whether Redis answered.
  * With `budget` (the read the operation is part of), it fails sooner when
- * the read has less Redis time left; the breaker hears of such a failure
- * only when the operation had at least half the timeout (less, and it is the
- * read's earlier round trips that spent it, not this one).
+ * the read has less Redis time left, and charges the read the Redis time it
+ * took (read-budget.ts). A command that got no reply within its own limit,
+ * the timeout or what the budget left it, is a failure the breaker hears of
+ * either way: its reply had not arrived when the loop last read its sockets.
  */
 export function withTimeout<T>(
   operation: Promise<T>,
@@ -104,35 +105,37 @@ export function withTimeout<T>(
     watches.set(timeoutMs, watch);
   }
   const bound = watch;
-  // A read's first command starts a moment after its budget did: within a millisecond of the timeout is the timeout.
-  const left = budget === undefined ? timeoutMs : budget.leftMs();
-  const limitMs = left >= timeoutMs - 1 ? timeoutMs : left;
+  const limitMs = budget === undefined ? timeoutMs : Math.min(timeoutMs, budget.leftMs());
   if (limitMs <= 0) {
     operation.catch(() => undefined); // Sent already; its answer is not waited for.
     return Promise.reject(budgetSpent(what, budget as ReadBudget));
   }
+  const idleAtSend = budget === undefined ? 0 : loopIdleMs();
   return new Promise<T>((resolve, reject) => {
     const pending = bound.add(() => {
-      if (limitMs < timeoutMs) {
-        // Redis did not answer in what was left of the read's time. Given half the timeout or more, that is Redis
-        // being slow, which the breaker must learn; given less, it is the read's earlier round trips.
-        if (limitMs * 2 >= timeoutMs) outcome?.failed(budgetSpent(what, budget as ReadBudget));
-        reject(budgetSpent(what, budget as ReadBudget));
-        return;
-      }
-      const error = new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
+      budget?.charge(idleAtSend);
+      const error =
+        limitMs < timeoutMs
+          ? budgetSpent(what, budget as ReadBudget)
+          : new CacheError("E_REDIS", `${what} took longer than redisTimeout (${timeoutMs} ms).`);
       timeouts.add(error);
       outcome?.failed(error);
       reject(error);
     }, limitMs);
     operation.then(
       (value) => {
-        // Settled after its deadline fired: already counted as a failure.
-        if (bound.delete(pending)) outcome?.answered();
+        // Settled after its deadline fired: already counted as a failure (and charged).
+        if (bound.delete(pending)) {
+          budget?.charge(idleAtSend);
+          outcome?.answered();
+        }
         resolve(value);
       },
       (error: unknown) => {
-        if (bound.delete(pending)) outcome?.failed(error);
+        if (bound.delete(pending)) {
+          budget?.charge(idleAtSend);
+          outcome?.failed(error);
+        }
         reject(asCacheError(error, "E_REDIS", `${what} failed: ${(error as Error)?.message ?? String(error)}`));
       },
     );

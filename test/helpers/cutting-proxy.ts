@@ -20,15 +20,41 @@ export interface CuttingProxy {
    * Cuts the next connection that sends a message matching `pattern`, after the server answered it. Resolves with
    * the text of the message once the connection was cut.
    */
-  cutAfter(pattern: RegExp): Promise<string>;
+  cutAfter(pattern: RegExp, how?: CutMode): Promise<string>;
   /** Connections cut so far. */
   readonly cuts: number;
   close(): Promise<void>;
 }
 
+/**
+ * How the connection dies once the server answered: "close" ends both sockets (pg: "Connection terminated
+ * unexpectedly"); "reset" sends the client a TCP RST (pg: ECONNRESET, the adapter's ConnectionClosed); an object
+ * replaces the answer by a FATAL ErrorResponse with that SQLSTATE, then closes, as a Postgres shutting down
+ * (57P01) or a PgBouncer whose server connection died (08P01 "server conn crashed?") does.
+ */
+export type CutMode = "close" | "reset" | { fatal: { code: string; message: string } };
+
 interface Armed {
   pattern: RegExp;
+  how: CutMode;
   resolve(text: string): void;
+}
+
+/** A protocol-3 ErrorResponse ('E') with severity FATAL, `code` and `message`. */
+function fatalErrorResponse(code: string, message: string): Buffer {
+  const fields = Buffer.concat(
+    [
+      ["S", "FATAL"],
+      ["V", "FATAL"],
+      ["C", code],
+      ["M", message],
+    ].map(([type, value]) => Buffer.from(`${type}${value}\0`, "utf8")),
+  );
+  const body = Buffer.concat([fields, Buffer.from([0])]);
+  const head = Buffer.alloc(5);
+  head.write("E", 0, "latin1");
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
 }
 
 /** Starts a proxy on a free loopback port in front of the Postgres at `databaseUrl` (which must name its port). */
@@ -41,7 +67,7 @@ export async function startCuttingProxy(databaseUrl: string): Promise<CuttingPro
     const server = connect(target.port, target.host);
     sockets.add(client).add(server);
     /** Set once this connection sent the armed message: the server's next bytes answer it. */
-    let cutting: { text: string; resolve(text: string): void } | undefined;
+    let cutting: { text: string; how: CutMode; resolve(text: string): void } | undefined;
     const end = () => {
       client.destroy();
       server.destroy();
@@ -52,7 +78,7 @@ export async function startCuttingProxy(databaseUrl: string): Promise<CuttingPro
       if (cutting !== undefined) return; // nothing more reaches the server once the cut is decided
       const text = chunk.toString("latin1");
       if (armed !== undefined && armed.pattern.test(text)) {
-        cutting = { text, resolve: armed.resolve };
+        cutting = { text, how: armed.how, resolve: armed.resolve };
         armed = undefined;
       }
       server.write(chunk);
@@ -64,7 +90,14 @@ export async function startCuttingProxy(databaseUrl: string): Promise<CuttingPro
       }
       // The server answered the statement: it ran (and an autocommit statement committed). The client never hears it.
       cuts++;
-      end();
+      const { how } = cutting;
+      if (how === "reset") {
+        server.destroy();
+        client.resetAndDestroy();
+      } else if (how !== "close") {
+        client.end(fatalErrorResponse(how.fatal.code, how.fatal.message));
+        server.destroy();
+      } else end();
       cutting.resolve(cutting.text);
     });
     client.on("error", end).on("close", end);
@@ -73,9 +106,9 @@ export async function startCuttingProxy(databaseUrl: string): Promise<CuttingPro
   const url = await listenInFrontOf(proxy, databaseUrl);
   return {
     url,
-    cutAfter: (pattern) =>
+    cutAfter: (pattern, how = "close") =>
       new Promise<string>((resolve) => {
-        armed = { pattern, resolve };
+        armed = { pattern, how, resolve };
       }),
     get cuts() {
       return cuts;

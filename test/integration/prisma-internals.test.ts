@@ -44,7 +44,7 @@ const API = {
   unpackFluentPath: "`__internalParams.dataPath` and `query(args, params)` of a fluent write",
   commitFailure: "P2028 with `meta.timeout`: the error of a commit after the transaction timeout",
   writeMayHaveCommitted:
-    "the error names `PrismaClientValidationError` and `PrismaClientKnownRequestError` (with a `P2` code) of writes the database refused",
+    "the error names `PrismaClientValidationError` and `PrismaClientKnownRequestError`, its `code` and `meta.driverAdapterError.cause` (kind, SQLSTATE, severity) of writes the database refused",
   inlineSchema: "`_engineConfig.inlineSchema`",
   observeTransactions: "`_engine.transaction(action, headers, info)`",
   PRISMA_PROMISE_TAG: "the batch protocol of `$transaction([...])`: `PrismaPromise`, `requestTransaction`, `spec`",
@@ -258,6 +258,9 @@ describe(API.writeMayHaveCommitted, () => {
         bare.tenant.create({ data: { slug: tenant.slug, name: "duplicate" } }).catch((error: unknown) => error),
         bare.tenant.update({ where: { id: -1 }, data: { name: "nobody" } }).catch((error: unknown) => error),
         bare.tenant.update({ where: { id: "x" as never }, data: { name: "invalid" } }).catch((error: unknown) => error),
+        bare
+          .$executeRawUnsafe(`INSERT INTO "Tenant" (slug, name) VALUES ('${tenant.slug}', 'raw duplicate')`)
+          .catch((error: unknown) => error),
       ]);
       for (const error of refused) {
         expect(error, "the write failed").toBeInstanceOf(Error);
@@ -272,6 +275,16 @@ describe(API.writeMayHaveCommitted, () => {
     expect(writeMayHaveCommitted(new Error("Connection terminated unexpectedly"))).toBe(true);
     expect(writeMayHaveCommitted({ name: "PrismaClientKnownRequestError", code: "P1017" })).toBe(true);
     expect(writeMayHaveCommitted({ name: "PrismaClientKnownRequestError", code: "P2028" })).toBe(true);
+    const wrapping = (code: string, cause: object) => ({
+      name: "PrismaClientKnownRequestError",
+      code,
+      meta: { driverAdapterError: { cause } },
+    });
+    expect(writeMayHaveCommitted(wrapping("P2010", { kind: "ConnectionClosed" })), "a raw write reset").toBe(true);
+    expect(
+      writeMayHaveCommitted(wrapping("P2039", { kind: "postgres", code: "57P01", severity: "FATAL" })),
+      "a FATAL answer",
+    ).toBe(true);
     expect(writeMayHaveCommitted(undefined)).toBe(true);
   });
 });

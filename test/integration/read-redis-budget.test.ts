@@ -20,6 +20,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startDelayingProxy, type DelayingProxy } from "../helpers/delaying-proxy.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type Instance } from "../helpers/harness.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
+import type { CachedPrisma } from "../helpers/clients.js";
+import { ReadGate } from "../helpers/read-gate.js";
 import { REDIS_URL } from "../helpers/services.js";
 import { postgresTarget } from "../helpers/targets.js";
 
@@ -39,13 +42,13 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
   });
 
   /** An instance whose Redis connections (commands and bus) go through the proxy. */
-  async function slowRedisInstance(): Promise<Instance> {
+  async function slowRedisInstance(more: Pick<CacheExtensionOptions, "breaker"> = {}): Promise<Instance> {
     const redis = env.adopt(new Redis(proxy.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
     redis.on("error", () => undefined);
     await redis.connect();
     // Started without delay: ready() subscribes the bus, which this test is not about.
     proxy.delayEachWay(0);
-    return env.instance({ redis, redisTimeout: `${REDIS_TIMEOUT_MS}ms` });
+    return env.instance({ redis, redisTimeout: `${REDIS_TIMEOUT_MS}ms`, ...more });
   }
 
   it("cold reads, each round trip just under redisTimeout: answered, and none waits for two round trips in a row", async () => {
@@ -84,6 +87,29 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
     ).toBe(true);
   });
 
+  it("a command cut short by the read's budget got no reply within its limit: the breaker hears of it", async () => {
+    const w = await env.world("budget-breaker");
+    // One failure opens it: the cold read's lookup is answered (250 of its 300 ms), its next command is cut at 50.
+    const instance = await slowRedisInstance({ breaker: { failures: 1, openFor: "60s" } });
+    const truth = await env.bare.user.findUnique({ where: { id: w.users.bob }, select: { id: true } });
+    proxy.delayEachWay(ROUND_TRIP_MS / 2);
+    try {
+      const value = await instance.prisma.user.findUnique({
+        where: { id: w.users.bob },
+        select: { id: true },
+        cache: true,
+      });
+      expect(value, "answered, with what the database holds").toEqual(truth);
+      expect(
+        instance.log.errors.some((error) => /Redis time \(redisTimeout/.test(String(error.cause ?? error.message))),
+        "premise: a command was cut by the read's budget",
+      ).toBe(true);
+      expect(instance.prisma.$cache.stats().breaker, "after that one failure (failures: 1)").toBe("open");
+    } finally {
+      proxy.delayEachWay(0);
+    }
+  });
+
   it("a Redis hit still within the bound is served from Redis", async () => {
     const w = await env.world("budget-hit");
     const instance = await slowRedisInstance();
@@ -97,5 +123,41 @@ describeWith(["postgres", "redis"], "one Redis deadline per read: postgres + red
     const before = instance.prisma.$cache.stats();
     expect(await read()).toEqual(truth);
     expect(instance.prisma.$cache.stats()).toMatchObject({ l2Hits: before.l2Hits + 1, misses: before.misses });
+  });
+
+  /**
+   * A lock waiter's later takes and looks do not draw on the read's budget.
+   * A wait makes two round trips per poll (50 ms apart at most), so charged
+   * to one redisTimeout its Redis time would grow with the holder's load
+   * time: at a round trip of r ms a waiter would give up on Redis after about
+   * redisTimeout / (2 r) polls, however healthy Redis is. With the default
+   * redisTimeout (250 ms) and an 8 ms round trip (well under the third of it
+   * docs/operations.md asks for), it gave up about 1 s into a 2 s load and
+   * queried the database too (7fe517c), for the slow queries the lock exists for.
+   */
+  it("a lock waiter behind a 2 s load, Redis round trip 8 ms, default redisTimeout: its polls are not charged to the read's budget, it serves the holder's entry (one query)", async () => {
+    const w = await env.world("lock-wait-budget");
+    const options = { prefix: env.newPrefix(), lock: { wait: "5s" } } as const; // redisTimeout: the default 250 ms
+    const gate = new ReadGate();
+    const holder = await env.instance({ ...options, over: env.connect(), gate });
+    const redis = env.adopt(new Redis(proxy.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
+    redis.on("error", () => undefined);
+    await redis.connect();
+    proxy.delayEachWay(4);
+    const waiter = await env.instance({ ...options, over: env.connect(), redis });
+    const read = (p: CachedPrisma) =>
+      p.user.findUnique({ where: { id: w.users.alice }, select: { email: true }, cache: true });
+    const before = holder.database.queries + waiter.database.queries;
+
+    const held = gate.arm((model, operation) => model === "User" && operation === "findUnique");
+    const first = read(holder.prisma).then((value) => value);
+    await held.arrived; // the holder has the lock and is loading
+    const second = read(waiter.prisma).then((value) => value);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    held.release();
+    expect(await second).toEqual(await first);
+
+    expect.soft(waiter.log.codes(), "a healthy Redis is not reported").toEqual([]);
+    expect(holder.database.queries + waiter.database.queries - before, "the waiter served the holder's entry").toBe(1);
   });
 });

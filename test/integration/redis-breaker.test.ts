@@ -13,6 +13,7 @@
  */
 import { beforeAll, expect, it } from "vitest";
 import type { Duration } from "../../src/options/duration.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
 import type { CachedPrisma } from "../helpers/clients.js";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, observe, type Instance } from "../helpers/harness.js";
@@ -31,12 +32,16 @@ describeWith(["postgres", "redis-server"], "circuit breaker: postgres + private 
   const startServer = privateRedisServers(() => env.stop());
 
   /** A new private server, and an instance on it (100 ms redisTimeout) whose breaker opens after 3 failures. */
-  async function breakerOnPrivateRedis(openFor: Duration): Promise<{ server: RedisServer; instance: Instance }> {
+  async function breakerOnPrivateRedis(
+    openFor: Duration,
+    more: Pick<CacheExtensionOptions, "busLease"> = {},
+  ): Promise<{ server: RedisServer; instance: Instance }> {
     const server = await startServer();
     const instance = await env.instance({
       redis: await env.connectRedis(server.url),
       redisTimeout: "100ms",
       breaker: { failures: 3, openFor },
+      ...more,
     });
     await instance.prisma.$cache.ready();
     return { server, instance };
@@ -104,6 +109,30 @@ describeWith(["postgres", "redis-server"], "circuit breaker: postgres + private 
     await alice();
     await instance.prisma.$cache.settled();
     expect((await observe(instance, alice)).fromDatabase, "cached again once closed").toBe(false);
+  });
+
+  /**
+   * Every command that got no reply within its own limit counts for the
+   * breaker, one cut short by the read's budget included. 7fe517c told the
+   * breaker only when the limit was the whole redisTimeout; a read's first
+   * command had a budget a few microseconds short of it, so no read timeout
+   * reached the breaker: on a frozen Redis only the bus's heartbeats (every
+   * busLease / 3) and fills opened it. With heartbeats 10 s apart, six reads
+   * that each waited redisTimeout on a frozen Redis left it closed.
+   */
+  it("Redis frozen, heartbeats rare (busLease 30 s): read timeouts alone open the breaker", async () => {
+    const w = await env.world("breaker-reads");
+    const { server, instance } = await breakerOnPrivateRedis("2s", { busLease: "30s" });
+    const cold = (i: number) =>
+      instance.prisma.post.count({ where: { tenantId: w.tenantId, views: { gte: 2000 + i } }, cache: true });
+    server.pause();
+    try {
+      for (let i = 0; i < 6; i++) expect(await cold(i)).toBe(0);
+      expect(instance.log.codes().length, "premise: the reads timed out on Redis").toBeGreaterThanOrEqual(3);
+      expect(instance.prisma.$cache.stats().breaker, "after six read timeouts in a row (failures: 3)").toBe("open");
+    } finally {
+      server.resume();
+    }
   });
 
   it("a write while the breaker is open still bumps its tags in Redis: another instance does not serve the old row", async () => {

@@ -15,22 +15,10 @@
 import { beforeAll, expect, it } from "vitest";
 import { ReadGate } from "../helpers/read-gate.js";
 import { describeWith } from "../helpers/describe-with.js";
+import { blockEventLoop, started } from "../helpers/event-loop.js";
 import { Harness, type Instance } from "../helpers/harness.js";
 import { privateRedisServers, type RedisServer } from "../helpers/redis-server.js";
 import { postgresTarget } from "../helpers/targets.js";
-
-/** Starts a Prisma query now (they are lazy: nothing runs until `then` is called). */
-function started<T>(query: PromiseLike<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => query.then(resolve, reject));
-}
-
-/** Keeps the event loop busy for `ms`, as a CPU-heavy request handler would. */
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // Busy on purpose: nothing else runs meanwhile, timers and socket reads included.
-  }
-}
 
 describeWith(["postgres", "redis-server"], "Redis stalls: postgres + private redis-server", () => {
   const env = new Harness(postgresTarget({ redis: false }));
