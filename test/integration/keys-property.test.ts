@@ -144,7 +144,13 @@ describe("property: contexts and hostile values through a real client (SQLite)",
       { numRuns: 120 },
     );
     expect(log.codes()).toEqual([]);
-    expect(hitsOf(prisma), "most reads repeat an earlier one: served by the cache").toBeGreaterThan(500);
+    // About 1,560 reads of at most 140 keys: most repeat an earlier one and are served by the cache. This only shows
+    // the cache was in use (the property is that no answer crosses contexts), so the bar is a third of the reads: the
+    // old bar (500 hits) failed once in a full run at load ~11 with 463, a cause not found (it passed 5 times alone).
+    const { misses } = prisma.$cache.stats();
+    expect(hitsOf(prisma), "reads that repeat an earlier one are served by the cache").toBeGreaterThan(
+      (hitsOf(prisma) + misses) / 3,
+    );
   }
 
   /** Runs the hostile-JSON property on `prisma`: what the cache returns is what the database returns. */
