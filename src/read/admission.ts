@@ -12,10 +12,19 @@
  * would take out any shape while its keys are first read (a cold start, a
  * trial). A shape whose reads are nearly all such first reads is judged
  * after {@link FIRST_READS_FACTOR} windows of reads, on all of them: its keys
- * do not come back. A window below `minHitRatio` sends
+ * do not come back. A window below its bar (below) sends
  * the shape's reads straight to the database for `retryAfter`, doubled after
  * each failed trial up to {@link MAX_RETRY_FACTOR} times; then it is measured
  * again. Bypassing never changes a result: a bypassed read is a plain query.
+ *
+ * What a window is judged by is the hit ratio caching gives per read, first
+ * reads included: how often the shape's keys come back (over every read of
+ * it since the last judgement, those made while it was out too, from the key
+ * memo) times how often a repeat hits (the window's counted reads), plus the
+ * first reads that hit (a Redis entry another process stored, a joined load).
+ * A shape whose keys rarely come back thus pays for its first reads' misses,
+ * which counting repeats alone hid; and a trial, which starts with nothing
+ * cached, is not judged on that cold start.
  *
  * The bar a window must reach is `minHitRatio` or the shape's break-even hit
  * ratio, whichever is higher. Caching a shape pays off when its hits save
@@ -71,6 +80,12 @@ export interface ShapeAdmission {
    * (undefined before one had any): what a miss adds over what a hit saves, `O / (U + O)`.
    */
   breakEvenHitRatio: number | undefined;
+  /**
+   * The hit ratio caching this shape gives per read, first reads included, as of its last complete window: how often
+   * its keys come back times how often a repeat hits, plus first reads that hit. This, not `lastHitRatio` (over
+   * repeats only), is what is held against the bar.
+   */
+  expectedHitRatio: number | undefined;
 }
 
 /** How long one admitted read that queried the database took (ms): in all, and its database read. */
@@ -95,6 +110,18 @@ class ShapeState {
    * the window's reads; dropped when the trial's window is judged.
    */
   trialKeys: Set<string> | undefined;
+  /**
+   * Since the last judgement, every read of the shape decided (admitted or not, so a shape that is out still learns
+   * how often its keys come back) and how many of them read a key this instance had read before.
+   */
+  seen = 0;
+  seenRepeats = 0;
+  /** Over the current window's admitted reads: repeats, repeats that hit, and first reads that hit (Redis, a join). */
+  repeatReads = 0;
+  repeatHits = 0;
+  firstHits = 0;
+  /** The hit ratio caching the shape is expected to give, from the last judgement (see {@link Admission.record}). */
+  expected: number | undefined;
   /** Over the current window's reads that loaded: their count, summed database time and summed overhead (ms). */
   loads = 0;
   loadMs = 0;
@@ -126,6 +153,8 @@ export class Admission {
   decide(key: QueryKey): ShapeState | typeof NOT_ADMITTED | undefined {
     const state = this.#stateOf(key.local);
     if (state === undefined) return undefined;
+    state.seen++;
+    if (this.lastWasRepeat) state.seenRepeats++;
     if (state.retryAt !== 0) {
       if (this.#clock.now() < state.retryAt) return NOT_ADMITTED;
       state.retryAt = 0; // a trial: measured again from an empty window
@@ -149,6 +178,10 @@ export class Admission {
     state.reads++;
     if (hit || repeat) state.counted++;
     if (hit) state.hits++;
+    if (repeat) {
+      state.repeatReads++;
+      if (hit) state.repeatHits++;
+    } else if (hit) state.firstHits++;
     if (timing !== undefined) {
       state.loads++;
       state.loadMs += timing.loadMs;
@@ -160,14 +193,24 @@ export class Admission {
     else return;
     // A window without loads keeps the last break-even: nothing new was learnt of what a miss costs.
     if (state.loads > 0) state.breakEven = state.overheadMs / (state.loadMs + state.overheadMs || 1);
+    // What caching gives per read, first reads included: how often a key comes back (over every read since the last
+    // judgement, those made while the shape was out too) times how often a repeat hits, plus first reads that hit.
+    const comesBack = state.seen === 0 ? 0 : state.seenRepeats / state.seen;
+    const repeatHits = state.repeatReads === 0 ? 0 : state.repeatHits / state.repeatReads;
+    state.expected = Math.min(1, comesBack * repeatHits + state.firstHits / state.reads);
     state.trialKeys = undefined;
     state.reads = 0;
     state.counted = 0;
     state.hits = 0;
+    state.seen = 0;
+    state.seenRepeats = 0;
+    state.repeatReads = 0;
+    state.repeatHits = 0;
+    state.firstHits = 0;
     state.loads = 0;
     state.loadMs = 0;
     state.overheadMs = 0;
-    if (state.lastHitRatio >= Math.max(minHitRatio, state.breakEven ?? 0)) {
+    if (state.expected >= Math.max(minHitRatio, state.breakEven ?? 0)) {
       state.failedWindows = 0;
       return;
     }
@@ -189,6 +232,7 @@ export class Admission {
         retryAt: admitted ? undefined : state.retryAt,
         failedWindows: state.failedWindows,
         breakEvenHitRatio: state.breakEven,
+        expectedHitRatio: state.expected,
       };
     });
   }
