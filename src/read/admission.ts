@@ -94,13 +94,33 @@ export interface LoadTiming {
   loadMs: number;
 }
 
-/** The admission state of one query shape. */
-class ShapeState {
-  /** Reads in the current window, first reads that missed included. */
+/** What one window of a shape's reads counts; replaced whole when the window is judged. */
+class WindowCounts {
+  /** Reads in the window, first reads that missed included. */
   reads = 0;
-  /** Reads in the current window that count: all but the first reads of keys that missed. */
+  /** Reads in the window that count: all but the first reads of keys that missed. */
   counted = 0;
   hits = 0;
+  /**
+   * Every read of the shape decided (admitted or not, so a shape that is out still learns how often its keys come
+   * back) and how many of them read a key this instance had read before.
+   */
+  seen = 0;
+  seenRepeats = 0;
+  /** Admitted reads that were repeats, repeats that hit, and first reads that hit (Redis, a join). */
+  repeatReads = 0;
+  repeatHits = 0;
+  firstHits = 0;
+  /** Reads that loaded: their count, summed database time and summed overhead (ms). */
+  loads = 0;
+  loadMs = 0;
+  overheadMs = 0;
+}
+
+/** The admission state of one query shape. */
+class ShapeState {
+  /** The current window, since the last judgement. */
+  window = new WindowCounts();
   /** 0 while admitted; otherwise when the next trial starts (clock ms). */
   retryAt = 0;
   failedWindows = 0;
@@ -110,22 +130,8 @@ class ShapeState {
    * the window's reads; dropped when the trial's window is judged.
    */
   trialKeys: Set<string> | undefined;
-  /**
-   * Since the last judgement, every read of the shape decided (admitted or not, so a shape that is out still learns
-   * how often its keys come back) and how many of them read a key this instance had read before.
-   */
-  seen = 0;
-  seenRepeats = 0;
-  /** Over the current window's admitted reads: repeats, repeats that hit, and first reads that hit (Redis, a join). */
-  repeatReads = 0;
-  repeatHits = 0;
-  firstHits = 0;
   /** The hit ratio caching the shape is expected to give, from the last judgement (see {@link Admission.record}). */
   expected: number | undefined;
-  /** Over the current window's reads that loaded: their count, summed database time and summed overhead (ms). */
-  loads = 0;
-  loadMs = 0;
-  overheadMs = 0;
   breakEven: number | undefined;
 
   constructor(readonly shape: string) {}
@@ -153,8 +159,8 @@ export class Admission {
   decide(key: QueryKey): ShapeState | typeof NOT_ADMITTED | undefined {
     const state = this.#stateOf(key.local);
     if (state === undefined) return undefined;
-    state.seen++;
-    if (this.lastWasRepeat) state.seenRepeats++;
+    state.window.seen++;
+    if (this.lastWasRepeat) state.window.seenRepeats++;
     if (state.retryAt !== 0) {
       if (this.#clock.now() < state.retryAt) return NOT_ADMITTED;
       state.retryAt = 0; // a trial: measured again from an empty window
@@ -175,41 +181,32 @@ export class Admission {
    */
   record(state: ShapeState, hit: boolean, repeat: boolean, timing?: LoadTiming): void {
     if (state.retryAt !== 0) return; // a read that started before the shape was bypassed
-    state.reads++;
-    if (hit || repeat) state.counted++;
-    if (hit) state.hits++;
+    const counts = state.window;
+    counts.reads++;
+    if (hit || repeat) counts.counted++;
+    if (hit) counts.hits++;
     if (repeat) {
-      state.repeatReads++;
-      if (hit) state.repeatHits++;
-    } else if (hit) state.firstHits++;
+      counts.repeatReads++;
+      if (hit) counts.repeatHits++;
+    } else if (hit) counts.firstHits++;
     if (timing !== undefined) {
-      state.loads++;
-      state.loadMs += timing.loadMs;
-      state.overheadMs += Math.max(0, timing.totalMs - timing.loadMs);
+      counts.loads++;
+      counts.loadMs += timing.loadMs;
+      counts.overheadMs += Math.max(0, timing.totalMs - timing.loadMs);
     }
     const { window, minHitRatio, retryAfterMs } = this.#settings;
-    if (state.counted >= window) state.lastHitRatio = state.hits / state.counted;
-    else if (state.reads >= window * FIRST_READS_FACTOR) state.lastHitRatio = state.hits / state.reads;
+    if (counts.counted >= window) state.lastHitRatio = counts.hits / counts.counted;
+    else if (counts.reads >= window * FIRST_READS_FACTOR) state.lastHitRatio = counts.hits / counts.reads;
     else return;
     // A window without loads keeps the last break-even: nothing new was learnt of what a miss costs.
-    if (state.loads > 0) state.breakEven = state.overheadMs / (state.loadMs + state.overheadMs || 1);
+    if (counts.loads > 0) state.breakEven = counts.overheadMs / (counts.loadMs + counts.overheadMs || 1);
     // What caching gives per read, first reads included: how often a key comes back (over every read since the last
     // judgement, those made while the shape was out too) times how often a repeat hits, plus first reads that hit.
-    const comesBack = state.seen === 0 ? 0 : state.seenRepeats / state.seen;
-    const repeatHits = state.repeatReads === 0 ? 0 : state.repeatHits / state.repeatReads;
-    state.expected = Math.min(1, comesBack * repeatHits + state.firstHits / state.reads);
+    const comesBack = counts.seen === 0 ? 0 : counts.seenRepeats / counts.seen;
+    const repeatHits = counts.repeatReads === 0 ? 0 : counts.repeatHits / counts.repeatReads;
+    state.expected = Math.min(1, comesBack * repeatHits + counts.firstHits / counts.reads);
     state.trialKeys = undefined;
-    state.reads = 0;
-    state.counted = 0;
-    state.hits = 0;
-    state.seen = 0;
-    state.seenRepeats = 0;
-    state.repeatReads = 0;
-    state.repeatHits = 0;
-    state.firstHits = 0;
-    state.loads = 0;
-    state.loadMs = 0;
-    state.overheadMs = 0;
+    state.window = new WindowCounts();
     if (state.expected >= Math.max(minHitRatio, state.breakEven ?? 0)) {
       state.failedWindows = 0;
       return;
@@ -228,7 +225,7 @@ export class Admission {
         shape: state.shape,
         admitted,
         lastHitRatio: state.lastHitRatio,
-        windowReads: admitted ? state.counted : 0,
+        windowReads: admitted ? state.window.counted : 0,
         retryAt: admitted ? undefined : state.retryAt,
         failedWindows: state.failedWindows,
         breakEvenHitRatio: state.breakEven,
