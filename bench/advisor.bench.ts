@@ -138,6 +138,11 @@ async function main(): Promise<void> {
   console.log(
     `                        stub on/off ${ratio(4, 3)}, sample 0.1/off ${ratio(5, 3)}; hit advisor on/off ${ratio(7, 6)}, metrics + advisor on/off ${ratio(8, 6)}`,
   );
+  // Issue 11's overhead target: the in-process hit with every metric and the advisor on, against both off.
+  const overhead = Number(ratio(8, 6));
+  console.log(
+    `in-process hit, metrics + advisor on / off: ${overhead.toFixed(3)} / target <= 1.10 ${overhead <= 1.1 ? "PASS" : "FAIL"}`,
+  );
 
   await demonstrate(base, ids);
   await base.$disconnect();
