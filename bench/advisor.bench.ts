@@ -138,10 +138,10 @@ async function main(): Promise<void> {
   console.log(
     `                        stub on/off ${ratio(4, 3)}, sample 0.1/off ${ratio(5, 3)}; hit advisor on/off ${ratio(7, 6)}, metrics + advisor on/off ${ratio(8, 6)}`,
   );
-  // Issue 11's overhead target: the in-process hit with every metric and the advisor on, against both off.
-  const overhead = Number(ratio(8, 6));
+  // Issue 11's overhead target is measured by bench/metrics-overhead.bench.ts: its rounds are long enough and
+  // rotate the order of the paths, where these short ones, between Postgres reads, move by +-0.06.
   console.log(
-    `in-process hit, metrics + advisor on / off: ${overhead.toFixed(3)} / target <= 1.10 ${overhead <= 1.1 ? "PASS" : "FAIL"}`,
+    "issue 11's overhead target (every metric and the advisor on / off): see bench/metrics-overhead.bench.ts",
   );
 
   await demonstrate(base, ids);
