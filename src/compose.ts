@@ -133,12 +133,13 @@ export function composeCache(resolved: ResolvedOptions, client: ClientFacts): Ca
           );
     versions = new RedisVersions(store, mirror, bus, breaker, identity);
     redis = new RedisTier(resolved.redis, resolved.redisTimeoutMs, breaker, identity);
-    if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock);
+    // With automatic admission, a key's first read keeps its entry out of Redis unless a reader waits for it.
+    if (resolved.lock !== undefined) lock = new RedisLock(scripts, resolved.lock, resolved.admission !== undefined);
     bus.start();
     void checkEvictionPolicy(resolved.redis, report);
   }
 
-  const filler = new Filler(resolved.clock, redis, lock, report, observer);
+  const filler = new Filler(resolved.clock, redis, lock, report, counters, observer);
   const stack = new CacheStack({
     clock: resolved.clock,
     counters,

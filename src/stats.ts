@@ -46,6 +46,11 @@ export interface CacheStats {
   coalesced: number;
   /** Misses that found another process holding the key's single-flight lock and waited for its entry. */
   lockWaits: number;
+  /**
+   * Loads of a key read for the first time within its lifetime whose entry was kept in-process only, nobody having
+   * waited for it (`admission: "auto"`; docs/expiry.md, "Shared from a key's second read").
+   */
+  firstReadsUnshared: number;
   /** Tag invalidations (one per tag per write, commit or API call). */
   invalidations: number;
   /** Notifications heard from the event source (`events`); 0 without one. */
@@ -86,4 +91,5 @@ export class Counters {
   refreshFailures = 0;
   coalesced = 0;
   lockWaits = 0;
+  firstReadsUnshared = 0;
 }

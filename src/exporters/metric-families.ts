@@ -98,6 +98,11 @@ const GLOBAL_COUNTERS: readonly (readonly [string, string, NumericTotal])[] = [
   ["stale_hits_total", "Hits served stale (always on).", "staleHits"],
   ["coalesced_reads_total", "Misses that joined a load in progress (always on).", "coalesced"],
   ["lock_waits_all_total", "Misses that waited on another process's lock (always on).", "lockWaits"],
+  [
+    "first_reads_unshared_total",
+    "First reads of a key whose entry stayed in-process, nobody waiting for it (admission auto).",
+    "firstReadsUnshared",
+  ],
   ["refreshes_all_total", "Background refreshes started (always on).", "refreshes"],
   ["refresh_failures_all_total", "Background refreshes failed (always on).", "refreshFailures"],
   ["early_loads_total", "Database reads started alongside a Redis lookup that then hit.", "earlyLoads"],

@@ -8,6 +8,7 @@
 import { asCacheError, CacheError } from "../errors.js";
 import { keyShape, type QueryKey } from "../keys/query-key.js";
 import type { ReadObserver } from "../observe/read-observer.js";
+import type { Counters } from "../stats.js";
 import type { Clock } from "../options/types.js";
 import { cloneResult } from "../serialize/clone.js";
 import { serialize } from "../serialize/serializer.js";
@@ -36,6 +37,7 @@ export class Filler {
   readonly #redis: RedisTier | undefined;
   readonly #lock: RedisLock | undefined;
   readonly #report: (error: CacheError) => void;
+  readonly #counters: Counters;
   readonly #observer: ReadObserver | undefined;
   readonly #pending = new Set<Promise<void>>();
   /** Query shapes whose results were reported too large for the in-process tier. */
@@ -44,6 +46,7 @@ export class Filler {
   /**
    * @param redis the shared tier, when there is one
    * @param lock the cross-process single-flight lock, when on
+   * @param counters counts first reads kept out of Redis
    * @param observer told each stored entry's size (labelled metrics)
    */
   constructor(
@@ -51,12 +54,14 @@ export class Filler {
     redis: RedisTier | undefined,
     lock: RedisLock | undefined,
     report: (error: CacheError) => void,
+    counters: Counters,
     observer?: ReadObserver,
   ) {
     this.#clock = clock;
     this.#redis = redis;
     this.#lock = lock;
     this.#report = report;
+    this.#counters = counters;
     this.#observer = observer;
   }
 
@@ -64,8 +69,11 @@ export class Filler {
    * Stores a freshly loaded value under `target.captured` (captured before
    * its load): in `target.l1` now, in Redis soon. `holding`: the lock token
    * of a holder, released once the entry is stored (or at once if it is not).
+   * `firstRead`: the holder's key had not been read within its lifetime; its
+   * entry goes to Redis only if a waiter wants it (docs/expiry.md, "Shared
+   * from a key's second read").
    */
-  fill(target: FillTarget, value: unknown, loadMs: number, holding?: string): void {
+  fill(target: FillTarget, value: unknown, loadMs: number, holding?: string, firstRead = false): void {
     const { key } = target;
     const entry = this.#entryOf(target, value, loadMs);
     if (this.#redis === undefined) return;
@@ -76,7 +84,11 @@ export class Filler {
     const ttlMs = entry.expiresAt - entry.storedAt;
     const lock = this.#lock;
     if (holding !== undefined && lock !== undefined && lock.combinesStore) {
-      this.track(this.#writeHolding(key, entry, ttlMs, holding, lock));
+      this.track(
+        firstRead
+          ? this.#writeIfWanted(key, entry, ttlMs, holding, lock)
+          : this.#writeHolding(key, entry, ttlMs, holding, lock),
+      );
       return;
     }
     const written = this.#writeShared(key, entry, ttlMs, this.#redis);
@@ -186,6 +198,23 @@ export class Filler {
     } catch (error) {
       this.#report(asCacheError(error, "E_REDIS", `storing ${key.shared().name} and releasing its lock failed.`));
     }
+  }
+
+  /**
+   * A first read's fill (the entry is in-process already): released at once unless a waiter wants the entry, then
+   * stored for it with the release. Reads after it mark the key as read, so the next one to load stores its entry.
+   */
+  async #writeIfWanted(key: QueryKey, entry: Entry, ttlMs: number, token: string, lock: RedisLock): Promise<void> {
+    const { name } = key.shared();
+    let outcome;
+    try {
+      outcome = await lock.releaseUnlessWanted(name, token);
+    } catch (error) {
+      this.#report(asCacheError(error, "E_LOCK", `releasing the lock of ${name} failed.`));
+      return;
+    }
+    if (outcome === "released") this.#counters.firstReadsUnshared++;
+    else if (outcome === "wanted") await this.#writeHolding(key, entry, ttlMs, token, lock);
   }
 
   /**

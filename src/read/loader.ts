@@ -28,8 +28,11 @@ export class Loader {
     return value;
   }
 
-  /** Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed). */
-  async loadHolding(miss: Miss, token: string): Promise<unknown> {
+  /**
+   * Loads and fills while holding the lock `token`; releases it once the entry is in Redis (or the load failed).
+   * `firstRead`: the key's first read, whose entry goes to Redis only if a waiter wants it (see Filler.fill).
+   */
+  async loadHolding(miss: Miss, token: string, firstRead = false): Promise<unknown> {
     let value: unknown;
     const started = performance.now();
     try {
@@ -40,7 +43,7 @@ export class Loader {
     }
     const ms = performance.now() - started;
     this.#observer.loaded(miss.key, ms);
-    this.#filler.fill(miss, value, ms, token);
+    this.#filler.fill(miss, value, ms, token, firstRead);
     return value;
   }
 }

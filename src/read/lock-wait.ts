@@ -13,7 +13,7 @@ import type { ReadBudget } from "../redis/read-budget.js";
 import type { Counters } from "../stats.js";
 import type { Entry } from "../tiers/entry.js";
 import type { L1Tier } from "../tiers/l1-tier.js";
-import { pollDelays, type RedisLock } from "../tiers/redis-lock.js";
+import { pollDelays, type RedisLock, type Taken } from "../tiers/redis-lock.js";
 import type { Filler } from "./filler.js";
 import { sameVersions } from "./flights.js";
 import { freshnessOf, type Freshness } from "./freshness.js";
@@ -78,9 +78,9 @@ export class LockWait {
       observer.missed(key, miss.source, tags);
     };
     for (const delay of pollDelays()) {
-      let taken: { token: string | undefined; entry: string | null };
+      let taken: Taken;
       try {
-        taken = await lock.take(name, waited ? undefined : budget);
+        taken = await lock.take(name, waited ? undefined : budget, expiry.ttlMs + expiry.swrMs);
       } catch (error) {
         report(asCacheError(error, "E_LOCK", `taking the lock of ${name} failed.`));
         count(false);
@@ -94,7 +94,7 @@ export class LockWait {
             ? "dead"
             : freshnessOf(stored, sameVersions(stored.versions, miss.captured), clock.now(), expiry);
         count(stored !== undefined && freshness !== "dead");
-        if (stored === undefined || freshness === "dead") return loader.loadHolding(miss, taken.token);
+        if (stored === undefined || freshness === "dead") return loader.loadHolding(miss, taken.token, taken.firstRead);
         filler.release(name, taken.token);
         return serveShared(miss, stored, freshness, miss.l1);
       }

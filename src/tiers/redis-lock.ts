@@ -38,6 +38,31 @@ end`;
 const TAKE_AND_READ_SCRIPT = `${TAKE_LUA}
 return { taken, redis.call("GET", KEYS[2]) or false }`;
 
+/**
+ * TAKE_AND_READ_SCRIPT for a lock that shares only repeated keys (docs/expiry.md, "Shared from a key's second
+ * read"): also marks the key as read (KEYS[3], for ARGV[3] ms) and returns whether it had been, and marks a lock
+ * it could not take as wanted (KEYS[4], for the lease), so that its holder stores its entry for this waiter.
+ */
+const TAKE_READ_AND_MARK_SCRIPT = `${TAKE_LUA}
+if taken == 1 then
+  redis.call("DEL", KEYS[4])
+else
+  redis.call("SET", KEYS[4], "1", "PX", ARGV[2])
+end
+local seen = redis.call("GET", KEYS[3]) and 1 or 0
+redis.call("SET", KEYS[3], "1", "PX", ARGV[3])
+return { taken, redis.call("GET", KEYS[2]) or false, seen }`;
+
+/**
+ * Releases the lock (KEYS[1]) if it is this holder's and nobody marked it wanted (KEYS[2]): 1 released, 0 wanted
+ * (still held: store, then release), -1 no longer this holder's.
+ */
+const RELEASE_UNLESS_WANTED_SCRIPT = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call("GET", KEYS[2]) then return 0 end
+redis.call("DEL", KEYS[1])
+return 1`;
+
 /** Cluster form (the lock and the entry are in different slots): take only; the entry is read after. */
 const TAKE_SCRIPT = `${TAKE_LUA}
 return taken`;
@@ -58,19 +83,42 @@ return 0`;
 const FIRST_POLL_MS = 2;
 const MAX_POLL_MS = 50;
 
+/** What {@link RedisLock.take} found. */
+export interface Taken {
+  /** The token to release the lock with; undefined when another process holds it. */
+  token: string | undefined;
+  /** Taken: the entry's text as Redis held it once the lock was taken (null if none). */
+  entry: string | null;
+  /**
+   * Taken by a lock that shares only repeated keys, for a key no read had marked within its lifetime: the holder
+   * stores its entry only if a waiter wants it ({@link RedisLock.releaseUnlessWanted}).
+   */
+  firstRead: boolean;
+}
+
+/** What {@link RedisLock.releaseUnlessWanted} did. */
+export type UnlessWanted = "released" | "wanted" | "lost";
+
 /** The lock of one extension instance. */
 export class RedisLock {
   readonly #scripts: ScriptRunner;
   readonly #leaseMs: string;
   /** How long a waiter waits for the holder's entry before loading itself. */
   readonly waitMs: number;
+  /** Whether a key's first read keeps its result out of Redis unless a waiter wants it (`admission: "auto"`). */
+  readonly #sharesRepeatsOnly: boolean;
   readonly #owner = randomUUID();
   #taken = 0;
 
-  constructor(scripts: ScriptRunner, settings: ResolvedLock) {
+  /**
+   * @param sharesRepeatsOnly mark keys as read when taking, and report a first read (docs/expiry.md, "Shared from a
+   * key's second read"); ignored on a Cluster
+   */
+  constructor(scripts: ScriptRunner, settings: ResolvedLock, sharesRepeatsOnly = false) {
     this.#scripts = scripts;
     this.#leaseMs = String(settings.leaseMs);
     this.waitMs = settings.waitMs;
+    this.#sharesRepeatsOnly = sharesRepeatsOnly;
   }
 
   /** The lock's key for the entry stored under `entryName`. */
@@ -78,15 +126,28 @@ export class RedisLock {
     return `${entryName}:lock`;
   }
 
+  /** The key marking the entry stored under `entryName` as read (a lock that shares repeated keys only). */
+  static seenNameFor(entryName: string): string {
+    return `${entryName}:seen`;
+  }
+
+  /** The key marking the lock of `entryName` as wanted by a waiter. */
+  static wantedNameFor(entryName: string): string {
+    return `${entryName}:lock:w`;
+  }
+
   /**
    * Takes the lock of `entryName` if it is free. Resolves to `token` (taken:
    * release it with that token; undefined when another process holds it)
    * and, when taken, `entry`: the entry's text as Redis held it once the lock
-   * was taken (null if none), which the taker checks before loading.
+   * was taken (null if none), which the taker checks before loading. With a
+   * lock that shares repeated keys only, the key is marked as read for
+   * `lifetimeMs` (the entry's ttl plus swr) and `firstRead` says whether it
+   * was the first.
    * Rejects with an `E_LOCK` CacheError when Redis cannot answer, or when
    * `budget` (the read's Redis time, read-budget.ts) is spent, before sending anything.
    */
-  async take(entryName: string, budget?: ReadBudget): Promise<{ token: string | undefined; entry: string | null }> {
+  async take(entryName: string, budget?: ReadBudget, lifetimeMs?: number): Promise<Taken> {
     if (budget?.spent === true)
       throw new CacheError(
         "E_LOCK",
@@ -107,7 +168,7 @@ export class RedisLock {
               budget,
             ),
           ) === 1;
-        if (!taken) return { token: undefined, entry: null };
+        if (!taken) return { token: undefined, entry: null, firstRead: false };
         // Taken: whatever happens to this read, the token must reach the caller (else the lock is held for its lease).
         const entry = await withTimeout(
           this.#scripts.redis.mget(entryName),
@@ -119,18 +180,21 @@ export class RedisLock {
           ([text]) => text ?? null,
           () => null,
         );
-        return { token, entry };
+        return { token, entry, firstRead: false };
       }
-      const [taken, entry] = (await this.#scripts.run(
-        TAKE_AND_READ_SCRIPT,
-        [lockName, entryName],
-        [token, this.#leaseMs],
+      const marks = this.#sharesRepeatsOnly && lifetimeMs !== undefined;
+      const [taken, entry, seen] = (await this.#scripts.run(
+        marks ? TAKE_READ_AND_MARK_SCRIPT : TAKE_AND_READ_SCRIPT,
+        marks
+          ? [lockName, entryName, RedisLock.seenNameFor(entryName), RedisLock.wantedNameFor(entryName)]
+          : [lockName, entryName],
+        marks ? [token, this.#leaseMs, String(Math.max(1, Math.round(lifetimeMs)))] : [token, this.#leaseMs],
         "taking a single-flight lock",
         budget,
-      )) as [number, string | false | null];
+      )) as [number, string | false | null, number | undefined];
       return Number(taken) === 1
-        ? { token, entry: typeof entry === "string" ? entry : null }
-        : { token: undefined, entry: null };
+        ? { token, entry: typeof entry === "string" ? entry : null, firstRead: marks && Number(seen) === 0 }
+        : { token: undefined, entry: null, firstRead: false };
     } catch (error) {
       // Timed out, the take may still run when Redis answers again (a frozen server runs what it had queued), and
       // hold the lock for its whole lease with nobody to release it. Commands on a connection run in order: a release
@@ -164,6 +228,30 @@ export class RedisLock {
       );
     } catch (error) {
       throw new CacheError("E_REDIS", `SET ${entryName} (with the release of its single-flight lock) failed.`, error);
+    }
+  }
+
+  /**
+   * Releases a first read's lock taken with `token` unless a waiter marked it wanted: then it stays held, for
+   * {@link storeAndRelease}. Rejects with `E_LOCK` when Redis cannot answer (the lease then runs out).
+   */
+  async releaseUnlessWanted(entryName: string, token: string): Promise<UnlessWanted> {
+    try {
+      const released = Number(
+        await this.#scripts.run(
+          RELEASE_UNLESS_WANTED_SCRIPT,
+          [RedisLock.nameFor(entryName), RedisLock.wantedNameFor(entryName)],
+          [token],
+          "releasing a single-flight lock nobody waits for",
+        ),
+      );
+      return released === 1 ? "released" : released === 0 ? "wanted" : "lost";
+    } catch (error) {
+      throw new CacheError(
+        "E_LOCK",
+        `the single-flight lock of ${entryName} could not be released; it expires with its lease.`,
+        error,
+      );
     }
   }
 

@@ -171,6 +171,7 @@ const ZERO_STATS: CacheStats = {
   refreshFailures: 0,
   coalesced: 0,
   lockWaits: 0,
+  firstReadsUnshared: 0,
   scopeHits: 0,
   l1Entries: 0,
   l1Bytes: 0,

@@ -17,6 +17,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { cachedClient, ErrorLog, postgresClient, type BareClient, type CachedPrisma } from "../helpers/clients.js";
 import { describeWith } from "../helpers/describe-with.js";
+import type { CacheExtensionOptions } from "../../src/index.js";
 import { createScratchUser, removeFixture, seedFixture, type Fixture } from "../helpers/fixture.js";
 import { privateRedisServers, type RedisServer } from "../helpers/redis-server.js";
 import { makeTestCertificates, opensslInstalled, type TestCertificates } from "../helpers/tls-certificates.js";
@@ -78,13 +79,14 @@ describeWith(["postgres", "redis-server"], "Redis security: TLS, ACL users, one 
   }
 
   /** A cached client on its own connection (made by `open`), under `prefix`; closed after the file. */
-  async function instance(open: () => Redis, prefix: string) {
+  async function instance(open: () => Redis, prefix: string, options: CacheExtensionOptions = {}) {
     const log = new ErrorLog();
     const { prisma, database } = await cachedClient(bare, {
       redis: open(),
       prefix,
       redisTimeout: "2s",
       onError: log.onError,
+      ...options,
     });
     clients.push(prisma);
     const ready = await prisma.$cache.ready({ timeout: "5s" });
@@ -96,9 +98,13 @@ describeWith(["postgres", "redis-server"], "Redis security: TLS, ACL users, one 
    * Two instances over connections made by `open`: a read is cached (the second read of it is a hit), and a write
    * through one instance is seen by the next read of the other, which had the old row cached. Returns the logs.
    */
-  async function exerciseTwoInstances(open: () => Redis, prefix: string): Promise<ErrorLog[]> {
+  async function exerciseTwoInstances(
+    open: () => Redis,
+    prefix: string,
+    options: CacheExtensionOptions = {},
+  ): Promise<ErrorLog[]> {
     const scratch = await createScratchUser(bare, fixture, "security", { name: "before" });
-    const [a, b] = [await instance(open, prefix), await instance(open, prefix)];
+    const [a, b] = [await instance(open, prefix, options), await instance(open, prefix, options)];
     const read = (prisma: CachedPrisma) => prisma.user.findUnique({ where: { id: scratch.id }, cache: true });
 
     expect((await read(b.prisma))?.name).toBe("before");
@@ -143,7 +149,10 @@ describeWith(["postgres", "redis-server"], "Redis security: TLS, ACL users, one 
     }
   });
 
-  it("works as an ACL user holding only the library's commands, keys and channels", async () => {
+  it.each([
+    ["", {}],
+    [', with admission "auto" (its first-read scripts)', { admission: "auto" }],
+  ] as const)("works as an ACL user holding only the library's commands, keys and channels%s", async (_, options) => {
     const server = await startServer();
     const admin = connect(server);
     const prefix = `pqc-acl-${randomUUID().slice(0, 8)}:`;
@@ -152,6 +161,7 @@ describeWith(["postgres", "redis-server"], "Redis security: TLS, ACL users, one 
     const logs = await exerciseTwoInstances(
       () => connect(server, { username: "cache-app", password: "app-password" }),
       prefix,
+      options,
     );
     // Nothing was refused but the advisory eviction-policy check (CONFIG is not the library's to use).
     for (const log of logs) {
@@ -162,6 +172,8 @@ describeWith(["postgres", "redis-server"], "Redis security: TLS, ACL users, one 
     const keys = await admin.keys("*");
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((key) => !key.startsWith(prefix))).toEqual([]);
+    // With automatic admission, the take marked the key as read (its script ran under the user).
+    expect(keys.some((key) => key.endsWith(":seen"))).toBe("admission" in options);
   });
 
   it("keeps two applications on one server apart by prefix, each user confined to its own", async () => {
