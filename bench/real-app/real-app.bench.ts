@@ -65,8 +65,19 @@ const modes: { mode: CacheMode; label: string }[] = [
   { mode: "peer", label: "prisma-extension-redis" },
 ];
 
-/** A timed run's figures, with the hit ratio of its measured window. */
-type Measured = LoadResult & { hitRatio: number | undefined; queriesPerRequest: number; cpuMsPerRequest: number };
+/** A timed run's figures, with the hit ratio of its measured window and what the run left in Redis. */
+type Measured = LoadResult & {
+  hitRatio: number | undefined;
+  queriesPerRequest: number;
+  cpuMsPerRequest: number;
+  redis: Footprint;
+};
+
+/** The keys a run holds in Redis under its prefix, and their memory (`MEMORY USAGE`, summed). */
+interface Footprint {
+  keys: number;
+  bytes: number;
+}
 
 const redis = new Redis(redisUrl);
 const data = buildDataset();
@@ -81,13 +92,29 @@ async function deleteKeys(prefix: string): Promise<void> {
   } while (cursor !== "0");
 }
 
+/** What a run holds in Redis under `prefix` (every key, one pipelined `MEMORY USAGE` each). */
+async function footprint(prefix: string): Promise<Footprint> {
+  let cursor = "0";
+  let keys = 0;
+  let bytes = 0;
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    const pipeline = redis.pipeline();
+    for (const key of found) pipeline.memory("USAGE", key);
+    for (const [, usage] of (await pipeline.exec()) ?? []) bytes += Number(usage ?? 0);
+    keys += found.length;
+    cursor = next;
+  } while (cursor !== "0");
+  return { keys, bytes };
+}
+
 let runs = 0;
 let dumps = 0;
 
 /** Starts the apps of `mode` on a fresh copy of the seeded database, runs `work`, and cleans up after it. */
 async function withApps<T>(
   mode: CacheMode,
-  work: (apps: Awaited<ReturnType<typeof startServers>>) => Promise<T>,
+  work: (apps: Awaited<ReturnType<typeof startServers>>, prefix: string) => Promise<T>,
 ): Promise<T> {
   // Letters, digits and underscores only: prisma-extension-redis snake-cases its prefix (it would drop a colon).
   const prefix = `pqc_real_app_${process.pid}_${++runs}_`;
@@ -97,7 +124,7 @@ async function withApps<T>(
   while (ports.size < settings.processes) ports.add(await freePort());
   const apps = await startServers({ mode, databaseUrl: url, redisUrl, prefix, ports: [...ports] });
   try {
-    return await work(apps);
+    return await work(apps, prefix);
   } finally {
     await apps.stop();
     await deleteKeys(prefix);
@@ -105,7 +132,7 @@ async function withApps<T>(
 }
 
 async function timed(mode: CacheMode, readShare: number): Promise<Measured> {
-  return withApps(mode, async (apps) => {
+  return withApps(mode, async (apps, prefix) => {
     const load = { urls: apps.urls, data, readShare, clients: settings.clients };
     await timedLoad({ ...load, seed: settings.seed + 1000, seconds: settings.warmup });
     const before = await apps.counts();
@@ -113,7 +140,9 @@ async function timed(mode: CacheMode, readShare: number): Promise<Measured> {
     const after = await apps.counts();
     const hits = after.hits - before.hits;
     const misses = after.misses - before.misses;
+    const held = mode === "none" ? { keys: 0, bytes: 0 } : await footprint(prefix);
     return {
+      redis: held,
       ...result,
       hitRatio: mode === "none" ? undefined : hits / Math.max(1, hits + misses),
       queriesPerRequest: (after.queries - before.queries) / result.requests,
@@ -215,6 +244,9 @@ async function main(): Promise<void> {
         const ratio = result.hitRatio === undefined ? "" : `, hit ratio ${result.hitRatio.toFixed(3)}`;
         console.log(
           `  round ${round} ${label.padEnd(24)} ${result.requests} requests, ${result.throughput.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms, ${result.queriesPerRequest.toFixed(2)} db statements/request, app CPU ${result.cpuMsPerRequest.toFixed(1)} ms/request, ${(100 * result.repeatShare).toFixed(0)}% repeated reads${ratio}` +
+            (mode === "none"
+              ? ""
+              : `, Redis ${result.redis.keys} keys ${(result.redis.bytes / 2 ** 20).toFixed(1)} MB`) +
             (result.serverErrors ? `, ${result.serverErrors} answers >= 500` : ""),
         );
       }

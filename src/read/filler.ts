@@ -75,7 +75,8 @@ export class Filler {
    */
   fill(target: FillTarget, value: unknown, loadMs: number, holding?: string, firstRead = false): void {
     const { key } = target;
-    const entry = this.#entryOf(target, value, loadMs);
+    const stored = this.#entryOf(target, value, loadMs);
+    const entry = stored?.entry;
     if (this.#redis === undefined) return;
     if (entry === undefined) {
       if (holding !== undefined) this.release(key.shared().name, holding);
@@ -85,7 +86,8 @@ export class Filler {
     const lock = this.#lock;
     if (holding !== undefined && lock !== undefined && lock.combinesStore) {
       this.track(
-        firstRead
+        // Kept out of Redis only when the in-process tier holds it: otherwise it would be cached nowhere.
+        firstRead && stored?.inL1 === true
           ? this.#writeIfWanted(key, entry, ttlMs, holding, lock)
           : this.#writeHolding(key, entry, ttlMs, holding, lock),
       );
@@ -121,11 +123,11 @@ export class Filler {
   }
 
   /**
-   * The entry a loaded value is stored as (and stores it in the in-process
-   * tier, `target.l1`), or undefined when it is not stored: `undefined` results, an
+   * The entry a loaded value is stored as, and whether the in-process tier
+   * (`target.l1`) took it, or undefined when it is not stored: `undefined` results, an
    * {@link Uncacheable} value, a ttl of 0, or a value that cannot be copied (reported).
    */
-  #entryOf(target: FillTarget, value: unknown, loadMs: number): Entry | undefined {
+  #entryOf(target: FillTarget, value: unknown, loadMs: number): { entry: Entry; inL1: boolean } | undefined {
     const { key, l1, expiry } = target;
     // `undefined` is no query result; a computation returning it is not cached (return null to cache "nothing").
     if (value === undefined || value instanceof Uncacheable) return undefined;
@@ -143,12 +145,14 @@ export class Filler {
       };
       const observer = this.#observer;
       const sizing = observer?.sizing === true;
+      let inL1 = false;
       if (l1 !== undefined || sizing) {
         const bytes = estimateSize(entry.value);
         if (sizing) observer?.stored(key, bytes);
-        if (l1 !== undefined && !l1.set(key.local, entry, bytes)) this.#reportOversize(key, bytes, l1.maxSize);
+        inL1 = l1 !== undefined && l1.set(key.local, entry, bytes);
+        if (l1 !== undefined && !inL1) this.#reportOversize(key, bytes, l1.maxSize);
       }
-      return entry;
+      return { entry, inL1 };
     } catch (error) {
       // A value that cannot be copied (a cycle, say) is returned, not stored; the message carries the cause's.
       this.#report(

@@ -30,27 +30,33 @@ elseif redis.call("PTTL", KEYS[1]) == -1 then
 end`;
 
 /**
- * Takes the lock (TAKE_LUA), and returns the entry (KEYS[2]) as
+ * TAKE_LUA, then marks a lock it could not take as wanted (KEYS[3], for the lease), so that a holder loading a
+ * key's first read stores its entry for this waiter (docs/expiry.md, "Shared from a key's second read"); a new
+ * holder starts unwanted. Every instance marks, whatever its `admission`: a rolling deploy may mix them.
+ */
+const TAKE_AND_WANT_LUA = `${TAKE_LUA}
+if taken == 1 then
+  redis.call("DEL", KEYS[3])
+else
+  redis.call("SET", KEYS[3], "1", "PX", ARGV[2])
+end`;
+
+/**
+ * Takes the lock (TAKE_AND_WANT_LUA), and returns the entry (KEYS[2]) as
  * it is at that moment: a process whose lookup missed just before the
  * previous holder stored the entry and released the lock must find that
  * entry rather than load again.
  */
-const TAKE_AND_READ_SCRIPT = `${TAKE_LUA}
+const TAKE_AND_READ_SCRIPT = `${TAKE_AND_WANT_LUA}
 return { taken, redis.call("GET", KEYS[2]) or false }`;
 
 /**
- * TAKE_AND_READ_SCRIPT for a lock that shares only repeated keys (docs/expiry.md, "Shared from a key's second
- * read"): also marks the key as read (KEYS[3], for ARGV[3] ms) and returns whether it had been, and marks a lock
- * it could not take as wanted (KEYS[4], for the lease), so that its holder stores its entry for this waiter.
+ * TAKE_AND_READ_SCRIPT for a lock that shares only repeated keys: also marks the key as read (KEYS[4], for ARGV[3]
+ * ms) and returns whether it had been.
  */
-const TAKE_READ_AND_MARK_SCRIPT = `${TAKE_LUA}
-if taken == 1 then
-  redis.call("DEL", KEYS[4])
-else
-  redis.call("SET", KEYS[4], "1", "PX", ARGV[2])
-end
-local seen = redis.call("GET", KEYS[3]) and 1 or 0
-redis.call("SET", KEYS[3], "1", "PX", ARGV[3])
+const TAKE_READ_AND_MARK_SCRIPT = `${TAKE_AND_WANT_LUA}
+local seen = redis.call("GET", KEYS[4]) and 1 or 0
+redis.call("SET", KEYS[4], "1", "PX", ARGV[3])
 return { taken, redis.call("GET", KEYS[2]) or false, seen }`;
 
 /**
@@ -186,8 +192,8 @@ export class RedisLock {
       const [taken, entry, seen] = (await this.#scripts.run(
         marks ? TAKE_READ_AND_MARK_SCRIPT : TAKE_AND_READ_SCRIPT,
         marks
-          ? [lockName, entryName, RedisLock.seenNameFor(entryName), RedisLock.wantedNameFor(entryName)]
-          : [lockName, entryName],
+          ? [lockName, entryName, RedisLock.wantedNameFor(entryName), RedisLock.seenNameFor(entryName)]
+          : [lockName, entryName, RedisLock.wantedNameFor(entryName)],
         marks ? [token, this.#leaseMs, String(Math.max(1, Math.round(lifetimeMs)))] : [token, this.#leaseMs],
         "taking a single-flight lock",
         budget,

@@ -4,7 +4,11 @@
  * (in any process) stores it, and later reads hit Redis (docs/expiry.md,
  * "Shared from a key's second read"). Without automatic admission every
  * first read is stored. Real Postgres and Redis, instances on one prefix.
+ * The last five cases came from an adversarial review: a first read whose
+ * result the in-process tier cannot hold is stored as before, and a waiter
+ * on an instance with admission "all" still marks the lock wanted.
  */
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWith } from "../helpers/describe-with.js";
 import { Harness, type TestClient } from "../helpers/harness.js";
@@ -113,5 +117,123 @@ describeWith(["postgres", "redis"], "first reads shared only when wanted: postgr
     expect(await queriesOf(b, read(b)), "the other instance hits Redis").toBe(0);
     expect(a.prisma.$cache.stats().firstReadsUnshared).toBe(0);
     expect(await keysEnding(a.prefix, ":seen"), "no marker is written").toEqual([]);
+  });
+
+  /**
+   * Holds this connection's next lock take (a script whose first key is a lock) until `release()`:
+   * a take in flight on the network, sent after the lookup that missed.
+   */
+  function holdNextTake(redis: Redis): { arrived: Promise<void>; release(): void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => (arrived = resolve));
+    let armed = true;
+    const original = redis.evalsha.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    (redis as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = async (...args) => {
+      const firstKey = String(args[2]);
+      if (armed && firstKey.endsWith(":lock")) {
+        armed = false;
+        arrived();
+        await released;
+      }
+      return original(...args);
+    };
+    return { arrived: arrival, release };
+  }
+
+  it.each(["all", "auto"] as const)(
+    "admission %s: a reader of another process whose lookup missed while the holder loaded, its take landing after the release: one query in all (all), two (auto)",
+    async (admission) => {
+      const w = await env.world(`review-stampede-${admission}`);
+      const gate = new ReadGate();
+      const a = await env.client({ admission, defaults, setup: { gate }, redisTimeout: "5s" });
+      const connB = await env.connectRedis();
+      const held = holdNextTake(connB);
+      const b = await env.client({
+        admission,
+        defaults,
+        prefix: a.prefix,
+        clock: a.clock,
+        redis: connB,
+        redisTimeout: "5s",
+      });
+      const read = (client: TestClient) =>
+        client.prisma.post.findMany({ where: { tenantId: w.tenantId }, orderBy: { id: "asc" }, cache: true });
+
+      const paused = gate.arm((model, operation) => model === "Post" && operation === "findMany");
+      const first = read(a).then((rows) => rows);
+      await paused.arrived; // a holds the lock and has loaded
+      const queriesB = b.database.queries;
+      const second = read(b).then((rows) => rows); // b's lookup misses (nothing stored yet); its take is on its way
+      await held.arrived;
+      paused.release();
+      const rowsA = await first;
+      await a.prisma.$cache.settled(); // a's fill (and release) done
+      held.release(); // b's take reaches Redis
+      const rowsB = await second;
+      expect(rowsB).toEqual(rowsA);
+      // With "auto", a's first read was kept in-process (nobody had marked its lock wanted): b's take, which reached
+      // Redis after the release, loads once more (docs/expiry.md: at most two queries). With "all", a stored it.
+      expect(b.database.queries - queriesB).toBe(admission === "all" ? 0 : 1);
+      await b.prisma.$cache.settled();
+    },
+  );
+
+  it.each(["all", "auto"] as const)(
+    "admission %s, l1: false: a repeat of a read in the same process does not query the database again",
+    async (admission) => {
+      const w = await env.world(`review-nol1-${admission}`);
+      const b = await env.client({ admission, defaults, l1: false });
+      const read = () =>
+        b.prisma.user.findUnique({ where: { id: w.users.alice }, select: { name: true }, cache: true });
+      const before = b.database.queries;
+      await read();
+      await b.prisma.$cache.settled();
+      await read();
+      await b.prisma.$cache.settled();
+      expect(b.database.queries - before, "the first read is cached somewhere").toBe(1);
+    },
+  );
+
+  it.each(["all", "auto"] as const)(
+    "admission %s: a result too large for the in-process tier is kept in Redis (as E_UNCACHEABLE says)",
+    async (admission) => {
+      const w = await env.world(`review-oversize-${admission}`);
+      const b = await env.client({ admission, defaults, l1: { maxSize: 1024 } });
+      const read = () =>
+        b.prisma.user.findMany({
+          where: { tenantId: w.tenantId },
+          orderBy: { id: "asc" },
+          include: { posts: { include: { comments: true, tags: true } }, profile: true },
+          cache: true,
+        });
+      const before = b.database.queries;
+      await read();
+      await b.prisma.$cache.settled();
+      await read();
+      await b.prisma.$cache.settled();
+      expect(b.log.codes(), "precondition: too large for the in-process tier").toContain("E_UNCACHEABLE");
+      expect(b.database.queries - before, "the first read is cached somewhere").toBe(1);
+    },
+  );
+
+  it('a waiter on an instance with admission "all" (a rolling deploy) waiting on an "auto" holder\'s first read gets its entry', async () => {
+    const w = await env.world("review-mixed");
+    const gate = new ReadGate();
+    const a = await env.client({ admission: "auto", defaults, setup: { gate } });
+    const b = await env.client({ defaults, prefix: a.prefix, clock: a.clock });
+    const read = (client: TestClient) =>
+      client.prisma.post.findMany({ where: { tenantId: w.tenantId }, orderBy: { id: "asc" }, cache: true });
+    const paused = gate.arm((model, operation) => model === "Post" && operation === "findMany");
+    const first = read(a).then((rows) => rows);
+    await paused.arrived;
+    const queriesB = b.database.queries;
+    const waiting = read(b).then((rows) => rows);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // b found the lock taken and waits
+    paused.release();
+    const [rowsA, rowsB] = await Promise.all([first, waiting]);
+    expect(rowsB).toEqual(rowsA);
+    expect(b.database.queries - queriesB, "b was served a's entry").toBe(0);
   });
 });
