@@ -58,6 +58,8 @@ export interface WorkerSettings {
   freshInstances: number;
   /** "fresh-writer": how long each instance writes, from its `$cache.ready()` on. */
   freshWindowMs: number;
+  /** The extension's `admission` (its default, `"all"`, when absent). */
+  admission?: "auto";
 }
 
 type ReadKind = "findUnique" | "findMany" | "aggregate" | "links";
@@ -137,6 +139,7 @@ function openInstance(settings: WorkerSettings, errorCodes: Record<string, numbe
     cacheExtension({
       redis,
       prefix: settings.cachePrefix,
+      ...(settings.admission === undefined ? {} : { admission: settings.admission }),
       onError: (error: CacheError) => {
         errorCodes[error.code] = (errorCodes[error.code] ?? 0) + 1;
       },

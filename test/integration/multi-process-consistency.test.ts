@@ -156,8 +156,19 @@ describeWith(["postgres", "redis"], "multi-process consistency (postgres + redis
 
   /** Prints per-worker lines and returns the totals. */
   function summarise(results: WorkerResult[]) {
-    const total = { reads: 0, writes: 0, links: 0, linkReads: 0, l1Hits: 0, l2Hits: 0, misses: 0, violations: 0 };
+    const total = {
+      reads: 0,
+      writes: 0,
+      links: 0,
+      linkReads: 0,
+      l1Hits: 0,
+      l2Hits: 0,
+      misses: 0,
+      firstReadsUnshared: 0,
+      violations: 0,
+    };
     for (const r of results) {
+      total.firstReadsUnshared += r.stats.firstReadsUnshared;
       total.reads += r.reads;
       total.writes += r.writes;
       total.links += r.links;
@@ -209,6 +220,26 @@ describeWith(["postgres", "redis"], "multi-process consistency (postgres + redis
     expect(total.l1Hits).toBeGreaterThan(0);
     expect(total.l2Hits).toBeGreaterThan(0);
     expect(total.misses).toBeGreaterThan(0);
+    await checkDatabase(total.writes);
+    expect(exitCodes).toEqual(Array(WORKERS).fill(0));
+  }, 120_000);
+
+  it(`with admission "auto" on ${WORKERS} processes (first reads kept in-process unless a reader waits, shapes measured): no cached read returns a version older than a resolved write`, async () => {
+    const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed", { admission: "auto" }));
+    const started = await go(workers);
+    const results = await Promise.all(workers.map((w) => w.result));
+    const elapsedS = (performance.now() - started) / 1000;
+    const exitCodes = await exits(workers);
+    const total = summarise(results);
+    console.log(
+      `[consistency] admission auto: ${total.reads} reads, ${total.writes} writes in ${elapsedS.toFixed(1)} s;` +
+        ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}, first reads kept in-process ${total.firstReadsUnshared}; violations ${total.violations}`,
+    );
+    expect(results.flatMap((r) => r.failures)).toEqual([]);
+    expect(total.violations).toBe(0);
+    // The new path was taken, and entries still reached Redis (second reads, waiters).
+    expect(total.firstReadsUnshared).toBeGreaterThan(0);
+    expect(total.l2Hits).toBeGreaterThan(0);
     await checkDatabase(total.writes);
     expect(exitCodes).toEqual(Array(WORKERS).fill(0));
   }, 120_000);
