@@ -198,13 +198,17 @@ describeWith(["postgres", "redis"], "multi-process consistency (postgres + redis
     rows.forEach((row, i) => expect(row.views).toBe(done[i]));
   }
 
-  it(`${WORKERS} long-lived processes, ${Math.round(WRITE_RATIO * 100)}% writes on ${HOT_ROWS} hot rows: no cached read returns a version older than a resolved write`, async () => {
-    const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed"));
+  /** Runs WORKERS mixed workers to their end: their results, the time from "go", exit codes and the totals. */
+  async function runMixed(overrides: Partial<WorkerSettings> = {}) {
+    const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed", overrides));
     const started = await go(workers);
     const results = await Promise.all(workers.map((w) => w.result));
     const elapsedS = (performance.now() - started) / 1000;
-    const exitCodes = await exits(workers);
-    const total = summarise(results);
+    return { results, elapsedS, exitCodes: await exits(workers), total: summarise(results) };
+  }
+
+  it(`${WORKERS} long-lived processes, ${Math.round(WRITE_RATIO * 100)}% writes on ${HOT_ROWS} hot rows: no cached read returns a version older than a resolved write`, async () => {
+    const { results, elapsedS, exitCodes, total } = await runMixed();
     const ops = total.reads + total.writes + total.links;
     console.log(
       `[consistency] total: ${ops} ops (${total.reads} reads, ${total.writes} writes, ${total.links} link writes) in ${elapsedS.toFixed(1)} s = ${Math.round(ops / elapsedS)} ops/s;` +
@@ -225,12 +229,7 @@ describeWith(["postgres", "redis"], "multi-process consistency (postgres + redis
   }, 120_000);
 
   it(`with admission "auto" on ${WORKERS} processes (first reads kept in-process unless a reader waits, shapes measured): no cached read returns a version older than a resolved write`, async () => {
-    const workers = Array.from({ length: WORKERS }, (_, i) => startWorker(i, "mixed", { admission: "auto" }));
-    const started = await go(workers);
-    const results = await Promise.all(workers.map((w) => w.result));
-    const elapsedS = (performance.now() - started) / 1000;
-    const exitCodes = await exits(workers);
-    const total = summarise(results);
+    const { results, elapsedS, exitCodes, total } = await runMixed({ admission: "auto" });
     console.log(
       `[consistency] admission auto: ${total.reads} reads, ${total.writes} writes in ${elapsedS.toFixed(1)} s;` +
         ` l1Hits ${total.l1Hits}, l2Hits ${total.l2Hits}, misses ${total.misses}, first reads kept in-process ${total.firstReadsUnshared}; violations ${total.violations}`,
