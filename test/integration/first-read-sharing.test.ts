@@ -93,6 +93,36 @@ describeWith(["postgres", "redis"], "first reads shared only when wanted: postgr
     expect(await keysEnding(a.prefix, ":lock"), "the lock is released").toEqual([]);
   });
 
+  it("an entry stored late for a waiter is stored under the versions its load captured: a write that resolved meanwhile kills it (contract item 2)", async () => {
+    const w = await env.world("first-read-wanted-write");
+    const gate = new ReadGate();
+    const a = await env.client({ ...AUTO, defaults, setup: { gate } });
+    const b = await env.client({ ...AUTO, defaults, prefix: a.prefix, clock: a.clock });
+    const c = await env.client({ ...AUTO, defaults, prefix: a.prefix, clock: a.clock, l1: false });
+    const read = (client: TestClient) =>
+      client.prisma.post.findMany({
+        where: { tenantId: w.tenantId },
+        select: { id: true, title: true },
+        orderBy: { id: "asc" },
+        cache: true,
+      });
+    const paused = gate.arm((model, operation) => model === "Post" && operation === "findMany");
+    const first = read(a).then((rows) => rows);
+    await paused.arrived; // a loaded the old rows and holds the lock
+    const waiting = read(b).then((rows) => rows); // b marks the lock wanted and waits
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A write resolves before a stores anything: every read that begins after it must see it.
+    await c.prisma.post.update({ where: { id: w.posts.welcome }, data: { title: "retitled" }, select: { id: true } });
+    paused.release();
+    await Promise.all([first, waiting]); // both began before the write: the old rows are theirs to get
+    await a.prisma.$cache.settled(); // a stored its entry for b, under the versions captured before the write
+    expect(a.prisma.$cache.stats().firstReadsUnshared).toBe(0);
+    for (const client of [a, b, c]) {
+      const rows = await read(client);
+      expect(rows.find((row) => row.id === w.posts.welcome)?.title, "a read begun after the write").toBe("retitled");
+    }
+  });
+
   it("a write after a first read that was kept in-process still invalidates it there", async () => {
     const w = await env.world("first-read-invalidated");
     const a = await env.client({ ...AUTO, defaults });
